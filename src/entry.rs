@@ -1,0 +1,246 @@
+//! The model: one conntrack entry as `ct` understands it, whatever the output format.
+//!
+//! An `Entry` borrows its few variable-length fields (helper name, security context,
+//! labels) from the netlink receive buffer, so decoding one costs no allocation. Every
+//! field the kernel may leave out is an `Option`: an absent mark is not a mark of zero,
+//! and an offloaded entry has no timeout. This module only describes; it neither reads
+//! the wire nor prints.
+
+use std::net::IpAddr;
+
+use crate::kernel::*;
+
+/// One tracked connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Layer-3 family from the netfilter header (AF_INET, AF_INET6, or something newer).
+    pub family: Family,
+    /// The original direction: what the first packet looked like.
+    pub original: Tuple,
+    /// The reply direction: what an answer must look like (NAT shows here).
+    pub reply: Tuple,
+    /// Seconds left before the entry expires (CTA_TIMEOUT).
+    pub timeout: Option<u32>,
+    /// The tracker's own state for tcp, sctp and dccp (CTA_PROTOINFO).
+    pub state: Option<ProtoState>,
+    /// The IPS_* bits (CTA_STATUS).
+    pub status: Option<Status>,
+    pub mark: Option<u32>,
+    /// The SELinux secmark number; current kernels send `secctx` instead.
+    pub secmark: Option<u32>,
+    /// The entry's zone (CTA_ZONE), sent only when it is not the default zone 0.
+    pub zone: Option<u16>,
+    /// Reference count (CTA_USE).
+    pub use_count: Option<u32>,
+    /// The kernel's id for this entry (CTA_ID).
+    pub id: Option<u32>,
+    /// Packet and byte counters per direction, sent when accounting is on.
+    pub counters_original: Option<Counters>,
+    pub counters_reply: Option<Counters>,
+    /// Creation and destruction times in nanoseconds since the epoch (CTA_TIMESTAMP),
+    /// sent when `net.netfilter.nf_conntrack_timestamp` is on.
+    pub timestamp_start: Option<u64>,
+    pub timestamp_stop: Option<u64>,
+    /// The connlabel bitmap, bit 0 first in the lowest byte (CTA_LABELS).
+    pub labels: Option<Labels<'a>>,
+    /// The SELinux security context (CTA_SECCTX_NAME), as the kernel sent it.
+    pub secctx: Option<&'a [u8]>,
+    /// The conntrack helper attached to the entry, e.g. `ftp` (CTA_HELP_NAME).
+    pub helper: Option<&'a [u8]>,
+}
+
+impl Entry<'_> {
+    /// The layer-4 protocol number, taken from the original tuple as conntrack does.
+    pub fn protonum(&self) -> u8 {
+        self.original.protonum
+    }
+
+    /// The protocol's conntrack name, or `None` for a protocol conntrack has no tracker for.
+    pub fn proto_name(&self) -> Option<&'static str> {
+        proto_name(self.protonum())
+    }
+
+    /// True when the kernel set IPS_`bit`.
+    pub fn has_status(&self, bit: u32) -> bool {
+        self.status.is_some_and(|s| s.contains(bit))
+    }
+}
+
+/// The layer-3 family of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+    Other(u8),
+}
+
+impl Family {
+    pub fn from_raw(raw: u8) -> Family {
+        match raw {
+            AF_INET => Family::Ipv4,
+            AF_INET6 => Family::Ipv6,
+            other => Family::Other(other),
+        }
+    }
+
+    pub fn raw(self) -> u8 {
+        match self {
+            Family::Ipv4 => AF_INET,
+            Family::Ipv6 => AF_INET6,
+            Family::Other(raw) => raw,
+        }
+    }
+
+    /// The name conntrack prints with `-o extended`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+            Family::Other(_) => "unknown",
+        }
+    }
+}
+
+/// One direction of a connection: addresses, protocol and its layer-4 identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuple {
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+    pub protonum: u8,
+    pub l4: L4,
+    /// The zone of this direction alone (CTA_TUPLE_ZONE), when it has its own.
+    pub zone: Option<u16>,
+}
+
+/// What identifies a flow at layer 4, by protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L4 {
+    /// tcp, udp, udplite, sctp and dccp.
+    Ports { sport: u16, dport: u16 },
+    /// icmp and icmpv6; the kernel puts the id in the source half, type and code in
+    /// the destination half.
+    Icmp { icmp_type: u8, code: u8, id: u16 },
+    /// gre (PPTP): the call ids the kernel keeps in the port fields.
+    Gre { srckey: u16, dstkey: u16 },
+    /// Any other protocol: conntrack tracks it by addresses alone.
+    None,
+}
+
+/// A tracker's protocol state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtoState {
+    Tcp(u8),
+    Sctp(u8),
+    Dccp(u8),
+}
+
+impl ProtoState {
+    /// The state's name as conntrack prints it. A number past the known names prints as
+    /// `NONE`, as libnetfilter_conntrack does.
+    pub fn name(self) -> &'static str {
+        let (names, raw) = match self {
+            ProtoState::Tcp(raw) => (&TCP_CONNTRACK_NAMES, raw),
+            ProtoState::Sctp(raw) => (&SCTP_CONNTRACK_NAMES, raw),
+            ProtoState::Dccp(raw) => (&DCCP_CONNTRACK_NAMES, raw),
+        };
+        names.get(usize::from(raw)).copied().unwrap_or(names[0])
+    }
+
+    pub fn raw(self) -> u8 {
+        match self {
+            ProtoState::Tcp(raw) | ProtoState::Sctp(raw) | ProtoState::Dccp(raw) => raw,
+        }
+    }
+}
+
+/// The IPS_* status bits of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Status(pub u32);
+
+impl Status {
+    pub fn contains(self, bit: u32) -> bool {
+        bit < 32 && self.0 & (1 << bit) != 0
+    }
+
+    /// The names of the bits that are set, lowest first; unnamed bits are left out.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        IPS_NAMES
+            .iter()
+            .filter(move |(bit, _)| self.contains(*bit))
+            .map(|(_, name)| *name)
+    }
+}
+
+/// Packet and byte counters of one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// The connlabel bitmap as the kernel sends it: an array of native-endian `u32` words
+/// (`nf_conn_labels.bits`), so bit N is bit N%32 of word N/32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels<'a>(pub &'a [u8]);
+
+impl Labels<'_> {
+    /// The numbers of the bits that are set, lowest first.
+    pub fn bits(self) -> impl Iterator<Item = u32> {
+        self.0
+            .chunks_exact(4)
+            .enumerate()
+            .flat_map(|(word_index, word)| {
+                let word = u32::from_ne_bytes([word[0], word[1], word[2], word[3]]);
+                (0..32u32)
+                    .filter(move |bit| word & (1 << bit) != 0)
+                    .map(move |bit| word_index as u32 * 32 + bit)
+            })
+    }
+}
+
+/// conntrack's name for a layer-4 protocol number, or `None` where it prints `unknown`.
+pub fn proto_name(protonum: u8) -> Option<&'static str> {
+    match protonum {
+        IPPROTO_TCP => Some("tcp"),
+        IPPROTO_UDP => Some("udp"),
+        IPPROTO_UDPLITE => Some("udplite"),
+        IPPROTO_ICMP => Some("icmp"),
+        IPPROTO_ICMPV6 => Some("icmpv6"),
+        IPPROTO_SCTP => Some("sctp"),
+        IPPROTO_GRE => Some("gre"),
+        IPPROTO_DCCP => Some("dccp"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_follow_conntrack_and_fall_back_to_none() {
+        assert_eq!(ProtoState::Tcp(3).name(), "ESTABLISHED");
+        assert_eq!(ProtoState::Tcp(9).name(), "SYN_SENT2");
+        assert_eq!(ProtoState::Tcp(10).name(), "NONE");
+        assert_eq!(ProtoState::Sctp(2).name(), "COOKIE_WAIT");
+        assert_eq!(ProtoState::Sctp(200).name(), "NONE");
+        assert_eq!(ProtoState::Dccp(4).name(), "OPEN");
+    }
+
+    #[test]
+    fn status_names_in_bit_order() {
+        let status = Status(1 << IPS_SEEN_REPLY_BIT | 1 << IPS_ASSURED_BIT | 1 << 31);
+        assert_eq!(
+            status.names().collect::<Vec<_>>(),
+            ["SEEN_REPLY", "ASSURED"]
+        );
+    }
+
+    #[test]
+    fn label_bits_span_words() {
+        let mut raw = [0u8; 16];
+        raw[0..4].copy_from_slice(&(1u32 | 1 << 5).to_ne_bytes());
+        raw[8..12].copy_from_slice(&(1u32 << 1).to_ne_bytes());
+        assert_eq!(Labels(&raw).bits().collect::<Vec<_>>(), [0, 5, 65]);
+    }
+}

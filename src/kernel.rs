@@ -1,0 +1,196 @@
+//! Every kernel number `ct` uses, under the name the kernel gives it.
+//!
+//! The values come from the kernel's uapi headers: `linux/netlink.h`,
+//! `linux/netfilter/nfnetlink.h`, `linux/netfilter/nfnetlink_conntrack.h`,
+//! `linux/netfilter/nf_conntrack_common.h`, `linux/netfilter/nf_conntrack_tcp.h`,
+//! `nf_conntrack_sctp.h` and `nf_conntrack_dccp.h`. No other module writes a bare kernel
+//! number; if you need one, add it here under its kernel name.
+#![allow(missing_docs)]
+
+// linux/netlink.h: message types and flags of the netlink header.
+pub const NLMSG_NOOP: u16 = 1;
+pub const NLMSG_ERROR: u16 = 2;
+pub const NLMSG_DONE: u16 = 3;
+pub const NLMSG_OVERRUN: u16 = 4;
+pub const NLMSG_HDRLEN: usize = 16;
+
+pub const NLM_F_REQUEST: u16 = 0x01;
+pub const NLM_F_MULTI: u16 = 0x02;
+pub const NLM_F_ACK: u16 = 0x04;
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+pub const NLM_F_DUMP: u16 = 0x300;
+
+// linux/netfilter/nfnetlink.h
+pub const NFNETLINK_V0: u8 = 0;
+pub const NFNL_SUBSYS_CTNETLINK: u8 = 1;
+/// The netfilter header (`struct nfgenmsg`) that precedes the attributes.
+pub const NFGENMSG_LEN: usize = 4;
+
+// linux/netfilter/nfnetlink_conntrack.h: enum cntl_msg_types
+pub const IPCTNL_MSG_CT_NEW: u8 = 0;
+pub const IPCTNL_MSG_CT_GET: u8 = 1;
+pub const IPCTNL_MSG_CT_DELETE: u8 = 2;
+
+// Address families (linux/socket.h); conntrack keeps the layer-3 protocol as one.
+pub const AF_UNSPEC: u8 = 0;
+pub const AF_INET: u8 = 2;
+pub const AF_INET6: u8 = 10;
+
+// Layer-4 protocol numbers (linux/in.h, linux/in6.h).
+pub const IPPROTO_ICMP: u8 = 1;
+pub const IPPROTO_TCP: u8 = 6;
+pub const IPPROTO_UDP: u8 = 17;
+pub const IPPROTO_DCCP: u8 = 33;
+pub const IPPROTO_GRE: u8 = 47;
+pub const IPPROTO_ICMPV6: u8 = 58;
+pub const IPPROTO_SCTP: u8 = 132;
+pub const IPPROTO_UDPLITE: u8 = 136;
+
+// enum ctattr_type: the top-level attributes of one conntrack entry.
+pub const CTA_TUPLE_ORIG: u16 = 1;
+pub const CTA_TUPLE_REPLY: u16 = 2;
+pub const CTA_STATUS: u16 = 3;
+pub const CTA_PROTOINFO: u16 = 4;
+pub const CTA_HELP: u16 = 5;
+pub const CTA_NAT_SRC: u16 = 6;
+pub const CTA_TIMEOUT: u16 = 7;
+pub const CTA_MARK: u16 = 8;
+pub const CTA_COUNTERS_ORIG: u16 = 9;
+pub const CTA_COUNTERS_REPLY: u16 = 10;
+pub const CTA_USE: u16 = 11;
+pub const CTA_ID: u16 = 12;
+pub const CTA_NAT_DST: u16 = 13;
+pub const CTA_TUPLE_MASTER: u16 = 14;
+pub const CTA_SEQ_ADJ_ORIG: u16 = 15;
+pub const CTA_SEQ_ADJ_REPLY: u16 = 16;
+pub const CTA_SECMARK: u16 = 17;
+pub const CTA_ZONE: u16 = 18;
+pub const CTA_SECCTX: u16 = 19;
+pub const CTA_TIMESTAMP: u16 = 20;
+pub const CTA_MARK_MASK: u16 = 21;
+pub const CTA_LABELS: u16 = 22;
+pub const CTA_LABELS_MASK: u16 = 23;
+pub const CTA_SYNPROXY: u16 = 24;
+pub const CTA_FILTER: u16 = 25;
+pub const CTA_STATUS_MASK: u16 = 26;
+
+// enum ctattr_tuple
+pub const CTA_TUPLE_IP: u16 = 1;
+pub const CTA_TUPLE_PROTO: u16 = 2;
+pub const CTA_TUPLE_ZONE: u16 = 3;
+
+// enum ctattr_ip
+pub const CTA_IP_V4_SRC: u16 = 1;
+pub const CTA_IP_V4_DST: u16 = 2;
+pub const CTA_IP_V6_SRC: u16 = 3;
+pub const CTA_IP_V6_DST: u16 = 4;
+
+// enum ctattr_l4proto
+pub const CTA_PROTO_NUM: u16 = 1;
+pub const CTA_PROTO_SRC_PORT: u16 = 2;
+pub const CTA_PROTO_DST_PORT: u16 = 3;
+pub const CTA_PROTO_ICMP_ID: u16 = 4;
+pub const CTA_PROTO_ICMP_TYPE: u16 = 5;
+pub const CTA_PROTO_ICMP_CODE: u16 = 6;
+pub const CTA_PROTO_ICMPV6_ID: u16 = 7;
+pub const CTA_PROTO_ICMPV6_TYPE: u16 = 8;
+pub const CTA_PROTO_ICMPV6_CODE: u16 = 9;
+
+// enum ctattr_protoinfo
+pub const CTA_PROTOINFO_TCP: u16 = 1;
+pub const CTA_PROTOINFO_DCCP: u16 = 2;
+pub const CTA_PROTOINFO_SCTP: u16 = 3;
+
+// enum ctattr_protoinfo_tcp / _dccp / _sctp: the state is attribute 1 in all three.
+pub const CTA_PROTOINFO_TCP_STATE: u16 = 1;
+pub const CTA_PROTOINFO_DCCP_STATE: u16 = 1;
+pub const CTA_PROTOINFO_SCTP_STATE: u16 = 1;
+
+// enum ctattr_counters: the kernel sends the 64-bit forms; old kernels sent 32-bit ones.
+pub const CTA_COUNTERS_PACKETS: u16 = 1;
+pub const CTA_COUNTERS_BYTES: u16 = 2;
+pub const CTA_COUNTERS32_PACKETS: u16 = 3;
+pub const CTA_COUNTERS32_BYTES: u16 = 4;
+
+// enum ctattr_tstamp: nanoseconds since the epoch, big-endian u64.
+pub const CTA_TIMESTAMP_START: u16 = 1;
+pub const CTA_TIMESTAMP_STOP: u16 = 2;
+
+// enum ctattr_help / ctattr_secctx
+pub const CTA_HELP_NAME: u16 = 1;
+pub const CTA_SECCTX_NAME: u16 = 1;
+
+// enum ip_conntrack_status: bit numbers of CTA_STATUS (IPS_*_BIT).
+pub const IPS_EXPECTED_BIT: u32 = 0;
+pub const IPS_SEEN_REPLY_BIT: u32 = 1;
+pub const IPS_ASSURED_BIT: u32 = 2;
+pub const IPS_CONFIRMED_BIT: u32 = 3;
+pub const IPS_SRC_NAT_BIT: u32 = 4;
+pub const IPS_DST_NAT_BIT: u32 = 5;
+pub const IPS_SEQ_ADJUST_BIT: u32 = 6;
+pub const IPS_SRC_NAT_DONE_BIT: u32 = 7;
+pub const IPS_DST_NAT_DONE_BIT: u32 = 8;
+pub const IPS_DYING_BIT: u32 = 9;
+pub const IPS_FIXED_TIMEOUT_BIT: u32 = 10;
+pub const IPS_TEMPLATE_BIT: u32 = 11;
+/// Bit 12 was IPS_UNTRACKED until 4.11 and is IPS_NAT_CLASH since 5.7.
+pub const IPS_NAT_CLASH_BIT: u32 = 12;
+pub const IPS_HELPER_BIT: u32 = 13;
+pub const IPS_OFFLOAD_BIT: u32 = 14;
+pub const IPS_HW_OFFLOAD_BIT: u32 = 15;
+
+/// The IPS_* flags by bit number, named without the prefix, as `conntrack` spells them.
+pub const IPS_NAMES: [(u32, &str); 16] = [
+    (IPS_EXPECTED_BIT, "EXPECTED"),
+    (IPS_SEEN_REPLY_BIT, "SEEN_REPLY"),
+    (IPS_ASSURED_BIT, "ASSURED"),
+    (IPS_CONFIRMED_BIT, "CONFIRMED"),
+    (IPS_SRC_NAT_BIT, "SRC_NAT"),
+    (IPS_DST_NAT_BIT, "DST_NAT"),
+    (IPS_SEQ_ADJUST_BIT, "SEQ_ADJUST"),
+    (IPS_SRC_NAT_DONE_BIT, "SRC_NAT_DONE"),
+    (IPS_DST_NAT_DONE_BIT, "DST_NAT_DONE"),
+    (IPS_DYING_BIT, "DYING"),
+    (IPS_FIXED_TIMEOUT_BIT, "FIXED_TIMEOUT"),
+    (IPS_TEMPLATE_BIT, "TEMPLATE"),
+    (IPS_NAT_CLASH_BIT, "NAT_CLASH"),
+    (IPS_HELPER_BIT, "HELPER"),
+    (IPS_OFFLOAD_BIT, "OFFLOAD"),
+    (IPS_HW_OFFLOAD_BIT, "HW_OFFLOAD"),
+];
+
+/// enum tcp_conntrack, indexed by state number. Bit 9 is TCP_CONNTRACK_SYN_SENT2
+/// (it was TCP_CONNTRACK_LISTEN before 2.6.31); libnetfilter_conntrack prints it so.
+pub const TCP_CONNTRACK_NAMES: [&str; 10] = [
+    "NONE",
+    "SYN_SENT",
+    "SYN_RECV",
+    "ESTABLISHED",
+    "FIN_WAIT",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "TIME_WAIT",
+    "CLOSE",
+    "SYN_SENT2",
+];
+
+/// enum sctp_conntrack, indexed by state number. HEARTBEAT_ACKED left the kernel in 6.4,
+/// but conntrack-tools still names state 9 so.
+pub const SCTP_CONNTRACK_NAMES: [&str; 10] = [
+    "NONE",
+    "CLOSED",
+    "COOKIE_WAIT",
+    "COOKIE_ECHOED",
+    "ESTABLISHED",
+    "SHUTDOWN_SENT",
+    "SHUTDOWN_RECD",
+    "SHUTDOWN_ACK_SENT",
+    "HEARTBEAT_SENT",
+    "HEARTBEAT_ACKED",
+];
+
+/// enum ct_dccp_state, indexed by state number.
+pub const DCCP_CONNTRACK_NAMES: [&str; 10] = [
+    "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE",
+    "INVALID",
+];

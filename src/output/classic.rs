@@ -1,0 +1,235 @@
+//! The classic line: byte for byte what `conntrack -L` (conntrack-tools 1.4.x over
+//! libnetfilter_conntrack) prints for an entry.
+//!
+//! The field order, the padding and the conditions under which each field appears follow
+//! libnetfilter_conntrack's `__snprintf_conntrack_default`. Each field is written with a
+//! trailing space and the last space is dropped, as there. The line is never coloured.
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{push_decimal, push_hex, push_ip};
+use crate::entry::{Counters, Entry, Family, L4, Tuple};
+use crate::kernel::*;
+use crate::labelmap::LabelMap;
+
+/// What `-o` adds to the classic line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassicOptions {
+    /// `-o extended`: the layer-3 name and number first.
+    pub extended: bool,
+    /// `-o id`: the kernel's entry id.
+    pub id: bool,
+    /// `-o ktimestamp`: `[start=...]` and `[stop=...]` in local time.
+    pub ktimestamp: bool,
+}
+
+/// Prints entries as classic lines.
+pub struct ClassicPrinter<'m> {
+    options: ClassicOptions,
+    /// Label names, when `-o labels` asked for them and the map could be read.
+    labels: Option<&'m LabelMap>,
+    /// The current time in seconds, for `delta-time` of entries still alive.
+    now: i64,
+    line: Vec<u8>,
+}
+
+impl<'m> ClassicPrinter<'m> {
+    pub fn new(options: ClassicOptions, labels: Option<&'m LabelMap>, now: i64) -> Self {
+        ClassicPrinter {
+            options,
+            labels,
+            now,
+            line: Vec::with_capacity(512),
+        }
+    }
+
+    /// Writes one entry and its newline.
+    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
+        self.line.clear();
+        self.format(entry);
+        // Every field ends in a space; conntrack drops the last one.
+        if self.line.last() == Some(&b' ') {
+            self.line.pop();
+        }
+        self.line.push(b'\n');
+        out.write_all(&self.line)
+    }
+
+    fn format(&mut self, entry: &Entry<'_>) {
+        let line = &mut self.line;
+        if self.options.extended {
+            push_padded(line, entry.family.name(), 8);
+            push_decimal(line, entry.family.raw());
+            line.push(b' ');
+        }
+        push_padded(line, entry.proto_name().unwrap_or("unknown"), 8);
+        push_decimal(line, entry.protonum());
+        line.push(b' ');
+        if let Some(timeout) = entry.timeout {
+            push_decimal(line, timeout);
+            line.push(b' ');
+        }
+        if let Some(state) = entry.state {
+            line.extend_from_slice(state.name().as_bytes());
+            line.push(b' ');
+        }
+
+        push_tuple(line, entry.family, &entry.original);
+        if let Some(zone) = entry.original.zone {
+            push_field(line, b"zone-orig=", zone);
+        }
+        push_counters(line, entry.counters_original);
+        if entry.status.is_some() && !entry.has_status(IPS_SEEN_REPLY_BIT) {
+            line.extend_from_slice(b"[UNREPLIED] ");
+        }
+
+        push_tuple(line, entry.family, &entry.reply);
+        if let Some(zone) = entry.reply.zone {
+            push_field(line, b"zone-reply=", zone);
+        }
+        push_counters(line, entry.counters_reply);
+        if entry.has_status(IPS_HW_OFFLOAD_BIT) {
+            line.extend_from_slice(b"[HW_OFFLOAD] ");
+        } else if entry.has_status(IPS_OFFLOAD_BIT) {
+            line.extend_from_slice(b"[OFFLOAD] ");
+        } else if entry.has_status(IPS_ASSURED_BIT) {
+            line.extend_from_slice(b"[ASSURED] ");
+        }
+
+        if let Some(mark) = entry.mark {
+            push_field(line, b"mark=", mark);
+        }
+        if let Some(secmark) = entry.secmark {
+            push_field(line, b"secmark=", secmark);
+        }
+        if let Some(secctx) = entry.secctx {
+            line.extend_from_slice(b"secctx=");
+            line.extend_from_slice(secctx);
+            line.push(b' ');
+        }
+        if let Some(zone) = entry.zone {
+            push_field(line, b"zone=", zone);
+        }
+        if let Some(start) = entry.timestamp_start {
+            push_field(
+                line,
+                b"delta-time=",
+                delta_time(start, entry.timestamp_stop, self.now),
+            );
+        }
+        if self.options.ktimestamp {
+            if let Some(start) = entry.timestamp_start {
+                push_bracketed_time(line, b"[start=", start);
+            }
+            if let Some(stop) = entry.timestamp_stop {
+                push_bracketed_time(line, b"[stop=", stop);
+            }
+        }
+        if let Some(helper) = entry.helper {
+            line.extend_from_slice(b"helper=");
+            line.extend_from_slice(helper);
+            line.push(b' ');
+        }
+        if let Some(use_count) = entry.use_count {
+            push_field(line, b"use=", use_count);
+        }
+        if self.options.id {
+            if let Some(id) = entry.id {
+                push_field(line, b"id=", id);
+            }
+        }
+        if let (Some(map), Some(labels)) = (self.labels, entry.labels) {
+            // As libnetfilter_conntrack: "labels=" and each named bit followed by a comma,
+            // then the last character (that comma, or the '=' when no bit has a name) is
+            // replaced by the field's space.
+            line.extend_from_slice(b"labels=");
+            for name in labels.bits().filter_map(|bit| map.name(bit)) {
+                line.extend_from_slice(name.as_bytes());
+                line.push(b',');
+            }
+            line.pop();
+            line.push(b' ');
+        }
+    }
+}
+
+/// delta-time: seconds from start to stop, or to now for an entry still alive. The
+/// subtraction is conntrack's: whole seconds of each, as a signed time_t printed unsigned.
+fn delta_time(start_ns: u64, stop_ns: Option<u64>, now: i64) -> u64 {
+    let start = (start_ns / 1_000_000_000) as i64;
+    let stop = match stop_ns {
+        Some(stop) if stop != 0 => (stop / 1_000_000_000) as i64,
+        _ => now,
+    };
+    stop.wrapping_sub(start) as u64
+}
+
+fn push_padded(line: &mut Vec<u8>, text: &str, width: usize) {
+    line.extend_from_slice(text.as_bytes());
+    for _ in text.len()..width {
+        line.push(b' ');
+    }
+    line.push(b' ');
+}
+
+fn push_field(line: &mut Vec<u8>, key: &[u8], value: impl itoa::Integer) {
+    line.extend_from_slice(key);
+    push_decimal(line, value);
+    line.push(b' ');
+}
+
+fn push_tuple(line: &mut Vec<u8>, family: Family, tuple: &Tuple) {
+    // libnetfilter_conntrack prints the addresses of a v4 or v6 entry, zero when the
+    // kernel left one out, and no addresses at all for another family.
+    let unspecified = match family {
+        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        Family::Other(_) => return push_l4(line, tuple.l4),
+    };
+    line.extend_from_slice(b"src=");
+    push_ip(line, tuple.src.unwrap_or(unspecified));
+    line.extend_from_slice(b" dst=");
+    push_ip(line, tuple.dst.unwrap_or(unspecified));
+    line.push(b' ');
+    push_l4(line, tuple.l4);
+}
+
+fn push_l4(line: &mut Vec<u8>, l4: L4) {
+    match l4 {
+        L4::Ports { sport, dport } => {
+            push_field(line, b"sport=", sport);
+            push_field(line, b"dport=", dport);
+        }
+        L4::Icmp {
+            icmp_type,
+            code,
+            id,
+        } => {
+            push_field(line, b"type=", icmp_type);
+            push_field(line, b"code=", code);
+            push_field(line, b"id=", id);
+        }
+        L4::Gre { srckey, dstkey } => {
+            line.extend_from_slice(b"srckey=0x");
+            push_hex(line, srckey.into());
+            line.extend_from_slice(b" dstkey=0x");
+            push_hex(line, dstkey.into());
+            line.push(b' ');
+        }
+        L4::None => {}
+    }
+}
+
+fn push_counters(line: &mut Vec<u8>, counters: Option<Counters>) {
+    if let Some(counters) = counters {
+        push_field(line, b"packets=", counters.packets);
+        push_field(line, b"bytes=", counters.bytes);
+    }
+}
+
+fn push_bracketed_time(line: &mut Vec<u8>, key: &[u8], nanoseconds: u64) {
+    line.extend_from_slice(key);
+    super::push_ctime(line, (nanoseconds / 1_000_000_000) as i64);
+    line.extend_from_slice(b"] ");
+}
