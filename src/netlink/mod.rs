@@ -80,6 +80,31 @@ impl Conntrack {
     where
         F: FnMut(CtMessage<'_>) -> Result<()>,
     {
+        self.run_dump(request, |batch, sequence, stats| {
+            walk_batch(batch, Some(sequence), stats, &mut on_message)
+        })
+    }
+
+    /// Like [`Conntrack::dump`], but hands over each datagram as the kernel sent it, for
+    /// capturing fixtures and for measuring the cost of the dump alone.
+    pub fn dump_datagrams<F>(
+        &mut self,
+        request: &DumpRequest,
+        mut on_datagram: F,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&[u8]) -> Result<()>,
+    {
+        self.run_dump(request, |batch, sequence, stats| {
+            on_datagram(batch)?;
+            walk_batch(batch, Some(sequence), stats, &mut |_| Ok(()))
+        })
+    }
+
+    fn run_dump<F>(&mut self, request: &DumpRequest, mut on_batch: F) -> Result<DumpStats>
+    where
+        F: FnMut(&[u8], u32, &mut DumpStats) -> Result<Batch>,
+    {
         self.sequence = self.sequence.wrapping_add(1);
         let bytes = request.to_bytes(self.sequence);
         self.socket
@@ -90,8 +115,7 @@ impl Conntrack {
         loop {
             let received = self.receive()?;
             stats.bytes += received as u64;
-            let batch = &self.buffer[..received];
-            if walk_batch(batch, self.sequence, &mut stats, &mut on_message)? == Batch::Done {
+            if on_batch(&self.buffer[..received], self.sequence, &mut stats)? == Batch::Done {
                 return Ok(stats);
             }
         }
@@ -117,16 +141,19 @@ impl Conntrack {
     }
 }
 
+/// Whether a datagram ended the dump.
 #[derive(Debug, PartialEq, Eq)]
-enum Batch {
+pub enum Batch {
     More,
     Done,
 }
 
-/// Walks the netlink messages of one received datagram.
-fn walk_batch<F>(
+/// Walks the netlink messages of one received datagram (or of a captured dump), handing
+/// each conntrack message to `on_message`. `sequence`, when given, is the one every
+/// message must carry.
+pub fn walk_batch<F>(
     mut batch: &[u8],
-    sequence: u32,
+    sequence: Option<u32>,
     stats: &mut DumpStats,
     on_message: &mut F,
 ) -> Result<Batch>
@@ -137,9 +164,9 @@ where
         let message = NetlinkBuffer::new_checked(batch)
             .map_err(|err| anyhow!("the kernel sent a malformed netlink message: {err}"))?;
         let length = message.length() as usize;
-        if message.sequence_number() != sequence {
+        if let Some(expected) = sequence.filter(|&s| s != message.sequence_number()) {
             bail!(
-                "unexpected netlink reply (sequence {}, expected {sequence})",
+                "unexpected netlink reply (sequence {}, expected {expected})",
                 message.sequence_number()
             );
         }
@@ -277,7 +304,7 @@ mod tests {
     fn walk(batch: &[u8]) -> (Result<Batch>, DumpStats, Seen) {
         let mut stats = DumpStats::default();
         let mut seen = Vec::new();
-        let result = walk_batch(batch, 9, &mut stats, &mut |m: CtMessage<'_>| {
+        let result = walk_batch(batch, Some(9), &mut stats, &mut |m: CtMessage<'_>| {
             seen.push((m.family, m.attributes.to_vec()));
             Ok(())
         });

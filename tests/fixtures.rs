@@ -1,0 +1,286 @@
+//! Decoder and classic-printer tests on ctnetlink dumps captured from a real kernel.
+//!
+//! tests/fixtures/capture.sh made the fixtures: for each scenario, the kernel's datagrams
+//! (`S.bin`), the capture time (`S.now`) and what `conntrack -L` printed for the same
+//! table with each -o variant (`S.V.txt`), in the same order. These tests need no root
+//! and no kernel: they run anywhere.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use ct::decode::decode_entry;
+use ct::entry::{Counters, Entry, L4, ProtoState};
+use ct::kernel::*;
+use ct::labelmap::LabelMap;
+use ct::netlink::{Batch, DumpStats, walk_batch};
+use ct::output::classic::{ClassicOptions, ClassicPrinter};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The fixtures' `[start=...]` texts were captured with TZ=UTC. glibc reads TZ once, at
+/// the first local-time conversion, so it is set before any test of this file converts.
+fn utc() {
+    static ONCE: Once = Once::new();
+    // SAFETY: runs once, before any thread of this test binary reads the environment
+    // through libc (every test calls this first).
+    ONCE.call_once(|| unsafe { std::env::set_var("TZ", "UTC") });
+}
+
+/// Every conntrack message of a captured dump, as (family, attributes).
+fn messages(scenario: &str) -> Vec<(u8, Vec<u8>)> {
+    let bytes = std::fs::read(fixture(&format!("{scenario}.bin"))).unwrap();
+    let mut out = Vec::new();
+    let mut stats = DumpStats::default();
+    let end = walk_batch(&bytes, None, &mut stats, &mut |m| {
+        out.push((m.family, m.attributes.to_vec()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(end, Batch::Done, "{scenario}.bin ends with NLMSG_DONE");
+    out
+}
+
+fn capture_time(scenario: &str) -> i64 {
+    std::fs::read_to_string(fixture(&format!("{scenario}.now")))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn label_map() -> LabelMap {
+    LabelMap::load(&fixture("connlabel.conf")).unwrap()
+}
+
+/// Prints a scenario's entries as `ct list -o variant` would.
+fn print_scenario(scenario: &str, variant: &str) -> String {
+    utc();
+    let all = variant == "all";
+    let options = ClassicOptions {
+        extended: all || variant == "extended",
+        id: all || variant == "id",
+        ktimestamp: all || variant == "ktimestamp",
+    };
+    let map = label_map();
+    let labels = (all || variant == "labels").then_some(&map);
+    let mut printer = ClassicPrinter::new(options, labels, capture_time(scenario));
+    let mut out = Vec::new();
+    for (family, attributes) in messages(scenario) {
+        let entry = decode_entry(family, &attributes).unwrap();
+        printer.print(&mut out, &entry).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Compares line by line and, on a difference, shows the lines that differ.
+fn assert_lines_eq(actual: &str, expected: &str, what: &str) {
+    if actual == expected {
+        return;
+    }
+    let mut report = String::new();
+    for (n, (a, e)) in actual.lines().zip(expected.lines()).enumerate() {
+        if a != e {
+            report.push_str(&format!(
+                "line {}:\n  ct:        {a}\n  conntrack: {e}\n",
+                n + 1
+            ));
+        }
+    }
+    let (a, e) = (actual.lines().count(), expected.lines().count());
+    if a != e {
+        report.push_str(&format!("ct printed {a} lines, conntrack {e}\n"));
+    }
+    panic!("{what} differs from conntrack -L:\n{report}");
+}
+
+fn check_scenario(scenario: &str) {
+    for variant in ["default", "extended", "id", "ktimestamp", "labels", "all"] {
+        let expected =
+            std::fs::read_to_string(fixture(&format!("{scenario}.{variant}.txt"))).unwrap();
+        let actual = print_scenario(scenario, variant);
+        assert_lines_eq(&actual, &expected, &format!("{scenario} -o {variant}"));
+    }
+}
+
+#[test]
+fn router_capture_prints_as_conntrack_in_every_variant() {
+    check_scenario("router");
+}
+
+#[test]
+fn plain_capture_without_accounting_prints_as_conntrack() {
+    check_scenario("plain");
+}
+
+/// Finds the one entry of the router capture whose original source port is `sport`.
+fn router_entry_with(sport: u16, check: impl FnOnce(&Entry<'_>)) {
+    let all = messages("router");
+    let mut found = all.iter().filter_map(|(family, attributes)| {
+        let entry = decode_entry(*family, attributes).unwrap();
+        matches!(entry.original.l4, L4::Ports { sport: s, .. } if s == sport).then_some(entry)
+    });
+    let entry = found.next().expect("entry in the capture");
+    assert!(found.next().is_none(), "one entry with sport {sport}");
+    check(&entry);
+}
+
+#[test]
+fn ftp_entry_through_masquerade_decodes_every_field() {
+    router_entry_with(50418, |entry| {
+        assert_eq!(entry.family.raw(), AF_INET);
+        assert_eq!(entry.protonum(), IPPROTO_TCP);
+        assert_eq!(entry.original.src, Some("10.201.1.2".parse().unwrap()));
+        assert_eq!(entry.original.dst, Some("10.201.2.2".parse().unwrap()));
+        assert_eq!(
+            entry.original.l4,
+            L4::Ports {
+                sport: 50418,
+                dport: 21
+            }
+        );
+        assert_eq!(entry.reply.src, Some("10.201.2.2".parse().unwrap()));
+        // Masquerade rewrote the reply's destination to the router's address.
+        assert_eq!(entry.reply.dst, Some("10.201.2.1".parse().unwrap()));
+        assert_eq!(entry.timeout, Some(118));
+        assert_eq!(entry.state, Some(ProtoState::Tcp(7)));
+        assert_eq!(entry.state.unwrap().name(), "TIME_WAIT");
+        let status = entry.status.unwrap();
+        for bit in [
+            IPS_SEEN_REPLY_BIT,
+            IPS_ASSURED_BIT,
+            IPS_CONFIRMED_BIT,
+            IPS_SRC_NAT_BIT,
+            IPS_SRC_NAT_DONE_BIT,
+            IPS_DST_NAT_DONE_BIT,
+            IPS_HELPER_BIT,
+        ] {
+            assert!(status.contains(bit), "status bit {bit}");
+        }
+        assert_eq!(entry.mark, Some(0));
+        assert_eq!(entry.zone, None);
+        assert_eq!(entry.use_count, Some(1));
+        assert_eq!(entry.id, Some(799123125));
+        assert_eq!(
+            entry.counters_original,
+            Some(Counters {
+                packets: 6,
+                bytes: 420
+            })
+        );
+        assert_eq!(
+            entry.counters_reply,
+            Some(Counters {
+                packets: 4,
+                bytes: 316
+            })
+        );
+        assert!(entry.timestamp_start.is_some());
+        assert_eq!(entry.timestamp_stop, None);
+        assert_eq!(entry.helper, Some(&b"ftp"[..]));
+        assert_eq!(entry.labels, None);
+        assert_eq!(entry.secctx, None);
+    });
+}
+
+#[test]
+fn zones_per_direction_and_whole_entry() {
+    router_entry_with(2006, |e| {
+        assert_eq!(
+            (e.original.zone, e.reply.zone, e.zone),
+            (Some(3), None, None)
+        );
+    });
+    router_entry_with(2012, |e| {
+        assert_eq!(
+            (e.original.zone, e.reply.zone, e.zone),
+            (None, Some(4), None)
+        );
+    });
+    router_entry_with(2005, |e| {
+        assert_eq!(
+            (e.original.zone, e.reply.zone, e.zone),
+            (None, None, Some(7))
+        );
+    });
+}
+
+#[test]
+fn labels_are_the_kernel_bitmap() {
+    router_entry_with(2007, |e| {
+        let bits: Vec<u32> = e.labels.unwrap().bits().collect();
+        assert_eq!(bits, [0, 5]);
+    });
+    router_entry_with(2001, |e| assert_eq!(e.labels, None));
+}
+
+#[test]
+fn marks_at_both_ends_of_the_range() {
+    router_entry_with(2004, |e| assert_eq!(e.mark, Some(u32::MAX)));
+    router_entry_with(2003, |e| assert_eq!(e.mark, Some(5)));
+}
+
+#[test]
+fn gre_keys_and_icmp_identity() {
+    let all = messages("router");
+    let entries: Vec<Entry<'_>> = all
+        .iter()
+        .map(|(family, attributes)| decode_entry(*family, attributes).unwrap())
+        .collect();
+    let gre = entries
+        .iter()
+        .find(|e| e.protonum() == IPPROTO_GRE)
+        .unwrap();
+    assert_eq!(
+        gre.original.l4,
+        L4::Gre {
+            srckey: 0x1234,
+            dstkey: 0xabcd
+        }
+    );
+    let timestamp = entries
+        .iter()
+        .find(|e| matches!(e.original.l4, L4::Icmp { icmp_type: 13, .. }))
+        .unwrap();
+    assert_eq!(
+        timestamp.reply.l4,
+        L4::Icmp {
+            icmp_type: 14,
+            code: 0,
+            id: 7
+        }
+    );
+    let unknown = entries.iter().find(|e| e.protonum() == 99).unwrap();
+    assert_eq!(unknown.original.l4, L4::None);
+    assert_eq!(unknown.proto_name(), None);
+}
+
+#[test]
+fn without_accounting_and_timestamps_those_fields_are_absent() {
+    for (family, attributes) in messages("plain") {
+        let entry = decode_entry(family, &attributes).unwrap();
+        assert_eq!(entry.counters_original, None);
+        assert_eq!(entry.counters_reply, None);
+        assert_eq!(entry.timestamp_start, None);
+    }
+}
+
+/// Cutting an entry's attributes anywhere must give an error or a smaller entry, never a
+/// panic; cutting inside an attribute header or value must be an error.
+#[test]
+fn every_truncation_of_every_captured_entry_is_handled() {
+    for scenario in ["router", "plain"] {
+        for (family, attributes) in messages(scenario) {
+            for cut in 0..attributes.len() {
+                let _ = decode_entry(family, &attributes[..cut]);
+            }
+            // Cutting inside the first attribute (a nested tuple) can never decode.
+            for cut in 1..8.min(attributes.len()) {
+                assert!(decode_entry(family, &attributes[..cut]).is_err());
+            }
+        }
+    }
+}
