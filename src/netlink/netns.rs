@@ -35,6 +35,11 @@ pub fn enter(spec: &str) -> Result<()> {
              `ip netns list` shows the named ones",
             path.display()
         ),
+        io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "permission denied opening network namespace '{spec}' ({}); \
+             run as root or with CAP_SYS_ADMIN",
+            path.display()
+        ),
         _ => anyhow::Error::new(err).context(format!(
             "cannot open network namespace '{spec}' ({})",
             path.display()
