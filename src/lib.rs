@@ -22,7 +22,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::config::{LabelSource, ListPlan};
 use crate::labelmap::LabelMap;
-use crate::netlink::Conntrack;
+use crate::netlink::{Conntrack, CtMessage};
 use crate::output::classic::ClassicPrinter;
 
 /// Runs the command the user asked for.
@@ -41,25 +41,12 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     let labels = load_labels(&plan.labels);
 
     let stdout = io::stdout();
-    let interactive = stdout.is_terminal();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut printer = ClassicPrinter::new(plan.classic, labels.as_ref(), unix_now());
-    let mut shown: u64 = 0;
-    let stats = conntrack.dump(&plan.request, |message| {
-        match decode::decode_entry(message.family, message.attributes) {
-            Ok(entry) => {
-                printer.print(&mut out, &entry)?;
-                shown += 1;
-            }
-            Err(err) => eprintln!("ct: skipped an entry the kernel sent: {err}"),
-        }
-        // On a terminal, show each batch as it comes rather than at the end.
-        if interactive {
-            out.flush()?;
-        }
-        Ok(())
-    })?;
-    out.flush()?;
+    let line_buffered = stdout.is_terminal();
+    let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let printer = ClassicPrinter::new(plan.classic, labels.as_ref(), unix_now());
+    let mut lister = Lister::new(printer, out, io::stderr(), line_buffered);
+    let stats = conntrack.dump(&plan.request, |message| lister.on_message(message))?;
+    let shown = lister.finish()?;
     if stats.interrupted {
         eprintln!(
             "ct: warning: the table changed during the dump (NLM_F_DUMP_INTR); \
@@ -68,6 +55,49 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     }
     eprintln!("ct: {shown} flow entries have been shown.");
     Ok(())
+}
+
+/// The per-entry path of `ct list`: decode, print, count. An entry that cannot be
+/// decoded is reported on `errors` and the dump goes on.
+pub struct Lister<'m, W: Write, E: Write> {
+    printer: ClassicPrinter<'m>,
+    out: W,
+    errors: E,
+    /// Flush after every entry, as a terminal expects.
+    line_buffered: bool,
+    shown: u64,
+}
+
+impl<'m, W: Write, E: Write> Lister<'m, W, E> {
+    pub fn new(printer: ClassicPrinter<'m>, out: W, errors: E, line_buffered: bool) -> Self {
+        Lister {
+            printer,
+            out,
+            errors,
+            line_buffered,
+            shown: 0,
+        }
+    }
+
+    pub fn on_message(&mut self, message: CtMessage<'_>) -> Result<()> {
+        match decode::decode_entry(message.family, message.attributes) {
+            Ok(entry) => {
+                self.printer.print(&mut self.out, &entry)?;
+                self.shown += 1;
+                if self.line_buffered {
+                    self.out.flush()?;
+                }
+            }
+            Err(err) => writeln!(self.errors, "ct: skipped an entry the kernel sent: {err}")?,
+        }
+        Ok(())
+    }
+
+    /// Flushes the output and returns how many entries were shown.
+    pub fn finish(mut self) -> Result<u64> {
+        self.out.flush()?;
+        Ok(self.shown)
+    }
 }
 
 /// The label map for `-o labels`. A missing or unreadable file is not fatal: conntrack
@@ -100,4 +130,38 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{AF_INET, CTA_MARK, CTA_TUPLE_ORIG};
+    use crate::output::classic::ClassicOptions;
+
+    #[test]
+    fn a_bad_entry_is_reported_and_the_dump_goes_on() {
+        // The smallest entry: an empty original tuple.
+        let good: &[u8] = &[4, 0, CTA_TUPLE_ORIG as u8, 0x80];
+        let bad: &[u8] = &[6, 0, CTA_MARK as u8, 0, 1, 2, 0, 0];
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let printer = ClassicPrinter::new(ClassicOptions::default(), None, 0);
+        let mut lister = Lister::new(printer, &mut out, &mut errors, false);
+        for attributes in [good, bad, good] {
+            lister
+                .on_message(CtMessage {
+                    family: AF_INET,
+                    attributes,
+                })
+                .unwrap();
+        }
+        assert_eq!(lister.finish().unwrap(), 2);
+        let line = "unknown  0 src=0.0.0.0 dst=0.0.0.0 src=0.0.0.0 dst=0.0.0.0\n";
+        assert_eq!(String::from_utf8(out).unwrap(), line.repeat(2));
+        assert_eq!(
+            String::from_utf8(errors).unwrap(),
+            "ct: skipped an entry the kernel sent: \
+             invalid CTA_MARK value: 2 bytes where 4 were expected\n"
+        );
+    }
 }
