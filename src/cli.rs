@@ -3,7 +3,11 @@
 //! Nothing here opens a socket or reads a file; `config` turns these values into a
 //! checked plan first, so no work starts on half-checked input.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::IpAddr;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::filter::values::{self, AddrMatch, MarkMatch, NatMatch, StatusMatch};
 
 /// Inspect the Linux connection-tracking (conntrack) table.
 ///
@@ -26,6 +30,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct ListArgs {
     /// Output modifiers, comma-separated, as conntrack's -o: extended (layer-3 name and
     /// number first), id (the kernel's entry id), ktimestamp (start and stop times of the
@@ -36,24 +41,177 @@ pub struct ListArgs {
         long = "output",
         value_enum,
         value_delimiter = ',',
-        value_name = "LIST"
+        value_name = "LIST",
+        help_heading = "Output"
     )]
     pub output: Vec<OutputOption>,
 
-    /// Only entries of this layer-3 family (the kernel filters). Default: both.
-    #[arg(short = 'f', long = "family", value_enum, value_name = "FAMILY")]
+    /// Only entries of these protocols: names (tcp, udp, udplite, sctp, dccp, icmp,
+    /// icmpv6, gre, or any in /etc/protocols) or numbers. Example: -p tcp,udp
+    #[arg(short = 'p', long = "proto", visible_alias = "protonum", value_name = "PROTO[,PROTO]",
+          value_delimiter = ',', action = ArgAction::Append,
+          value_parser = values::parse_protocol, help_heading = "Filters")]
+    pub proto: Vec<u8>,
+
+    /// Only entries of this layer-3 family. Default: both.
+    #[arg(
+        short = 'f',
+        long = "family",
+        value_enum,
+        value_name = "FAMILY",
+        help_heading = "Filters"
+    )]
     pub family: Option<FamilyArg>,
+
+    /// Original source address, or a prefix. Example: -s 10.0.0.0/8
+    #[arg(
+        short = 's',
+        long = "src",
+        visible_alias = "orig-src",
+        value_name = "ADDR[/LEN]",
+        help_heading = "Filters"
+    )]
+    pub src: Option<AddrMatch>,
+
+    /// Original destination address, or a prefix. Example: -d 192.0.2.10
+    #[arg(
+        short = 'd',
+        long = "dst",
+        visible_alias = "orig-dst",
+        value_name = "ADDR[/LEN]",
+        help_heading = "Filters"
+    )]
+    pub dst: Option<AddrMatch>,
+
+    /// Reply source address, or a prefix: where a port-forwarded connection really went.
+    /// Example: -r 10.0.0.7
+    #[arg(
+        short = 'r',
+        long = "reply-src",
+        value_name = "ADDR[/LEN]",
+        help_heading = "Filters"
+    )]
+    pub reply_src: Option<AddrMatch>,
+
+    /// Reply destination address, or a prefix: the address a masqueraded connection was
+    /// rewritten to. Example: -q 192.0.2.1
+    #[arg(
+        short = 'q',
+        long = "reply-dst",
+        value_name = "ADDR[/LEN]",
+        help_heading = "Filters"
+    )]
+    pub reply_dst: Option<AddrMatch>,
+
+    /// A mask for -s, as conntrack's --mask-src. Example: -s 10.0.0.0 --mask-src 255.0.0.0
+    #[arg(long = "mask-src", value_name = "MASK", help_heading = "Filters")]
+    pub mask_src: Option<IpAddr>,
+
+    /// A mask for -d, as conntrack's --mask-dst.
+    #[arg(long = "mask-dst", value_name = "MASK", help_heading = "Filters")]
+    pub mask_dst: Option<IpAddr>,
+
+    /// Any of the four addresses of an entry (either direction, source or destination),
+    /// or a prefix. Example: --addr 10.1.2.3
+    #[arg(long = "addr", value_name = "ADDR[/LEN]", help_heading = "Filters")]
+    pub addr: Option<AddrMatch>,
+
+    /// Original source port. Example: --sport 51000
+    #[arg(long = "sport", visible_alias = "orig-port-src", value_name = "PORT",
+          value_parser = values::parse_port, help_heading = "Filters")]
+    pub sport: Option<u16>,
+
+    /// Original destination port. Example: --dport 443
+    #[arg(long = "dport", visible_alias = "orig-port-dst", value_name = "PORT",
+          value_parser = values::parse_port, help_heading = "Filters")]
+    pub dport: Option<u16>,
+
+    /// Reply source port.
+    #[arg(long = "reply-port-src", value_name = "PORT", value_parser = values::parse_port,
+          help_heading = "Filters")]
+    pub reply_port_src: Option<u16>,
+
+    /// Reply destination port.
+    #[arg(long = "reply-port-dst", value_name = "PORT", value_parser = values::parse_port,
+          help_heading = "Filters")]
+    pub reply_port_dst: Option<u16>,
+
+    /// Any of the four ports of an entry. Example: --port 53
+    #[arg(long = "port", value_name = "PORT", value_parser = values::parse_port,
+          help_heading = "Filters")]
+    pub port: Option<u16>,
+
+    /// Protocol states (tcp, sctp, dccp), any case; without -p, any protocol with that
+    /// state. Example: --state ESTABLISHED,TIME_WAIT
+    #[arg(long = "state", value_name = "STATE[,STATE]", value_delimiter = ',',
+          action = ArgAction::Append, help_heading = "Filters")]
+    pub state: Vec<String>,
+
+    /// Connection mark; with a mask, entries whose mark ANDed with MASK equals MARK.
+    /// Example: -m 0x10/0xf0
+    #[arg(
+        short = 'm',
+        long = "mark",
+        value_name = "MARK[/MASK]",
+        help_heading = "Filters"
+    )]
+    pub mark: Option<MarkMatch>,
+
+    /// Zone (an entry without one is in zone 0). Example: -w 7
+    #[arg(short = 'w', long = "zone", value_name = "ZONE", value_parser = values::parse_zone,
+          help_heading = "Filters")]
+    pub zone: Option<u16>,
+
+    /// Zone of the original direction.
+    #[arg(long = "orig-zone", value_name = "ZONE", value_parser = values::parse_zone,
+          help_heading = "Filters")]
+    pub orig_zone: Option<u16>,
+
+    /// Zone of the reply direction.
+    #[arg(long = "reply-zone", value_name = "ZONE", value_parser = values::parse_zone,
+          help_heading = "Filters")]
+    pub reply_zone: Option<u16>,
+
+    /// Status flags that must all be set; !FLAG must be clear; UNREPLIED means no reply
+    /// seen. Flags: ASSURED, SEEN_REPLY, CONFIRMED, EXPECTED, SRC_NAT, DST_NAT,
+    /// FIXED_TIMEOUT, OFFLOAD, HW_OFFLOAD... Example: -u ASSURED or -u UNREPLIED
+    #[arg(short = 'u', long = "status", value_name = "FLAG[,FLAG]", action = ArgAction::Append,
+          help_heading = "Filters")]
+    pub status: Vec<StatusMatch>,
+
+    /// Source-NATed entries; with ADDR, those rewritten to that address (and port).
+    /// Example: -n 192.0.2.1
+    #[arg(short = 'n', long = "src-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
+          default_missing_value = "", help_heading = "Filters")]
+    pub src_nat: Option<NatMatch>,
+
+    /// Destination-NATed entries; with ADDR, those forwarded to that address (and port).
+    /// Example: -g 10.0.0.7:8080
+    #[arg(short = 'g', long = "dst-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
+          default_missing_value = "", help_heading = "Filters")]
+    pub dst_nat: Option<NatMatch>,
+
+    /// Entries with source or destination NAT; with ADDR, to or from that address.
+    #[arg(short = 'j', long = "any-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
+          default_missing_value = "", help_heading = "Filters")]
+    pub any_nat: Option<NatMatch>,
+
+    /// Entries carrying all these connlabels (names from /etc/xtables/connlabel.conf).
+    /// As with conntrack, the labels are then printed too. Example: -l blocked
+    #[arg(short = 'l', long = "label", value_name = "LABEL[,LABEL]", value_delimiter = ',',
+          action = ArgAction::Append, help_heading = "Filters")]
+    pub label: Vec<String>,
 
     /// Netlink socket receive buffer size in bytes, as conntrack's -b. Raise it if ct
     /// reports ENOBUFS on a busy table. Example: -b 16777216
     #[arg(short = 'b', long = "buffer-size", value_name = "BYTES",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Kernel")]
     pub buffer_size: Option<u32>,
 
     /// Read the table of another network namespace: a name from `ip netns list`, a path
     /// to a namespace file (/proc/PID/ns/net, /run/netns/NAME) or a process id.
     /// Example: --netns blue
-    #[arg(long = "netns", value_name = "NAME|PATH|PID")]
+    #[arg(long = "netns", value_name = "NAME|PATH|PID", help_heading = "Kernel")]
     pub netns: Option<String>,
 }
 

@@ -1,13 +1,33 @@
 //! From what the user typed to a resolved plan, before any socket opens.
 //!
-//! Everything that can be wrong with the command line is found here or by clap, so the
-//! stages after it only meet the kernel's and the system's errors.
+//! clap checks each value on its own; this module checks how they fit together (an
+//! IPv6 address with `-f ipv4`, a `--state` no selected protocol has, a label the label
+//! map does not name) and reports a misfit as a [`UsageError`], which exits 2 like a
+//! bad value does. The stages after it only meet the kernel's and the system's errors.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
 
 use crate::cli::{FamilyArg, ListArgs, OutputOption};
-use crate::kernel::{AF_INET, AF_INET6, AF_UNSPEC};
+use crate::filter::kernel::request_ladder;
+use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
+use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::netlink::DumpRequest;
 use crate::output::classic::ClassicOptions;
+
+/// A command line whose values are each fine but do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Everything `ct list` will do.
 #[derive(Debug)]
@@ -16,9 +36,12 @@ pub struct ListPlan {
     pub netns: Option<String>,
     /// SO_RCVBUF for the netlink socket, when the user chose one.
     pub socket_buffer: Option<usize>,
-    pub request: DumpRequest,
+    /// What to ask the kernel, most filtered first (see `filter::kernel`).
+    pub requests: Vec<DumpRequest>,
+    /// What every entry must satisfy to be shown.
+    pub filter: Filter,
     pub classic: ClassicOptions,
-    /// Label names to print, when `-o labels` was asked for.
+    /// Label names to print, when `-o labels` or `-l` asked for them.
     pub labels: LabelSource,
 }
 
@@ -29,35 +52,312 @@ pub enum LabelSource {
     None,
     /// Read the map from this file when the dump starts.
     File(&'static str),
-    /// A map already in hand (tests).
+    /// A map already read (for `-l`, which needed it to resolve names).
     Map(LabelMap),
 }
 
 impl ListPlan {
-    pub fn from_args(args: &ListArgs) -> ListPlan {
+    pub fn from_args(args: &ListArgs) -> Result<ListPlan, UsageError> {
+        Self::from_args_with_labels(args, Path::new(CONNLABEL_CONF))
+    }
+
+    /// As [`ListPlan::from_args`], reading label names for `-l` from `label_file`.
+    pub fn from_args_with_labels(
+        args: &ListArgs,
+        label_file: &Path,
+    ) -> Result<ListPlan, UsageError> {
         let wants = |option| args.output.contains(&option);
-        let family = match args.family {
-            None => AF_UNSPEC,
-            Some(FamilyArg::Ipv4) => AF_INET,
-            Some(FamilyArg::Ipv6) => AF_INET6,
+        let (filter, label_map) = build_filter(args, label_file)?;
+        let labels = match label_map {
+            Some(map) => LabelSource::Map(map),
+            None if wants(OutputOption::Labels) => LabelSource::File(CONNLABEL_CONF),
+            None => LabelSource::None,
         };
-        ListPlan {
+        Ok(ListPlan {
             netns: args.netns.clone(),
             socket_buffer: args.buffer_size.map(|size| size as usize),
-            request: DumpRequest {
-                family,
-                attributes: Vec::new(),
-            },
+            requests: request_ladder(&filter),
+            filter,
             classic: ClassicOptions {
                 extended: wants(OutputOption::Extended),
                 id: wants(OutputOption::Id),
                 ktimestamp: wants(OutputOption::Ktimestamp),
             },
-            labels: if wants(OutputOption::Labels) {
-                LabelSource::File(CONNLABEL_CONF)
-            } else {
-                LabelSource::None
-            },
+            labels,
+        })
+    }
+}
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+/// The filter, and the label map when `-l` had to read it.
+fn build_filter(
+    args: &ListArgs,
+    label_file: &Path,
+) -> Result<(Filter, Option<LabelMap>), UsageError> {
+    let mut filter = Filter {
+        family: family(args)?,
+        protocols: dedup(&args.proto),
+        orig_src: with_mask(args.src, args.mask_src, "--mask-src", "-s/--src")?,
+        orig_dst: with_mask(args.dst, args.mask_dst, "--mask-dst", "-d/--dst")?,
+        reply_src: args.reply_src,
+        reply_dst: args.reply_dst,
+        any_addr: args.addr,
+        orig_sport: args.sport,
+        orig_dport: args.dport,
+        reply_sport: args.reply_port_src,
+        reply_dport: args.reply_port_dst,
+        any_port: args.port,
+        states: Vec::new(),
+        mark: args.mark,
+        zone: args.zone,
+        orig_zone: args.orig_zone,
+        reply_zone: args.reply_zone,
+        status: args.status.iter().copied().reduce(StatusMatch::and),
+        src_nat: args.src_nat,
+        dst_nat: args.dst_nat,
+        any_nat: args.any_nat,
+        labels: Vec::new(),
+    };
+    if let Some(status) = filter.status {
+        if status.set & status.clear != 0 {
+            return Err(usage("-u/--status asks for a flag both set and clear"));
         }
+    }
+    check_ports_have_a_protocol(args, &filter.protocols)?;
+    filter.states = resolve_states(&args.state, &filter.protocols)
+        .map_err(|message| usage(format!("invalid --state: {message}")))?;
+    let label_map = if args.label.is_empty() {
+        None
+    } else {
+        let map = LabelMap::load(label_file).map_err(|err| {
+            usage(format!(
+                "-l/--label needs label names from {}: {err}",
+                label_file.display()
+            ))
+        })?;
+        filter.labels = args
+            .label
+            .iter()
+            .map(|name| {
+                map.bit(name).ok_or_else(|| {
+                    usage(format!(
+                        "unknown label '{name}' (not in {})",
+                        label_file.display()
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Some(map)
+    };
+    Ok((filter, label_map))
+}
+
+/// The family from `-f` and from every address given, which must agree (conntrack:
+/// "mismatched address family"). An address alone narrows the dump to its family.
+fn family(args: &ListArgs) -> Result<Option<u8>, UsageError> {
+    let mut family = args.family.map(|f| match f {
+        FamilyArg::Ipv4 => AF_INET,
+        FamilyArg::Ipv6 => AF_INET6,
+    });
+    let mut source = "-f/--family";
+    let nat_addr = |nat: Option<crate::filter::NatMatch>| nat.and_then(|n| n.addr);
+    let addresses: [(&str, Option<IpAddr>); 10] = [
+        ("-s/--src", args.src.map(|a| a.addr)),
+        ("-d/--dst", args.dst.map(|a| a.addr)),
+        ("-r/--reply-src", args.reply_src.map(|a| a.addr)),
+        ("-q/--reply-dst", args.reply_dst.map(|a| a.addr)),
+        ("--mask-src", args.mask_src),
+        ("--mask-dst", args.mask_dst),
+        ("--addr", args.addr.map(|a| a.addr)),
+        ("-n/--src-nat", nat_addr(args.src_nat)),
+        ("-g/--dst-nat", nat_addr(args.dst_nat)),
+        ("-j/--any-nat", nat_addr(args.any_nat)),
+    ];
+    for (flag, addr) in addresses {
+        let Some(addr) = addr else { continue };
+        let this = family_of(addr);
+        match family {
+            Some(known) if known != this => {
+                return Err(usage(format!(
+                    "{flag} {addr} is {} but {source} asks for {}",
+                    crate::entry::Family::describe(this),
+                    crate::entry::Family::describe(known)
+                )));
+            }
+            Some(_) => {}
+            None => {
+                family = Some(this);
+                source = flag;
+            }
+        }
+    }
+    Ok(family)
+}
+
+fn with_mask(
+    addr: Option<AddrMatch>,
+    mask: Option<IpAddr>,
+    mask_flag: &str,
+    addr_flag: &str,
+) -> Result<Option<AddrMatch>, UsageError> {
+    match (addr, mask) {
+        (addr, None) => Ok(addr),
+        (Some(addr), Some(mask)) => addr
+            .with_mask(mask)
+            .map(Some)
+            .map_err(|message| usage(format!("invalid {mask_flag}: {message}"))),
+        (None, Some(_)) => Err(usage(format!("{mask_flag} needs {addr_flag}"))),
+    }
+}
+
+/// Port flags with `-p` naming only protocols that have no ports select nothing; say so
+/// (conntrack refuses such port options outright).
+fn check_ports_have_a_protocol(args: &ListArgs, protocols: &[u8]) -> Result<(), UsageError> {
+    let port_flag = [
+        (args.sport, "--sport"),
+        (args.dport, "--dport"),
+        (args.reply_port_src, "--reply-port-src"),
+        (args.reply_port_dst, "--reply-port-dst"),
+        (args.port, "--port"),
+    ]
+    .into_iter()
+    .find_map(|(value, flag)| value.map(|_| flag));
+    let with_ports = [
+        IPPROTO_TCP,
+        IPPROTO_UDP,
+        IPPROTO_UDPLITE,
+        IPPROTO_SCTP,
+        IPPROTO_DCCP,
+    ];
+    match port_flag {
+        Some(flag)
+            if !protocols.is_empty() && !protocols.iter().any(|p| with_ports.contains(p)) =>
+        {
+            Err(usage(format!(
+                "{flag} needs a protocol with ports (tcp, udp, udplite, sctp, dccp) in -p"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn dedup(protocols: &[u8]) -> Vec<u8> {
+    let mut unique = Vec::new();
+    for &p in protocols {
+        if !unique.contains(&p) {
+            unique.push(p);
+        }
+    }
+    unique
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn plan(args: &str) -> Result<ListPlan, UsageError> {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let Command::List(list) = Cli::try_parse_from(argv).unwrap().command;
+        ListPlan::from_args_with_labels(&list, Path::new("/nonexistent/connlabel.conf"))
+    }
+
+    #[test]
+    fn addresses_set_the_family() {
+        assert_eq!(
+            plan("list -s 10.0.0.0/8").unwrap().filter.family,
+            Some(AF_INET)
+        );
+        assert_eq!(
+            plan("list -q fd00::1").unwrap().filter.family,
+            Some(AF_INET6)
+        );
+        assert_eq!(
+            plan("list -n fd00::1").unwrap().requests[0].family,
+            AF_INET6
+        );
+    }
+
+    #[test]
+    fn mismatched_families_are_a_usage_error() {
+        assert_eq!(
+            plan("list -f ipv4 -d fd00::1").unwrap_err().0,
+            "-d/--dst fd00::1 is ipv6 but -f/--family asks for ipv4"
+        );
+        assert_eq!(
+            plan("list -s 10.0.0.1 -r fd00::2").unwrap_err().0,
+            "-r/--reply-src fd00::2 is ipv6 but -s/--src asks for ipv4"
+        );
+    }
+
+    #[test]
+    fn masks_need_their_address() {
+        assert_eq!(
+            plan("list --mask-src 255.0.0.0").unwrap_err().0,
+            "--mask-src needs -s/--src"
+        );
+        let p = plan("list -s 10.1.0.0 --mask-src 255.255.0.0").unwrap();
+        assert_eq!(p.filter.orig_src, Some("10.1.0.0/16".parse().unwrap()));
+    }
+
+    #[test]
+    fn states_are_resolved_against_protocols() {
+        assert_eq!(
+            plan("list -p udp --state ESTABLISHED").unwrap_err().0,
+            "invalid --state: no state 'ESTABLISHED' in the selected protocols"
+        );
+        assert_eq!(plan("list --state close").unwrap().filter.states.len(), 1);
+    }
+
+    #[test]
+    fn ports_need_a_protocol_with_ports() {
+        assert_eq!(
+            plan("list -p icmp --dport 80").unwrap_err().0,
+            "--dport needs a protocol with ports (tcp, udp, udplite, sctp, dccp) in -p"
+        );
+        assert!(plan("list -p icmp,tcp --dport 80").is_ok());
+        assert!(plan("list --dport 80").is_ok());
+    }
+
+    #[test]
+    fn labels_need_the_label_map() {
+        assert_eq!(
+            plan("list -l blocked").unwrap_err().0,
+            "-l/--label needs label names from /nonexistent/connlabel.conf: \
+             No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn repeated_status_flags_are_anded_and_contradictions_refused() {
+        let p = plan("list -u ASSURED -u !EXPECTED").unwrap();
+        let s = p.filter.status.unwrap();
+        assert_eq!(
+            (s.set, s.clear),
+            (1 << IPS_ASSURED_BIT, 1 << IPS_EXPECTED_BIT)
+        );
+        assert_eq!(
+            plan("list -u ASSURED -u !ASSURED").unwrap_err().0,
+            "-u/--status asks for a flag both set and clear"
+        );
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_flag_wins_as_in_conntrack() {
+        let p = plan("list -m 1 -m 2").unwrap();
+        assert_eq!(p.filter.mark.unwrap().value, 2);
+    }
+
+    #[test]
+    fn nat_flags_take_an_optional_address() {
+        let p = plan("list -n").unwrap();
+        assert_eq!(p.filter.src_nat, Some(Default::default()));
+        let p = plan("list -g 10.0.0.7:8080 -p tcp").unwrap();
+        assert_eq!(p.filter.dst_nat.unwrap().port, Some(8080));
+        assert_eq!(p.filter.protocols, vec![IPPROTO_TCP]);
     }
 }

@@ -194,3 +194,20 @@ pub const DCCP_CONNTRACK_NAMES: [&str; 10] = [
     "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE",
     "INVALID",
 ];
+
+/// NLA_F_NESTED (linux/netlink.h): the attribute holds attributes.
+pub const NLA_F_NESTED: u16 = 0x8000;
+
+// enum ctattr_filter (linux/netfilter/nfnetlink_conntrack.h): the flag words of CTA_FILTER,
+// u32 in host byte order.
+pub const CTA_FILTER_ORIG_FLAGS: u16 = 1;
+pub const CTA_FILTER_REPLY_FLAGS: u16 = 2;
+
+// CTA_FILTER_F_* (net/netfilter/nf_internals.h; libnetfilter_conntrack names them
+// CTA_FILTER_FLAG_*): which tuple fields the kernel compares.
+pub const CTA_FILTER_FLAG_CTA_IP_SRC: u32 = 1 << 0;
+pub const CTA_FILTER_FLAG_CTA_IP_DST: u32 = 1 << 1;
+pub const CTA_FILTER_FLAG_CTA_TUPLE_ZONE: u32 = 1 << 2;
+pub const CTA_FILTER_FLAG_CTA_PROTO_NUM: u32 = 1 << 3;
+pub const CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT: u32 = 1 << 4;
+pub const CTA_FILTER_FLAG_CTA_PROTO_DST_PORT: u32 = 1 << 5;

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod entry;
+pub mod filter;
 pub mod kernel;
 pub mod labelmap;
 pub mod netlink;
@@ -21,6 +22,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::config::{LabelSource, ListPlan};
+use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::netlink::{Conntrack, CtMessage};
 use crate::output::classic::ClassicPrinter;
@@ -28,7 +30,7 @@ use crate::output::classic::ClassicPrinter;
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::List(args) => list(&ListPlan::from_args(&args)),
+        Command::List(args) => list(&ListPlan::from_args(&args)?),
     }
 }
 
@@ -44,8 +46,9 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     let line_buffered = stdout.is_terminal();
     let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let printer = ClassicPrinter::new(plan.classic, labels.as_ref(), unix_now());
-    let mut lister = Lister::new(printer, out, io::stderr(), line_buffered);
-    let stats = conntrack.dump(&plan.request, |message| lister.on_message(message))?;
+    let mut lister = Lister::new(&plan.filter, printer, out, io::stderr(), line_buffered);
+    let (stats, _) =
+        conntrack.dump_first_accepted(&plan.requests, |message| lister.on_message(message))?;
     let shown = lister.finish()?;
     if stats.interrupted {
         eprintln!(
@@ -57,9 +60,10 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     Ok(())
 }
 
-/// The per-entry path of `ct list`: decode, print, count. An entry that cannot be
-/// decoded is reported on `errors` and the dump goes on.
+/// The per-entry path of `ct list`: decode, filter, print, count. An entry that cannot
+/// be decoded is reported on `errors` and the dump goes on.
 pub struct Lister<'m, W: Write, E: Write> {
+    filter: &'m Filter,
     printer: ClassicPrinter<'m>,
     out: W,
     errors: E,
@@ -69,8 +73,15 @@ pub struct Lister<'m, W: Write, E: Write> {
 }
 
 impl<'m, W: Write, E: Write> Lister<'m, W, E> {
-    pub fn new(printer: ClassicPrinter<'m>, out: W, errors: E, line_buffered: bool) -> Self {
+    pub fn new(
+        filter: &'m Filter,
+        printer: ClassicPrinter<'m>,
+        out: W,
+        errors: E,
+        line_buffered: bool,
+    ) -> Self {
         Lister {
+            filter,
             printer,
             out,
             errors,
@@ -81,6 +92,7 @@ impl<'m, W: Write, E: Write> Lister<'m, W, E> {
 
     pub fn on_message(&mut self, message: CtMessage<'_>) -> Result<()> {
         match decode::decode_entry(message.family, message.attributes) {
+            Ok(entry) if !self.filter.matches(&entry) => {}
             Ok(entry) => {
                 self.printer.print(&mut self.out, &entry)?;
                 self.shown += 1;
@@ -146,7 +158,8 @@ mod tests {
         let mut out = Vec::new();
         let mut errors = Vec::new();
         let printer = ClassicPrinter::new(ClassicOptions::default(), None, 0);
-        let mut lister = Lister::new(printer, &mut out, &mut errors, false);
+        let filter = Filter::default();
+        let mut lister = Lister::new(&filter, printer, &mut out, &mut errors, false);
         for attributes in [good, bad, good] {
             lister
                 .on_message(CtMessage {

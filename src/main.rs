@@ -12,6 +12,11 @@ fn main() -> ExitCode {
     match ct::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if ct::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        // Flags that do not fit together: reported like clap's own errors, exit 2.
+        Err(err) if err.is::<ct::config::UsageError>() => {
+            eprintln!("error: {err}\n\nFor more information, try 'ct list --help'.");
+            ExitCode::from(2)
+        }
         Err(err) => {
             eprintln!("ct: {err:#}");
             ExitCode::from(1)

@@ -85,6 +85,34 @@ impl Conntrack {
         })
     }
 
+    /// Tries `requests` in turn until the kernel accepts one, and dumps with it. A
+    /// request the kernel refuses before sending any entry (an older kernel that does not
+    /// know a filter attribute) is followed by the next, less filtered one. Returns the
+    /// stats and the index of the request used.
+    pub fn dump_first_accepted<F>(
+        &mut self,
+        requests: &[DumpRequest],
+        mut on_message: F,
+    ) -> Result<(DumpStats, usize)>
+    where
+        F: FnMut(CtMessage<'_>) -> Result<()>,
+    {
+        let mut last_error = None;
+        for (index, request) in requests.iter().enumerate() {
+            let mut delivered = false;
+            let result = self.dump(request, |message| {
+                delivered = true;
+                on_message(message)
+            });
+            match result {
+                Ok(stats) => return Ok((stats, index)),
+                Err(err) if !delivered && is_refused_request(&err) => last_error = Some(err),
+                Err(err) => return Err(err),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow!("no dump request to send")))
+    }
+
     /// Like [`Conntrack::dump`], but hands over each datagram as the kernel sent it, for
     /// capturing fixtures and for measuring the cost of the dump alone.
     pub fn dump_datagrams<F>(
@@ -205,6 +233,11 @@ where
     Ok(Batch::More)
 }
 
+fn is_refused_request(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<KernelError>()
+        .is_some_and(KernelError::is_refused_request)
+}
+
 fn is_conntrack_entry(kind: u16) -> bool {
     let subsystem = (kind >> 8) as u8;
     let message = (kind & 0xff) as u8;
@@ -225,20 +258,51 @@ fn check_errno(payload: &[u8], during: &str) -> Result<()> {
     Err(kernel_error(-code, during))
 }
 
+/// An error the kernel answered a request with, kept typed so callers can tell a
+/// refused filter (EINVAL, EOPNOTSUPP) from other failures.
+#[derive(Debug)]
+pub struct KernelError {
+    pub errno: i32,
+    message: String,
+}
+
+impl std::fmt::Display for KernelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for KernelError {}
+
+impl KernelError {
+    /// The kernel did not accept what the request asked for, as an older kernel does
+    /// with a filter attribute it does not know.
+    pub fn is_refused_request(&self) -> bool {
+        matches!(self.errno, libc::EINVAL | libc::EOPNOTSUPP)
+    }
+}
+
 fn kernel_error(errno: i32, during: &str) -> anyhow::Error {
+    anyhow::Error::new(KernelError {
+        errno,
+        message: kernel_error_message(errno, during),
+    })
+}
+
+fn kernel_error_message(errno: i32, during: &str) -> String {
     let os = io::Error::from_raw_os_error(errno);
     match errno {
-        libc::EPERM | libc::EACCES => anyhow!(
+        libc::EPERM | libc::EACCES => {
             "permission denied reading the conntrack table; run as root or with CAP_NET_ADMIN"
-        ),
-        libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ENOENT => anyhow!(
+                .to_string()
+        }
+        libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ENOENT => format!(
             "the kernel has no ctnetlink ({os}); load it with `modprobe nf_conntrack_netlink`"
         ),
-        libc::ENOBUFS => anyhow!(
-            "the kernel ran out of buffer space during the dump (ENOBUFS); \
-             retry with a larger -b/--buffer-size"
-        ),
-        _ => anyhow!("the kernel refused {during}: {os}"),
+        libc::ENOBUFS => "the kernel ran out of buffer space during the dump (ENOBUFS); \
+                          retry with a larger -b/--buffer-size"
+            .to_string(),
+        _ => format!("the kernel refused {during}: {os}"),
     }
 }
 

@@ -3,13 +3,16 @@
 //! The request is one IPCTNL_MSG_CT_GET message of NFNL_SUBSYS_CTNETLINK with
 //! NLM_F_REQUEST | NLM_F_DUMP. Its nfgenmsg family selects the layer-3 family to dump
 //! (AF_UNSPEC for all). netlink-packet-netfilter types the message and emits it, which is
-//! what that crate is good at; attributes it does not type travel as `DefaultNla`.
+//! what that crate is good at. The attributes travel as `DefaultNla`s inside
+//! `ConntrackMessage::Other`, because the crate's typed `ConntrackAttribute` cannot set
+//! NLA_F_NESTED on an attribute it does not know, and the kernel insists on it for
+//! CTA_FILTER.
 
-use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
-use netlink_packet_netfilter::conntrack::{ConntrackAttribute, ConntrackMessage};
+use netlink_packet_core::{DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_netfilter::conntrack::ConntrackMessage;
 use netlink_packet_netfilter::{NetfilterHeader, NetfilterMessage};
 
-use crate::kernel::{NFNETLINK_V0, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::kernel::{IPCTNL_MSG_CT_GET, NFNETLINK_V0, NLM_F_DUMP, NLM_F_REQUEST};
 
 /// What to ask the kernel for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,13 +20,16 @@ pub struct DumpRequest {
     /// AF_UNSPEC, AF_INET or AF_INET6.
     pub family: u8,
     /// Attributes that make the kernel filter the dump itself.
-    pub attributes: Vec<ConntrackAttribute>,
+    pub attributes: Vec<DefaultNla>,
 }
 
 impl DumpRequest {
     /// The request as bytes ready for `send`, stamped with `sequence`.
     pub fn to_bytes(&self, sequence: u32) -> Vec<u8> {
-        let body = ConntrackMessage::Get(self.attributes.clone());
+        let body = ConntrackMessage::Other {
+            message_type: IPCTNL_MSG_CT_GET,
+            attributes: self.attributes.clone(),
+        };
         let netfilter = NetfilterMessage::new(
             NetfilterHeader::new(self.family.into(), NFNETLINK_V0, 0),
             body,

@@ -1,0 +1,261 @@
+//! Filters: which entries `ct list` shows, and how much of that the kernel can decide.
+//!
+//! [`Filter::matches`] is the whole truth: every entry is checked in user space, whatever
+//! the kernel was asked to filter, so the rows shown never depend on the running
+//! kernel's abilities. [`kernel`] turns the part of a filter that the kernel can apply
+//! into dump-request attributes, so that on a big table the entries that cannot match
+//! never cross into user space. All conditions are ANDed; a list within one flag
+//! (`-p tcp,udp`, `--state A,B`) is ORed.
+
+pub mod kernel;
+pub mod values;
+
+use std::net::IpAddr;
+
+use crate::entry::{Entry, Family, L4, ProtoState, Tuple};
+use crate::kernel::*;
+pub use values::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
+
+/// Everything an entry must satisfy to be shown. The default shows everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// AF_INET or AF_INET6; from `-f` or implied by an address.
+    pub family: Option<u8>,
+    /// Any of these layer-4 protocols (`-p`).
+    pub protocols: Vec<u8>,
+    pub orig_src: Option<AddrMatch>,
+    pub orig_dst: Option<AddrMatch>,
+    pub reply_src: Option<AddrMatch>,
+    pub reply_dst: Option<AddrMatch>,
+    /// `--addr`: any of the four addresses.
+    pub any_addr: Option<AddrMatch>,
+    pub orig_sport: Option<u16>,
+    pub orig_dport: Option<u16>,
+    pub reply_sport: Option<u16>,
+    pub reply_dport: Option<u16>,
+    /// `--port`: any of the four ports.
+    pub any_port: Option<u16>,
+    /// Any of these protocol states (`--state`).
+    pub states: Vec<ProtoState>,
+    pub mark: Option<MarkMatch>,
+    pub zone: Option<u16>,
+    pub orig_zone: Option<u16>,
+    pub reply_zone: Option<u16>,
+    pub status: Option<StatusMatch>,
+    pub src_nat: Option<NatMatch>,
+    pub dst_nat: Option<NatMatch>,
+    pub any_nat: Option<NatMatch>,
+    /// Label bits that must all be set (`-l`).
+    pub labels: Vec<u32>,
+}
+
+impl Filter {
+    /// True when `entry` satisfies every condition.
+    pub fn matches(&self, entry: &Entry<'_>) -> bool {
+        self.family.is_none_or(|f| entry.family.raw() == f)
+            && (self.protocols.is_empty() || self.protocols.contains(&entry.protonum()))
+            && self.addresses_match(entry)
+            && self.ports_match(entry)
+            && (self.states.is_empty() || entry.state.is_some_and(|s| self.states.contains(&s)))
+            && self
+                .mark
+                .is_none_or(|m| entry.mark.is_some_and(|v| v & m.mask == m.value))
+            && self.zones_match(entry)
+            && self
+                .status
+                .is_none_or(|s| entry.status.is_some_and(|v| s.matches(v.0)))
+            && self.nat_matches(entry)
+            && self.labels_match(entry)
+    }
+
+    fn addresses_match(&self, entry: &Entry<'_>) -> bool {
+        let check = |wanted: Option<AddrMatch>, have: Option<IpAddr>| {
+            wanted.is_none_or(|w| have.is_some_and(|a| w.matches(a)))
+        };
+        let (o, r) = (&entry.original, &entry.reply);
+        check(self.orig_src, o.src)
+            && check(self.orig_dst, o.dst)
+            && check(self.reply_src, r.src)
+            && check(self.reply_dst, r.dst)
+            && self.any_addr.is_none_or(|w| {
+                [o.src, o.dst, r.src, r.dst]
+                    .into_iter()
+                    .flatten()
+                    .any(|a| w.matches(a))
+            })
+    }
+
+    /// Ports match only entries whose protocol has ports (tcp, udp, udplite, sctp,
+    /// dccp), as in conntrack, where the port options exist only for those protocols.
+    fn ports_match(&self, entry: &Entry<'_>) -> bool {
+        let wants_ports = self.orig_sport.is_some()
+            || self.orig_dport.is_some()
+            || self.reply_sport.is_some()
+            || self.reply_dport.is_some()
+            || self.any_port.is_some();
+        if !wants_ports {
+            return true;
+        }
+        let (Some((os, od)), Some((rs, rd))) = (ports(&entry.original), ports(&entry.reply)) else {
+            return false;
+        };
+        let check = |wanted: Option<u16>, have: u16| wanted.is_none_or(|w| w == have);
+        check(self.orig_sport, os)
+            && check(self.orig_dport, od)
+            && check(self.reply_sport, rs)
+            && check(self.reply_dport, rd)
+            && self.any_port.is_none_or(|p| [os, od, rs, rd].contains(&p))
+    }
+
+    /// conntrack compares zones "non-strictly": an entry without a zone attribute is in
+    /// zone 0. So `-w 0` also shows an entry that has a zone in one direction only.
+    fn zones_match(&self, entry: &Entry<'_>) -> bool {
+        let check =
+            |wanted: Option<u16>, have: Option<u16>| wanted.is_none_or(|w| have.unwrap_or(0) == w);
+        check(self.zone, entry.zone)
+            && check(self.orig_zone, entry.original.zone)
+            && check(self.reply_zone, entry.reply.zone)
+    }
+
+    fn nat_matches(&self, entry: &Entry<'_>) -> bool {
+        self.src_nat.is_none_or(|n| src_nat_matches(&n, entry))
+            && self.dst_nat.is_none_or(|n| dst_nat_matches(&n, entry))
+            && self
+                .any_nat
+                .is_none_or(|n| src_nat_matches(&n, entry) || dst_nat_matches(&n, entry))
+    }
+
+    fn labels_match(&self, entry: &Entry<'_>) -> bool {
+        if self.labels.is_empty() {
+            return true;
+        }
+        let Some(labels) = entry.labels else {
+            return false;
+        };
+        self.labels
+            .iter()
+            .all(|want| labels.bits().any(|bit| bit == *want))
+    }
+}
+
+/// The port-like pair of a tuple (conntrack's l4src/l4dst), for protocols with ports.
+fn ports(tuple: &Tuple) -> Option<(u16, u16)> {
+    match tuple.l4 {
+        L4::Ports { sport, dport } => Some((sport, dport)),
+        _ => None,
+    }
+}
+
+/// The l4src/l4dst halves conntrack's NAT checks compare, for any protocol: ports, GRE
+/// keys, or the ICMP id and type/code.
+fn l4_halves(tuple: &Tuple) -> (u16, u16) {
+    match tuple.l4 {
+        L4::Ports { sport, dport } => (sport, dport),
+        L4::Gre { srckey, dstkey } => (srckey, dstkey),
+        L4::Icmp {
+            icmp_type,
+            code,
+            id,
+        } => (id, u16::from_be_bytes([icmp_type, code])),
+        L4::None => (0, 0),
+    }
+}
+
+/// libnetfilter_conntrack's IS_SNAT / IS_SPAT and conntrack's filter_nat: the entry was
+/// source-NATed (the reply goes to another address or port than the original came
+/// from), and, when given, to this address (the reply's destination) and port.
+fn src_nat_matches(nat: &NatMatch, entry: &Entry<'_>) -> bool {
+    let done = entry
+        .status
+        .is_none_or(|s| s.contains(IPS_SRC_NAT_DONE_BIT));
+    let snat = done && entry.reply.dst != entry.original.src;
+    let spat = entry.has_status(IPS_SRC_NAT_DONE_BIT)
+        && l4_halves(&entry.reply).1 != l4_halves(&entry.original).0;
+    rewritten_to(nat, snat, spat, entry.reply.dst, l4_halves(&entry.reply).1)
+}
+
+/// IS_DNAT / IS_DPAT: the reply comes from another address or port than the original
+/// went to; when given, that address is the reply's source.
+fn dst_nat_matches(nat: &NatMatch, entry: &Entry<'_>) -> bool {
+    let done = entry.has_status(IPS_DST_NAT_DONE_BIT);
+    let dnat = done && entry.reply.src != entry.original.dst;
+    let dpat = done && l4_halves(&entry.reply).0 != l4_halves(&entry.original).1;
+    rewritten_to(nat, dnat, dpat, entry.reply.src, l4_halves(&entry.reply).0)
+}
+
+fn rewritten_to(
+    nat: &NatMatch,
+    address_rewritten: bool,
+    port_rewritten: bool,
+    address: Option<IpAddr>,
+    port: u16,
+) -> bool {
+    match (nat.addr, nat.port) {
+        (None, None) => address_rewritten || port_rewritten,
+        (addr, port_wanted) => {
+            addr.is_none_or(|a| address_rewritten && address == Some(a))
+                && port_wanted.is_none_or(|p| port_rewritten && port == p)
+        }
+    }
+}
+
+/// A protocol that has states: its number, how to make one of its states, their names.
+type Stateful = (u8, fn(u8) -> ProtoState, &'static [&'static str]);
+
+/// The protocols that have a state.
+const STATEFUL: [Stateful; 3] = [
+    (IPPROTO_TCP, ProtoState::Tcp, &TCP_CONNTRACK_NAMES),
+    (IPPROTO_SCTP, ProtoState::Sctp, &SCTP_CONNTRACK_NAMES),
+    (IPPROTO_DCCP, ProtoState::Dccp, &DCCP_CONNTRACK_NAMES),
+];
+
+/// Resolves state names (any case) against the selected protocols, or against every
+/// stateful protocol when none is selected. `LISTEN` is conntrack's old name for TCP's
+/// state 9. Fails when a name belongs to none of them.
+pub fn resolve_states(names: &[String], protocols: &[u8]) -> Result<Vec<ProtoState>, String> {
+    let mut states = Vec::new();
+    for name in names {
+        let before = states.len();
+        for (protonum, make, table) in STATEFUL {
+            if !protocols.is_empty() && !protocols.contains(&protonum) {
+                continue;
+            }
+            let number = table
+                .iter()
+                .position(|known| known.eq_ignore_ascii_case(name))
+                .or_else(|| {
+                    (protonum == IPPROTO_TCP && name.eq_ignore_ascii_case("LISTEN")).then_some(9)
+                });
+            if let Some(number) = number {
+                states.push(make(number as u8));
+            }
+        }
+        if states.len() == before {
+            let scope = if protocols.is_empty() {
+                "tcp, sctp or dccp".to_string()
+            } else {
+                "the selected protocols".to_string()
+            };
+            return Err(format!("no state '{name}' in {scope}"));
+        }
+    }
+    Ok(states)
+}
+
+/// The family an address belongs to, as a raw AF_* number.
+pub fn family_of(addr: IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => AF_INET,
+        IpAddr::V6(_) => AF_INET6,
+    }
+}
+
+impl Family {
+    /// `ipv4`/`ipv6` for messages.
+    pub fn describe(raw: u8) -> &'static str {
+        Family::from_raw(raw).name()
+    }
+}
+
+#[cfg(test)]
+mod tests;
