@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Benchmark `ct list` against the floor (a bare ctnetlink dump) and `conntrack -L`.
+
+Run as root from the repository's top folder (needs cargo, iproute2 and conntrack):
+
+    python3 bench/run.py                      # 250,000 entries
+    python3 bench/run.py --sizes 10000,50000,250000 --rounds 5
+
+Needs GNU time (Debian package `time`) for the peak RSS. The timings come from GNU time
+too (10 ms resolution), which is plenty for dumps that take tenths of a second.
+
+For each table size it makes a network namespace `ct-bench-<pid>`, fills its table with
+N UDP entries (examples/fill_table; 100 of them carry mark 42), and times each command,
+alternating the commands round by round, so a slow moment of the machine hits all of
+them alike. It reports the median wall time and the peak RSS (from wait4) of each, and
+the ratios the project's targets are stated in. Everything runs inside the namespace;
+nothing is written outside it, and the namespace is deleted at the end, also on failure.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(TOP, "target", "release")
+NARROW_MARK = 42
+NARROW_COUNT = 100
+
+
+def build():
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "--bin", "ct",
+         "--example", "dump_raw", "--example", "fill_table"],
+        cwd=TOP, check=True)
+
+
+def commands(ct_formats):
+    ct = os.path.join(RELEASE, "ct")
+    cmds = [
+        ("floor (dump_raw --discard)", [os.path.join(RELEASE, "examples", "dump_raw"), "--discard"]),
+        ("ct list", [ct, "list"]),
+    ]
+    for fmt in ct_formats:
+        cmds.append((f"ct list -o {fmt}", [ct, "list", "-o", fmt]))
+    cmds += [
+        (f"ct list -m {NARROW_MARK} (kernel filter)", [ct, "list", "-m", str(NARROW_MARK)]),
+        ("conntrack -L", ["conntrack", "-L"]),
+        ("conntrack -L -o xml", ["conntrack", "-L", "-o", "xml"]),
+    ]
+    return cmds
+
+
+def supported_formats():
+    """The extra -o formats this build of ct knows (json, table), from its help."""
+    ct = os.path.join(RELEASE, "ct")
+    help_text = subprocess.run([ct, "list", "--help"], capture_output=True, text=True).stdout
+    values = help_text.split("[possible values:", 1)[-1].split("]", 1)[0]
+    return [fmt for fmt in ("json", "table") if fmt in values.replace(",", " ").split()]
+
+
+def run_once(argv):
+    """Wall seconds and peak RSS (KiB) of one run, output to /dev/null.
+
+    GNU time measures the RSS: a child forked straight from this Python process would
+    report Python's own peak (Linux carries it across exec), GNU time's is tiny."""
+    report = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"ct-bench-{os.getpid()}.time")
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", report] + argv,
+                              stdout=null, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(argv)} failed: {proc.stderr.decode(errors='replace')}")
+    with open(report) as f:
+        seconds, kib = f.read().split()[-2:]
+    os.unlink(report)
+    return float(seconds), int(kib)
+
+
+def measure(cmds, rounds):
+    times = {name: [] for name, _ in cmds}
+    rss = {name: 0 for name, _ in cmds}
+    for _ in range(rounds):
+        for name, argv in cmds:
+            seconds, kib = run_once(argv)
+            times[name].append(seconds)
+            rss[name] = max(rss[name], kib)
+    return {name: (statistics.median(times[name]), rss[name]) for name, _ in cmds}
+
+
+def inside(size, rounds, formats):
+    """Runs in the benchmark namespace: fill, measure, print."""
+    fill = os.path.join(RELEASE, "examples", "fill_table")
+    netns = os.environ["CT_BENCH_NETNS"]
+    subprocess.run([fill, netns, str(size - NARROW_COUNT)], check=True)
+    subprocess.run([fill, netns, str(NARROW_COUNT), "--mark", str(NARROW_MARK), "--base", "1"], check=True)
+    cmds = commands(formats)
+    results = measure(cmds, rounds)
+    print(f"\n{size:,} entries, median of {rounds} runs:\n")
+    print("| command | time (s) | peak RSS (MiB) |")
+    print("| --- | ---: | ---: |")
+    for name, _ in cmds:
+        seconds, kib = results[name]
+        print(f"| {name} | {seconds:.3f} | {kib / 1024:.1f} |")
+    t = {name: results[name][0] for name, _ in cmds}
+    floor, ct, conntrack = t["floor (dump_raw --discard)"], t["ct list"], t["conntrack -L"]
+    print()
+    print(f"- ct list / floor: {ct / floor:.2f}")
+    print(f"- ct list / conntrack -L: {ct / conntrack:.2f}")
+    if "ct list -o json" in t:
+        print(f"- ct list -o json / conntrack -L: {t['ct list -o json'] / conntrack:.2f}")
+    narrow = t[f"ct list -m {NARROW_MARK} (kernel filter)"]
+    print(f"- narrow kernel filter ({NARROW_COUNT} of {size:,}) / full ct list: {narrow / ct:.3f}")
+    sys.stdout.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="250000", help="comma-separated table sizes")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each command (median)")
+    parser.add_argument("--inside", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--formats", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.inside:
+        inside(args.inside, args.rounds, [f for f in args.formats.split(",") if f])
+        return
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it creates a network namespace)")
+    for tool in ("ip", "conntrack", "cargo"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is needed")
+    if not os.path.exists("/usr/bin/time"):
+        sys.exit("bench: GNU time is needed for the RSS figures (apt-get install time)")
+    build()
+    formats = supported_formats()
+    print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}; "
+          f"conntrack: {subprocess.run(['conntrack', '--version'], capture_output=True, text=True).stdout.strip()}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        netns = f"ct-bench-{os.getpid()}-{size}"
+        subprocess.run(["ip", "netns", "add", netns], check=True)
+        try:
+            env = dict(os.environ, CT_BENCH_NETNS=netns)
+            subprocess.run(["ip", "netns", "exec", netns, sys.executable, os.path.abspath(__file__),
+                            "--inside", str(size), "--rounds", str(args.rounds),
+                            "--formats", ",".join(formats)], env=env, check=True)
+        finally:
+            subprocess.run(["ip", "netns", "del", netns], check=False)
+
+
+if __name__ == "__main__":
+    main()
