@@ -32,10 +32,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct ListArgs {
-    /// Output modifiers, comma-separated, as conntrack's -o: extended (layer-3 name and
-    /// number first), id (the kernel's entry id), ktimestamp (start and stop times of the
-    /// entry), labels (connlabel names from /etc/xtables/connlabel.conf), timestamp
-    /// (accepted; conntrack only uses it for events). Example: -o extended,id
+    /// Output format and modifiers, comma-separated, as conntrack's -o. Formats: the
+    /// classic line (default), json (JSON Lines, one object per entry, for jq), xml
+    /// (conntrack's XML). Modifiers: extended (layer-3 name and number first), id (the
+    /// kernel's entry id), ktimestamp (start and stop times), labels (connlabel names from
+    /// /etc/xtables/connlabel.conf), timestamp (accepted; conntrack only uses it for
+    /// events). Example: -o extended,id or -o json
     #[arg(
         short = 'o',
         long = "output",
@@ -218,11 +220,20 @@ pub struct ListArgs {
 /// The words conntrack's -o takes that `ct list` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputOption {
+    /// The classic line with the layer-3 name and number first.
     Extended,
+    /// The kernel's entry id in the classic line.
     Id,
+    /// Accepted for conntrack's sake; it stamps events only.
     Timestamp,
+    /// Start and stop times (classic, xml).
     Ktimestamp,
+    /// Connlabel names (classic, xml).
     Labels,
+    /// conntrack's XML document.
+    Xml,
+    /// JSON Lines: one object per entry.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -40,9 +40,20 @@ pub struct ListPlan {
     pub requests: Vec<DumpRequest>,
     /// What every entry must satisfy to be shown.
     pub filter: Filter,
-    pub classic: ClassicOptions,
+    pub format: Format,
     /// Label names to print, when `-o labels` or `-l` asked for them.
     pub labels: LabelSource,
+}
+
+/// How entries are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// conntrack's line.
+    Classic(ClassicOptions),
+    /// JSON Lines.
+    Json,
+    /// conntrack's XML; `ktimestamp` adds the `<timestamp>` element.
+    Xml { ktimestamp: bool },
 }
 
 /// Whether and where to read label names from.
@@ -52,6 +63,8 @@ pub enum LabelSource {
     None,
     /// Read the map from this file when the dump starts.
     File(&'static str),
+    /// The same, but without a word when the file is missing.
+    FileIfPresent(&'static str),
     /// A map already read (for `-l`, which needed it to resolve names).
     Map(LabelMap),
 }
@@ -68,9 +81,13 @@ impl ListPlan {
     ) -> Result<ListPlan, UsageError> {
         let wants = |option| args.output.contains(&option);
         let (filter, label_map) = build_filter(args, label_file)?;
+        let format = format(args)?;
+        // JSON names labels whenever the map is there (else it writes bit numbers); the
+        // other formats print labels only when asked, as conntrack does.
         let labels = match label_map {
             Some(map) => LabelSource::Map(map),
             None if wants(OutputOption::Labels) => LabelSource::File(CONNLABEL_CONF),
+            None if format == Format::Json => LabelSource::FileIfPresent(CONNLABEL_CONF),
             None => LabelSource::None,
         };
         Ok(ListPlan {
@@ -78,13 +95,34 @@ impl ListPlan {
             socket_buffer: args.buffer_size.map(|size| size as usize),
             requests: request_ladder(&filter),
             filter,
-            classic: ClassicOptions {
-                extended: wants(OutputOption::Extended),
-                id: wants(OutputOption::Id),
-                ktimestamp: wants(OutputOption::Ktimestamp),
-            },
+            format,
             labels,
         })
+    }
+}
+
+/// The one format `-o` names (classic when none), with its modifiers.
+fn format(args: &ListArgs) -> Result<Format, UsageError> {
+    let wants = |option| args.output.contains(&option);
+    let formats: Vec<&str> = [(OutputOption::Xml, "xml"), (OutputOption::Json, "json")]
+        .into_iter()
+        .filter(|(option, _)| wants(*option))
+        .map(|(_, name)| name)
+        .collect();
+    match formats[..] {
+        [] => Ok(Format::Classic(ClassicOptions {
+            extended: wants(OutputOption::Extended),
+            id: wants(OutputOption::Id),
+            ktimestamp: wants(OutputOption::Ktimestamp),
+        })),
+        ["xml"] => Ok(Format::Xml {
+            ktimestamp: wants(OutputOption::Ktimestamp),
+        }),
+        ["json"] => Ok(Format::Json),
+        _ => Err(usage(format!(
+            "-o names more than one format ({}); choose one",
+            formats.join(", ")
+        ))),
     }
 }
 

@@ -21,11 +21,15 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
+use crate::config::Format;
 use crate::config::{LabelSource, ListPlan};
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::netlink::{Conntrack, CtMessage};
+use crate::output::Printer;
 use crate::output::classic::ClassicPrinter;
+use crate::output::json::JsonPrinter;
+use crate::output::xml::XmlPrinter;
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
@@ -45,7 +49,13 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     let stdout = io::stdout();
     let line_buffered = stdout.is_terminal();
     let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let printer = ClassicPrinter::new(plan.classic, labels.as_ref(), unix_now());
+    let now = unix_now();
+    let labels = labels.as_ref();
+    let printer = match plan.format {
+        Format::Classic(options) => Printer::Classic(ClassicPrinter::new(options, labels, now)),
+        Format::Json => Printer::Json(JsonPrinter::new(labels)),
+        Format::Xml { ktimestamp } => Printer::Xml(XmlPrinter::new(ktimestamp, labels, now)),
+    };
     let mut lister = Lister::new(&plan.filter, printer, out, io::stderr(), line_buffered);
     let (stats, _) =
         conntrack.dump_first_accepted(&plan.requests, |message| lister.on_message(message))?;
@@ -64,7 +74,7 @@ pub fn list(plan: &ListPlan) -> Result<()> {
 /// be decoded is reported on `errors` and the dump goes on.
 pub struct Lister<'m, W: Write, E: Write> {
     filter: &'m Filter,
-    printer: ClassicPrinter<'m>,
+    printer: Printer<'m>,
     out: W,
     errors: E,
     /// Flush after every entry, as a terminal expects.
@@ -75,7 +85,7 @@ pub struct Lister<'m, W: Write, E: Write> {
 impl<'m, W: Write, E: Write> Lister<'m, W, E> {
     pub fn new(
         filter: &'m Filter,
-        printer: ClassicPrinter<'m>,
+        printer: Printer<'m>,
         out: W,
         errors: E,
         line_buffered: bool,
@@ -105,8 +115,9 @@ impl<'m, W: Write, E: Write> Lister<'m, W, E> {
         Ok(())
     }
 
-    /// Flushes the output and returns how many entries were shown.
+    /// Ends the output, flushes it and returns how many entries were shown.
     pub fn finish(mut self) -> Result<u64> {
+        self.printer.finish(&mut self.out)?;
         self.out.flush()?;
         Ok(self.shown)
     }
@@ -118,6 +129,7 @@ fn load_labels(source: &LabelSource) -> Option<LabelMap> {
     match source {
         LabelSource::None => None,
         LabelSource::Map(map) => Some(map.clone()),
+        LabelSource::FileIfPresent(path) => LabelMap::load(Path::new(path)).ok(),
         LabelSource::File(path) => match LabelMap::load(Path::new(path)) {
             Ok(map) => Some(map),
             Err(err) => {
@@ -157,7 +169,7 @@ mod tests {
         let bad: &[u8] = &[6, 0, CTA_MARK as u8, 0, 1, 2, 0, 0];
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        let printer = ClassicPrinter::new(ClassicOptions::default(), None, 0);
+        let printer = Printer::Classic(ClassicPrinter::new(ClassicOptions::default(), None, 0));
         let filter = Filter::default();
         let mut lister = Lister::new(&filter, printer, &mut out, &mut errors, false);
         for attributes in [good, bad, good] {

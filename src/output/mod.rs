@@ -6,6 +6,37 @@
 //! same way, without going through `fmt` and without allocating.
 
 pub mod classic;
+pub mod json;
+pub mod xml;
+
+use std::io::{self, Write};
+
+use crate::entry::Entry;
+
+/// The printer for the chosen format.
+pub enum Printer<'m> {
+    Classic(classic::ClassicPrinter<'m>),
+    Json(json::JsonPrinter<'m>),
+    Xml(xml::XmlPrinter<'m>),
+}
+
+impl Printer<'_> {
+    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
+        match self {
+            Printer::Classic(p) => p.print(out, entry),
+            Printer::Json(p) => p.print(out, entry),
+            Printer::Xml(p) => p.print(out, entry),
+        }
+    }
+
+    /// Writes what ends the output (XML's closing tag) after the last entry.
+    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        match self {
+            Printer::Xml(p) => p.finish(out),
+            Printer::Classic(_) | Printer::Json(_) => Ok(()),
+        }
+    }
+}
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

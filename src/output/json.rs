@@ -1,0 +1,402 @@
+//! `-o json`: JSON Lines, one object per entry, for jq and scripts.
+//!
+//! Field names follow conntrack's own words (`src`, `sport`, `mark`, `use`...) so a jq
+//! user can guess them; the schema is documented in docs/json.md. A field the kernel did
+//! not send is left out, never written as a made-up zero. The view types below borrow
+//! from the entry, and serde_json writes into a reused line buffer, so printing an entry
+//! does not allocate.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
+
+use crate::entry::{Counters, Entry, Family, L4, Labels, Status, Tuple};
+use crate::labelmap::LabelMap;
+
+/// Prints entries as JSON Lines.
+pub struct JsonPrinter<'m> {
+    labels: Option<&'m LabelMap>,
+    line: Vec<u8>,
+}
+
+impl<'m> JsonPrinter<'m> {
+    /// `labels` names label bits; bits it does not name are written as their number.
+    pub fn new(labels: Option<&'m LabelMap>) -> Self {
+        JsonPrinter {
+            labels,
+            line: Vec::with_capacity(1024),
+        }
+    }
+
+    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
+        self.line.clear();
+        let view = JsonEntry::new(entry, self.labels);
+        serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        out.write_all(&self.line)
+    }
+}
+
+#[derive(Serialize)]
+struct JsonEntry<'e, 'm> {
+    family: FamilyText,
+    proto: ProtoText,
+    protonum: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+    original: JsonTuple,
+    reply: JsonTuple,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<StatusNames>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mark: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secmark: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<u16>,
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    use_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secctx: Option<LossyText<'e>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    helper: Option<LossyText<'e>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<LabelNames<'e, 'm>>,
+    /// Nanoseconds since the epoch, as the kernel keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<u64>,
+}
+
+impl<'e, 'm> JsonEntry<'e, 'm> {
+    fn new(entry: &Entry<'e>, map: Option<&'m LabelMap>) -> Self {
+        JsonEntry {
+            family: FamilyText(entry.family),
+            proto: ProtoText(entry.protonum()),
+            protonum: entry.protonum(),
+            timeout: entry.timeout,
+            state: entry.state.map(|s| s.name()),
+            original: JsonTuple::new(&entry.original, entry.counters_original),
+            reply: JsonTuple::new(&entry.reply, entry.counters_reply),
+            status: entry.status.map(StatusNames),
+            mark: entry.mark,
+            secmark: entry.secmark,
+            zone: entry.zone,
+            use_count: entry.use_count,
+            id: entry.id,
+            secctx: entry.secctx.map(LossyText),
+            helper: entry.helper.map(LossyText),
+            labels: entry.labels.map(|bits| LabelNames { bits, map }),
+            start: entry.timestamp_start,
+            stop: entry.timestamp_stop,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonTuple {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sport: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dport: Option<u16>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    srckey: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dstkey: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packets: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<u16>,
+}
+
+impl JsonTuple {
+    fn new(tuple: &Tuple, counters: Option<Counters>) -> Self {
+        let mut view = JsonTuple {
+            src: tuple.src,
+            dst: tuple.dst,
+            sport: None,
+            dport: None,
+            icmp_type: None,
+            code: None,
+            id: None,
+            srckey: None,
+            dstkey: None,
+            packets: counters.map(|c| c.packets),
+            bytes: counters.map(|c| c.bytes),
+            zone: tuple.zone,
+        };
+        match tuple.l4 {
+            L4::Ports { sport, dport } => (view.sport, view.dport) = (Some(sport), Some(dport)),
+            L4::Icmp {
+                icmp_type,
+                code,
+                id,
+            } => (view.icmp_type, view.code, view.id) = (Some(icmp_type), Some(code), Some(id)),
+            L4::Gre { srckey, dstkey } => (view.srckey, view.dstkey) = (Some(srckey), Some(dstkey)),
+            L4::None => {}
+        }
+        view
+    }
+}
+
+/// "ipv4", "ipv6", or the family number as text.
+struct FamilyText(Family);
+
+impl Serialize for FamilyText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Family::Other(raw) => serializer.collect_str(&raw),
+            known => serializer.serialize_str(known.name()),
+        }
+    }
+}
+
+/// The protocol's name, or its number as text for a protocol conntrack has no name for.
+struct ProtoText(u8);
+
+impl Serialize for ProtoText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match crate::entry::proto_name(self.0) {
+            Some(name) => serializer.serialize_str(name),
+            None => serializer.collect_str(&self.0),
+        }
+    }
+}
+
+/// The IPS_* flags that are set, by name without the prefix.
+struct StatusNames(Status);
+
+impl Serialize for StatusNames {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for name in self.0.names() {
+            seq.serialize_element(name)?;
+        }
+        seq.end()
+    }
+}
+
+/// Label names from the map, or the bit number as text for a bit the map does not name.
+struct LabelNames<'e, 'm> {
+    bits: Labels<'e>,
+    map: Option<&'m LabelMap>,
+}
+
+impl Serialize for LabelNames<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for bit in self.bits.bits() {
+            match self.map.and_then(|map| map.name(bit)) {
+                Some(name) => seq.serialize_element(name)?,
+                None => seq.serialize_element(&BitText(bit))?,
+            }
+        }
+        seq.end()
+    }
+}
+
+struct BitText(u32);
+
+impl Serialize for BitText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// Bytes from the kernel that should be text; invalid UTF-8 is replaced, not fatal.
+struct LossyText<'e>(&'e [u8]);
+
+impl Serialize for LossyText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(self.0) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.serialize_str(&String::from_utf8_lossy(self.0)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::ProtoState;
+    use crate::kernel::*;
+
+    fn tuple(src: &str, dst: &str, protonum: u8, l4: L4) -> Tuple {
+        Tuple {
+            src: Some(src.parse().unwrap()),
+            dst: Some(dst.parse().unwrap()),
+            protonum,
+            l4,
+            zone: None,
+        }
+    }
+
+    fn bare(original: Tuple, reply: Tuple) -> Entry<'static> {
+        Entry {
+            family: Family::Ipv4,
+            original,
+            reply,
+            timeout: None,
+            state: None,
+            status: None,
+            mark: None,
+            secmark: None,
+            zone: None,
+            use_count: None,
+            id: None,
+            counters_original: None,
+            counters_reply: None,
+            timestamp_start: None,
+            timestamp_stop: None,
+            labels: None,
+            secctx: None,
+            helper: None,
+        }
+    }
+
+    fn json(entry: &Entry<'_>, map: Option<&LabelMap>) -> String {
+        let mut out = Vec::new();
+        JsonPrinter::new(map).print(&mut out, entry).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tcp_entry_with_every_field() {
+        let ports = |sport, dport| L4::Ports { sport, dport };
+        let mut entry = bare(
+            tuple("10.0.0.1", "10.0.0.2", IPPROTO_TCP, ports(40000, 443)),
+            tuple("10.0.0.2", "192.0.2.1", IPPROTO_TCP, ports(443, 40000)),
+        );
+        entry.timeout = Some(431999);
+        entry.state = Some(ProtoState::Tcp(3));
+        entry.status = Some(Status(0b1_1011_1110));
+        entry.mark = Some(7);
+        entry.zone = Some(2);
+        entry.reply.zone = Some(3);
+        entry.use_count = Some(1);
+        entry.id = Some(99);
+        entry.counters_original = Some(Counters {
+            packets: 4,
+            bytes: 300,
+        });
+        entry.counters_reply = Some(Counters {
+            packets: 3,
+            bytes: 200,
+        });
+        entry.timestamp_start = Some(1_795_600_000_123_456_789);
+        entry.helper = Some(b"ftp");
+        let raw_labels = [0b10_0011u8, 0, 0, 0];
+        entry.labels = Some(Labels(&raw_labels));
+        let map = LabelMap::parse("0 zero\n5 five\n");
+        assert_eq!(
+            json(&entry, Some(&map)),
+            concat!(
+                r#"{"family":"ipv4","proto":"tcp","protonum":6,"timeout":431999,"state":"ESTABLISHED","#,
+                r#""original":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":443,"packets":4,"bytes":300},"#,
+                r#""reply":{"src":"10.0.0.2","dst":"192.0.2.1","sport":443,"dport":40000,"packets":3,"bytes":200,"zone":3},"#,
+                r#""status":["SEEN_REPLY","ASSURED","CONFIRMED","SRC_NAT","DST_NAT","SRC_NAT_DONE","DST_NAT_DONE"],"#,
+                r#""mark":7,"zone":2,"use":1,"id":99,"helper":"ftp","labels":["zero","1","five"],"#,
+                r#""start":1795600000123456789}"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn icmp_gre_and_unknown_protocols() {
+        let icmp = bare(
+            tuple(
+                "::1",
+                "::2",
+                IPPROTO_ICMPV6,
+                L4::Icmp {
+                    icmp_type: 128,
+                    code: 0,
+                    id: 5,
+                },
+            ),
+            tuple(
+                "::2",
+                "::1",
+                IPPROTO_ICMPV6,
+                L4::Icmp {
+                    icmp_type: 129,
+                    code: 0,
+                    id: 5,
+                },
+            ),
+        );
+        let mut icmp = icmp;
+        icmp.family = Family::Ipv6;
+        assert_eq!(
+            json(&icmp, None),
+            concat!(
+                r#"{"family":"ipv6","proto":"icmpv6","protonum":58,"#,
+                r#""original":{"src":"::1","dst":"::2","type":128,"code":0,"id":5},"#,
+                r#""reply":{"src":"::2","dst":"::1","type":129,"code":0,"id":5}}"#,
+                "\n"
+            )
+        );
+        let gre = bare(
+            tuple(
+                "10.0.0.1",
+                "10.0.0.2",
+                IPPROTO_GRE,
+                L4::Gre {
+                    srckey: 1,
+                    dstkey: 2,
+                },
+            ),
+            tuple(
+                "10.0.0.2",
+                "10.0.0.1",
+                IPPROTO_GRE,
+                L4::Gre {
+                    srckey: 2,
+                    dstkey: 1,
+                },
+            ),
+        );
+        assert!(
+            json(&gre, None).contains(
+                r#""original":{"src":"10.0.0.1","dst":"10.0.0.2","srckey":1,"dstkey":2}"#
+            )
+        );
+        let other = bare(
+            tuple("10.0.0.1", "10.0.0.2", 99, L4::None),
+            tuple("10.0.0.2", "10.0.0.1", 99, L4::None),
+        );
+        assert!(json(&other, None).starts_with(r#"{"family":"ipv4","proto":"99","protonum":99,"original":{"src":"10.0.0.1","dst":"10.0.0.2"},"#));
+    }
+
+    #[test]
+    fn text_from_the_kernel_that_is_not_utf8_is_replaced() {
+        let mut entry = bare(
+            tuple("10.0.0.1", "10.0.0.2", 99, L4::None),
+            tuple("10.0.0.2", "10.0.0.1", 99, L4::None),
+        );
+        entry.secctx = Some(b"system_u:\xff\"x");
+        assert!(json(&entry, None).contains(
+            r#""secctx":"system_u:\u{fffd}\"x""#.replace("\\u{fffd}", "\u{fffd}").as_str()
+        ));
+    }
+}
