@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::filter::values::{self, AddrMatch, MarkMatch, NatMatch, StatusMatch};
+use crate::output::table::{ColorChoice, Column};
 
 /// Inspect the Linux connection-tracking (conntrack) table.
 ///
@@ -22,19 +23,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the conntrack table, one entry per line, as `conntrack -L` prints it.
+    /// List the conntrack table: as `conntrack -L` prints it, or as JSON, a table or XML.
     ///
     /// Example: ct list -o extended,id --netns blue
     #[command(visible_alias = "L")]
-    List(ListArgs),
+    List(Box<ListArgs>),
+
+    /// Print a shell completion script for ct.
+    ///
+    /// Example: ct completions bash > /etc/bash_completion.d/ct
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print a manual page (roff), generated from this help: ct(1), or with `list`,
+    /// ct-list(1).
+    ///
+    /// Example: ct man list > /usr/local/share/man/man1/ct-list.1
+    Man {
+        /// The subcommand whose page to print.
+        #[arg(value_enum)]
+        page: Option<ManPage>,
+    },
+}
+
+/// The pages `ct man` prints besides ct(1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManPage {
+    List,
 }
 
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct ListArgs {
     /// Output format and modifiers, comma-separated, as conntrack's -o. Formats: the
-    /// classic line (default), json (JSON Lines, one object per entry, for jq), xml
-    /// (conntrack's XML). Modifiers: extended (layer-3 name and number first), id (the
+    /// classic line (default), json (JSON Lines, one object per entry, for jq), table
+    /// (aligned columns for people), xml (conntrack's XML). Modifiers: extended (layer-3 name and number first), id (the
     /// kernel's entry id), ktimestamp (start and stop times), labels (connlabel names from
     /// /etc/xtables/connlabel.conf), timestamp (accepted; conntrack only uses it for
     /// events). Example: -o extended,id or -o json
@@ -47,6 +72,33 @@ pub struct ListArgs {
         help_heading = "Output"
     )]
     pub output: Vec<OutputOption>,
+
+    /// Columns of -o table, in order: family, proto, state, src, dst, nat, ttl, flags,
+    /// mark, zone, packets, bytes, helper, use, id, labels. Example: --columns proto,src,dst,ttl
+    #[arg(
+        long = "columns",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "COLUMN[,COLUMN]",
+        help_heading = "Output"
+    )]
+    pub columns: Option<Vec<Column>>,
+
+    /// Colour the state and NAT columns of -o table: auto (when stdout is a terminal and
+    /// NO_COLOR is not set), always, never. The other formats are never coloured.
+    #[arg(
+        long = "color",
+        visible_alias = "colour",
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub color: ColorChoice,
+
+    /// Do not print the "N flow entries have been shown." summary on stderr.
+    #[arg(long = "quiet", help_heading = "Output")]
+    pub quiet: bool,
 
     /// Only entries of these protocols: names (tcp, udp, udplite, sctp, dccp, icmp,
     /// icmpv6, gre, or any in /etc/protocols) or numbers. Example: -p tcp,udp
@@ -234,6 +286,8 @@ pub enum OutputOption {
     Xml,
     /// JSON Lines: one object per entry.
     Json,
+    /// An aligned table for people.
+    Table,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

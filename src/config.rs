@@ -16,6 +16,7 @@ use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::netlink::DumpRequest;
 use crate::output::classic::ClassicOptions;
+use crate::output::table::{ColorChoice, Column};
 
 /// A command line whose values are each fine but do not fit together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,12 +42,14 @@ pub struct ListPlan {
     /// What every entry must satisfy to be shown.
     pub filter: Filter,
     pub format: Format,
+    /// `--quiet`: no summary line.
+    pub quiet: bool,
     /// Label names to print, when `-o labels` or `-l` asked for them.
     pub labels: LabelSource,
 }
 
 /// How entries are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
     /// conntrack's line.
     Classic(ClassicOptions),
@@ -54,6 +57,11 @@ pub enum Format {
     Json,
     /// conntrack's XML; `ktimestamp` adds the `<timestamp>` element.
     Xml { ktimestamp: bool },
+    /// The aligned table: the columns chosen (or the defaults), and when to colour.
+    Table {
+        columns: Option<Vec<Column>>,
+        color: ColorChoice,
+    },
 }
 
 /// Whether and where to read label names from.
@@ -87,7 +95,7 @@ impl ListPlan {
         let labels = match label_map {
             Some(map) => LabelSource::Map(map),
             None if wants(OutputOption::Labels) => LabelSource::File(CONNLABEL_CONF),
-            None if format == Format::Json => LabelSource::FileIfPresent(CONNLABEL_CONF),
+            None if matches!(format, Format::Json) => LabelSource::FileIfPresent(CONNLABEL_CONF),
             None => LabelSource::None,
         };
         Ok(ListPlan {
@@ -96,6 +104,7 @@ impl ListPlan {
             requests: request_ladder(&filter),
             filter,
             format,
+            quiet: args.quiet,
             labels,
         })
     }
@@ -104,11 +113,15 @@ impl ListPlan {
 /// The one format `-o` names (classic when none), with its modifiers.
 fn format(args: &ListArgs) -> Result<Format, UsageError> {
     let wants = |option| args.output.contains(&option);
-    let formats: Vec<&str> = [(OutputOption::Xml, "xml"), (OutputOption::Json, "json")]
-        .into_iter()
-        .filter(|(option, _)| wants(*option))
-        .map(|(_, name)| name)
-        .collect();
+    let formats: Vec<&str> = [
+        (OutputOption::Xml, "xml"),
+        (OutputOption::Json, "json"),
+        (OutputOption::Table, "table"),
+    ]
+    .into_iter()
+    .filter(|(option, _)| wants(*option))
+    .map(|(_, name)| name)
+    .collect();
     match formats[..] {
         [] => Ok(Format::Classic(ClassicOptions {
             extended: wants(OutputOption::Extended),
@@ -119,6 +132,10 @@ fn format(args: &ListArgs) -> Result<Format, UsageError> {
             ktimestamp: wants(OutputOption::Ktimestamp),
         }),
         ["json"] => Ok(Format::Json),
+        ["table"] => Ok(Format::Table {
+            columns: args.columns.clone(),
+            color: args.color,
+        }),
         _ => Err(usage(format!(
             "-o names more than one format ({}); choose one",
             formats.join(", ")
@@ -300,7 +317,9 @@ mod tests {
 
     fn plan(args: &str) -> Result<ListPlan, UsageError> {
         let argv = std::iter::once("ct").chain(args.split_whitespace());
-        let Command::List(list) = Cli::try_parse_from(argv).unwrap().command;
+        let Command::List(list) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not a list command");
+        };
         ListPlan::from_args_with_labels(&list, Path::new("/nonexistent/connlabel.conf"))
     }
 

@@ -19,8 +19,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Result;
+use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ManPage};
 use crate::config::Format;
 use crate::config::{LabelSource, ListPlan};
 use crate::filter::Filter;
@@ -29,12 +30,35 @@ use crate::netlink::{Conntrack, CtMessage};
 use crate::output::Printer;
 use crate::output::classic::ClassicPrinter;
 use crate::output::json::JsonPrinter;
+use crate::output::table::TablePrinter;
 use crate::output::xml::XmlPrinter;
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::List(args) => list(&ListPlan::from_args(&args)?),
+        Command::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "ct", &mut out);
+            out.flush()?;
+            Ok(())
+        }
+        Command::Man { page } => {
+            let mut ct = Cli::command();
+            ct.build();
+            let command = match page {
+                None => ct,
+                Some(ManPage::List) => ct
+                    .find_subcommand("list")
+                    .cloned()
+                    .expect("ct has a list subcommand")
+                    .name("ct-list"),
+            };
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(command).render(&mut out)?;
+            out.flush()?;
+            Ok(())
+        }
     }
 }
 
@@ -51,10 +75,15 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let now = unix_now();
     let labels = labels.as_ref();
-    let printer = match plan.format {
-        Format::Classic(options) => Printer::Classic(ClassicPrinter::new(options, labels, now)),
+    let printer = match &plan.format {
+        Format::Classic(options) => Printer::Classic(ClassicPrinter::new(*options, labels, now)),
         Format::Json => Printer::Json(JsonPrinter::new(labels)),
-        Format::Xml { ktimestamp } => Printer::Xml(XmlPrinter::new(ktimestamp, labels, now)),
+        Format::Xml { ktimestamp } => Printer::Xml(XmlPrinter::new(*ktimestamp, labels, now)),
+        Format::Table { columns, color } => {
+            let no_color = std::env::var("NO_COLOR").ok();
+            let color = color.resolve(line_buffered, no_color.as_deref());
+            Printer::Table(TablePrinter::new(columns.clone(), color))
+        }
     };
     let mut lister = Lister::new(&plan.filter, printer, out, io::stderr(), line_buffered);
     let (stats, _) =
@@ -66,7 +95,9 @@ pub fn list(plan: &ListPlan) -> Result<()> {
              entries may be missing or shown twice"
         );
     }
-    eprintln!("ct: {shown} flow entries have been shown.");
+    if !plan.quiet {
+        eprintln!("ct: {shown} flow entries have been shown.");
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 pub mod classic;
 pub mod json;
+pub mod table;
 pub mod xml;
 
 use std::io::{self, Write};
@@ -18,6 +19,7 @@ pub enum Printer<'m> {
     Classic(classic::ClassicPrinter<'m>),
     Json(json::JsonPrinter<'m>),
     Xml(xml::XmlPrinter<'m>),
+    Table(table::TablePrinter),
 }
 
 impl Printer<'_> {
@@ -26,6 +28,10 @@ impl Printer<'_> {
             Printer::Classic(p) => p.print(out, entry),
             Printer::Json(p) => p.print(out, entry),
             Printer::Xml(p) => p.print(out, entry),
+            Printer::Table(p) => {
+                p.add(entry);
+                Ok(())
+            }
         }
     }
 
@@ -33,6 +39,7 @@ impl Printer<'_> {
     pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         match self {
             Printer::Xml(p) => p.finish(out),
+            Printer::Table(p) => p.finish(out),
             Printer::Classic(_) | Printer::Json(_) => Ok(()),
         }
     }

@@ -1,0 +1,480 @@
+//! `-o table`: an aligned table for people at a terminal, rendered with tabled.
+//!
+//! One row per entry, never wrapped; every line of the table has the same width. The
+//! default columns fit a 120-column terminal for IPv4 traffic: protocol, state, the
+//! original source and destination, the address NAT rewrote the connection to (only
+//! where it did), TTL, flags, mark, and packets/bytes in human units when accounting is
+//! on. Default columns that are empty in every row are left out. Aligning columns needs
+//! every row's width, so unlike the other formats this one keeps the rows in memory until
+//! the dump ends; use the classic line or JSON for tables of hundreds of thousands.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use clap::ValueEnum;
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Alignment, Padding, Style};
+
+use super::push_ip;
+use crate::entry::{Entry, L4, Tuple};
+use crate::kernel::*;
+
+/// A column of `-o table`, as `--columns` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Column {
+    /// ipv4 or ipv6.
+    Family,
+    /// Protocol name (or number).
+    Proto,
+    /// tcp/sctp/dccp state.
+    State,
+    /// Original source address and port.
+    Src,
+    /// Original destination address and port.
+    Dst,
+    /// Where NAT rewrote the connection: SNAT to the reply's destination, DNAT to the
+    /// reply's source.
+    Nat,
+    /// Seconds left.
+    Ttl,
+    /// ASSURED, UNREPLIED, OFFLOAD, HW_OFFLOAD as short words.
+    Flags,
+    Mark,
+    Zone,
+    /// Packets, both directions together.
+    Packets,
+    /// Bytes, both directions together.
+    Bytes,
+    Helper,
+    Use,
+    Id,
+    Labels,
+}
+
+impl Column {
+    fn header(self) -> &'static str {
+        match self {
+            Column::Family => "FAMILY",
+            Column::Proto => "PROTO",
+            Column::State => "STATE",
+            Column::Src => "SOURCE",
+            Column::Dst => "DESTINATION",
+            Column::Nat => "NAT",
+            Column::Ttl => "TTL",
+            Column::Flags => "FLAGS",
+            Column::Mark => "MARK",
+            Column::Zone => "ZONE",
+            Column::Packets => "PACKETS",
+            Column::Bytes => "BYTES",
+            Column::Helper => "HELPER",
+            Column::Use => "USE",
+            Column::Id => "ID",
+            Column::Labels => "LABELS",
+        }
+    }
+
+    fn right_aligned(self) -> bool {
+        matches!(
+            self,
+            Column::Ttl | Column::Packets | Column::Bytes | Column::Use | Column::Id
+        )
+    }
+}
+
+/// `--color`: when to colour the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal and NO_COLOR is not set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour, given where stdout goes and the NO_COLOR variable
+    /// (no-color.org: present and not empty disables colour).
+    pub fn resolve(self, stdout_is_terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_is_terminal && no_color.is_none_or(str::is_empty),
+        }
+    }
+}
+
+/// The columns shown when `--columns` is not given.
+pub const DEFAULT_COLUMNS: [Column; 10] = [
+    Column::Proto,
+    Column::State,
+    Column::Src,
+    Column::Dst,
+    Column::Nat,
+    Column::Ttl,
+    Column::Flags,
+    Column::Mark,
+    Column::Packets,
+    Column::Bytes,
+];
+
+/// Prints entries as an aligned table when the dump ends.
+pub struct TablePrinter {
+    columns: Vec<Column>,
+    /// The user chose the columns: show them even when empty.
+    chosen: bool,
+    color: bool,
+    rows: Vec<Vec<String>>,
+}
+
+impl TablePrinter {
+    /// `columns`: what `--columns` gave, or `None` for the defaults. `color`: whether
+    /// to colour the state and NAT cells.
+    pub fn new(columns: Option<Vec<Column>>, color: bool) -> Self {
+        let chosen = columns.is_some();
+        TablePrinter {
+            columns: columns.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec()),
+            chosen,
+            color,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Keeps the entry's cells for the table.
+    pub fn add(&mut self, entry: &Entry<'_>) {
+        let row = self
+            .columns
+            .iter()
+            .map(|&column| cell(column, entry, self.color))
+            .collect();
+        self.rows.push(row);
+    }
+
+    /// Renders the table; nothing at all for an empty dump.
+    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| self.chosen || self.rows.iter().any(|row| !row[i].is_empty()))
+            .collect();
+        let mut builder = Builder::with_capacity(self.rows.len() + 1, shown.len());
+        builder.push_record(shown.iter().map(|&i| self.columns[i].header()));
+        for row in self.rows.drain(..) {
+            builder.push_record(shown.iter().map(|&i| row[i].clone()));
+        }
+        let mut table = builder.build();
+        table.with(Style::blank()).with(Padding::new(0, 1, 0, 0));
+        for (position, &i) in shown.iter().enumerate() {
+            if self.columns[i].right_aligned() {
+                table.modify(Columns::one(position), Alignment::right());
+            }
+        }
+        writeln!(out, "{table}")
+    }
+}
+
+/// ANSI colours, used only when colour is on.
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const CYAN: &str = "\x1b[36m";
+const RESET: &str = "\x1b[0m";
+
+fn cell(column: Column, entry: &Entry<'_>, color: bool) -> String {
+    let paint = |text: String, colour: &str| {
+        if color && !text.is_empty() {
+            format!("{colour}{text}{RESET}")
+        } else {
+            text
+        }
+    };
+    match column {
+        Column::Family => entry.family.name().to_string(),
+        Column::Proto => entry
+            .proto_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| entry.protonum().to_string()),
+        Column::State => {
+            let name = entry.state.map(|s| s.name()).unwrap_or("");
+            let colour = match name {
+                "ESTABLISHED" | "OPEN" => GREEN,
+                "SYN_SENT" | "SYN_RECV" | "SYN_SENT2" | "COOKIE_WAIT" | "COOKIE_ECHOED"
+                | "REQUEST" | "RESPOND" | "PARTOPEN" => YELLOW,
+                _ => RED,
+            };
+            paint(name.to_string(), colour)
+        }
+        Column::Src => endpoint(entry.original.src, source_port(&entry.original)),
+        Column::Dst => endpoint(entry.original.dst, destination_port(&entry.original)),
+        Column::Nat => paint(nat(entry), CYAN),
+        Column::Ttl => entry.timeout.map(|t| t.to_string()).unwrap_or_default(),
+        Column::Flags => flags(entry),
+        Column::Mark => entry
+            .mark
+            .filter(|&m| m != 0)
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        Column::Zone => entry.zone.map(|z| z.to_string()).unwrap_or_default(),
+        Column::Packets => counted(entry, |c| c.packets, human_count),
+        Column::Bytes => counted(entry, |c| c.bytes, human_bytes),
+        Column::Helper => entry
+            .helper
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .unwrap_or_default(),
+        Column::Use => entry.use_count.map(|u| u.to_string()).unwrap_or_default(),
+        Column::Id => entry.id.map(|i| i.to_string()).unwrap_or_default(),
+        Column::Labels => entry
+            .labels
+            .map(|l| {
+                l.bits()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn source_port(tuple: &Tuple) -> Option<u16> {
+    match tuple.l4 {
+        L4::Ports { sport, .. } => Some(sport),
+        _ => None,
+    }
+}
+
+fn destination_port(tuple: &Tuple) -> Option<u16> {
+    match tuple.l4 {
+        L4::Ports { dport, .. } => Some(dport),
+        _ => None,
+    }
+}
+
+/// `10.0.0.1:80`, `[fd00::1]:80`, or the bare address for protocols without ports.
+fn endpoint(address: Option<IpAddr>, port: Option<u16>) -> String {
+    let Some(address) = address else {
+        return String::new();
+    };
+    let mut text = Vec::with_capacity(48);
+    let bracket = port.is_some() && address.is_ipv6();
+    if bracket {
+        text.push(b'[');
+    }
+    push_ip(&mut text, address);
+    if bracket {
+        text.push(b']');
+    }
+    if let Some(port) = port {
+        text.push(b':');
+        text.extend_from_slice(port.to_string().as_bytes());
+    }
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// What NAT did, from the reply tuple: `SNAT 192.0.2.1:61000`, `DNAT 10.0.0.7:8080`, both,
+/// or nothing.
+fn nat(entry: &Entry<'_>) -> String {
+    let (original, reply) = (&entry.original, &entry.reply);
+    let mut parts = Vec::new();
+    let snat = entry.has_status(IPS_SRC_NAT_BIT)
+        || (entry.has_status(IPS_SRC_NAT_DONE_BIT)
+            && (reply.dst != original.src || destination_port(reply) != source_port(original)));
+    let dnat = entry.has_status(IPS_DST_NAT_BIT)
+        || (entry.has_status(IPS_DST_NAT_DONE_BIT)
+            && (reply.src != original.dst || source_port(reply) != destination_port(original)));
+    if snat {
+        parts.push(format!(
+            "SNAT {}",
+            endpoint(reply.dst, destination_port(reply))
+        ));
+    }
+    if dnat {
+        parts.push(format!("DNAT {}", endpoint(reply.src, source_port(reply))));
+    }
+    parts.join(" ")
+}
+
+fn flags(entry: &Entry<'_>) -> String {
+    let mut words = Vec::new();
+    if entry.status.is_some() && !entry.has_status(IPS_SEEN_REPLY_BIT) {
+        words.push("UNREPLIED");
+    }
+    if entry.has_status(IPS_HW_OFFLOAD_BIT) {
+        words.push("HW_OFFLOAD");
+    } else if entry.has_status(IPS_OFFLOAD_BIT) {
+        words.push("OFFLOAD");
+    } else if entry.has_status(IPS_ASSURED_BIT) {
+        words.push("ASSURED");
+    }
+    words.join(",")
+}
+
+/// Both directions' counter together, formatted; empty without accounting.
+fn counted(
+    entry: &Entry<'_>,
+    field: impl Fn(&crate::entry::Counters) -> u64,
+    format: fn(u64) -> String,
+) -> String {
+    match (entry.counters_original, entry.counters_reply) {
+        (None, None) => String::new(),
+        (a, b) => format(a.map(|c| field(&c)).unwrap_or(0) + b.map(|c| field(&c)).unwrap_or(0)),
+    }
+}
+
+/// 999, 1.2k, 34k, 5.6M: three significant figures at most, powers of 1000.
+pub fn human_count(value: u64) -> String {
+    human(value, 1000.0, ["", "k", "M", "G", "T", "P", "E"])
+}
+
+/// 999B, 1.2K, 34K, 5.6M: powers of 1024, as `ls -h`.
+pub fn human_bytes(value: u64) -> String {
+    human(value, 1024.0, ["B", "K", "M", "G", "T", "P", "E"])
+}
+
+fn human(value: u64, step: f64, units: [&str; 7]) -> String {
+    let mut scaled = value as f64;
+    let mut unit = 0;
+    while scaled >= step && unit < units.len() - 1 {
+        scaled /= step;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value}{}", units[0])
+    } else if scaled < 10.0 {
+        format!("{scaled:.1}{}", units[unit])
+    } else {
+        format!("{scaled:.0}{}", units[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Counters, Family, ProtoState, Status};
+
+    fn entry() -> Entry<'static> {
+        let tuple = |src: &str, dst: &str, sport, dport| Tuple {
+            src: Some(src.parse().unwrap()),
+            dst: Some(dst.parse().unwrap()),
+            protonum: IPPROTO_TCP,
+            l4: L4::Ports { sport, dport },
+            zone: None,
+        };
+        Entry {
+            family: Family::Ipv4,
+            original: tuple("10.0.0.1", "93.184.216.34", 40000, 443),
+            reply: tuple("93.184.216.34", "192.0.2.1", 443, 61000),
+            timeout: Some(431999),
+            state: Some(ProtoState::Tcp(3)),
+            status: Some(Status(
+                1 << IPS_SEEN_REPLY_BIT
+                    | 1 << IPS_ASSURED_BIT
+                    | 1 << IPS_SRC_NAT_BIT
+                    | 1 << IPS_SRC_NAT_DONE_BIT,
+            )),
+            mark: Some(0),
+            secmark: None,
+            zone: None,
+            use_count: Some(1),
+            id: Some(7),
+            counters_original: Some(Counters {
+                packets: 1500,
+                bytes: 2_000_000,
+            }),
+            counters_reply: Some(Counters {
+                packets: 1000,
+                bytes: 100_000,
+            }),
+            timestamp_start: None,
+            timestamp_stop: None,
+            labels: None,
+            secctx: None,
+            helper: None,
+        }
+    }
+
+    fn render(printer: &mut TablePrinter) -> String {
+        let mut out = Vec::new();
+        printer.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn default_columns_drop_the_empty_ones_and_align() {
+        let mut printer = TablePrinter::new(None, false);
+        printer.add(&entry());
+        let mut udp = entry();
+        udp.original.protonum = IPPROTO_UDP;
+        udp.state = None;
+        udp.status = Some(Status(1 << IPS_CONFIRMED_BIT));
+        udp.reply = udp.original;
+        udp.reply.src = udp.original.dst;
+        udp.reply.dst = udp.original.src;
+        udp.timeout = Some(30);
+        udp.counters_original = Some(Counters {
+            packets: 1,
+            bytes: 76,
+        });
+        udp.counters_reply = None;
+        printer.add(&udp);
+        let table = render(&mut printer);
+        assert_eq!(
+            table,
+            concat!(
+                "PROTO  STATE        SOURCE          DESTINATION        NAT                      TTL  FLAGS      PACKETS  BYTES \n",
+                "tcp    ESTABLISHED  10.0.0.1:40000  93.184.216.34:443  SNAT 192.0.2.1:61000  431999  ASSURED       2.5k   2.0M \n",
+                "udp                 10.0.0.1:40000  93.184.216.34:443                            30  UNREPLIED        1    76B \n",
+            )
+        );
+        let widths: Vec<usize> = table.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|&w| w == widths[0]), "{widths:?}");
+    }
+
+    #[test]
+    fn chosen_columns_are_kept_even_when_empty() {
+        let mut printer =
+            TablePrinter::new(Some(vec![Column::Id, Column::Zone, Column::Proto]), false);
+        printer.add(&entry());
+        assert_eq!(render(&mut printer), "ID  ZONE  PROTO \n 7        tcp   \n");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut printer = TablePrinter::new(Some(vec![Column::State, Column::Nat]), true);
+        printer.add(&entry());
+        let table = render(&mut printer);
+        assert!(table.contains("\x1b[32mESTABLISHED\x1b[0m"), "{table:?}");
+        assert!(
+            table.contains("\x1b[36mSNAT 192.0.2.1:61000\x1b[0m"),
+            "{table:?}"
+        );
+        let mut plain = TablePrinter::new(Some(vec![Column::State]), false);
+        plain.add(&entry());
+        assert!(!render(&mut plain).contains('\x1b'));
+    }
+
+    #[test]
+    fn an_empty_dump_prints_nothing() {
+        assert_eq!(render(&mut TablePrinter::new(None, false)), "");
+    }
+
+    #[test]
+    fn colour_choice() {
+        assert!(ColorChoice::Auto.resolve(true, None));
+        assert!(ColorChoice::Auto.resolve(true, Some("")));
+        assert!(!ColorChoice::Auto.resolve(true, Some("1")));
+        assert!(!ColorChoice::Auto.resolve(false, None));
+        assert!(ColorChoice::Always.resolve(false, Some("1")));
+        assert!(!ColorChoice::Never.resolve(true, None));
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_count(999), "999");
+        assert_eq!(human_count(1234), "1.2k");
+        assert_eq!(human_count(56_789), "57k");
+        assert_eq!(human_bytes(1023), "1023B");
+        assert_eq!(human_bytes(1536), "1.5K");
+        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024), "5.0G");
+    }
+}
