@@ -35,16 +35,18 @@ fn in_netns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'stati
     .unwrap()
 }
 
-/// Dumps with `requests` (first accepted) and returns the ids of the entries `filter`
-/// keeps, what the kernel sent, and which request it accepted.
-fn dump_ids(requests: Vec<DumpRequest>, filter: Filter) -> (BTreeSet<u32>, DumpStats, usize) {
+/// Dumps with `requests` (first accepted) and returns the entries `filter` keeps (each
+/// as its id and original tuple: ids alone are 32-bit hashes, and among 50,000 entries
+/// two often share one), what the kernel sent, and which request it accepted.
+fn dump_ids(requests: Vec<DumpRequest>, filter: Filter) -> (BTreeSet<String>, DumpStats, usize) {
     let mut conntrack = Conntrack::open(None).unwrap();
     let mut ids = BTreeSet::new();
     let (stats, used) = conntrack
         .dump_first_accepted(&requests, |message| {
             let entry = decode_entry(message.family, message.attributes)?;
             if filter.matches(&entry) {
-                ids.insert(entry.id.expect("the kernel sends CTA_ID"));
+                let id = entry.id.expect("the kernel sends CTA_ID");
+                ids.insert(format!("{id} {:?}", entry.original));
             }
             Ok(())
         })

@@ -9,6 +9,7 @@ pub mod netns;
 pub mod request;
 
 use std::io;
+use std::sync::mpsc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use netlink_packet_core::NetlinkBuffer;
@@ -76,12 +77,44 @@ impl Conntrack {
 
     /// Sends `request` and feeds every conntrack message of the reply to `on_message`,
     /// up to NLMSG_DONE. An error from `on_message` stops the dump and is returned.
+    ///
+    /// Two threads share the work, so that the kernel fills the next datagram while this
+    /// one is decoded and printed: a reader thread receives into a small pool of buffers
+    /// and passes each full one over; the calling thread walks it and hands it back.
     pub fn dump<F>(&mut self, request: &DumpRequest, mut on_message: F) -> Result<DumpStats>
     where
         F: FnMut(CtMessage<'_>) -> Result<()>,
     {
-        self.run_dump(request, |batch, sequence, stats| {
-            walk_batch(batch, Some(sequence), stats, &mut on_message)
+        self.send_request(request)?;
+        let sequence = self.sequence;
+        let socket = &self.socket;
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = mpsc::sync_channel(BUFFERS_IN_FLIGHT);
+            let (free_tx, free_rx) = mpsc::channel();
+            for _ in 0..BUFFERS_IN_FLIGHT {
+                let _ = free_tx.send(vec![0u8; RECEIVE_BUFFER_LEN]);
+            }
+            scope.spawn(move || read_datagrams(socket, &free_rx, &full_tx));
+            let mut stats = DumpStats::default();
+            // Returning early drops both channel ends, which ends the reader thread at its
+            // next hand-over.
+            for received in full_rx {
+                let (buffer, length) = received?;
+                stats.bytes += length as u64;
+                let batch = walk_batch(
+                    &buffer[..length],
+                    Some(sequence),
+                    &mut stats,
+                    &mut on_message,
+                )?;
+                if batch == Batch::Done {
+                    return Ok(stats);
+                }
+                let _ = free_tx.send(buffer);
+            }
+            Err(anyhow!(
+                "the netlink reader stopped before the end of the dump"
+            ))
         })
     }
 
@@ -129,43 +162,98 @@ impl Conntrack {
         })
     }
 
-    fn run_dump<F>(&mut self, request: &DumpRequest, mut on_batch: F) -> Result<DumpStats>
-    where
-        F: FnMut(&[u8], u32, &mut DumpStats) -> Result<Batch>,
-    {
+    fn send_request(&mut self, request: &DumpRequest) -> Result<()> {
         self.sequence = self.sequence.wrapping_add(1);
         let bytes = request.to_bytes(self.sequence);
         self.socket
             .send(&bytes, 0)
             .context("cannot send the dump request to the kernel")?;
+        Ok(())
+    }
 
+    fn run_dump<F>(&mut self, request: &DumpRequest, mut on_batch: F) -> Result<DumpStats>
+    where
+        F: FnMut(&[u8], u32, &mut DumpStats) -> Result<Batch>,
+    {
+        self.send_request(request)?;
         let mut stats = DumpStats::default();
         loop {
-            let received = self.receive()?;
+            let received = receive(&self.socket, &mut self.buffer)?;
             stats.bytes += received as u64;
             if on_batch(&self.buffer[..received], self.sequence, &mut stats)? == Batch::Done {
                 return Ok(stats);
             }
         }
     }
+}
 
-    fn receive(&mut self) -> Result<usize> {
-        loop {
-            match self.socket.recv(&mut &mut self.buffer[..], libc::MSG_TRUNC) {
-                Ok(0) => bail!("the kernel closed the netlink socket in the middle of the dump"),
-                Ok(n) if n > self.buffer.len() => bail!(
-                    "a netlink message of {n} bytes did not fit the {}-byte receive buffer",
-                    self.buffer.len()
-                ),
-                Ok(n) => return Ok(n),
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) if err.raw_os_error() == Some(libc::ENOBUFS) => bail!(
-                    "the netlink socket's receive buffer overran (ENOBUFS) and entries were lost; \
-                     retry with a larger buffer, e.g. -b 16777216"
-                ),
-                Err(err) => return Err(err).context("cannot read the dump from the kernel"),
+/// How many receive buffers the reader thread may fill ahead of the printer.
+const BUFFERS_IN_FLIGHT: usize = 4;
+
+/// The reader thread of [`Conntrack::dump`]: receives datagrams into free buffers and
+/// passes them on, up to the one that ends the dump or an error.
+fn read_datagrams(
+    socket: &Socket,
+    free: &mpsc::Receiver<Vec<u8>>,
+    full: &mpsc::SyncSender<Result<(Vec<u8>, usize)>>,
+) {
+    while let Ok(mut buffer) = free.recv() {
+        match receive(socket, &mut buffer) {
+            Ok(length) => {
+                let last = ends_dump(&buffer[..length]);
+                if full.send(Ok((buffer, length))).is_err() || last {
+                    return;
+                }
+            }
+            Err(err) => {
+                let _ = full.send(Err(err));
+                return;
             }
         }
+    }
+}
+
+/// True when a datagram holds NLMSG_DONE or NLMSG_ERROR (or cannot be walked): nothing
+/// follows it. Only the headers are read.
+fn ends_dump(mut datagram: &[u8]) -> bool {
+    while !datagram.is_empty() {
+        let Ok(message) = NetlinkBuffer::new_checked(datagram) else {
+            return true;
+        };
+        if matches!(message.message_type(), NLMSG_DONE | NLMSG_ERROR) {
+            return true;
+        }
+        let advance = (message.length() as usize + 3) & !3;
+        datagram = datagram.get(advance..).unwrap_or_default();
+    }
+    false
+}
+
+/// Receives one datagram into `buffer`.
+fn receive(socket: &Socket, buffer: &mut [u8]) -> Result<usize> {
+    loop {
+        match socket.recv(&mut &mut buffer[..], libc::MSG_TRUNC) {
+            Ok(0) => bail!("the kernel closed the netlink socket in the middle of the dump"),
+            Ok(n) if n > buffer.len() => bail!(
+                "a netlink message of {n} bytes did not fit the {}-byte receive buffer",
+                buffer.len()
+            ),
+            Ok(n) => return Ok(n),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(receive_error(err)),
+        }
+    }
+}
+
+/// What a failed `recv` means for the user.
+fn receive_error(err: io::Error) -> anyhow::Error {
+    if err.raw_os_error() == Some(libc::ENOBUFS) {
+        anyhow!(
+            "the netlink socket's receive buffer overran (ENOBUFS) and entries were lost; \
+             retry with a larger buffer, e.g. -b 16777216"
+        )
+    } else {
+        anyhow::Error::new(err).context("cannot read the dump from the kernel")
     }
 }
 

@@ -1,0 +1,127 @@
+//! Property tests: fixture messages captured from the kernel, mutated at random (bytes
+//! overwritten, attribute lengths changed, cut short, spliced), must never panic the
+//! netlink walk, the decoder, the filter or any printer. The fuzz target in fuzz/ runs
+//! the same code for millions of inputs; this runs a few thousand in every `cargo test`.
+
+#[path = "support/exercise.rs"]
+mod exercise;
+
+use std::path::Path;
+
+use ct::netlink::{DumpStats, walk_batch};
+use proptest::prelude::*;
+
+fn fixture_bytes(scenario: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{scenario}.bin"));
+    std::fs::read(path).unwrap()
+}
+
+/// Every conntrack message of the captures, as (family, attributes).
+fn fixture_messages() -> Vec<(u8, Vec<u8>)> {
+    let mut all = Vec::new();
+    for scenario in ["router", "plain"] {
+        let bytes = fixture_bytes(scenario);
+        let mut stats = DumpStats::default();
+        walk_batch(&bytes, None, &mut stats, &mut |m| {
+            all.push((m.family, m.attributes.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    }
+    all
+}
+
+/// One change to a byte string.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Overwrite the byte at (position modulo length).
+    Set(usize, u8),
+    /// Write a 16-bit little-endian value, as an attribute length or type would be.
+    SetU16(usize, u16),
+    /// Cut the bytes at (position modulo length + 1).
+    Truncate(usize),
+    /// Repeat a slice of the bytes at another place.
+    Splice(usize, usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(at, value)| Edit::Set(at, value)),
+        (any::<usize>(), any::<u16>()).prop_map(|(at, value)| Edit::SetU16(at, value)),
+        any::<usize>().prop_map(Edit::Truncate),
+        (any::<usize>(), any::<usize>(), any::<usize>())
+            .prop_map(|(from, len, to)| Edit::Splice(from, len, to)),
+    ]
+}
+
+fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
+    let len = bytes.len();
+    match *edit {
+        _ if len == 0 => {}
+        Edit::Set(at, value) => bytes[at % len] = value,
+        Edit::SetU16(at, value) => {
+            let at = at % len;
+            for (i, b) in value.to_le_bytes().into_iter().enumerate() {
+                if at + i < len {
+                    bytes[at + i] = b;
+                }
+            }
+        }
+        Edit::Truncate(at) => bytes.truncate(at % (len + 1)),
+        Edit::Splice(from, count, to) => {
+            let from = from % len;
+            let piece: Vec<u8> = bytes[from..(from + count % 64).min(len)].to_vec();
+            let to = to % (len + 1);
+            bytes.splice(to..to, piece);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_entries_never_panic(
+        pick in any::<usize>(),
+        family in prop_oneof![Just(2u8), Just(10u8), any::<u8>()],
+        edits in proptest::collection::vec(edit(), 0..6),
+    ) {
+        let messages = fixture_messages();
+        let mut attributes = messages[pick % messages.len()].1.clone();
+        for e in &edits {
+            apply(&mut attributes, e);
+        }
+        exercise::exercise_entry(family, &attributes);
+    }
+
+    #[test]
+    fn mutated_datagrams_never_panic(
+        scenario in prop_oneof![Just("router"), Just("plain")],
+        edits in proptest::collection::vec(edit(), 0..6),
+    ) {
+        let mut bytes = fixture_bytes(scenario);
+        for e in &edits {
+            apply(&mut bytes, e);
+        }
+        exercise::exercise_datagram(&bytes);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        exercise::exercise_datagram(&bytes);
+        exercise::exercise_entry(2, &bytes);
+    }
+}
+
+/// The unmutated captures go through every printer too (the proptests above mostly see
+/// broken input).
+#[test]
+fn every_captured_entry_goes_through_every_printer() {
+    let messages = fixture_messages();
+    assert!(messages.len() > 40);
+    for (family, attributes) in &messages {
+        exercise::exercise_entry(*family, attributes);
+    }
+}
