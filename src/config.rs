@@ -90,12 +90,14 @@ impl ListPlan {
         let wants = |option| args.output.contains(&option);
         let (filter, label_map) = build_filter(args, label_file)?;
         let format = format(args)?;
-        // JSON names labels whenever the map is there (else it writes bit numbers); the
-        // other formats print labels only when asked, as conntrack does.
+        // JSON and the table name labels whenever the map is there (else they show bit
+        // numbers); conntrack's formats print labels only when asked, as conntrack does.
         let labels = match label_map {
             Some(map) => LabelSource::Map(map),
             None if wants(OutputOption::Labels) => LabelSource::File(CONNLABEL_CONF),
-            None if matches!(format, Format::Json) => LabelSource::FileIfPresent(CONNLABEL_CONF),
+            None if matches!(format, Format::Json | Format::Table { .. }) => {
+                LabelSource::FileIfPresent(CONNLABEL_CONF)
+            }
             None => LabelSource::None,
         };
         Ok(ListPlan {
@@ -122,6 +124,9 @@ fn format(args: &ListArgs) -> Result<Format, UsageError> {
     .filter(|(option, _)| wants(*option))
     .map(|(_, name)| name)
     .collect();
+    if args.columns.is_some() && formats != ["table"] {
+        return Err(usage("--columns is for -o table"));
+    }
     match formats[..] {
         [] => Ok(Format::Classic(ClassicOptions {
             extended: wants(OutputOption::Extended),
@@ -387,6 +392,19 @@ mod tests {
             "-l/--label needs label names from /nonexistent/connlabel.conf: \
              No such file or directory (os error 2)"
         );
+    }
+
+    #[test]
+    fn columns_only_with_the_table() {
+        assert_eq!(
+            plan("list --columns proto,src").unwrap_err().0,
+            "--columns is for -o table"
+        );
+        assert_eq!(
+            plan("list -o json --columns proto").unwrap_err().0,
+            "--columns is for -o table"
+        );
+        assert!(plan("list -o table --columns proto,src").is_ok());
     }
 
     #[test]

@@ -69,6 +69,14 @@ impl LabelMap {
     }
 }
 
+/// A label bit as text for people: its name from `map`, or its number.
+pub fn label_name(map: Option<&LabelMap>, bit: u32) -> String {
+    match map.and_then(|map| map.name(bit)) {
+        Some(name) => name.to_string(),
+        None => bit.to_string(),
+    }
+}
+
 /// strtoul(line, &end, 0) for the label number: skips leading blanks, reads an optional
 /// `0x` hex, leading-`0` octal or decimal number, and rejects numbers of MAX_BITS or more.
 fn leading_number(line: &str) -> Option<(u64, &str)> {

@@ -82,7 +82,7 @@ pub fn list(plan: &ListPlan) -> Result<()> {
         Format::Table { columns, color } => {
             let no_color = std::env::var("NO_COLOR").ok();
             let color = color.resolve(line_buffered, no_color.as_deref());
-            Printer::Table(TablePrinter::new(columns.clone(), color))
+            Printer::Table(TablePrinter::new(columns.clone(), color, labels))
         }
     };
     let mut lister = Lister::new(&plan.filter, printer, out, io::stderr(), line_buffered);

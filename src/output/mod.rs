@@ -19,7 +19,7 @@ pub enum Printer<'m> {
     Classic(classic::ClassicPrinter<'m>),
     Json(json::JsonPrinter<'m>),
     Xml(xml::XmlPrinter<'m>),
-    Table(table::TablePrinter),
+    Table(table::TablePrinter<'m>),
 }
 
 impl Printer<'_> {

@@ -19,6 +19,7 @@ use tabled::settings::{Alignment, Padding, Style};
 use super::push_ip;
 use crate::entry::{Entry, L4, Tuple};
 use crate::kernel::*;
+use crate::labelmap::{LabelMap, label_name};
 
 /// A column of `-o table`, as `--columns` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,7 +106,7 @@ impl ColorChoice {
 }
 
 /// The columns shown when `--columns` is not given.
-pub const DEFAULT_COLUMNS: [Column; 10] = [
+pub const DEFAULT_COLUMNS: [Column; 11] = [
     Column::Proto,
     Column::State,
     Column::Src,
@@ -116,24 +117,28 @@ pub const DEFAULT_COLUMNS: [Column; 10] = [
     Column::Mark,
     Column::Packets,
     Column::Bytes,
+    Column::Labels,
 ];
 
 /// Prints entries as an aligned table when the dump ends.
-pub struct TablePrinter {
+pub struct TablePrinter<'m> {
     columns: Vec<Column>,
+    /// Names for label bits; bits without one show as numbers.
+    labels: Option<&'m LabelMap>,
     /// The user chose the columns: show them even when empty.
     chosen: bool,
     color: bool,
     rows: Vec<Vec<String>>,
 }
 
-impl TablePrinter {
+impl<'m> TablePrinter<'m> {
     /// `columns`: what `--columns` gave, or `None` for the defaults. `color`: whether
-    /// to colour the state and NAT cells.
-    pub fn new(columns: Option<Vec<Column>>, color: bool) -> Self {
+    /// to colour the state and NAT cells. `labels`: names for the LABELS column.
+    pub fn new(columns: Option<Vec<Column>>, color: bool, labels: Option<&'m LabelMap>) -> Self {
         let chosen = columns.is_some();
         TablePrinter {
             columns: columns.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec()),
+            labels,
             chosen,
             color,
             rows: Vec::new(),
@@ -145,7 +150,7 @@ impl TablePrinter {
         let row = self
             .columns
             .iter()
-            .map(|&column| cell(column, entry, self.color))
+            .map(|&column| cell(column, entry, self.color, self.labels))
             .collect();
         self.rows.push(row);
     }
@@ -181,7 +186,7 @@ const RED: &str = "\x1b[31m";
 const CYAN: &str = "\x1b[36m";
 const RESET: &str = "\x1b[0m";
 
-fn cell(column: Column, entry: &Entry<'_>, color: bool) -> String {
+fn cell(column: Column, entry: &Entry<'_>, color: bool, labels: Option<&LabelMap>) -> String {
     let paint = |text: String, colour: &str| {
         if color && !text.is_empty() {
             format!("{colour}{text}{RESET}")
@@ -228,7 +233,7 @@ fn cell(column: Column, entry: &Entry<'_>, color: bool) -> String {
             .labels
             .map(|l| {
                 l.bits()
-                    .map(|b| b.to_string())
+                    .map(|bit| label_name(labels, bit))
                     .collect::<Vec<_>>()
                     .join(",")
             })
@@ -317,7 +322,13 @@ fn counted(
 ) -> String {
     match (entry.counters_original, entry.counters_reply) {
         (None, None) => String::new(),
-        (a, b) => format(a.map(|c| field(&c)).unwrap_or(0) + b.map(|c| field(&c)).unwrap_or(0)),
+        // Saturating: the counters come from the kernel (or a corrupted message) and can
+        // be anything; found by the fuzzer (issue 5).
+        (a, b) => format(
+            a.map(|c| field(&c))
+                .unwrap_or(0)
+                .saturating_add(b.map(|c| field(&c)).unwrap_or(0)),
+        ),
     }
 }
 
@@ -401,7 +412,7 @@ mod tests {
 
     #[test]
     fn default_columns_drop_the_empty_ones_and_align() {
-        let mut printer = TablePrinter::new(None, false);
+        let mut printer = TablePrinter::new(None, false, None);
         printer.add(&entry());
         let mut udp = entry();
         udp.original.protonum = IPPROTO_UDP;
@@ -432,15 +443,18 @@ mod tests {
 
     #[test]
     fn chosen_columns_are_kept_even_when_empty() {
-        let mut printer =
-            TablePrinter::new(Some(vec![Column::Id, Column::Zone, Column::Proto]), false);
+        let mut printer = TablePrinter::new(
+            Some(vec![Column::Id, Column::Zone, Column::Proto]),
+            false,
+            None,
+        );
         printer.add(&entry());
         assert_eq!(render(&mut printer), "ID  ZONE  PROTO \n 7        tcp   \n");
     }
 
     #[test]
     fn colour_only_when_asked() {
-        let mut printer = TablePrinter::new(Some(vec![Column::State, Column::Nat]), true);
+        let mut printer = TablePrinter::new(Some(vec![Column::State, Column::Nat]), true, None);
         printer.add(&entry());
         let table = render(&mut printer);
         assert!(table.contains("\x1b[32mESTABLISHED\x1b[0m"), "{table:?}");
@@ -448,14 +462,25 @@ mod tests {
             table.contains("\x1b[36mSNAT 192.0.2.1:61000\x1b[0m"),
             "{table:?}"
         );
-        let mut plain = TablePrinter::new(Some(vec![Column::State]), false);
+        let mut plain = TablePrinter::new(Some(vec![Column::State]), false, None);
         plain.add(&entry());
         assert!(!render(&mut plain).contains('\x1b'));
     }
 
     #[test]
+    fn labels_by_name_where_the_map_has_one() {
+        let map = LabelMap::parse("1 one\n5 five\n");
+        let bits = [0b10_0011u8, 0, 0, 0];
+        let mut labelled = entry();
+        labelled.labels = Some(crate::entry::Labels(&bits));
+        let mut printer = TablePrinter::new(Some(vec![Column::Labels]), false, Some(&map));
+        printer.add(&labelled);
+        assert_eq!(render(&mut printer), "LABELS     \n0,one,five \n");
+    }
+
+    #[test]
     fn an_empty_dump_prints_nothing() {
-        assert_eq!(render(&mut TablePrinter::new(None, false)), "");
+        assert_eq!(render(&mut TablePrinter::new(None, false, None)), "");
     }
 
     #[test]
