@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Seeds the fuzz corpus from the captured fixtures: each whole capture as a datagram
+# input (mode byte 0), and each conntrack message's attributes as an entry input (mode
+# byte = its family, 2 or 10, made odd: 3 or 11). Run from the repository's top folder.
+set -euo pipefail
+corpus=fuzz/corpus/decode
+mkdir -p "$corpus"
+python3 - "$corpus" tests/fixtures/*.bin <<'PY'
+import os, struct, sys
+corpus, files = sys.argv[1], sys.argv[2:]
+n = 0
+for path in files:
+    data = open(path, "rb").read()
+    open(os.path.join(corpus, f"datagram-{os.path.basename(path)}"), "wb").write(b"\x00" + data)
+    at = 0
+    while at + 20 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, at)
+        if kind >> 8 == 1:  # NFNL_SUBSYS_CTNETLINK
+            family = data[at + 16]
+            body = data[at + 20:at + length]
+            open(os.path.join(corpus, f"entry-{os.path.basename(path)}-{n}"), "wb").write(bytes([family | 1]) + body)
+            n += 1
+        at += (length + 3) & ~3
+print(f"{n} entry seeds and {len(files)} datagram seeds in {corpus}")
+PY
