@@ -211,3 +211,6 @@ pub const CTA_FILTER_FLAG_CTA_TUPLE_ZONE: u32 = 1 << 2;
 pub const CTA_FILTER_FLAG_CTA_PROTO_NUM: u32 = 1 << 3;
 pub const CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT: u32 = 1 << 4;
 pub const CTA_FILTER_FLAG_CTA_PROTO_DST_PORT: u32 = 1 << 5;
+
+/// enum nfnetlink_groups: the multicast group of new-entry events.
+pub const NFNLGRP_CONNTRACK_NEW: u32 = 1;

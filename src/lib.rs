@@ -26,7 +26,7 @@ use crate::config::Format;
 use crate::config::{LabelSource, ListPlan};
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
-use crate::netlink::{Conntrack, CtMessage};
+use crate::netlink::{Conntrack, CtMessage, DumpStats};
 use crate::output::Printer;
 use crate::output::classic::ClassicPrinter;
 use crate::output::json::JsonPrinter;
@@ -89,14 +89,22 @@ pub fn list(plan: &ListPlan) -> Result<()> {
     let (stats, _) =
         conntrack.dump_first_accepted(&plan.requests, |message| lister.on_message(message))?;
     let shown = lister.finish()?;
+    report(stats, shown, plan.quiet, &mut io::stderr())?;
+    Ok(())
+}
+
+/// What `ct list` says on stderr after the entries: a warning when the kernel flagged the
+/// dump as interrupted, and the summary line unless `--quiet`.
+fn report<E: Write>(stats: DumpStats, shown: u64, quiet: bool, errors: &mut E) -> Result<()> {
     if stats.interrupted {
-        eprintln!(
+        writeln!(
+            errors,
             "ct: warning: the table changed during the dump (NLM_F_DUMP_INTR); \
              entries may be missing or shown twice"
-        );
+        )?;
     }
-    if !plan.quiet {
-        eprintln!("ct: {shown} flow entries have been shown.");
+    if !quiet {
+        writeln!(errors, "ct: {shown} flow entries have been shown.")?;
     }
     Ok(())
 }
@@ -192,6 +200,31 @@ mod tests {
     use super::*;
     use crate::kernel::{AF_INET, CTA_MARK, CTA_TUPLE_ORIG};
     use crate::output::classic::ClassicOptions;
+
+    #[test]
+    fn an_interrupted_dump_is_reported_even_when_quiet() {
+        let interrupted = DumpStats {
+            interrupted: true,
+            ..Default::default()
+        };
+        let mut said = Vec::new();
+        report(interrupted, 3, false, &mut said).unwrap();
+        assert_eq!(
+            String::from_utf8(said).unwrap(),
+            "ct: warning: the table changed during the dump (NLM_F_DUMP_INTR); \
+             entries may be missing or shown twice\nct: 3 flow entries have been shown.\n"
+        );
+        let mut quiet = Vec::new();
+        report(interrupted, 3, true, &mut quiet).unwrap();
+        assert!(
+            String::from_utf8(quiet)
+                .unwrap()
+                .contains("NLM_F_DUMP_INTR")
+        );
+        let mut calm = Vec::new();
+        report(DumpStats::default(), 0, true, &mut calm).unwrap();
+        assert!(calm.is_empty());
+    }
 
     #[test]
     fn a_bad_entry_is_reported_and_the_dump_goes_on() {

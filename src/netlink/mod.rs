@@ -229,8 +229,9 @@ fn ends_dump(mut datagram: &[u8]) -> bool {
     false
 }
 
-/// Receives one datagram into `buffer`.
-fn receive(socket: &Socket, buffer: &mut [u8]) -> Result<usize> {
+/// Receives one datagram from a netlink socket into `buffer`, saying what to do when the
+/// socket's receive buffer overran (ENOBUFS).
+pub fn receive(socket: &Socket, buffer: &mut [u8]) -> Result<usize> {
     loop {
         match socket.recv(&mut &mut buffer[..], libc::MSG_TRUNC) {
             Ok(0) => bail!("the kernel closed the netlink socket in the middle of the dump"),
@@ -507,6 +508,21 @@ mod tests {
         let batch = message(NLMSG_ERROR, 0, 9, &(-libc::EOPNOTSUPP).to_ne_bytes());
         let err = walk(&batch).0.unwrap_err().to_string();
         assert!(err.contains("modprobe nf_conntrack_netlink"), "{err}");
+    }
+
+    #[test]
+    fn a_kernel_without_netfilter_netlink_says_modprobe() {
+        let err = open_error(io::Error::from_raw_os_error(libc::EPROTONOSUPPORT)).to_string();
+        assert_eq!(
+            err,
+            "this kernel has no netfilter netlink (Protocol not supported (os error 93)); \
+             load it with `modprobe nf_conntrack_netlink`"
+        );
+        let err = open_error(io::Error::from_raw_os_error(libc::EPERM)).to_string();
+        assert_eq!(
+            err,
+            "permission denied opening netlink socket; run as root or with CAP_NET_ADMIN"
+        );
     }
 
     #[test]

@@ -67,11 +67,60 @@ pub fn fill(netns: &str, spec: FillSpec) -> Result<(), String> {
 
 /// Creates the entries in the calling thread's network namespace.
 pub fn fill_here(spec: FillSpec) -> Result<(), String> {
+    let socket = open()?;
+    send_all(&socket, spec, |spec, i, sequence| {
+        new_entry(spec, i, sequence)
+    })
+}
+
+/// Deletes the entries `fill_here(spec)` made, in the calling thread's namespace.
+pub fn delete_here(spec: FillSpec) -> Result<(), String> {
+    let socket = open()?;
+    send_all(&socket, spec, |spec, i, sequence| {
+        delete_entry(spec, i, sequence)
+    })
+}
+
+/// Until `stop` is set, creates `spec.count` entries and deletes them again, over and
+/// over, in the network namespace `netns`: thousands of changes a second, while a test
+/// dumps the table. Returns how many entries were created (and deleted).
+pub fn churn(
+    netns: &str,
+    spec: FillSpec,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Result<u64, String>> {
+    let path = format!("/run/netns/{netns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
+        // SAFETY: plain syscall on a descriptor `file` keeps open.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(format!("setns {path}: {}", std::io::Error::last_os_error()));
+        }
+        let mut changed = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            fill_here(spec)?;
+            delete_here(spec)?;
+            changed += u64::from(spec.count);
+        }
+        Ok(changed)
+    })
+}
+
+fn open() -> Result<Socket, String> {
     let mut socket = Socket::new(NETLINK_NETFILTER).map_err(|e| format!("socket: {e}"))?;
     socket.bind_auto().map_err(|e| format!("bind: {e}"))?;
     socket
         .connect(&SocketAddr::new(0, 0))
         .map_err(|e| format!("connect: {e}"))?;
+    Ok(socket)
+}
+
+/// Sends one message per entry of `spec`, built by `message`, in acknowledged batches.
+fn send_all(
+    socket: &Socket,
+    spec: FillSpec,
+    message: impl Fn(&FillSpec, u32, u32) -> Vec<u8>,
+) -> Result<(), String> {
     let mut sequence = 0u32;
     let mut datagram = Vec::with_capacity(BATCH * 160);
     let mut index = 0u32;
@@ -80,12 +129,12 @@ pub fn fill_here(spec: FillSpec) -> Result<(), String> {
         let batch_end = spec.count.min(index + BATCH as u32);
         for i in index..batch_end {
             sequence += 1;
-            datagram.extend_from_slice(&new_entry(&spec, i, sequence));
+            datagram.extend_from_slice(&message(&spec, i, sequence));
         }
         socket
             .send(&datagram, 0)
             .map_err(|e| format!("send: {e}"))?;
-        read_acks(&socket, (batch_end - index) as usize)?;
+        read_acks(socket, (batch_end - index) as usize)?;
         index = batch_end;
     }
     Ok(())
@@ -118,7 +167,8 @@ fn read_acks(socket: &Socket, mut expected: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn new_entry(spec: &FillSpec, i: u32, sequence: u32) -> Vec<u8> {
+/// Entry `i` of a fill: 10.(base).x.y:port → 10.255.0.1:53.
+fn endpoints(spec: &FillSpec, i: u32) -> (IpAddr, IpAddr, u16) {
     let src = IpAddr::V4(Ipv4Addr::new(
         10,
         spec.base,
@@ -126,38 +176,57 @@ fn new_entry(spec: &FillSpec, i: u32, sequence: u32) -> Vec<u8> {
         (i >> 8) as u8,
     ));
     let dst = IpAddr::V4(Ipv4Addr::new(10, 255, 0, 1));
-    let sport = 1024 + (i & 0xff) as u16;
-    let tuple = |from: IpAddr, to: IpAddr, from_port: u16, to_port: u16| {
-        vec![
-            Tuple::Ip(vec![
-                IPTuple::SourceAddress(from),
-                IPTuple::DestinationAddress(to),
-            ]),
-            Tuple::Proto(vec![
-                ProtoTuple::Protocol(Protocol::Udp),
-                ProtoTuple::SourcePort(from_port),
-                ProtoTuple::DestinationPort(to_port),
-            ]),
-        ]
-    };
+    (src, dst, 1024 + (i & 0xff) as u16)
+}
+
+fn tuple(from: IpAddr, to: IpAddr, from_port: u16, to_port: u16) -> Vec<Tuple> {
+    vec![
+        Tuple::Ip(vec![
+            IPTuple::SourceAddress(from),
+            IPTuple::DestinationAddress(to),
+        ]),
+        Tuple::Proto(vec![
+            ProtoTuple::Protocol(Protocol::Udp),
+            ProtoTuple::SourcePort(from_port),
+            ProtoTuple::DestinationPort(to_port),
+        ]),
+    ]
+}
+
+fn zone_attribute(spec: &FillSpec) -> Option<ConntrackAttribute> {
+    spec.zone.map(|zone| {
+        ConntrackAttribute::Other(DefaultNla::new(CTA_ZONE, zone.to_be_bytes().to_vec()))
+    })
+}
+
+fn new_entry(spec: &FillSpec, i: u32, sequence: u32) -> Vec<u8> {
+    let (src, dst, sport) = endpoints(spec, i);
     let mut attributes = vec![
         ConntrackAttribute::CtaTupleOrig(tuple(src, dst, sport, 53)),
         ConntrackAttribute::CtaTupleReply(tuple(dst, src, 53, sport)),
         ConntrackAttribute::CtaTimeout(spec.timeout),
         ConntrackAttribute::CtaMark(spec.mark),
     ];
-    if let Some(zone) = spec.zone {
-        attributes.push(ConntrackAttribute::Other(DefaultNla::new(
-            CTA_ZONE,
-            zone.to_be_bytes().to_vec(),
-        )));
-    }
-    let body = NetfilterMessage::new(
-        NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0),
-        ConntrackMessage::New(attributes),
-    );
+    attributes.extend(zone_attribute(spec));
+    let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    message(ConntrackMessage::New(attributes), flags, sequence)
+}
+
+fn delete_entry(spec: &FillSpec, i: u32, sequence: u32) -> Vec<u8> {
+    let (src, dst, sport) = endpoints(spec, i);
+    let mut attributes = vec![ConntrackAttribute::CtaTupleOrig(tuple(src, dst, sport, 53))];
+    attributes.extend(zone_attribute(spec));
+    message(
+        ConntrackMessage::Delete(attributes),
+        NLM_F_REQUEST | NLM_F_ACK,
+        sequence,
+    )
+}
+
+fn message(body: ConntrackMessage, flags: u16, sequence: u32) -> Vec<u8> {
+    let body = NetfilterMessage::new(NetfilterHeader::new(NetfilterProtoFamily::IPv4, 0, 0), body);
     let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    header.flags = flags;
     header.sequence_number = sequence;
     let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(body));
     message.finalize();
