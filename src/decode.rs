@@ -295,10 +295,10 @@ fn kind_and_value(nla: NlaBuffer<&[u8]>) -> (u16, &[u8]) {
     let kind = nla.kind();
     // NlaBuffer::value() borrows from the NlaBuffer itself; slicing the inner buffer
     // keeps the lifetime of the receive buffer. new_checked has already checked that
-    // 4 <= length <= buffer length.
+    // NLA_HDRLEN <= length <= buffer length.
     let length = usize::from(nla.length());
     let whole = nla.into_inner();
-    (kind, &whole[4..length])
+    (kind, &whole[NLA_HDRLEN..length])
 }
 
 fn exact<const N: usize>(value: &[u8], attribute: &'static str) -> Result<[u8; N]> {

@@ -13,6 +13,15 @@ pub const NLMSG_ERROR: u16 = 2;
 pub const NLMSG_DONE: u16 = 3;
 pub const NLMSG_OVERRUN: u16 = 4;
 pub const NLMSG_HDRLEN: usize = 16;
+/// Netlink messages and attributes start on 4-byte boundaries (NLMSG_ALIGNTO, NLA_ALIGNTO).
+pub const NLMSG_ALIGNTO: usize = 4;
+/// The size of an attribute's header (length and type), before its value.
+pub const NLA_HDRLEN: usize = 4;
+
+/// NLMSG_ALIGN: `len` rounded up to the next message boundary.
+pub const fn nlmsg_align(len: usize) -> usize {
+    (len + NLMSG_ALIGNTO - 1) & !(NLMSG_ALIGNTO - 1)
+}
 
 pub const NLM_F_REQUEST: u16 = 0x01;
 pub const NLM_F_MULTI: u16 = 0x02;
@@ -23,6 +32,16 @@ pub const NLM_F_DUMP: u16 = 0x300;
 // linux/netfilter/nfnetlink.h
 pub const NFNETLINK_V0: u8 = 0;
 pub const NFNL_SUBSYS_CTNETLINK: u8 = 1;
+
+/// NFNL_SUBSYS_ID and NFNL_MSG_TYPE: a netfilter message type is the subsystem in the
+/// high byte and the subsystem's message in the low byte.
+pub const fn nfnl_subsys_id(message_type: u16) -> u8 {
+    (message_type >> 8) as u8
+}
+
+pub const fn nfnl_msg_type(message_type: u16) -> u8 {
+    (message_type & 0xff) as u8
+}
 /// The netfilter header (`struct nfgenmsg`) that precedes the attributes.
 pub const NFGENMSG_LEN: usize = 4;
 

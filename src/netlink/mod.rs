@@ -223,7 +223,7 @@ fn ends_dump(mut datagram: &[u8]) -> bool {
         if matches!(message.message_type(), NLMSG_DONE | NLMSG_ERROR) {
             return true;
         }
-        let advance = (message.length() as usize + 3) & !3;
+        let advance = nlmsg_align(message.length() as usize);
         datagram = datagram.get(advance..).unwrap_or_default();
     }
     false
@@ -316,7 +316,7 @@ where
             _ => {}
         }
         // Messages are padded to 4 bytes; the last one of a datagram may not be.
-        let advance = (length + 3) & !3;
+        let advance = nlmsg_align(length);
         batch = batch.get(advance..).unwrap_or_default();
     }
     Ok(Batch::More)
@@ -328,9 +328,7 @@ fn is_refused_request(err: &anyhow::Error) -> bool {
 }
 
 fn is_conntrack_entry(kind: u16) -> bool {
-    let subsystem = (kind >> 8) as u8;
-    let message = (kind & 0xff) as u8;
-    subsystem == NFNL_SUBSYS_CTNETLINK && message == IPCTNL_MSG_CT_NEW
+    nfnl_subsys_id(kind) == NFNL_SUBSYS_CTNETLINK && nfnl_msg_type(kind) == IPCTNL_MSG_CT_NEW
 }
 
 /// Reads the errno the kernel put at the start of an NLMSG_ERROR or NLMSG_DONE payload
