@@ -59,9 +59,10 @@ pub enum ManPage {
 pub struct ListArgs {
     /// Output format and modifiers, comma-separated, as conntrack's -o. Formats: the
     /// classic line (default), json (JSON Lines, one object per entry, for jq), table
-    /// (aligned columns for people), xml (conntrack's XML). Modifiers: extended (layer-3 name and number first), id (the
-    /// kernel's entry id), ktimestamp (start and stop times), labels (connlabel names from
-    /// /etc/xtables/connlabel.conf), timestamp (accepted; conntrack only uses it for
+    /// (aligned columns for people), xml (conntrack's XML). Modifiers: extended (layer-3
+    /// name and number first), id (the kernel's entry id), ktimestamp (start and stop
+    /// times), labels (connlabel names from /etc/xtables/connlabel.conf), timestamp
+    /// (accepted; conntrack only uses it for
     /// events). Example: -o extended,id or -o json
     #[arg(
         short = 'o',
@@ -86,6 +87,7 @@ pub struct ListArgs {
 
     /// Colour the state and NAT columns of -o table: auto (when stdout is a terminal and
     /// NO_COLOR is not set), always, never. The other formats are never coloured.
+    /// Example: -o table --color always | less -R
     #[arg(
         long = "color",
         visible_alias = "colour",
@@ -97,6 +99,7 @@ pub struct ListArgs {
     pub color: ColorChoice,
 
     /// Do not print the "N flow entries have been shown." summary on stderr.
+    /// Example: ct list --quiet -o json
     #[arg(long = "quiet", help_heading = "Output")]
     pub quiet: bool,
 
@@ -107,7 +110,7 @@ pub struct ListArgs {
           value_parser = values::parse_protocol, help_heading = "Filters")]
     pub proto: Vec<u8>,
 
-    /// Only entries of this layer-3 family. Default: both.
+    /// Only entries of this layer-3 family. Default: both. Example: -f ipv6
     #[arg(
         short = 'f',
         long = "family",
@@ -161,7 +164,7 @@ pub struct ListArgs {
     #[arg(long = "mask-src", value_name = "MASK", help_heading = "Filters")]
     pub mask_src: Option<IpAddr>,
 
-    /// A mask for -d, as conntrack's --mask-dst.
+    /// A mask for -d, as conntrack's --mask-dst. Example: -d 10.1.0.0 --mask-dst 255.255.0.0
     #[arg(long = "mask-dst", value_name = "MASK", help_heading = "Filters")]
     pub mask_dst: Option<IpAddr>,
 
@@ -180,12 +183,14 @@ pub struct ListArgs {
           value_parser = values::parse_port, help_heading = "Filters")]
     pub dport: Option<u16>,
 
-    /// Reply source port.
+    /// Reply source port: where a port-forwarded connection really went.
+    /// Example: --reply-port-src 8080
     #[arg(long = "reply-port-src", value_name = "PORT", value_parser = values::parse_port,
           help_heading = "Filters")]
     pub reply_port_src: Option<u16>,
 
-    /// Reply destination port.
+    /// Reply destination port: the port a masqueraded connection was rewritten to.
+    /// Example: --reply-port-dst 61000
     #[arg(long = "reply-port-dst", value_name = "PORT", value_parser = values::parse_port,
           help_heading = "Filters")]
     pub reply_port_dst: Option<u16>,
@@ -216,12 +221,12 @@ pub struct ListArgs {
           help_heading = "Filters")]
     pub zone: Option<u16>,
 
-    /// Zone of the original direction.
+    /// Zone of the original direction (none means 0). Example: --orig-zone 9
     #[arg(long = "orig-zone", value_name = "ZONE", value_parser = values::parse_zone,
           help_heading = "Filters")]
     pub orig_zone: Option<u16>,
 
-    /// Zone of the reply direction.
+    /// Zone of the reply direction (none means 0). Example: --reply-zone 4
     #[arg(long = "reply-zone", value_name = "ZONE", value_parser = values::parse_zone,
           help_heading = "Filters")]
     pub reply_zone: Option<u16>,
@@ -246,6 +251,7 @@ pub struct ListArgs {
     pub dst_nat: Option<NatMatch>,
 
     /// Entries with source or destination NAT; with ADDR, to or from that address.
+    /// Example: -j 192.0.2.1
     #[arg(short = 'j', long = "any-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
           default_missing_value = "", help_heading = "Filters")]
     pub any_nat: Option<NatMatch>,
