@@ -55,26 +55,7 @@ type Result<T> = std::result::Result<T, DecodeError>;
 /// Decodes one conntrack entry: `family` is the nfgenmsg family of the message and
 /// `attributes` the bytes after the nfgenmsg header.
 pub fn decode_entry(family: u8, attributes: &[u8]) -> Result<Entry<'_>> {
-    let mut entry = Entry {
-        family: Family::from_raw(family),
-        original: empty_tuple(),
-        reply: empty_tuple(),
-        timeout: None,
-        state: None,
-        status: None,
-        mark: None,
-        secmark: None,
-        zone: None,
-        use_count: None,
-        id: None,
-        counters_original: None,
-        counters_reply: None,
-        timestamp_start: None,
-        timestamp_stop: None,
-        labels: None,
-        secctx: None,
-        helper: None,
-    };
+    let mut entry = Entry::new(Family::from_raw(family), empty_tuple(), empty_tuple());
     let mut saw_original = false;
     for (kind, value) in attrs(attributes, "the entry")? {
         match kind {

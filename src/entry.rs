@@ -50,6 +50,30 @@ pub struct Entry<'a> {
 }
 
 impl Entry<'_> {
+    /// An entry with these tuples and nothing else: every optional field absent.
+    pub fn new(family: Family, original: Tuple, reply: Tuple) -> Self {
+        Entry {
+            family,
+            original,
+            reply,
+            timeout: None,
+            state: None,
+            status: None,
+            mark: None,
+            secmark: None,
+            zone: None,
+            use_count: None,
+            id: None,
+            counters_original: None,
+            counters_reply: None,
+            timestamp_start: None,
+            timestamp_stop: None,
+            labels: None,
+            secctx: None,
+            helper: None,
+        }
+    }
+
     /// The layer-4 protocol number, taken from the original tuple as conntrack does.
     pub fn protonum(&self) -> u8 {
         self.original.protonum

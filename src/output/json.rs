@@ -251,26 +251,7 @@ mod tests {
     }
 
     fn bare(original: Tuple, reply: Tuple) -> Entry<'static> {
-        Entry {
-            family: Family::Ipv4,
-            original,
-            reply,
-            timeout: None,
-            state: None,
-            status: None,
-            mark: None,
-            secmark: None,
-            zone: None,
-            use_count: None,
-            id: None,
-            counters_original: None,
-            counters_reply: None,
-            timestamp_start: None,
-            timestamp_stop: None,
-            labels: None,
-            secctx: None,
-            helper: None,
-        }
+        Entry::new(Family::Ipv4, original, reply)
     }
 
     fn json(entry: &Entry<'_>, map: Option<&LabelMap>) -> String {
