@@ -15,6 +15,8 @@ use ct::kernel::*;
 use ct::labelmap::LabelMap;
 use ct::netlink::{Batch, DumpStats, walk_batch};
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
+use ct::output::json::JsonPrinter;
+use ct::output::table::TablePrinter;
 use ct::output::xml::XmlPrinter;
 
 fn fixture(name: &str) -> PathBuf {
@@ -171,6 +173,66 @@ fn router_capture_prints_as_conntrack_in_every_variant() {
 #[test]
 fn plain_capture_without_accounting_prints_as_conntrack() {
     check_scenario("plain");
+}
+
+/// Compares `actual` with the golden file `name` in tests/fixtures. JSON and the table
+/// have no conntrack counterpart to compare with byte for byte; formats.rs checks their
+/// values against conntrack, and these files pin their exact bytes. After a deliberate
+/// change or a new capture, `CT_UPDATE_GOLDEN=1 cargo test --test fixtures` rewrites them.
+fn golden(name: &str, actual: &str) {
+    let path = fixture(name);
+    if std::env::var("CT_UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_lines_eq(actual, &expected, name);
+}
+
+fn render_scenario(scenario: &str, render: impl FnOnce(&[(u8, Vec<u8>)], &mut Vec<u8>)) -> String {
+    let mut out = Vec::new();
+    render(&messages(scenario), &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn json_of_every_captured_entry() {
+    for scenario in ["router", "plain"] {
+        let map = label_map();
+        let json = render_scenario(scenario, |messages, out| {
+            let mut printer = JsonPrinter::new(Some(&map));
+            for (family, attributes) in messages {
+                printer
+                    .print(out, &decode_entry(*family, attributes).unwrap())
+                    .unwrap();
+            }
+        });
+        // Every line is one JSON object.
+        for line in json.lines() {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+        golden(&format!("{scenario}.json"), &json);
+    }
+}
+
+#[test]
+fn table_of_every_captured_entry() {
+    for scenario in ["router", "plain"] {
+        let map = label_map();
+        let table = render_scenario(scenario, |messages, out| {
+            let mut printer = TablePrinter::new(None, false, Some(&map));
+            for (family, attributes) in messages {
+                printer.add(&decode_entry(*family, attributes).unwrap());
+            }
+            printer.finish(out).unwrap();
+        });
+        let widths: Vec<usize> = table.lines().map(|l| l.chars().count()).collect();
+        assert!(
+            widths.iter().all(|&w| w == widths[0]),
+            "{scenario}: {widths:?}"
+        );
+        golden(&format!("{scenario}.table"), &table);
+    }
 }
 
 /// Finds the one entry of the router capture whose original source port is `sport`.
