@@ -128,7 +128,10 @@ pub struct TablePrinter<'m> {
     /// The user chose the columns: show them even when empty.
     chosen: bool,
     color: bool,
-    rows: Vec<Vec<String>>,
+    /// The rows so far, straight into tabled's builder (the header goes in at the end).
+    rows: Builder,
+    /// Whether any row has something in each column.
+    filled: Vec<bool>,
 }
 
 impl<'m> TablePrinter<'m> {
@@ -136,42 +139,49 @@ impl<'m> TablePrinter<'m> {
     /// to colour the state and NAT cells. `labels`: names for the LABELS column.
     pub fn new(columns: Option<Vec<Column>>, color: bool, labels: Option<&'m LabelMap>) -> Self {
         let chosen = columns.is_some();
+        let columns = columns.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec());
         TablePrinter {
-            columns: columns.unwrap_or_else(|| DEFAULT_COLUMNS.to_vec()),
+            filled: vec![false; columns.len()],
+            columns,
             labels,
             chosen,
             color,
-            rows: Vec::new(),
+            rows: Builder::new(),
         }
     }
 
     /// Keeps the entry's cells for the table.
     pub fn add(&mut self, entry: &Entry<'_>) {
-        let row = self
+        let row: Vec<String> = self
             .columns
             .iter()
             .map(|&column| cell(column, entry, self.color, self.labels))
             .collect();
-        self.rows.push(row);
+        for (filled, cell) in self.filled.iter_mut().zip(&row) {
+            *filled |= !cell.is_empty();
+        }
+        self.rows.push_record(row);
     }
 
     /// Renders the table; nothing at all for an empty dump.
     pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
-        if self.rows.is_empty() {
+        if self.rows.count_records() == 0 {
             return Ok(());
         }
-        let shown: Vec<usize> = (0..self.columns.len())
-            .filter(|&i| self.chosen || self.rows.iter().any(|row| !row[i].is_empty()))
-            .collect();
-        let mut builder = Builder::with_capacity(self.rows.len() + 1, shown.len());
-        builder.push_record(shown.iter().map(|&i| self.columns[i].header()));
-        for row in self.rows.drain(..) {
-            builder.push_record(shown.iter().map(|&i| row[i].clone()));
+        let mut builder = std::mem::take(&mut self.rows);
+        builder.insert_record(0, self.columns.iter().map(|c| c.header()));
+        // Default columns empty in every row go; from the right, so indexes hold.
+        let mut shown = self.columns.clone();
+        for index in (0..self.columns.len()).rev() {
+            if !self.chosen && !self.filled[index] {
+                builder.remove_column(index);
+                shown.remove(index);
+            }
         }
         let mut table = builder.build();
         table.with(Style::blank()).with(Padding::new(0, 1, 0, 0));
-        for (position, &i) in shown.iter().enumerate() {
-            if self.columns[i].right_aligned() {
+        for (position, column) in shown.iter().enumerate() {
+            if column.right_aligned() {
                 table.modify(Columns::one(position), Alignment::right());
             }
         }
