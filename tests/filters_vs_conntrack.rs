@@ -111,16 +111,7 @@ fn fixture_entries() -> Vec<String> {
     );
 
     // sctp in every state conntrack -I can make (HEARTBEAT_* segfault conntrack 1.4.7)
-    let sctp = [
-        "NONE",
-        "CLOSED",
-        "COOKIE_WAIT",
-        "COOKIE_ECHOED",
-        "ESTABLISHED",
-        "SHUTDOWN_SENT",
-        "SHUTDOWN_RECD",
-        "SHUTDOWN_ACK_SENT",
-    ];
+    let sctp = common::SCTP_STATES;
     for (i, st) in sctp.iter().enumerate() {
         let status = if i % 2 == 1 {
             " -u SEEN_REPLY,ASSURED"

@@ -636,34 +636,6 @@ fn compare_json_with_conntrack(env: Env, map: &str) -> Vec<JsonEntry> {
 // Entry shapes (arguments of `conntrack -I`), each group in its own subnet
 // ---------------------------------------------------------------------------
 
-const TCP_STATES: [&str; 11] = [
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-    "LISTEN",
-];
-
-// HEARTBEAT_SENT and HEARTBEAT_ACKED are left out: `conntrack -I --state
-// HEARTBEAT_*` segfaults in conntrack 1.4.7.  (DCCP is left out too: the
-// test kernels have no DCCP tracker, so conntrack -I makes a generic entry.)
-const SCTP_STATES: [&str; 8] = [
-    "NONE",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "ESTABLISHED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-];
-
 /// Entries of every tracker, state, status, mark, zone and NAT shape.
 fn shape_entries() -> Vec<String> {
     let mut v = Vec::new();

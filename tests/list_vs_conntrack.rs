@@ -22,20 +22,6 @@ use std::process::Command;
 // addresses/ports so that all groups can be inserted into one table.
 // ---------------------------------------------------------------------------
 
-const TCP_STATES: [&str; 11] = [
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-    "LISTEN",
-];
-
 fn tcp_state_entries() -> Vec<String> {
     let mut v = Vec::new();
     for (i, st) in TCP_STATES.iter().enumerate() {
@@ -82,19 +68,6 @@ fn icmp_entries() -> Vec<String> {
     .map(|s| s.to_string())
     .collect()
 }
-
-// HEARTBEAT_SENT and HEARTBEAT_ACKED are left out: `conntrack -I --state
-// HEARTBEAT_*` segfaults in conntrack 1.4.7 (Debian 12).
-const SCTP_STATES: [&str; 8] = [
-    "NONE",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "ESTABLISHED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-];
 
 fn sctp_entries() -> Vec<String> {
     let mut v = Vec::new();

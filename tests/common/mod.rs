@@ -39,6 +39,35 @@ pub const NET_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bit 3 is deliberately left unnamed.
 pub const LABEL_MAP: &str = "0 zero\n1 one\n5 five\n";
 
+/// TCP state names `conntrack -I --state` accepts (LISTEN is its old name for SYN_SENT2).
+pub const TCP_STATES: [&str; 11] = [
+    "NONE",
+    "SYN_SENT",
+    "SYN_RECV",
+    "ESTABLISHED",
+    "FIN_WAIT",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "TIME_WAIT",
+    "CLOSE",
+    "SYN_SENT2",
+    "LISTEN",
+];
+
+/// SCTP state names `conntrack -I --state` can make. HEARTBEAT_SENT and HEARTBEAT_ACKED
+/// are left out: `conntrack -I --state HEARTBEAT_*` segfaults in conntrack 1.4.7. DCCP is
+/// left out too: the test kernels have no DCCP tracker.
+pub const SCTP_STATES: [&str; 8] = [
+    "NONE",
+    "CLOSED",
+    "COOKIE_WAIT",
+    "COOKIE_ECHOED",
+    "ESTABLISHED",
+    "SHUTDOWN_SENT",
+    "SHUTDOWN_RECD",
+    "SHUTDOWN_ACK_SENT",
+];
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn next_id() -> usize {
