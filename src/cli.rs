@@ -200,6 +200,22 @@ pub struct ListArgs {
           help_heading = "Filters")]
     pub port: Option<u16>,
 
+    /// ICMP or ICMPv6 type of the original direction (8 is an echo request, 128 its
+    /// ICMPv6 counterpart). Example: -p icmp --icmp-type 8
+    #[arg(long = "icmp-type", visible_alias = "icmpv6-type", value_name = "TYPE",
+          value_parser = clap::value_parser!(u8), help_heading = "Filters")]
+    pub icmp_type: Option<u8>,
+
+    /// ICMP or ICMPv6 code of the original direction. Example: --icmp-code 0
+    #[arg(long = "icmp-code", visible_alias = "icmpv6-code", value_name = "CODE",
+          value_parser = clap::value_parser!(u8), help_heading = "Filters")]
+    pub icmp_code: Option<u8>,
+
+    /// ICMP or ICMPv6 identifier (the echo id). Example: --icmp-id 4242
+    #[arg(long = "icmp-id", visible_alias = "icmpv6-id", value_name = "ID",
+          value_parser = values::parse_port, help_heading = "Filters")]
+    pub icmp_id: Option<u16>,
+
     /// Protocol states (tcp, sctp, dccp), any case; without -p, any protocol with that
     /// state. Example: --state ESTABLISHED,TIME_WAIT
     #[arg(long = "state", value_name = "STATE[,STATE]", value_delimiter = ',',

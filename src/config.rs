@@ -170,6 +170,9 @@ fn build_filter(
         reply_sport: args.reply_port_src,
         reply_dport: args.reply_port_dst,
         any_port: args.port,
+        icmp_type: args.icmp_type,
+        icmp_code: args.icmp_code,
+        icmp_id: args.icmp_id,
         states: Vec::new(),
         mark: args.mark,
         zone: args.zone,
@@ -187,6 +190,7 @@ fn build_filter(
         }
     }
     check_ports_have_a_protocol(args, &filter.protocols)?;
+    check_icmp_has_a_protocol(args, &filter.protocols)?;
     filter.states = resolve_states(&args.state, &filter.protocols)
         .map_err(|message| usage(format!("invalid --state: {message}")))?;
     let label_map = if args.label.is_empty() {
@@ -304,6 +308,24 @@ fn check_ports_have_a_protocol(args: &ListArgs, protocols: &[u8]) -> Result<(), 
     }
 }
 
+/// ICMP flags with `-p` naming neither icmp nor icmpv6 select nothing; say so.
+fn check_icmp_has_a_protocol(args: &ListArgs, protocols: &[u8]) -> Result<(), UsageError> {
+    let icmp_flag = [
+        (args.icmp_type.is_some(), "--icmp-type"),
+        (args.icmp_code.is_some(), "--icmp-code"),
+        (args.icmp_id.is_some(), "--icmp-id"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag));
+    let icmp = [IPPROTO_ICMP, IPPROTO_ICMPV6];
+    match icmp_flag {
+        Some(flag) if !protocols.is_empty() && !protocols.iter().any(|p| icmp.contains(p)) => {
+            Err(usage(format!("{flag} needs icmp or icmpv6 in -p")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn dedup(protocols: &[u8]) -> Vec<u8> {
     let mut unique = Vec::new();
     for &p in protocols {
@@ -383,6 +405,16 @@ mod tests {
         );
         assert!(plan("list -p icmp,tcp --dport 80").is_ok());
         assert!(plan("list --dport 80").is_ok());
+    }
+
+    #[test]
+    fn icmp_flags_need_an_icmp_protocol() {
+        assert_eq!(
+            plan("list -p tcp --icmp-type 8").unwrap_err().0,
+            "--icmp-type needs icmp or icmpv6 in -p"
+        );
+        let p = plan("list -p icmpv6 --icmpv6-type 128 --icmpv6-id 7").unwrap();
+        assert_eq!((p.filter.icmp_type, p.filter.icmp_id), (Some(128), Some(7)));
     }
 
     #[test]

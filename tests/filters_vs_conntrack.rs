@@ -640,6 +640,12 @@ const FIXTURE_CASES: &[&str] = &[
     "-s 10.30.5.1 -p sctp --dport 3868",
     "-s 10.30.5.1 -p sctp --dport 9999",
     "-p gre -s 10.30.6.1",
+    "-p icmp --icmp-type 8",
+    "-p icmp --icmp-type 0",
+    "-p icmp --icmp-id 78",
+    "-p icmp --icmp-type 8 --icmp-code 0 --icmp-id 77",
+    "-p icmpv6 --icmpv6-type 128",
+    "-p icmpv6 --icmpv6-id 80 -u ASSURED",
     "-p icmp -s 10.30.4.1 -d 10.30.4.2",
     "-q 10.30.8.100 -p tcp --reply-port-dst 9999",
     // ports

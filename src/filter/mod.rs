@@ -35,6 +35,11 @@ pub struct Filter {
     pub reply_dport: Option<u16>,
     /// `--port`: any of the four ports.
     pub any_port: Option<u16>,
+    /// `--icmp-type`, `--icmp-code`, `--icmp-id` (or the icmpv6 spellings): of the
+    /// original direction, as conntrack compares them; ICMP and ICMPv6 entries only.
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub icmp_id: Option<u16>,
     /// Any of these protocol states (`--state`).
     pub states: Vec<ProtoState>,
     pub mark: Option<MarkMatch>,
@@ -56,6 +61,7 @@ impl Filter {
             && (self.protocols.is_empty() || self.protocols.contains(&entry.protonum()))
             && self.addresses_match(entry)
             && self.ports_match(entry)
+            && self.icmp_matches(entry)
             && (self.states.is_empty() || entry.state.is_some_and(|s| self.states.contains(&s)))
             && self
                 .mark
@@ -105,6 +111,23 @@ impl Filter {
             && check(self.reply_sport, rs)
             && check(self.reply_dport, rd)
             && self.any_port.is_none_or(|p| [os, od, rs, rd].contains(&p))
+    }
+
+    fn icmp_matches(&self, entry: &Entry<'_>) -> bool {
+        if self.icmp_type.is_none() && self.icmp_code.is_none() && self.icmp_id.is_none() {
+            return true;
+        }
+        let L4::Icmp {
+            icmp_type,
+            code,
+            id,
+        } = entry.original.l4
+        else {
+            return false;
+        };
+        self.icmp_type.is_none_or(|t| t == icmp_type)
+            && self.icmp_code.is_none_or(|c| c == code)
+            && self.icmp_id.is_none_or(|i| i == id)
     }
 
     /// conntrack compares zones "non-strictly": an entry without a zone attribute is in

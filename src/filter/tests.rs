@@ -172,6 +172,44 @@ fn ports_never_match_a_protocol_without_ports() {
 }
 
 #[test]
+fn icmp_type_code_and_id_of_the_original_direction() {
+    let mut ping = tcp();
+    ping.original = tuple(
+        "10.0.0.1",
+        "10.0.0.2",
+        IPPROTO_ICMP,
+        L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id: 77,
+        },
+    );
+    ping.reply = tuple(
+        "10.0.0.2",
+        "10.0.0.1",
+        IPPROTO_ICMP,
+        L4::Icmp {
+            icmp_type: 0,
+            code: 0,
+            id: 77,
+        },
+    );
+    let f = |icmp_type, icmp_code, icmp_id| Filter {
+        icmp_type,
+        icmp_code,
+        icmp_id,
+        ..Default::default()
+    };
+    assert!(shows(&f(Some(8), Some(0), Some(77)), &ping));
+    assert!(
+        !shows(&f(Some(0), None, None), &ping),
+        "the reply's type is not compared"
+    );
+    assert!(!shows(&f(None, None, Some(78)), &ping));
+    assert!(!shows(&f(Some(8), None, None), &tcp()));
+}
+
+#[test]
 fn states_without_a_protocol_mean_any_protocol_with_that_state() {
     let states = resolve_states(&["established".into()], &[]).unwrap();
     assert_eq!(states, [ProtoState::Tcp(3), ProtoState::Sctp(4)]);
