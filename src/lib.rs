@@ -2,8 +2,10 @@
 //!
 //! The data takes one path, and each stage is one module:
 //! command line ([`cli`]) → resolved plan ([`config`]) → netlink request and dump
-//! ([`netlink`]) → decoded entry ([`decode`] into the model of [`entry`]) → printer
-//! ([`output`]) → stdout. This file is the only place the stages meet.
+//! ([`netlink`], with what the kernel can filter from [`filter::kernel`]) → decoded entry
+//! ([`decode`] into the model of [`entry`]) → [`filter`] → printer ([`output`]) → stdout.
+//! Kernel numbers live in [`kernel`], label names in [`labelmap`]. This file is the only
+//! place the stages meet.
 
 pub mod cli;
 pub mod config;
@@ -22,8 +24,7 @@ use anyhow::Result;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, ManPage};
-use crate::config::Format;
-use crate::config::{LabelSource, ListPlan};
+use crate::config::{Format, LabelSource, ListPlan};
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::netlink::{Conntrack, CtMessage, DumpStats};
