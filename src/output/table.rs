@@ -477,6 +477,8 @@ mod tests {
         assert!(!render(&mut plain).contains('\x1b'));
     }
 
+    /// Issue 4's format tests found the LABELS column printing bit numbers where JSON
+    /// and conntrack print names.
     #[test]
     fn labels_by_name_where_the_map_has_one() {
         let map = LabelMap::parse("1 one\n5 five\n");
