@@ -57,7 +57,8 @@ type Result<T> = std::result::Result<T, DecodeError>;
 pub fn decode_entry(family: u8, attributes: &[u8]) -> Result<Entry<'_>> {
     let mut entry = Entry::new(Family::from_raw(family), empty_tuple(), empty_tuple());
     let mut saw_original = false;
-    for (kind, value) in attrs(attributes, "the entry")? {
+    for attribute in attrs(attributes, "the entry") {
+        let (kind, value) = attribute?;
         match kind {
             CTA_TUPLE_ORIG => {
                 entry.original = decode_tuple(value, "CTA_TUPLE_ORIG")?;
@@ -141,7 +142,8 @@ impl RawL4 {
 fn decode_tuple(bytes: &[u8], name: &'static str) -> Result<Tuple> {
     let mut tuple = empty_tuple();
     let mut raw = RawL4::default();
-    for (kind, value) in attrs(bytes, name)? {
+    for attribute in attrs(bytes, name) {
+        let (kind, value) = attribute?;
         match kind {
             CTA_TUPLE_IP => decode_ip(value, &mut tuple)?,
             CTA_TUPLE_PROTO => decode_proto(value, &mut raw)?,
@@ -155,7 +157,8 @@ fn decode_tuple(bytes: &[u8], name: &'static str) -> Result<Tuple> {
 }
 
 fn decode_ip(bytes: &[u8], tuple: &mut Tuple) -> Result<()> {
-    for (kind, value) in attrs(bytes, "CTA_TUPLE_IP")? {
+    for attribute in attrs(bytes, "CTA_TUPLE_IP") {
+        let (kind, value) = attribute?;
         match kind {
             CTA_IP_V4_SRC => tuple.src = Some(ipv4(value, "CTA_IP_V4_SRC")?),
             CTA_IP_V4_DST => tuple.dst = Some(ipv4(value, "CTA_IP_V4_DST")?),
@@ -168,7 +171,8 @@ fn decode_ip(bytes: &[u8], tuple: &mut Tuple) -> Result<()> {
 }
 
 fn decode_proto(bytes: &[u8], raw: &mut RawL4) -> Result<()> {
-    for (kind, value) in attrs(bytes, "CTA_TUPLE_PROTO")? {
+    for attribute in attrs(bytes, "CTA_TUPLE_PROTO") {
+        let (kind, value) = attribute?;
         match kind {
             CTA_PROTO_NUM => raw.protonum = byte(value, "CTA_PROTO_NUM")?,
             CTA_PROTO_SRC_PORT => raw.sport = be_u16(value, "CTA_PROTO_SRC_PORT")?,
@@ -187,7 +191,8 @@ fn decode_proto(bytes: &[u8], raw: &mut RawL4) -> Result<()> {
 
 fn decode_protoinfo(bytes: &[u8]) -> Result<Option<ProtoState>> {
     let mut state = None;
-    for (kind, value) in attrs(bytes, "CTA_PROTOINFO")? {
+    for attribute in attrs(bytes, "CTA_PROTOINFO") {
+        let (kind, value) = attribute?;
         let (make, inside, state_kind): (fn(u8) -> ProtoState, _, _) = match kind {
             CTA_PROTOINFO_TCP => (
                 ProtoState::Tcp,
@@ -206,7 +211,8 @@ fn decode_protoinfo(bytes: &[u8]) -> Result<Option<ProtoState>> {
             ),
             _ => continue,
         };
-        for (inner_kind, inner) in attrs(value, inside)? {
+        for attribute in attrs(value, inside) {
+            let (inner_kind, inner) = attribute?;
             if inner_kind == state_kind {
                 state = Some(make(byte(inner, "CTA_PROTOINFO_*_STATE")?));
             }
@@ -217,7 +223,8 @@ fn decode_protoinfo(bytes: &[u8]) -> Result<Option<ProtoState>> {
 
 fn decode_counters(bytes: &[u8], name: &'static str) -> Result<Counters> {
     let mut counters = Counters::default();
-    for (kind, value) in attrs(bytes, name)? {
+    for attribute in attrs(bytes, name) {
+        let (kind, value) = attribute?;
         match kind {
             CTA_COUNTERS_PACKETS => counters.packets = be_u64(value, "CTA_COUNTERS_PACKETS")?,
             CTA_COUNTERS_BYTES => counters.bytes = be_u64(value, "CTA_COUNTERS_BYTES")?,
@@ -232,7 +239,8 @@ fn decode_counters(bytes: &[u8], name: &'static str) -> Result<Counters> {
 }
 
 fn decode_timestamp(bytes: &[u8], entry: &mut Entry<'_>) -> Result<()> {
-    for (kind, value) in attrs(bytes, "CTA_TIMESTAMP")? {
+    for attribute in attrs(bytes, "CTA_TIMESTAMP") {
+        let (kind, value) = attribute?;
         match kind {
             CTA_TIMESTAMP_START => {
                 entry.timestamp_start = Some(be_u64(value, "CTA_TIMESTAMP_START")?)
@@ -251,7 +259,8 @@ fn decode_string_in<'a>(
     name: &'static str,
 ) -> Result<Option<&'a [u8]>> {
     let mut found = None;
-    for (inner_kind, value) in attrs(bytes, name)? {
+    for attribute in attrs(bytes, name) {
+        let (inner_kind, value) = attribute?;
         if inner_kind == kind {
             let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
             found = Some(&value[..end]);
@@ -260,16 +269,17 @@ fn decode_string_in<'a>(
     Ok(found)
 }
 
-/// Iterates over the attributes in `bytes` as (type without flags, value). Checks the
-/// whole stream first, so a cut-short stream is an error rather than a silent stop.
+/// Iterates over the attributes in `bytes` as (type without flags, value), in one pass.
+/// A cut-short stream or a bad length field yields an error, after which the iteration
+/// ends; callers stop at the first error, so such a stream never decodes silently.
 pub fn attrs<'a>(
     bytes: &'a [u8],
     inside: &'static str,
-) -> Result<impl Iterator<Item = (u16, &'a [u8])>> {
-    for nla in NlasIterator::new(bytes) {
-        nla.map_err(|_| DecodeError::Malformed(inside))?;
-    }
-    Ok(NlasIterator::new(bytes).filter_map(|nla| nla.ok().map(kind_and_value)))
+) -> impl Iterator<Item = Result<(u16, &'a [u8])>> {
+    NlasIterator::new(bytes).map(move |nla| {
+        nla.map(kind_and_value)
+            .map_err(|_| DecodeError::Malformed(inside))
+    })
 }
 
 fn kind_and_value(nla: NlaBuffer<&[u8]>) -> (u16, &[u8]) {
