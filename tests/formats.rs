@@ -18,7 +18,7 @@ mod fill;
 use common::*;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -1107,7 +1107,7 @@ fn jq_available(ctx: &str) -> bool {
     if std::env::var("CT_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1") {
         panic!("CT_REQUIRE_KERNEL_TESTS=1 but jq is missing ({ctx}); apt-get install jq");
     }
-    eprintln!("skipped: {ctx}: jq is not installed");
+    let _ = writeln!(std::io::stderr(), "skipped: {ctx}: jq is not installed");
     false
 }
 
@@ -2370,7 +2370,13 @@ fn manual_pages() {
             );
         }
         let Some(man) = find_program("man") else {
-            eprintln!("skipped: rendering with man -l: man is not installed");
+            if std::env::var("CT_REQUIRE_KERNEL_TESTS").as_deref() == Ok("1") {
+                panic!("CT_REQUIRE_KERNEL_TESTS=1 but man is missing; apt-get install man-db");
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: rendering with man -l: man is not installed"
+            );
             continue;
         };
         let file = TempFile::new("man", &roff);
