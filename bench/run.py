@@ -6,8 +6,8 @@ Run as root from the repository's top folder (needs cargo, iproute2 and conntrac
     python3 bench/run.py                      # 250,000 entries
     python3 bench/run.py --sizes 10000,50000,250000 --rounds 5
 
-Needs GNU time (Debian package `time`) for the peak RSS. The timings come from GNU time
-too (10 ms resolution), which is plenty for dumps that take tenths of a second.
+Needs GNU time (Debian package `time`) for the peak RSS. Wall times are measured around
+each run (GNU time's own start, about a millisecond, is in every figure alike).
 
 For each table size it makes a network namespace `ct-bench-<pid>`, fills its table with
 N UDP entries (examples/fill_table; 100 of them carry mark 42), and times each command,
@@ -23,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(TOP, "target", "release")
@@ -57,17 +58,20 @@ def run_once(argv):
     """Wall seconds and peak RSS (KiB) of one run, output to /dev/null.
 
     GNU time measures the RSS: a child forked straight from this Python process would
-    report Python's own peak (Linux carries it across exec), GNU time's is tiny."""
-    report = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"ct-bench-{os.getpid()}.time")
+    report Python's own peak (Linux carries it across exec), GNU time's is tiny. Its
+    report comes back through a pipe, so the benchmark writes no file."""
+    read_end, write_end = os.pipe()
     with open(os.devnull, "wb") as null:
-        proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", report] + argv,
-                              stdout=null, stderr=subprocess.PIPE)
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", f"/dev/fd/{write_end}"] + argv,
+                              stdout=null, stderr=subprocess.PIPE, pass_fds=(write_end,))
+        seconds = time.perf_counter() - start
+    os.close(write_end)
+    with os.fdopen(read_end) as report:
+        kib = report.read().split()[-1]
     if proc.returncode != 0:
         sys.exit(f"bench: {' '.join(argv)} failed: {proc.stderr.decode(errors='replace')}")
-    with open(report) as f:
-        seconds, kib = f.read().split()[-2:]
-    os.unlink(report)
-    return float(seconds), int(kib)
+    return seconds, int(kib)
 
 
 def measure(cmds, rounds):
