@@ -37,3 +37,14 @@ fn issue_5_table_counters_saturate() {
     .unwrap();
     run(&input);
 }
+
+/// The second crash: an NLMSG_ERROR carrying i32::MIN, whose negation overflowed.
+#[test]
+fn issue_5_absurd_errno() {
+    let input = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz-regressions/errno-negation-overflow"),
+    )
+    .unwrap();
+    run(&input);
+}

@@ -342,7 +342,9 @@ fn check_errno(payload: &[u8], during: &str) -> Result<()> {
     if code >= 0 {
         return Ok(());
     }
-    Err(kernel_error(-code, during))
+    // Saturating: -i32::MIN does not fit; no kernel sends it, a corrupted message might
+    // (found by the fuzzer, issue 5).
+    Err(kernel_error(code.saturating_neg(), during))
 }
 
 /// An error the kernel answered a request with, kept typed so callers can tell a
@@ -520,6 +522,17 @@ mod tests {
         assert_eq!(
             err,
             "permission denied opening netlink socket; run as root or with CAP_NET_ADMIN"
+        );
+    }
+
+    /// Issue 5's fuzzer: an errno of i32::MIN overflowed its negation.
+    #[test]
+    fn an_absurd_errno_is_an_error_not_a_panic() {
+        let batch = message(NLMSG_ERROR, 0, 9, &i32::MIN.to_ne_bytes());
+        let err = walk(&batch).0.unwrap_err().to_string();
+        assert!(
+            err.starts_with("the kernel refused the dump request: "),
+            "{err}"
         );
     }
 
