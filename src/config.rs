@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use crate::cli::{FamilyArg, ListArgs, OutputOption};
+use crate::entry::Family;
 use crate::filter::kernel::request_ladder;
 use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
 use crate::kernel::*;
@@ -247,8 +248,8 @@ fn family(args: &ListArgs) -> Result<Option<u8>, UsageError> {
             Some(known) if known != this => {
                 return Err(usage(format!(
                     "{flag} {addr} is {} but {source} asks for {}",
-                    crate::entry::Family::describe(this),
-                    crate::entry::Family::describe(known)
+                    Family::from_raw(this).name(),
+                    Family::from_raw(known).name()
                 )));
             }
             Some(_) => {}

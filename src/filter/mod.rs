@@ -12,7 +12,7 @@ pub mod values;
 
 use std::net::IpAddr;
 
-use crate::entry::{Entry, Family, L4, ProtoState, Tuple};
+use crate::entry::{Entry, L4, ProtoState, Tuple};
 use crate::kernel::*;
 pub use values::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
 
@@ -270,13 +270,6 @@ pub fn family_of(addr: IpAddr) -> u8 {
     match addr {
         IpAddr::V4(_) => AF_INET,
         IpAddr::V6(_) => AF_INET6,
-    }
-}
-
-impl Family {
-    /// `ipv4`/`ipv6` for messages.
-    pub fn describe(raw: u8) -> &'static str {
-        Family::from_raw(raw).name()
     }
 }
 
