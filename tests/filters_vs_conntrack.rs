@@ -214,10 +214,7 @@ fn fixture() -> Netns {
         entries.iter().partition(|e| e.contains("--label-add"));
     ns.insert_bulk(&plain.into_iter().cloned().collect::<Vec<_>>());
     for e in labelled {
-        let mut argv = vec!["conntrack", "-I"];
-        argv.extend(e.split_whitespace());
-        let out = ns.exec_with_labelmap(INSERT_MAP, &argv);
-        check_ok(&format!("conntrack -I {e}"), &out);
+        ns.insert_with_labels(INSERT_MAP, e);
     }
     let listed = ns.conntrack(&["-L"]);
     assert_eq!(

@@ -739,28 +739,10 @@ fn shapes_namespace() -> (Netns, usize) {
     let entries = shape_entries();
     ns.insert_bulk(&entries);
     for (sport, labels) in LABELLED {
-        let out = ns.exec_with_labelmap(
+        ns.insert_with_labels(
             FULL_LABEL_MAP,
-            &[
-                "conntrack",
-                "-I",
-                "-p",
-                "udp",
-                "-s",
-                "10.201.20.1",
-                "-d",
-                "10.201.20.2",
-                "--sport",
-                sport,
-                "--dport",
-                "2",
-                "-t",
-                "300",
-                "--label-add",
-                labels,
-            ],
+            &format!("-p udp -s 10.201.20.1 -d 10.201.20.2 --sport {sport} --dport 2 -t 300 --label-add {labels}"),
         );
-        check_ok("conntrack -I --label-add", &out);
     }
     let n = entries.len() + LABELLED.len();
     let listed = conntrack_list(Env::Ns(&ns), "").lines().count();

@@ -498,28 +498,10 @@ fn labels() {
         ("6", "top"),
     ];
     for (sport, labels) in inserts {
-        let out = ns.exec_with_labelmap(
+        ns.insert_with_labels(
             full_map,
-            &[
-                "conntrack",
-                "-I",
-                "-p",
-                "udp",
-                "-s",
-                "10.200.20.1",
-                "-d",
-                "10.200.20.2",
-                "--sport",
-                sport,
-                "--dport",
-                "2",
-                "-t",
-                "300",
-                "--label-add",
-                labels,
-            ],
+            &format!("-p udp -s 10.200.20.1 -d 10.200.20.2 --sport {sport} --dport 2 -t 300 --label-add {labels}"),
         );
-        check_ok("conntrack -I --label-add", &out);
     }
     ns.insert("-p udp -s 10.200.20.1 -d 10.200.20.2 --sport 7 --dport 2 -t 300"); // labels area, no bit set
     ns.insert("-p tcp -s 10.200.20.1 -d 10.200.20.2 --sport 8 --dport 2 --state ESTABLISHED -t 300 -u SEEN_REPLY,ASSURED");

@@ -390,6 +390,17 @@ impl Netns {
     /// namespace whose /etc is an overlay (lower = the real /etc, upper on a
     /// private tmpfs) containing `/etc/xtables/connlabel.conf` = `map`.
     /// Nothing is written to the host's /etc.
+    /// `conntrack -I <args split on whitespace>` with the label map `map` in place, for
+    /// entries made with `--label-add`; must succeed.
+    pub fn insert_with_labels(&self, map: &str, args: &str) {
+        let mut argv = vec!["conntrack", "-I"];
+        argv.extend(args.split_whitespace());
+        check_ok(
+            &format!("conntrack -I {args}"),
+            &self.exec_with_labelmap(map, &argv),
+        );
+    }
+
     pub fn exec_with_labelmap(&self, map: &str, argv: &[&str]) -> Output {
         // Mount point for the private tmpfs; it stays empty on the host.
         let dir =
