@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `ct list` against the floor (a bare ctnetlink dump) and `conntrack -L`.
+"""Benchmark `ct list`, `ct count` and `ct stats` against the floor (a bare ctnetlink dump) and conntrack.
 
 Run as root from the repository's top folder (needs cargo, iproute2 and conntrack):
 
@@ -48,8 +48,14 @@ def commands():
         cmds.append((f"ct list -o {fmt}", [ct, "list", "-o", fmt]))
     cmds += [
         (f"ct list -m {NARROW_MARK} (kernel filter)", [ct, "list", "-m", str(NARROW_MARK)]),
+        (f"ct count -m {NARROW_MARK} (kernel filter)", [ct, "count", "-m", str(NARROW_MARK)]),
+        ("ct list -p udp (user-space filter)", [ct, "list", "-p", "udp"]),
+        ("ct count -p udp (user-space filter)", [ct, "count", "-p", "udp"]),
+        ("ct count (kernel counter)", [ct, "count"]),
+        ("ct stats", [ct, "stats"]),
         ("conntrack -L", ["conntrack", "-L"]),
         ("conntrack -L -o xml", ["conntrack", "-L", "-o", "xml"]),
+        ("conntrack -C", ["conntrack", "-C"]),
     ]
     return cmds
 
@@ -108,6 +114,10 @@ def inside(size, rounds):
         print(f"- ct list -o json / conntrack -L: {t['ct list -o json'] / conntrack:.2f}")
     narrow = t[f"ct list -m {NARROW_MARK} (kernel filter)"]
     print(f"- narrow kernel filter ({NARROW_COUNT} of {size:,}) / full ct list: {narrow / ct:.3f}")
+    print(f"- ct count: {t['ct count (kernel counter)'] * 1000:.1f} ms (target: under 10 ms)")
+    for flag in (f"-m {NARROW_MARK} (kernel filter)", "-p udp (user-space filter)"):
+        ratio = t[f"ct count {flag}"] / t[f"ct list {flag}"]
+        print(f"- ct count {flag} / ct list {flag}: {ratio:.2f} (target: at most 1)")
     sys.stdout.flush()
 
 

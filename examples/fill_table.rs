@@ -8,12 +8,16 @@
 #[path = "../tests/support/fill.rs"]
 mod fill;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: fill_table NETNS COUNT [--mark M] [--zone Z] [--base B] [--timeout S]";
     let netns = args.next().context(usage)?;
+    if netns == "-h" || netns == "--help" {
+        println!("{usage}");
+        return Ok(());
+    }
     let count = args.next().context(usage)?.parse().context("COUNT")?;
     let mut spec = fill::FillSpec {
         count,
@@ -31,5 +35,5 @@ fn main() -> Result<()> {
             _ => bail!("unknown flag {flag}; {usage}"),
         }
     }
-    fill::fill(&netns, spec).map_err(|e| anyhow!(e))
+    fill::fill(&netns, spec).with_context(|| format!("filling the conntrack table of {netns}"))
 }

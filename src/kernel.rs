@@ -28,10 +28,14 @@ pub const NLM_F_MULTI: u16 = 0x02;
 pub const NLM_F_ACK: u16 = 0x04;
 pub const NLM_F_DUMP_INTR: u16 = 0x10;
 pub const NLM_F_DUMP: u16 = 0x300;
+/// NLM_F_EXCL and NLM_F_CREATE: flags of a request that creates (IPCTNL_MSG_CT_NEW).
+pub const NLM_F_EXCL: u16 = 0x200;
+pub const NLM_F_CREATE: u16 = 0x400;
 
 // linux/netfilter/nfnetlink.h
 pub const NFNETLINK_V0: u8 = 0;
 pub const NFNL_SUBSYS_CTNETLINK: u8 = 1;
+pub const NFNL_SUBSYS_CTNETLINK_EXP: u8 = 2;
 
 /// NFNL_SUBSYS_ID and NFNL_MSG_TYPE: a netfilter message type is the subsystem in the
 /// high byte and the subsystem's message in the low byte.
@@ -42,6 +46,11 @@ pub const fn nfnl_subsys_id(message_type: u16) -> u8 {
 pub const fn nfnl_msg_type(message_type: u16) -> u8 {
     (message_type & 0xff) as u8
 }
+
+/// The netlink message type of `message` of `subsystem` (the kernel's nfnl_msg_type()).
+pub const fn nfnl_type(subsystem: u8, message: u8) -> u16 {
+    (subsystem as u16) << 8 | message as u16
+}
 /// The netfilter header (`struct nfgenmsg`) that precedes the attributes.
 pub const NFGENMSG_LEN: usize = 4;
 
@@ -49,6 +58,17 @@ pub const NFGENMSG_LEN: usize = 4;
 pub const IPCTNL_MSG_CT_NEW: u8 = 0;
 pub const IPCTNL_MSG_CT_GET: u8 = 1;
 pub const IPCTNL_MSG_CT_DELETE: u8 = 2;
+pub const IPCTNL_MSG_CT_GET_CTRZERO: u8 = 3;
+pub const IPCTNL_MSG_CT_GET_STATS_CPU: u8 = 4;
+pub const IPCTNL_MSG_CT_GET_STATS: u8 = 5;
+pub const IPCTNL_MSG_CT_GET_DYING: u8 = 6;
+pub const IPCTNL_MSG_CT_GET_UNCONFIRMED: u8 = 7;
+
+// enum cntl_msg_exp_types: messages of NFNL_SUBSYS_CTNETLINK_EXP.
+pub const IPCTNL_MSG_EXP_NEW: u8 = 0;
+pub const IPCTNL_MSG_EXP_GET: u8 = 1;
+pub const IPCTNL_MSG_EXP_DELETE: u8 = 2;
+pub const IPCTNL_MSG_EXP_GET_STATS_CPU: u8 = 3;
 
 // Address families (linux/socket.h); conntrack keeps the layer-3 protocol as one.
 pub const AF_UNSPEC: u8 = 0;
@@ -233,3 +253,90 @@ pub const CTA_FILTER_FLAG_CTA_PROTO_DST_PORT: u32 = 1 << 5;
 
 /// enum nfnetlink_groups: the multicast group of new-entry events.
 pub const NFNLGRP_CONNTRACK_NEW: u32 = 1;
+
+// enum ctattr_stats_cpu: the per-CPU counters of IPCTNL_MSG_CT_GET_STATS_CPU, big-endian
+// u32 each. SEARCHED, NEW, IGNORE and DELETE(_LIST) are no longer sent by current kernels.
+pub const CTA_STATS_SEARCHED: u16 = 1;
+pub const CTA_STATS_FOUND: u16 = 2;
+pub const CTA_STATS_NEW: u16 = 3;
+pub const CTA_STATS_INVALID: u16 = 4;
+pub const CTA_STATS_IGNORE: u16 = 5;
+pub const CTA_STATS_DELETE: u16 = 6;
+pub const CTA_STATS_DELETE_LIST: u16 = 7;
+pub const CTA_STATS_INSERT: u16 = 8;
+pub const CTA_STATS_INSERT_FAILED: u16 = 9;
+pub const CTA_STATS_DROP: u16 = 10;
+pub const CTA_STATS_EARLY_DROP: u16 = 11;
+pub const CTA_STATS_ERROR: u16 = 12;
+pub const CTA_STATS_SEARCH_RESTART: u16 = 13;
+pub const CTA_STATS_CLASH_RESOLVE: u16 = 14;
+pub const CTA_STATS_CHAIN_TOOLONG: u16 = 15;
+
+/// The CTA_STATS_* counters by attribute number, named as conntrack -S prints them.
+pub const CTA_STATS_NAMES: [(u16, &str); 15] = [
+    (CTA_STATS_SEARCHED, "searched"),
+    (CTA_STATS_FOUND, "found"),
+    (CTA_STATS_NEW, "new"),
+    (CTA_STATS_INVALID, "invalid"),
+    (CTA_STATS_IGNORE, "ignore"),
+    (CTA_STATS_DELETE, "delete"),
+    (CTA_STATS_DELETE_LIST, "delete_list"),
+    (CTA_STATS_INSERT, "insert"),
+    (CTA_STATS_INSERT_FAILED, "insert_failed"),
+    (CTA_STATS_DROP, "drop"),
+    (CTA_STATS_EARLY_DROP, "early_drop"),
+    (CTA_STATS_ERROR, "error"),
+    (CTA_STATS_SEARCH_RESTART, "search_restart"),
+    (CTA_STATS_CLASH_RESOLVE, "clash_resolve"),
+    (CTA_STATS_CHAIN_TOOLONG, "chaintoolong"),
+];
+
+// enum ctattr_stats_global: the answer to IPCTNL_MSG_CT_GET_STATS. MAX_ENTRIES since 4.19.
+pub const CTA_STATS_GLOBAL_ENTRIES: u16 = 1;
+pub const CTA_STATS_GLOBAL_MAX_ENTRIES: u16 = 2;
+
+// enum ctattr_expect_stats: the per-CPU counters of IPCTNL_MSG_EXP_GET_STATS_CPU.
+pub const CTA_STATS_EXP_NEW: u16 = 1;
+pub const CTA_STATS_EXP_CREATE: u16 = 2;
+pub const CTA_STATS_EXP_DELETE: u16 = 3;
+
+/// The CTA_STATS_EXP_* counters, named as conntrack -S expect prints them.
+pub const CTA_STATS_EXP_NAMES: [(u16, &str); 3] = [
+    (CTA_STATS_EXP_NEW, "expect_new"),
+    (CTA_STATS_EXP_CREATE, "expect_create"),
+    (CTA_STATS_EXP_DELETE, "expect_delete"),
+];
+
+// enum ctattr_expect: the attributes of one expectation (NFNL_SUBSYS_CTNETLINK_EXP).
+pub const CTA_EXPECT_MASTER: u16 = 1;
+pub const CTA_EXPECT_TUPLE: u16 = 2;
+pub const CTA_EXPECT_MASK: u16 = 3;
+pub const CTA_EXPECT_TIMEOUT: u16 = 4;
+pub const CTA_EXPECT_ID: u16 = 5;
+pub const CTA_EXPECT_HELP_NAME: u16 = 6;
+/// Only ever sent to the kernel: 6.18 puts no zone in dumps or events.
+pub const CTA_EXPECT_ZONE: u16 = 7;
+pub const CTA_EXPECT_FLAGS: u16 = 8;
+pub const CTA_EXPECT_CLASS: u16 = 9;
+pub const CTA_EXPECT_NAT: u16 = 10;
+pub const CTA_EXPECT_FN: u16 = 11;
+
+// enum ctattr_expect_nat
+pub const CTA_EXPECT_NAT_DIR: u16 = 1;
+pub const CTA_EXPECT_NAT_TUPLE: u16 = 2;
+
+// NF_CT_EXPECT_* (linux/netfilter/nf_conntrack_common.h): the bits of CTA_EXPECT_FLAGS.
+pub const NF_CT_EXPECT_PERMANENT: u32 = 0x1;
+pub const NF_CT_EXPECT_INACTIVE: u32 = 0x2;
+pub const NF_CT_EXPECT_USERSPACE: u32 = 0x4;
+
+/// The NF_CT_EXPECT_* flags, named as conntrack prints them, in its order.
+pub const NF_CT_EXPECT_NAMES: [(u32, &str); 3] = [
+    (NF_CT_EXPECT_PERMANENT, "PERMANENT"),
+    (NF_CT_EXPECT_INACTIVE, "INACTIVE"),
+    (NF_CT_EXPECT_USERSPACE, "USERSPACE"),
+];
+
+/// enum ip_conntrack_dir: the direction of an expectation's NAT (CTA_EXPECT_NAT_DIR).
+pub const IP_CT_DIR_ORIGINAL: u32 = 0;
+pub const IP_CT_DIR_REPLY: u32 = 1;

@@ -8,25 +8,33 @@ mod common;
 mod fill;
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{Netns, ct_bin};
+use common::{Netns, ct_command};
 use fill::FillSpec;
 
 const STABLE: u32 = 50_000;
 
-/// The stable entries' source address and port, as ct prints them: fill's entry `i` is
-/// 10.0.(i>>16).(i>>8) port 1024 + (i & 0xff).
+/// The entries that stay in the table for the whole test.
+fn stable() -> FillSpec {
+    FillSpec {
+        count: STABLE,
+        ..Default::default()
+    }
+}
+
+/// The stable entries' original tuples, as ct prints them.
 fn stable_keys() -> HashSet<String> {
+    let spec = stable();
     (0..STABLE)
         .map(|i| {
+            let original = spec.original(i);
+            let (sport, dport) = original.ports().unwrap();
             format!(
-                "src=10.0.{}.{} dst=10.255.0.1 sport={} dport=53",
-                (i >> 16) as u8,
-                (i >> 8) as u8,
-                1024 + (i & 0xff)
+                "src={} dst={} sport={sport} dport={dport}",
+                original.src.unwrap(),
+                original.dst.unwrap()
             )
         })
         .collect()
@@ -54,14 +62,7 @@ fn whole_line_key(line: &str) -> Option<String> {
 fn dumps_under_churn_are_whole_and_complete() {
     require_kernel!();
     let ns = Netns::new();
-    fill::fill(
-        ns.name(),
-        FillSpec {
-            count: STABLE,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    ns.run_in(|| fill::fill_here(stable())).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let churner = fill::churn(
         ns.name(),
@@ -75,7 +76,7 @@ fn dumps_under_churn_are_whole_and_complete() {
     let expected = stable_keys();
     let mut interrupted_runs = 0;
     for run in 0..6 {
-        let out = Command::new(ct_bin())
+        let out = ct_command()
             .args(["list", "--netns", ns.name()])
             .output()
             .unwrap();

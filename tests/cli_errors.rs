@@ -6,12 +6,12 @@ mod common;
 mod fill;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{Netns, ct_bin};
+use common::{Netns, ct_bin, ct_command};
 
 fn ct(args: &[&str]) -> std::process::Output {
-    Command::new(ct_bin()).args(args).output().unwrap()
+    ct_command().args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -112,15 +112,14 @@ fn a_missing_namespace_is_named() {
 fn a_reader_that_goes_away_ends_ct_quietly() {
     require_kernel!();
     let ns = Netns::new();
-    fill::fill(
-        ns.name(),
-        fill::FillSpec {
+    ns.run_in(|| {
+        fill::fill_here(fill::FillSpec {
             count: 30_000,
             ..Default::default()
-        },
-    )
+        })
+    })
     .unwrap();
-    let mut child = Command::new(ct_bin())
+    let mut child = ct_command()
         .args(["list", "--netns", ns.name()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -141,13 +140,12 @@ fn a_reader_that_goes_away_ends_ct_quietly() {
 fn summary_counts_entries_on_stderr_only() {
     require_kernel!();
     let ns = Netns::new();
-    fill::fill(
-        ns.name(),
-        fill::FillSpec {
+    ns.run_in(|| {
+        fill::fill_here(fill::FillSpec {
             count: 1234,
             ..Default::default()
-        },
-    )
+        })
+    })
     .unwrap();
     let out = ct(&["list", "--netns", ns.name()]);
     assert_eq!(out.status.code(), Some(0));

@@ -8,7 +8,7 @@ mod exercise;
 
 use std::path::Path;
 
-use ct::netlink::{DumpStats, walk_batch};
+use ct::netlink::{DumpStats, walk_datagram};
 use proptest::prelude::*;
 
 fn fixture_bytes(scenario: &str) -> Vec<u8> {
@@ -24,7 +24,7 @@ fn fixture_messages() -> Vec<(u8, Vec<u8>)> {
     for scenario in ["router", "plain"] {
         let bytes = fixture_bytes(scenario);
         let mut stats = DumpStats::default();
-        walk_batch(&bytes, None, &mut stats, &mut |m| {
+        walk_datagram(&bytes, None, "the capture", &mut stats, &mut |m| {
             all.push((m.family, m.attributes.to_vec()));
             Ok(())
         })

@@ -5,9 +5,6 @@ mod common;
 #[path = "support/fill.rs"]
 mod fill;
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-
 use common::Netns;
 use ct::kernel::NFNLGRP_CONNTRACK_NEW;
 use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
@@ -21,14 +18,7 @@ use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 fn an_overrun_receive_buffer_says_enobufs_and_suggests_b() {
     require_kernel!();
     let ns = Netns::new();
-    let path = ns.path();
-    let message = std::thread::spawn(move || {
-        let file = File::open(&path).unwrap();
-        // SAFETY: a plain syscall on a descriptor `file` keeps open.
-        assert_eq!(
-            unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
+    let message = ns.run_in(|| {
         let mut socket = Socket::new(NETLINK_NETFILTER).unwrap();
         socket.bind_auto().unwrap();
         socket.add_membership(NFNLGRP_CONNTRACK_NEW).unwrap();
@@ -45,9 +35,7 @@ fn an_overrun_receive_buffer_says_enobufs_and_suggests_b() {
             }
         }
         panic!("3,000 events into a 4 KiB buffer did not overrun it");
-    })
-    .join()
-    .unwrap();
+    });
     assert_eq!(
         message,
         "the netlink socket's receive buffer overran (ENOBUFS) and entries were lost; \

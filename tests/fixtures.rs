@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use ct::decode::decode_entry;
-use ct::entry::{Counters, Entry, L4, ProtoState};
 use ct::kernel::*;
 use ct::labelmap::LabelMap;
-use ct::netlink::{Batch, DumpStats, walk_batch};
+use ct::model::entry::{Counters, Entry, L4, ProtoState};
+use ct::netlink::{Batch, DumpStats, walk_datagram};
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::json::JsonPrinter;
 use ct::output::table::TablePrinter;
@@ -39,7 +39,7 @@ fn messages(scenario: &str) -> Vec<(u8, Vec<u8>)> {
     let bytes = std::fs::read(fixture(&format!("{scenario}.bin"))).unwrap();
     let mut out = Vec::new();
     let mut stats = DumpStats::default();
-    let end = walk_batch(&bytes, None, &mut stats, &mut |m| {
+    let end = walk_datagram(&bytes, None, "the capture", &mut stats, &mut |m| {
         out.push((m.family, m.attributes.to_vec()));
         Ok(())
     })

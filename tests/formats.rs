@@ -636,31 +636,17 @@ fn compare_json_with_conntrack(env: Env, map: &str) -> Vec<JsonEntry> {
 // Entry shapes (arguments of `conntrack -I`), each group in its own subnet
 // ---------------------------------------------------------------------------
 
+/// This file's address block (see `common::shapes`).
+const NET: u8 = 201;
+
 /// Entries of every tracker, state, status, mark, zone and NAT shape.
 fn shape_entries() -> Vec<String> {
-    let mut v = Vec::new();
-    for (i, st) in TCP_STATES.iter().enumerate() {
-        let status = ["", " -u SEEN_REPLY", " -u SEEN_REPLY,ASSURED"][i % 3];
-        v.push(format!(
-            "-p tcp -s 10.201.10.1 -d 10.201.10.2 --sport {} --dport 80 --state {st} -t {}{status}",
-            40000 + i,
-            300 + i
-        ));
-    }
-    for (i, st) in SCTP_STATES.iter().enumerate() {
-        let status = if i % 2 == 1 {
-            " -u SEEN_REPLY,ASSURED"
-        } else {
-            ""
-        };
-        v.push(format!(
-            "-p sctp -s 10.201.13.1 -d 10.201.13.2 --sport {} --dport 3868 --state {st} --orig-vtag {} --reply-vtag {} -t {}{status}",
-            2000 + i,
-            0x1000 + i,
-            0xfffffff0u32 + i as u32,
-            200 + i
-        ));
-    }
+    let mut v = shapes::tcp_states(NET);
+    v.extend(shapes::sctp_states(
+        "10.201.13.1",
+        "10.201.13.2",
+        0xfffffff0,
+    ));
     v.push("-p sctp -s fd00:201::13:1 -d fd00:201::13:2 --sport 5 --dport 6 --state COOKIE_ECHOED --orig-vtag 1 --reply-vtag 2 -t 210".into());
     for s in [
         "-p udp -s 10.201.11.1 -d 10.201.11.2 --sport 53 --dport 5353 -t 120",
@@ -669,18 +655,12 @@ fn shape_entries() -> Vec<String> {
         "-p udp -s 10.201.11.3 -d 10.201.11.4 --sport 65535 --dport 1 -t 124 -u ASSURED",
         "-p udplite -s 10.201.11.1 -d 10.201.11.2 --sport 53 --dport 5353 -t 126",
         "-p udplite -s 10.201.11.1 -d 10.201.11.2 --sport 54 --dport 5353 -t 127 -u SEEN_REPLY,ASSURED",
-        "-p icmp -s 10.201.12.1 -d 10.201.12.2 --icmp-type 8 --icmp-code 0 --icmp-id 77 -t 30",
-        "-p icmp -s 10.201.12.1 -d 10.201.12.2 --icmp-type 8 --icmp-code 0 --icmp-id 65535 -t 31 -u SEEN_REPLY",
-        "-p icmp -s 10.201.12.1 -d 10.201.12.2 --icmp-type 13 --icmp-code 0 --icmp-id 78 -t 32",
-        "-p icmpv6 -s fd00:201::12:1 -d fd00:201::12:2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 79 -t 33",
-        "-p icmpv6 -s fd00:201::12:1 -d fd00:201::12:2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 0 -t 34 -u SEEN_REPLY,ASSURED",
-        "-p gre -s 10.201.14.1 -d 10.201.14.2 --srckey 0x1234 --dstkey 0x5678 -t 60",
-        "-p gre -s 10.201.14.3 -d 10.201.14.4 --srckey 0 --dstkey 0xffff -t 61 -u SEEN_REPLY",
-        "-p 99 -s 10.201.14.1 -d 10.201.14.2 -t 62",
-        "-p 2 -s 10.201.14.1 -d 10.201.14.2 -t 63 -u SEEN_REPLY",
-        "-p 50 -s 10.201.14.1 -d 10.201.14.2 -t 64",
-        "-p 255 -s 10.201.14.1 -d 10.201.14.2 -t 65 -u SEEN_REPLY,ASSURED",
-        "-p 99 -s fd00:201::14:1 -d fd00:201::14:2 -t 66",
+    ] {
+        v.push(s.to_string());
+    }
+    v.extend(shapes::icmp(NET));
+    v.extend(shapes::gre_and_unknown(NET));
+    for s in [
         "-p tcp -s 10.201.15.1 -d 10.201.15.2 --sport 100 --dport 22 --state ESTABLISHED -t 400 -u FIXED_TIMEOUT",
         "-p udp -s 10.201.15.1 -d 10.201.15.2 --sport 101 --dport 22 -t 400 -u SEEN_REPLY,ASSURED,FIXED_TIMEOUT",
         "-p 99 -s 10.201.15.10 -d 10.201.15.2 -t 400 -u ASSURED",
@@ -691,14 +671,11 @@ fn shape_entries() -> Vec<String> {
         "-p tcp -s 10.201.16.1 -d 10.201.16.2 --sport 1003 --dport 443 --state ESTABLISHED -t 500 -m 0x80000000",
         "-p tcp -s 10.201.16.1 -d 10.201.16.2 --sport 1004 --dport 443 --state ESTABLISHED -t 500 -m 0xffffffff",
         "-p udp -s fd00:201::16:1 -d fd00:201::16:2 --sport 1 --dport 2 -t 500 -m 5",
-        // zones
-        "-p tcp -s 10.201.17.1 -d 10.201.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 -w 7",
-        "-p tcp -s 10.201.17.1 -d 10.201.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 -w 65535 -u SEEN_REPLY",
-        "-p tcp -s 10.201.17.1 -d 10.201.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 --orig-zone 8",
-        "-p tcp -s 10.201.17.1 -d 10.201.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 --reply-zone 9 -u SEEN_REPLY,ASSURED",
-        "-p udp -s 10.201.17.1 -d 10.201.17.2 --sport 1 --dport 2 -t 100 -w 3 -m 4",
-        "-p icmp -s 10.201.17.1 -d 10.201.17.2 --icmp-type 8 --icmp-code 0 --icmp-id 1 -t 100 -w 3",
-        "-p udp -s fd00:201::17:1 -d fd00:201::17:2 --sport 1 --dport 2 -t 100 -w 5",
+    ] {
+        v.push(s.to_string());
+    }
+    v.extend(shapes::zones(NET));
+    for s in [
         // NAT
         "-p tcp -s 10.201.18.1 -d 10.201.18.2 --sport 1001 --dport 80 --state ESTABLISHED -t 100 --src-nat 10.201.18.100",
         "-p tcp -s 10.201.18.1 -d 10.201.18.2 --sport 1002 --dport 80 --state ESTABLISHED -t 100 --src-nat 10.201.18.100:9999 -u SEEN_REPLY,ASSURED",
@@ -716,10 +693,6 @@ fn shape_entries() -> Vec<String> {
     }
     v
 }
-
-/// Label map used when inserting: names bits that LABEL_MAP (used when
-/// listing) does not (3, 127), so that ct has to print them as numbers.
-const FULL_LABEL_MAP: &str = "0 zero\n1 one\n3 three\n5 five\n127 top\n";
 
 /// (sport, labels) of the labelled udp entries 10.201.20.1 -> 10.201.20.2.
 const LABELLED: [(&str, &str); 5] = [
@@ -1226,31 +1199,8 @@ fn jq_selects_and_groups() {
 // 3. XML against conntrack
 // ---------------------------------------------------------------------------
 
-/// TCP state names by number, as conntrack prints them.
-const TCP_STATE_NAMES: [&str; 10] = [
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-];
-const SCTP_STATE_NAMES: [&str; 10] = [
-    "NONE",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "ESTABLISHED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-    "HEARTBEAT_SENT",
-    "HEARTBEAT_ACKED",
-];
+/// DCCP state names by number, as conntrack prints them (the TCP and SCTP ones are in
+/// tests/common).
 const DCCP_STATE_NAMES: [&str; 10] = [
     "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE",
     "INVALID",
@@ -2159,14 +2109,13 @@ fn closed_pipe_is_quiet_success() {
     require_kernel!();
     const N: u32 = 30_000;
     let ns = Netns::new();
-    fill::fill(
-        ns.name(),
-        fill::FillSpec {
+    ns.run_in(|| {
+        fill::fill_here(fill::FillSpec {
             count: N,
             base: 204,
             ..Default::default()
-        },
-    )
+        })
+    })
     .expect("fill");
 
     let got = ct_into_closed_pipe(&ns, &["-o", "json"], ReadUntil::Bytes(100));
@@ -2265,7 +2214,7 @@ fn summary_on_stderr_and_quiet() {
 // ---------------------------------------------------------------------------
 
 fn ct_plain(args: &[&str]) -> String {
-    let mut c = Command::new(ct_bin());
+    let mut c = ct_command();
     c.args(args);
     let what = describe(&c);
     let out = run(&mut c);
@@ -2322,7 +2271,7 @@ printf '%s\n' "${COMPREPLY[@]}""#;
         );
     }
     // an unknown shell is a usage error
-    let out = run(Command::new(ct_bin()).args(["completions", "tcsh"]));
+    let out = run(ct_command().args(["completions", "tcsh"]));
     assert_eq!(out.status.code(), Some(2), "ct completions tcsh");
 }
 

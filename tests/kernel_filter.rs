@@ -7,38 +7,20 @@ mod common;
 mod fill;
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::os::fd::AsRawFd;
 
 use common::Netns;
 use ct::decode::decode_entry;
-use ct::filter::kernel::request_ladder;
 use ct::filter::{Filter, MarkMatch};
 use ct::kernel::*;
-use ct::netlink::{Conntrack, DumpRequest, DumpStats};
+use ct::netlink::kernel_filter::entry_requests;
+use ct::netlink::{Conntrack, DumpStats, Request};
 use fill::FillSpec;
 use netlink_packet_core::DefaultNla;
-
-/// Runs `f` in a thread inside the namespace (setns moves only the calling thread).
-fn in_netns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = ns.path();
-    std::thread::spawn(move || {
-        let file = File::open(&path).unwrap();
-        // SAFETY: a plain syscall on a descriptor `file` keeps open.
-        assert_eq!(
-            unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
-        f()
-    })
-    .join()
-    .unwrap()
-}
 
 /// Dumps with `requests` (first accepted) and returns the entries `filter` keeps (each
 /// as its id and original tuple: ids alone are 32-bit hashes, and among 50,000 entries
 /// two often share one), what the kernel sent, and which request it accepted.
-fn dump_ids(requests: Vec<DumpRequest>, filter: Filter) -> (BTreeSet<String>, DumpStats, usize) {
+fn dump_ids(requests: Vec<Request>, filter: Filter) -> (BTreeSet<String>, DumpStats, usize) {
     let mut conntrack = Conntrack::open(None).unwrap();
     let mut ids = BTreeSet::new();
     let (stats, used) = conntrack
@@ -78,7 +60,7 @@ fn big_table() -> Netns {
         },
     ];
     for spec in fills {
-        fill::fill(ns.name(), spec).unwrap();
+        ns.run_in(|| fill::fill_here(spec)).unwrap();
     }
     ns
 }
@@ -117,8 +99,8 @@ fn narrow_filters_are_applied_by_the_kernel() {
         ),
     ];
     for (name, filter) in cases {
-        let requests = request_ladder(&filter);
-        let (ids, stats, used) = in_netns(&ns, move || dump_ids(requests, filter));
+        let requests = entry_requests(&filter);
+        let (ids, stats, used) = ns.run_in(move || dump_ids(requests, filter));
         let expected = if name.starts_with("-s") { 1 } else { 10 };
         assert_eq!(ids.len(), expected, "{name}: entries shown");
         assert_eq!(used, 0, "{name}: the kernel took the fullest request");
@@ -130,8 +112,11 @@ fn narrow_filters_are_applied_by_the_kernel() {
             stats.bytes
         );
     }
-    let (all, stats, _) = in_netns(&ns, || {
-        dump_ids(vec![DumpRequest::default()], Filter::default())
+    let (all, stats, _) = ns.run_in(|| {
+        dump_ids(
+            vec![Request::dump_entries(AF_UNSPEC, Vec::new())],
+            Filter::default(),
+        )
     });
     assert_eq!((all.len(), stats.messages), (50_020, 50_020));
 }
@@ -158,7 +143,7 @@ fn rows_do_not_depend_on_which_side_filtered() {
             ..Default::default()
         },
     ] {
-        fill::fill(ns.name(), spec).unwrap();
+        ns.run_in(|| fill::fill_here(spec)).unwrap();
     }
     ns.insert("-p tcp -s 10.9.0.1 -d 10.9.0.2 --sport 5 --dport 80 --state ESTABLISHED -u SEEN_REPLY,ASSURED -t 300 -m 0x15");
     ns.insert("-p tcp -s 10.9.0.1 -d 10.9.0.2 --sport 6 --dport 80 --state SYN_SENT -t 300 -w 3");
@@ -203,14 +188,12 @@ fn rows_do_not_depend_on_which_side_filtered() {
         },
     ];
     for filter in filters {
-        let ladder = request_ladder(&filter);
+        let ladder = entry_requests(&filter);
         let fullest = vec![ladder[0].clone()];
         let plain = vec![ladder.last().unwrap().clone()];
         assert!(ladder.len() > 1, "{filter:?} asks the kernel for something");
-        let (a, f1) = (fullest, filter.clone());
-        let (kernel_side, kernel_stats, _) = in_netns(&ns, move || dump_ids(a, f1));
-        let (b, f2) = (plain, filter.clone());
-        let (user_side, user_stats, _) = in_netns(&ns, move || dump_ids(b, f2));
+        let (kernel_side, kernel_stats, _) = ns.run_in(|| dump_ids(fullest, filter.clone()));
+        let (user_side, user_stats, _) = ns.run_in(|| dump_ids(plain, filter.clone()));
         assert_eq!(kernel_side, user_side, "{filter:?}");
         assert!(!kernel_side.is_empty(), "{filter:?} selects something");
         assert!(
@@ -227,34 +210,28 @@ fn rows_do_not_depend_on_which_side_filtered() {
 fn a_refused_request_falls_back_to_a_plainer_one() {
     require_kernel!();
     let ns = Netns::new();
-    fill::fill(
-        ns.name(),
-        FillSpec {
+    ns.run_in(|| {
+        fill::fill_here(FillSpec {
             count: 20,
             mark: 3,
             ..Default::default()
-        },
-    )
+        })
+    })
     .unwrap();
-    let refused = DumpRequest {
-        family: AF_INET,
-        attributes: vec![DefaultNla::new(CTA_FILTER, vec![8, 0, 1, 0, 1, 0, 0, 0])],
-    };
-    let plain = DumpRequest {
-        family: AF_INET,
-        attributes: Vec::new(),
-    };
-    let (ids, _, used) = in_netns(&ns, move || {
-        dump_ids(vec![refused, plain], Filter::default())
-    });
+    let refused = Request::dump_entries(
+        AF_INET,
+        vec![DefaultNla::new(CTA_FILTER, vec![8, 0, 1, 0, 1, 0, 0, 0])],
+    );
+    let plain = Request::dump_entries(AF_INET, Vec::new());
+    let (ids, _, used) = ns.run_in(move || dump_ids(vec![refused, plain], Filter::default()));
     assert_eq!(used, 1, "the second request was used");
     assert_eq!(ids.len(), 20);
     // Refused with nothing to fall back to: the kernel's error, said plainly.
-    let refused_alone = DumpRequest {
-        family: AF_INET,
-        attributes: vec![DefaultNla::new(CTA_FILTER, vec![8, 0, 1, 0, 1, 0, 0, 0])],
-    };
-    let err = in_netns(&ns, move || {
+    let refused_alone = Request::dump_entries(
+        AF_INET,
+        vec![DefaultNla::new(CTA_FILTER, vec![8, 0, 1, 0, 1, 0, 0, 0])],
+    );
+    let err = ns.run_in(move || {
         let mut conntrack = Conntrack::open(None).unwrap();
         conntrack
             .dump_first_accepted(&[refused_alone], |_| Ok(()))
@@ -263,6 +240,6 @@ fn a_refused_request_falls_back_to_a_plainer_one() {
     });
     assert_eq!(
         err,
-        "the kernel refused the dump request: Invalid argument (os error 22)"
+        "the kernel refused the conntrack dump: Invalid argument (os error 22)"
     );
 }

@@ -19,26 +19,12 @@ use std::process::Command;
 
 // ---------------------------------------------------------------------------
 // Entry shapes (arguments of `conntrack -I`).  Every group uses its own
-// addresses/ports so that all groups can be inserted into one table.
+// addresses/ports so that all groups can be inserted into one table; the
+// groups other test files insert too are in `common::shapes`.
 // ---------------------------------------------------------------------------
 
-fn tcp_state_entries() -> Vec<String> {
-    let mut v = Vec::new();
-    for (i, st) in TCP_STATES.iter().enumerate() {
-        // alternate statuses so that every state is seen replied and not
-        let status = match i % 3 {
-            0 => "",
-            1 => " -u SEEN_REPLY",
-            _ => " -u SEEN_REPLY,ASSURED",
-        };
-        v.push(format!(
-            "-p tcp -s 10.200.10.1 -d 10.200.10.2 --sport {} --dport 80 --state {st} -t {}{status}",
-            40000 + i,
-            300 + i
-        ));
-    }
-    v
-}
+/// This file's address block (see `common::shapes`).
+const NET: u8 = 200;
 
 fn udp_entries() -> Vec<String> {
     [
@@ -56,52 +42,10 @@ fn udp_entries() -> Vec<String> {
     .collect()
 }
 
-fn icmp_entries() -> Vec<String> {
-    [
-        "-p icmp -s 10.200.12.1 -d 10.200.12.2 --icmp-type 8 --icmp-code 0 --icmp-id 77 -t 30",
-        "-p icmp -s 10.200.12.1 -d 10.200.12.2 --icmp-type 8 --icmp-code 0 --icmp-id 65535 -t 31 -u SEEN_REPLY",
-        "-p icmp -s 10.200.12.1 -d 10.200.12.2 --icmp-type 13 --icmp-code 0 --icmp-id 78 -t 32",
-        "-p icmpv6 -s fd00:200::12:1 -d fd00:200::12:2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 79 -t 33",
-        "-p icmpv6 -s fd00:200::12:1 -d fd00:200::12:2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 0 -t 34 -u SEEN_REPLY,ASSURED",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 fn sctp_entries() -> Vec<String> {
-    let mut v = Vec::new();
-    for (i, st) in SCTP_STATES.iter().enumerate() {
-        let status = if i % 2 == 1 {
-            " -u SEEN_REPLY,ASSURED"
-        } else {
-            ""
-        };
-        v.push(format!(
-            "-p sctp -s 10.200.13.1 -d 10.200.13.2 --sport {} --dport 3868 --state {st} --orig-vtag {} --reply-vtag {} -t {}{status}",
-            2000 + i,
-            0x1000 + i,
-            0xfffffff0u32 + i as u32,
-            200 + i
-        ));
-    }
+    let mut v = shapes::sctp_states("10.200.13.1", "10.200.13.2", 0xfffffff0);
     v.push("-p sctp -s fd00:200::13:1 -d fd00:200::13:2 --sport 5 --dport 6 --state ESTABLISHED --orig-vtag 1 --reply-vtag 2 -t 210".into());
     v
-}
-
-fn gre_and_unknown_entries() -> Vec<String> {
-    [
-        "-p gre -s 10.200.14.1 -d 10.200.14.2 --srckey 0x1234 --dstkey 0x5678 -t 60",
-        "-p gre -s 10.200.14.3 -d 10.200.14.4 --srckey 0 --dstkey 0xffff -t 61 -u SEEN_REPLY",
-        "-p 99 -s 10.200.14.1 -d 10.200.14.2 -t 62",
-        "-p 2 -s 10.200.14.1 -d 10.200.14.2 -t 63 -u SEEN_REPLY",
-        "-p 50 -s 10.200.14.1 -d 10.200.14.2 -t 64",
-        "-p 255 -s 10.200.14.1 -d 10.200.14.2 -t 65 -u SEEN_REPLY,ASSURED",
-        "-p 99 -s fd00:200::14:1 -d fd00:200::14:2 -t 66",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
 }
 
 fn status_entries() -> Vec<String> {
@@ -137,23 +81,6 @@ fn mark_entries() -> Vec<String> {
         .map(|(i, m)| format!("-p tcp -s 10.200.16.1 -d 10.200.16.2 --sport {} --dport 443 --state ESTABLISHED -t 500 -u SEEN_REPLY,ASSURED -m {m}", 1000 + i))
         .chain(std::iter::once("-p udp -s fd00:200::16:1 -d fd00:200::16:2 --sport 1 --dport 2 -t 500 -m 7".to_string()))
         .collect()
-}
-
-fn zone_entries() -> Vec<String> {
-    [
-        "-p tcp -s 10.200.17.1 -d 10.200.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 -w 7",
-        "-p tcp -s 10.200.17.1 -d 10.200.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 -w 65535 -u SEEN_REPLY",
-        "-p tcp -s 10.200.17.1 -d 10.200.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 --orig-zone 8",
-        "-p tcp -s 10.200.17.1 -d 10.200.17.2 --sport 1 --dport 2 --state ESTABLISHED -t 100 --reply-zone 9 -u SEEN_REPLY,ASSURED",
-        // (the kernel rejects --orig-zone with --reply-zone, and -w with
-        // either, with EINVAL)
-        "-p udp -s 10.200.17.1 -d 10.200.17.2 --sport 1 --dport 2 -t 100 -w 3 -m 4",
-        "-p icmp -s 10.200.17.1 -d 10.200.17.2 --icmp-type 8 --icmp-code 0 --icmp-id 1 -t 100 -w 3",
-        "-p udp -s fd00:200::17:1 -d fd00:200::17:2 --sport 1 --dport 2 -t 100 -w 5",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
 }
 
 fn nat_entries() -> Vec<String> {
@@ -331,6 +258,7 @@ fn output_option_sets_cover_all_subsets() {
 #[test]
 fn harness_label_map_overlay_works() {
     require_kernel!();
+    let host_map = std::fs::read("/etc/xtables/connlabel.conf").ok();
     let ns = Netns::new();
     ns.enable_labels();
     let out = ns.exec_with_labelmap(
@@ -362,12 +290,34 @@ fn harness_label_map_overlay_works() {
             "udp      17 <TTL> src=10.200.0.1 dst=10.200.0.2 sport=1 dport=2 [UNREPLIED] src=10.200.0.2 dst=10.200.0.1 sport=2 dport=1 mark=0 use=1 labels=one,five"
         ]
     );
-    // without the map conntrack prints no labels (and complains on stderr)
+    // without the map conntrack prints no labels (and complains on stderr), whatever
+    // the host's /etc/xtables holds
     let plain = conntrack_list(Env::Ns(&ns), "labels");
     assert!(!plain.contains("labels="), "{plain}");
     assert!(
-        !std::path::Path::new("/etc/xtables/connlabel.conf").exists(),
+        std::fs::read("/etc/xtables/connlabel.conf").ok() == host_map,
         "the host's /etc was modified"
+    );
+}
+
+/// Issue "tests that are hermetic": a host's /etc/xtables/connlabel.conf changed what
+/// conntrack and ct printed. Every command the harness runs sees the /etc/xtables its test
+/// chose: the test's label map and nothing else, or no connlabel.conf at all.
+#[test]
+fn hermetic_commands_never_see_the_hosts_label_map() {
+    require_kernel!();
+    let ns = Netns::new();
+    let show = "ls -A /etc/xtables 2>/dev/null; cat /etc/xtables/connlabel.conf 2>/dev/null; true";
+    assert_eq!(ns.sh(show), "", "ip netns exec, no map");
+    assert_eq!(
+        check_ok("sh", &ns.exec_with_labelmap(LABEL_MAP, &["sh", "-c", show])),
+        format!("connlabel.conf\n{LABEL_MAP}"),
+        "ip netns exec, with LABEL_MAP"
+    );
+    assert_eq!(
+        run_ok(hermetic(Command::new("sh")).args(["-c", show])),
+        "",
+        "on the host, no map"
     );
 }
 
@@ -400,7 +350,7 @@ fn empty_table() {
 #[test]
 fn tcp_states() {
     require_kernel!();
-    check_shapes(tcp_state_entries());
+    check_shapes(shapes::tcp_states(NET));
 }
 
 #[test]
@@ -412,7 +362,7 @@ fn udp_and_udplite() {
 #[test]
 fn icmp_and_icmpv6() {
     require_kernel!();
-    check_shapes(icmp_entries());
+    check_shapes(shapes::icmp(NET));
 }
 
 #[test]
@@ -424,7 +374,7 @@ fn sctp_states() {
 #[test]
 fn gre_and_unknown_protocols() {
     require_kernel!();
-    check_shapes(gre_and_unknown_entries());
+    check_shapes(shapes::gre_and_unknown(NET));
 }
 
 #[test]
@@ -442,7 +392,7 @@ fn marks() {
 #[test]
 fn zones() {
     require_kernel!();
-    check_shapes(zone_entries());
+    check_shapes(shapes::zones(NET));
 }
 
 #[test]
@@ -463,11 +413,11 @@ fn ipv6_tcp_udp() {
 fn without_accounting_or_timestamps() {
     require_kernel!();
     let ns = Netns::new();
-    let entries: Vec<String> = tcp_state_entries()
+    let entries: Vec<String> = shapes::tcp_states(NET)
         .into_iter()
         .take(4)
         .chain(udp_entries())
-        .chain(icmp_entries())
+        .chain(shapes::icmp(NET))
         .collect();
     for e in &entries {
         ns.insert(e);
@@ -488,7 +438,7 @@ fn labels() {
     ns.enable_labels();
     // Insert with a bigger map than the one used for listing, so that some
     // set bits (3, 127) have no name in LABEL_MAP.
-    let full_map = "0 zero\n1 one\n3 three\n5 five\n127 top\n";
+    let full_map = FULL_LABEL_MAP;
     let inserts = [
         ("1", "one,five"),
         ("2", "zero"),
@@ -527,14 +477,14 @@ fn labels() {
 fn all_shapes_in_one_table() {
     require_kernel!();
     let entries: Vec<String> = [
-        tcp_state_entries(),
+        shapes::tcp_states(NET),
         udp_entries(),
-        icmp_entries(),
+        shapes::icmp(NET),
         sctp_entries(),
-        gre_and_unknown_entries(),
+        shapes::gre_and_unknown(NET),
         status_entries(),
         mark_entries(),
-        zone_entries(),
+        shapes::zones(NET),
         nat_entries(),
         ipv6_entries(),
     ]
@@ -640,7 +590,7 @@ fn real_traffic() {
 // ---------------------------------------------------------------------------
 
 fn ct_list_host(args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(ct_bin());
+    let mut c = ct_command();
     c.arg("list").args(args);
     run(&mut c)
 }
@@ -660,7 +610,12 @@ fn stdout_checked(what: &str, out: &std::process::Output) -> String {
 #[test]
 fn netns_option_by_name_path_and_pid() {
     require_kernel!();
-    let entries: Vec<String> = [tcp_state_entries(), icmp_entries(), zone_entries()].concat();
+    let entries: Vec<String> = [
+        shapes::tcp_states(NET),
+        shapes::icmp(NET),
+        shapes::zones(NET),
+    ]
+    .concat();
     let ns = ns_with(&entries);
     let sleeper = ns.spawn_sleeper();
     let pid = sleeper.pid().to_string();

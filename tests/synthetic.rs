@@ -11,8 +11,8 @@
 use std::sync::Once;
 
 use ct::decode::{DecodeError, decode_entry};
-use ct::entry::ProtoState;
 use ct::kernel::*;
+use ct::model::entry::ProtoState;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 
 fn utc() {

@@ -1,19 +1,19 @@
-//! Filters: which entries `ct list` shows, and how much of that the kernel can decide.
+//! Filters: which entries a command shows, counts or acts on.
 //!
 //! [`Filter::matches`] is the whole truth: every entry is checked in user space, whatever
 //! the kernel was asked to filter, so the rows shown never depend on the running
-//! kernel's abilities. [`kernel`] turns the part of a filter that the kernel can apply
-//! into dump-request attributes, so that on a big table the entries that cannot match
-//! never cross into user space. All conditions are ANDed; a list within one flag
+//! kernel's abilities. The netlink layer (`netlink::kernel_filter`) turns the part of a
+//! filter the kernel can apply into dump-request attributes, so that on a big table the
+//! entries that cannot match never cross into user space. All conditions are ANDed; a list within one flag
 //! (`-p tcp,udp`, `--state A,B`) is ORed.
 
-pub mod kernel;
 pub mod values;
 
 use std::net::IpAddr;
 
-use crate::entry::{Entry, L4, ProtoState, Tuple};
 use crate::kernel::*;
+use crate::model::entry::{Entry, L4, NatRewrite, ProtoState};
+use crate::model::expect::Expectation;
 pub use values::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
 
 /// Everything an entry must satisfy to be shown. The default shows everything.
@@ -52,6 +52,8 @@ pub struct Filter {
     pub any_nat: Option<NatMatch>,
     /// Label bits that must all be set (`-l`).
     pub labels: Vec<u32>,
+    /// The helper's name (`--helper`).
+    pub helper: Option<String>,
 }
 
 impl Filter {
@@ -72,6 +74,75 @@ impl Filter {
                 .is_none_or(|s| entry.status.is_some_and(|v| s.matches(v.0)))
             && self.nat_matches(entry)
             && self.labels_match(entry)
+            && self
+                .helper
+                .as_ref()
+                .is_none_or(|h| entry.helper == Some(h.as_bytes()))
+    }
+
+    /// The flag of the first condition that says nothing about an expectation, if any:
+    /// only the family, the protocol, the expected connection's addresses and ports
+    /// (`-s`, `-d`, `--sport`, `--dport`), any address or port (`--addr`, `--port`, the
+    /// master's too) and the helper apply.
+    pub fn not_for_expectations(&self) -> Option<&'static str> {
+        [
+            (self.reply_src.is_some(), "-r/--reply-src"),
+            (self.reply_dst.is_some(), "-q/--reply-dst"),
+            (self.reply_sport.is_some(), "--reply-port-src"),
+            (self.reply_dport.is_some(), "--reply-port-dst"),
+            (self.icmp_type.is_some(), "--icmp-type"),
+            (self.icmp_code.is_some(), "--icmp-code"),
+            (self.icmp_id.is_some(), "--icmp-id"),
+            (!self.states.is_empty(), "--state"),
+            (self.mark.is_some(), "-m/--mark"),
+            (self.zone.is_some(), "-w/--zone"),
+            (self.orig_zone.is_some(), "--orig-zone"),
+            (self.reply_zone.is_some(), "--reply-zone"),
+            (self.status.is_some(), "-u/--status"),
+            (self.src_nat.is_some(), "-n/--src-nat"),
+            (self.dst_nat.is_some(), "-g/--dst-nat"),
+            (self.any_nat.is_some(), "-j/--any-nat"),
+            (!self.labels.is_empty(), "-l/--label"),
+        ]
+        .into_iter()
+        .find_map(|(set, flag)| set.then_some(flag))
+    }
+
+    /// True when `expectation` satisfies every condition that applies to expectations
+    /// (see [`Filter::not_for_expectations`]): `-s`/`-d` and the ports are the expected
+    /// connection's, `--addr` and `--port` any of the expected or master tuple's.
+    pub fn matches_expectation(&self, expectation: &Expectation<'_>) -> bool {
+        let (expected, master) = (&expectation.expected, &expectation.master);
+        let address = |wanted: Option<AddrMatch>, have: Option<IpAddr>| {
+            wanted.is_none_or(|w| have.is_some_and(|a| w.matches(a)))
+        };
+        let ports = [expected.ports(), master.ports()];
+        self.family.is_none_or(|f| expectation.family.raw() == f)
+            && (self.protocols.is_empty() || self.protocols.contains(&expected.protonum))
+            && address(self.orig_src, expected.src)
+            && address(self.orig_dst, expected.dst)
+            && self.any_addr.is_none_or(|w| {
+                [expected.src, expected.dst, master.src, master.dst]
+                    .into_iter()
+                    .flatten()
+                    .any(|a| w.matches(a))
+            })
+            && self
+                .orig_sport
+                .is_none_or(|p| expected.ports().is_some_and(|(sport, _)| sport == p))
+            && self
+                .orig_dport
+                .is_none_or(|p| expected.ports().is_some_and(|(_, dport)| dport == p))
+            && self.any_port.is_none_or(|p| {
+                ports
+                    .into_iter()
+                    .flatten()
+                    .any(|(sport, dport)| sport == p || dport == p)
+            })
+            && self
+                .helper
+                .as_ref()
+                .is_none_or(|h| expectation.helper == Some(h.as_bytes()))
     }
 
     fn addresses_match(&self, entry: &Entry<'_>) -> bool {
@@ -102,7 +173,7 @@ impl Filter {
         if !wants_ports {
             return true;
         }
-        let (Some((os, od)), Some((rs, rd))) = (ports(&entry.original), ports(&entry.reply)) else {
+        let (Some((os, od)), Some((rs, rd))) = (entry.original.ports(), entry.reply.ports()) else {
             return false;
         };
         let check = |wanted: Option<u16>, have: u16| wanted.is_none_or(|w| w == have);
@@ -141,11 +212,12 @@ impl Filter {
     }
 
     fn nat_matches(&self, entry: &Entry<'_>) -> bool {
-        self.src_nat.is_none_or(|n| src_nat_matches(&n, entry))
-            && self.dst_nat.is_none_or(|n| dst_nat_matches(&n, entry))
+        let (snat, dnat) = (entry.source_nat(), entry.destination_nat());
+        self.src_nat.is_none_or(|n| nat_rewrote_to(&n, snat))
+            && self.dst_nat.is_none_or(|n| nat_rewrote_to(&n, dnat))
             && self
                 .any_nat
-                .is_none_or(|n| src_nat_matches(&n, entry) || dst_nat_matches(&n, entry))
+                .is_none_or(|n| nat_rewrote_to(&n, snat) || nat_rewrote_to(&n, dnat))
     }
 
     fn labels_match(&self, entry: &Entry<'_>) -> bool {
@@ -161,65 +233,16 @@ impl Filter {
     }
 }
 
-/// The port-like pair of a tuple (conntrack's l4src/l4dst), for protocols with ports.
-fn ports(tuple: &Tuple) -> Option<(u16, u16)> {
-    match tuple.l4 {
-        L4::Ports { sport, dport } => Some((sport, dport)),
-        _ => None,
-    }
-}
-
-/// The l4src/l4dst halves conntrack's NAT checks compare, for any protocol: ports, GRE
-/// keys, or the ICMP id and type/code.
-fn l4_halves(tuple: &Tuple) -> (u16, u16) {
-    match tuple.l4 {
-        L4::Ports { sport, dport } => (sport, dport),
-        L4::Gre { srckey, dstkey } => (srckey, dstkey),
-        L4::Icmp {
-            icmp_type,
-            code,
-            id,
-        } => (id, u16::from_be_bytes([icmp_type, code])),
-        L4::None => (0, 0),
-    }
-}
-
-/// libnetfilter_conntrack's IS_SNAT / IS_SPAT and conntrack's filter_nat: the entry was
-/// source-NATed (the reply goes to another address or port than the original came
-/// from), and, when given, to this address (the reply's destination) and port.
-fn src_nat_matches(nat: &NatMatch, entry: &Entry<'_>) -> bool {
-    let done = entry
-        .status
-        .is_none_or(|s| s.contains(IPS_SRC_NAT_DONE_BIT));
-    let snat = done && entry.reply.dst != entry.original.src;
-    let spat = entry.has_status(IPS_SRC_NAT_DONE_BIT)
-        && l4_halves(&entry.reply).1 != l4_halves(&entry.original).0;
-    rewritten_to(nat, snat, spat, entry.reply.dst, l4_halves(&entry.reply).1)
-}
-
-/// IS_DNAT / IS_DPAT: the reply comes from another address or port than the original
-/// went to; when given, that address is the reply's source.
-fn dst_nat_matches(nat: &NatMatch, entry: &Entry<'_>) -> bool {
-    let done = entry.has_status(IPS_DST_NAT_DONE_BIT);
-    let dnat = done && entry.reply.src != entry.original.dst;
-    let dpat = done && l4_halves(&entry.reply).0 != l4_halves(&entry.original).1;
-    rewritten_to(nat, dnat, dpat, entry.reply.src, l4_halves(&entry.reply).0)
-}
-
-fn rewritten_to(
-    nat: &NatMatch,
-    address_rewritten: bool,
-    port_rewritten: bool,
-    address: Option<IpAddr>,
-    port: u16,
-) -> bool {
-    match (nat.addr, nat.port) {
-        (None, None) => address_rewritten || port_rewritten,
-        (addr, port_wanted) => {
-            addr.is_none_or(|a| address_rewritten && address == Some(a))
-                && port_wanted.is_none_or(|p| port_rewritten && port == p)
-        }
-    }
+/// `-n`/`-g`/`-j`: the entry was NATed that way and, when given, to that address and port.
+fn nat_rewrote_to(nat: &NatMatch, rewrite: Option<NatRewrite>) -> bool {
+    let Some(rewrite) = rewrite else {
+        return false;
+    };
+    nat.addr
+        .is_none_or(|a| rewrite.address_rewritten && rewrite.address == Some(a))
+        && nat
+            .port
+            .is_none_or(|p| rewrite.port_rewritten && rewrite.l4 == Some(p))
 }
 
 /// A protocol that has states: its number, how to make one of its states, their names.

@@ -1,7 +1,7 @@
 //! Predicate tests. Each quirk taken from conntrack says which behaviour it follows.
 
 use super::*;
-use crate::entry::{Counters, Family, Labels, Status};
+use crate::model::entry::{Counters, Family, Labels, Status, Tuple};
 
 fn ports(sport: u16, dport: u16) -> L4 {
     L4::Ports { sport, dport }

@@ -6,12 +6,12 @@
 //! trailing space and the last space is dropped, as there. The line is never coloured.
 
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{push_decimal, push_hex, push_ip};
-use crate::entry::{Counters, Entry, Family, L4, Tuple};
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
+use crate::model::entry::{Counters, Entry, Family, L4, Tuple};
+use crate::model::expect::Expectation;
 
 /// What `-o` adds to the classic line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,7 +48,60 @@ impl<'m> ClassicPrinter<'m> {
     pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
         self.line.clear();
         self.format(entry);
-        // Every field ends in a space; conntrack drops the last one.
+        self.end_line(out)
+    }
+
+    /// Writes one expectation as `conntrack -L expect` does (libnetfilter_conntrack's
+    /// `__snprintf_expect_default`): the timeout, `proto=`, the expected tuple, the mask
+    /// and the master tuple, the zone, the flags, the class and the helper. `-o`
+    /// modifiers other than xml change nothing here, as in conntrack.
+    pub fn print_expectation<W: Write>(
+        &mut self,
+        out: &mut W,
+        expectation: &Expectation<'_>,
+    ) -> io::Result<()> {
+        self.line.clear();
+        let line = &mut self.line;
+        let family = expectation.family;
+        if let Some(timeout) = expectation.timeout {
+            push_decimal(line, timeout);
+            line.push(b' ');
+        }
+        push_field(line, b"proto=", expectation.expected.protonum);
+        push_tuple(line, family, &expectation.expected);
+        push_tuple_named(line, family, &expectation.mask, b"mask-src=", b"mask-dst=");
+        push_tuple_named(
+            line,
+            family,
+            &expectation.master,
+            b"master-src=",
+            b"master-dst=",
+        );
+        if let Some(zone) = expectation.zone {
+            push_field(line, b"zone=", zone);
+        }
+        let mut flags = expectation.flag_names().peekable();
+        if flags.peek().is_some() {
+            for (index, name) in flags.enumerate() {
+                if index > 0 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(name.as_bytes());
+            }
+            line.push(b' ');
+        }
+        if let Some(class) = expectation.class {
+            push_field(line, b"class=", class);
+        }
+        if let Some(helper) = expectation.helper {
+            line.extend_from_slice(b"helper=");
+            line.extend_from_slice(helper);
+        }
+        self.end_line(out)
+    }
+
+    /// Every field ends in a space; conntrack drops the last one.
+    fn end_line<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         if self.line.last() == Some(&b' ') {
             self.line.pop();
         }
@@ -80,7 +133,7 @@ impl<'m> ClassicPrinter<'m> {
             push_field(line, b"zone-orig=", zone);
         }
         push_counters(line, entry.counters_original);
-        if entry.status.is_some() && !entry.has_status(IPS_SEEN_REPLY_BIT) {
+        if entry.is_unreplied() {
             line.extend_from_slice(b"[UNREPLIED] ");
         }
 
@@ -180,18 +233,21 @@ fn push_field(line: &mut Vec<u8>, key: &[u8], value: impl itoa::Integer) {
 }
 
 fn push_tuple(line: &mut Vec<u8>, family: Family, tuple: &Tuple) {
-    // libnetfilter_conntrack prints the addresses of a v4 or v6 entry, zero when the
-    // kernel left one out, and no addresses at all for another family.
-    let unspecified = match family {
-        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        Family::Other(_) => return push_l4(line, tuple.l4),
-    };
-    line.extend_from_slice(b"src=");
-    push_ip(line, tuple.src.unwrap_or(unspecified));
-    line.extend_from_slice(b" dst=");
-    push_ip(line, tuple.dst.unwrap_or(unspecified));
-    line.push(b' ');
+    push_tuple_named(line, family, tuple, b"src=", b"dst=");
+}
+
+/// A tuple's addresses under the given keys (`mask-src=`...), then its layer 4.
+/// libnetfilter_conntrack prints the addresses of a v4 or v6 entry, zero when the kernel
+/// left one out, and no addresses at all for another family.
+fn push_tuple_named(line: &mut Vec<u8>, family: Family, tuple: &Tuple, src: &[u8], dst: &[u8]) {
+    if let Some(zero) = family.zero_address() {
+        line.extend_from_slice(src);
+        push_ip(line, tuple.src.unwrap_or(zero));
+        line.push(b' ');
+        line.extend_from_slice(dst);
+        push_ip(line, tuple.dst.unwrap_or(zero));
+        line.push(b' ');
+    }
     push_l4(line, tuple.l4);
 }
 

@@ -12,8 +12,10 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
-use crate::entry::{Counters, Entry, Family, L4, Labels, Status, Tuple};
+use crate::kernel::IP_CT_DIR_REPLY;
 use crate::labelmap::LabelMap;
+use crate::model::entry::{Counters, Entry, Family, L4, Labels, Status, Tuple};
+use crate::model::expect::Expectation;
 
 /// Prints entries as JSON Lines.
 pub struct JsonPrinter<'m> {
@@ -36,6 +38,85 @@ impl<'m> JsonPrinter<'m> {
         serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
         self.line.push(b'\n');
         out.write_all(&self.line)
+    }
+}
+
+impl JsonPrinter<'_> {
+    /// Writes one expectation as a JSON object (the schema's expectation section).
+    pub fn print_expectation<W: Write>(
+        &mut self,
+        out: &mut W,
+        expectation: &Expectation<'_>,
+    ) -> io::Result<()> {
+        self.line.clear();
+        let view = JsonExpectation::new(expectation);
+        serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        out.write_all(&self.line)
+    }
+}
+
+/// One expectation: conntrack's words where it has them (`expected`, `mask`, `master`,
+/// `class`, `helper`), the flags by name, and what conntrack does not print (id, NAT,
+/// the kernel function).
+#[derive(Serialize)]
+struct JsonExpectation<'e> {
+    family: FamilyText,
+    proto: ProtoText,
+    protonum: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<u32>,
+    expected: JsonTuple,
+    mask: JsonTuple,
+    master: JsonTuple,
+    flags: ExpectFlags<'e>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    helper: Option<LossyText<'e>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nat: Option<JsonExpectNat>,
+    #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
+    function: Option<LossyText<'e>>,
+}
+
+#[derive(Serialize)]
+struct JsonExpectNat {
+    /// "original" or "reply".
+    dir: &'static str,
+    #[serde(flatten)]
+    tuple: JsonTuple,
+}
+
+impl<'e> JsonExpectation<'e> {
+    fn new(expectation: &Expectation<'e>) -> Self {
+        JsonExpectation {
+            family: FamilyText(expectation.family),
+            proto: ProtoText(expectation.expected.protonum),
+            protonum: expectation.expected.protonum,
+            timeout: expectation.timeout,
+            expected: JsonTuple::new(&expectation.expected, None),
+            mask: JsonTuple::new(&expectation.mask, None),
+            master: JsonTuple::new(&expectation.master, None),
+            flags: ExpectFlags(*expectation),
+            class: expectation.class,
+            zone: expectation.zone,
+            helper: expectation.helper.map(LossyText),
+            id: expectation.id,
+            nat: expectation.nat.map(|nat| JsonExpectNat {
+                dir: if nat.direction == IP_CT_DIR_REPLY {
+                    "reply"
+                } else {
+                    "original"
+                },
+                tuple: JsonTuple::new(&nat.tuple, None),
+            }),
+            function: expectation.function.map(LossyText),
+        }
     }
 }
 
@@ -158,6 +239,19 @@ impl JsonTuple {
     }
 }
 
+/// The NF_CT_EXPECT_* flags that are set, by name; an empty list when none is.
+struct ExpectFlags<'e>(Expectation<'e>);
+
+impl Serialize for ExpectFlags<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for name in self.0.flag_names() {
+            seq.serialize_element(name)?;
+        }
+        seq.end()
+    }
+}
+
 /// "ipv4", "ipv6", or the family number as text.
 struct FamilyText(Family);
 
@@ -175,7 +269,7 @@ struct ProtoText(u8);
 
 impl Serialize for ProtoText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match crate::entry::proto_name(self.0) {
+        match crate::model::entry::proto_name(self.0) {
             Some(name) => serializer.serialize_str(name),
             None => serializer.collect_str(&self.0),
         }
@@ -237,8 +331,8 @@ impl Serialize for LossyText<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::ProtoState;
     use crate::kernel::*;
+    use crate::model::entry::ProtoState;
 
     fn tuple(src: &str, dst: &str, protonum: u8, l4: L4) -> Tuple {
         Tuple {

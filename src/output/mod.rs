@@ -7,12 +7,16 @@
 
 pub mod classic;
 pub mod json;
+pub mod stats;
 pub mod table;
 pub mod xml;
 
 use std::io::{self, Write};
 
-use crate::entry::Entry;
+use crate::labelmap::LabelMap;
+use crate::model::entry::Entry;
+use crate::model::expect::Expectation;
+use crate::plan::Format;
 
 /// The printer for the chosen format.
 pub enum Printer<'m> {
@@ -22,7 +26,26 @@ pub enum Printer<'m> {
     Table(table::TablePrinter<'m>),
 }
 
-impl Printer<'_> {
+impl<'m> Printer<'m> {
+    /// The printer for `format`. `now` is the time delta-time counts to; `terminal` says
+    /// whether stdout is one (for the table's colours).
+    pub fn new(format: &Format, labels: Option<&'m LabelMap>, now: i64, terminal: bool) -> Self {
+        match format {
+            Format::Classic(options) => {
+                Printer::Classic(classic::ClassicPrinter::new(*options, labels, now))
+            }
+            Format::Json => Printer::Json(json::JsonPrinter::new(labels)),
+            Format::Xml { ktimestamp } => {
+                Printer::Xml(xml::XmlPrinter::new(*ktimestamp, labels, now))
+            }
+            Format::Table { columns, color } => {
+                let no_color = std::env::var("NO_COLOR").ok();
+                let color = color.resolve(terminal, no_color.as_deref());
+                Printer::Table(table::TablePrinter::new(columns.clone(), color, labels))
+            }
+        }
+    }
+
     pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
         match self {
             Printer::Classic(p) => p.print(out, entry),
@@ -43,6 +66,73 @@ impl Printer<'_> {
             Printer::Classic(_) | Printer::Json(_) => Ok(()),
         }
     }
+}
+
+/// The printer of expectations for the chosen format.
+pub enum ExpectPrinter<'m> {
+    /// conntrack's line; `timestamp` (`-o timestamp`) puts the time of printing first,
+    /// as `conntrack -L expect -o timestamp` does.
+    Classic {
+        printer: classic::ClassicPrinter<'m>,
+        timestamp: bool,
+    },
+    Json(json::JsonPrinter<'m>),
+    Xml(xml::XmlPrinter<'m>),
+    Table(table::ExpectTablePrinter),
+}
+
+impl ExpectPrinter<'_> {
+    /// The printer for `format`; `timestamp` is `-o timestamp`.
+    pub fn new(format: &Format, timestamp: bool) -> Self {
+        match format {
+            Format::Classic(options) => ExpectPrinter::Classic {
+                printer: classic::ClassicPrinter::new(*options, None, 0),
+                timestamp,
+            },
+            Format::Json => ExpectPrinter::Json(json::JsonPrinter::new(None)),
+            Format::Xml { .. } => ExpectPrinter::Xml(xml::XmlPrinter::for_expectations(timestamp)),
+            Format::Table { .. } => ExpectPrinter::Table(table::ExpectTablePrinter::new()),
+        }
+    }
+
+    pub fn print<W: Write>(
+        &mut self,
+        out: &mut W,
+        expectation: &Expectation<'_>,
+    ) -> io::Result<()> {
+        match self {
+            ExpectPrinter::Classic { printer, timestamp } => {
+                if *timestamp {
+                    out.write_all(&timestamp_prefix(std::time::SystemTime::now()))?;
+                }
+                printer.print_expectation(out, expectation)
+            }
+            ExpectPrinter::Json(p) => p.print_expectation(out, expectation),
+            ExpectPrinter::Xml(p) => p.print_expectation(out, expectation),
+            ExpectPrinter::Table(p) => {
+                p.add(expectation);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes what ends the output (XML's closing tag, the table).
+    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        match self {
+            ExpectPrinter::Xml(p) => p.finish(out),
+            ExpectPrinter::Table(p) => p.finish(out),
+            ExpectPrinter::Classic { .. } | ExpectPrinter::Json(_) => Ok(()),
+        }
+    }
+}
+
+/// conntrack's `-o timestamp` prefix: `[seconds.microseconds]` and a tab, each number
+/// left-aligned and padded with spaces to 8 and 6 columns (`"[%-8ld.%-6ld]\t"`).
+pub fn timestamp_prefix(time: std::time::SystemTime) -> Vec<u8> {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("[{:<8}.{:<6}]\t", since.as_secs(), since.subsec_micros()).into_bytes()
 }
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -166,16 +256,11 @@ pub fn push_ctime(line: &mut Vec<u8>, seconds: i64) {
         b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
         b"Dec",
     ];
-    let time: libc::time_t = seconds as libc::time_t;
-    // SAFETY: localtime_r writes only into `tm`, which is plain old data; all-zero is a
-    // valid value for it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let converted = unsafe { !libc::localtime_r(&time, &mut tm).is_null() };
-    if !converted {
+    let Some(tm) = local_time(seconds) else {
         // glibc's ctime returns NULL here; conntrack would crash. Print the number instead.
         push_decimal(line, seconds);
         return;
-    }
+    };
     let day = DAYS.get(tm.tm_wday as usize).copied().unwrap_or(b"???");
     let month = MONTHS.get(tm.tm_mon as usize).copied().unwrap_or(b"???");
     line.extend_from_slice(day);
@@ -198,7 +283,27 @@ pub fn push_ctime(line: &mut Vec<u8>, seconds: i64) {
     push_decimal(line, i64::from(tm.tm_year) + 1900);
 }
 
-fn push_two_digits(line: &mut Vec<u8>, value: libc::c_int) {
+/// `seconds` since the epoch in the local time zone (TZ or /etc/localtime), or `None`
+/// where the C library cannot convert it.
+pub fn local_time(seconds: i64) -> Option<libc::tm> {
+    let time: libc::time_t = seconds as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which is plain old data; all-zero is a
+    // valid value for it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let converted = unsafe { !libc::localtime_r(&time, &mut tm).is_null() };
+    converted.then_some(tm)
+}
+
+/// The current time in seconds since the epoch.
+pub fn unix_now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Appends a number of at least two digits, as printf's `%02d`.
+pub fn push_two_digits(line: &mut Vec<u8>, value: libc::c_int) {
     if (0..10).contains(&value) {
         line.push(b'0');
     }

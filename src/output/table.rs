@@ -17,9 +17,10 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Padding, Style};
 
 use super::push_ip;
-use crate::entry::{Entry, L4, Tuple};
 use crate::kernel::*;
 use crate::labelmap::{LabelMap, label_name};
+use crate::model::entry::{Entry, proto_name};
+use crate::model::expect::Expectation;
 
 /// A column of `-o table`, as `--columns` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -178,15 +179,110 @@ impl<'m> TablePrinter<'m> {
                 shown.remove(index);
             }
         }
-        let mut table = builder.build();
-        table.with(Style::blank()).with(Padding::new(0, 1, 0, 0));
-        for (position, column) in shown.iter().enumerate() {
-            if column.right_aligned() {
-                table.modify(Columns::one(position), Alignment::right());
-            }
-        }
-        writeln!(out, "{table}")
+        let right_aligned: Vec<usize> = (0..shown.len())
+            .filter(|&position| shown[position].right_aligned())
+            .collect();
+        writeln!(out, "{}", render(builder, &right_aligned))
     }
+}
+
+/// Renders rows (the header first) as ct's tables look: no borders, one space between
+/// columns, the columns at `right_aligned` aligned right. Shared by every table ct prints.
+pub fn render(builder: Builder, right_aligned: &[usize]) -> String {
+    let mut table = builder.build();
+    table.with(Style::blank()).with(Padding::new(0, 1, 0, 0));
+    for &position in right_aligned {
+        table.modify(Columns::one(position), Alignment::right());
+    }
+    table.to_string()
+}
+
+/// `ct list expect -o table`: one row per expectation, aligned once all are in (there
+/// are few: a helper announces one or two per master connection).
+pub struct ExpectTablePrinter {
+    rows: Builder,
+}
+
+impl Default for ExpectTablePrinter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExpectTablePrinter {
+    const HEADER: [&'static str; 7] = [
+        "PROTO",
+        "SOURCE",
+        "DESTINATION",
+        "MASTER",
+        "HELPER",
+        "TTL",
+        "FLAGS",
+    ];
+
+    pub fn new() -> Self {
+        ExpectTablePrinter {
+            rows: Builder::new(),
+        }
+    }
+
+    /// Keeps the expectation's cells: where the expected connection may come from (`*`
+    /// for any address; the port only when the mask fixes it), where it goes, the master
+    /// connection, the helper, the seconds left and the flags.
+    pub fn add(&mut self, expectation: &Expectation<'_>) {
+        let (expected, mask, master) = (
+            &expectation.expected,
+            &expectation.mask,
+            &expectation.master,
+        );
+        let any_source = mask.src.is_none_or(|m| m.is_unspecified());
+        let source_port = expected
+            .ports()
+            .filter(|_| mask.ports().is_some_and(|(sport, _)| sport != 0))
+            .map(|(sport, _)| sport);
+        let source = if any_source {
+            "*".to_string()
+        } else {
+            endpoint(expected.src, source_port)
+        };
+        let master_text = format!(
+            "{} > {}",
+            endpoint(master.src, master.ports().map(|p| p.0)),
+            endpoint(master.dst, master.ports().map(|p| p.1))
+        );
+        self.rows.push_record([
+            proto_text(expected.protonum),
+            source,
+            endpoint(expected.dst, expected.ports().map(|p| p.1)),
+            master_text,
+            expectation
+                .helper
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+                .unwrap_or_default(),
+            expectation
+                .timeout
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            expectation.flag_names().collect::<Vec<_>>().join(","),
+        ]);
+    }
+
+    /// Renders the table; nothing at all when there was no expectation.
+    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        if self.rows.count_records() == 0 {
+            return Ok(());
+        }
+        let mut builder = std::mem::take(&mut self.rows);
+        builder.insert_record(0, Self::HEADER);
+        writeln!(out, "{}", render(builder, &[5]))
+    }
+}
+
+/// A protocol's name, or its number for one conntrack has no name for.
+fn proto_text(protonum: u8) -> String {
+    proto_name(protonum)
+        .map(str::to_string)
+        .unwrap_or_else(|| protonum.to_string())
 }
 
 /// ANSI colours, used only when colour is on.
@@ -206,10 +302,7 @@ fn cell(column: Column, entry: &Entry<'_>, color: bool, labels: Option<&LabelMap
     };
     match column {
         Column::Family => entry.family.name().to_string(),
-        Column::Proto => entry
-            .proto_name()
-            .map(str::to_string)
-            .unwrap_or_else(|| entry.protonum().to_string()),
+        Column::Proto => proto_text(entry.protonum()),
         Column::State => {
             let name = entry.state.map(|s| s.name()).unwrap_or("");
             let colour = match name {
@@ -220,8 +313,8 @@ fn cell(column: Column, entry: &Entry<'_>, color: bool, labels: Option<&LabelMap
             };
             paint(name.to_string(), colour)
         }
-        Column::Src => endpoint(entry.original.src, source_port(&entry.original)),
-        Column::Dst => endpoint(entry.original.dst, destination_port(&entry.original)),
+        Column::Src => endpoint(entry.original.src, entry.original.ports().map(|p| p.0)),
+        Column::Dst => endpoint(entry.original.dst, entry.original.ports().map(|p| p.1)),
         Column::Nat => paint(nat(entry), CYAN),
         Column::Ttl => entry.timeout.map(|t| t.to_string()).unwrap_or_default(),
         Column::Flags => flags(entry),
@@ -251,20 +344,6 @@ fn cell(column: Column, entry: &Entry<'_>, color: bool, labels: Option<&LabelMap
     }
 }
 
-fn source_port(tuple: &Tuple) -> Option<u16> {
-    match tuple.l4 {
-        L4::Ports { sport, .. } => Some(sport),
-        _ => None,
-    }
-}
-
-fn destination_port(tuple: &Tuple) -> Option<u16> {
-    match tuple.l4 {
-        L4::Ports { dport, .. } => Some(dport),
-        _ => None,
-    }
-}
-
 /// `10.0.0.1:80`, `[fd00::1]:80`, or the bare address for protocols without ports.
 fn endpoint(address: Option<IpAddr>, port: Option<u16>) -> String {
     let Some(address) = address else {
@@ -286,32 +365,22 @@ fn endpoint(address: Option<IpAddr>, port: Option<u16>) -> String {
     String::from_utf8(text).unwrap_or_default()
 }
 
-/// What NAT did, from the reply tuple: `SNAT 192.0.2.1:61000`, `DNAT 10.0.0.7:8080`, both,
-/// or nothing.
+/// What NAT did (as `-n`/`-g` see it): `SNAT 192.0.2.1:61000`, `DNAT 10.0.0.7:8080`,
+/// both, or nothing.
 fn nat(entry: &Entry<'_>) -> String {
-    let (original, reply) = (&entry.original, &entry.reply);
     let mut parts = Vec::new();
-    let snat = entry.has_status(IPS_SRC_NAT_BIT)
-        || (entry.has_status(IPS_SRC_NAT_DONE_BIT)
-            && (reply.dst != original.src || destination_port(reply) != source_port(original)));
-    let dnat = entry.has_status(IPS_DST_NAT_BIT)
-        || (entry.has_status(IPS_DST_NAT_DONE_BIT)
-            && (reply.src != original.dst || source_port(reply) != destination_port(original)));
-    if snat {
-        parts.push(format!(
-            "SNAT {}",
-            endpoint(reply.dst, destination_port(reply))
-        ));
+    if let Some(snat) = entry.source_nat() {
+        parts.push(format!("SNAT {}", endpoint(snat.address, snat.port)));
     }
-    if dnat {
-        parts.push(format!("DNAT {}", endpoint(reply.src, source_port(reply))));
+    if let Some(dnat) = entry.destination_nat() {
+        parts.push(format!("DNAT {}", endpoint(dnat.address, dnat.port)));
     }
     parts.join(" ")
 }
 
 fn flags(entry: &Entry<'_>) -> String {
     let mut words = Vec::new();
-    if entry.status.is_some() && !entry.has_status(IPS_SEEN_REPLY_BIT) {
+    if entry.is_unreplied() {
         words.push("UNREPLIED");
     }
     if entry.has_status(IPS_HW_OFFLOAD_BIT) {
@@ -327,7 +396,7 @@ fn flags(entry: &Entry<'_>) -> String {
 /// Both directions' counter together, formatted; empty without accounting.
 fn counted(
     entry: &Entry<'_>,
-    field: impl Fn(&crate::entry::Counters) -> u64,
+    field: impl Fn(&crate::model::entry::Counters) -> u64,
     format: fn(u64) -> String,
 ) -> String {
     match (entry.counters_original, entry.counters_reply) {
@@ -371,7 +440,7 @@ fn human(value: u64, step: f64, units: [&str; 7]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{Counters, Family, ProtoState, Status};
+    use crate::model::entry::{Counters, Family, L4, ProtoState, Status, Tuple};
 
     fn entry() -> Entry<'static> {
         let tuple = |src: &str, dst: &str, sport, dport| Tuple {
@@ -484,7 +553,7 @@ mod tests {
         let map = LabelMap::parse("1 one\n5 five\n");
         let bits = [0b10_0011u8, 0, 0, 0];
         let mut labelled = entry();
-        labelled.labels = Some(crate::entry::Labels(&bits));
+        labelled.labels = Some(crate::model::entry::Labels(&bits));
         let mut printer = TablePrinter::new(Some(vec![Column::Labels]), false, Some(&map));
         printer.add(&labelled);
         assert_eq!(render(&mut printer), "LABELS     \n0,one,five \n");

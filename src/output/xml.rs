@@ -10,12 +10,16 @@
 
 use std::io::{self, Write};
 
-use super::{push_decimal, push_hex, push_ip};
-use crate::entry::{Counters, Entry, Family, L4, Tuple};
+use super::{push_decimal, push_hex, push_ip, push_two_digits};
 use crate::labelmap::LabelMap;
+use crate::model::entry::{Counters, Entry, Family, L4, Tuple, proto_name};
+use crate::model::expect::Expectation;
 
 const HEADER: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<conntrack>\n";
 const FOOTER: &[u8] = b"</conntrack>\n";
+/// conntrack -L expect -o xml names its document `expect`.
+const EXPECT_HEADER: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<expect>\n";
+const EXPECT_FOOTER: &[u8] = b"</expect>\n";
 
 /// Prints entries as conntrack's XML document.
 pub struct XmlPrinter<'m> {
@@ -25,6 +29,9 @@ pub struct XmlPrinter<'m> {
     now: i64,
     started: bool,
     line: Vec<u8>,
+    /// The document's opening and closing lines: conntrack's or expect's.
+    header: &'static [u8],
+    footer: &'static [u8],
 }
 
 impl<'m> XmlPrinter<'m> {
@@ -35,7 +42,83 @@ impl<'m> XmlPrinter<'m> {
             now,
             started: false,
             line: Vec::with_capacity(1024),
+            header: HEADER,
+            footer: FOOTER,
         }
+    }
+
+    /// A printer of `conntrack -L expect -o xml`'s document; `when` adds the time of
+    /// printing to each expectation (`-o xml,timestamp`).
+    pub fn for_expectations(when: bool) -> Self {
+        XmlPrinter {
+            ktimestamp: when,
+            labels: None,
+            now: 0,
+            started: false,
+            line: Vec::with_capacity(1024),
+            header: EXPECT_HEADER,
+            footer: EXPECT_FOOTER,
+        }
+    }
+
+    /// Writes one expectation's `<flow>`, as libnetfilter_conntrack's
+    /// `__snprintf_expect_xml`: the three tuples' addresses under `<layer3>`, their
+    /// layer 4 under `<layer4>`, then `<meta>`.
+    pub fn print_expectation<W: Write>(
+        &mut self,
+        out: &mut W,
+        expectation: &Expectation<'_>,
+    ) -> io::Result<()> {
+        self.line.clear();
+        if !self.started {
+            self.started = true;
+            self.line.extend_from_slice(self.header);
+        }
+        let line = &mut self.line;
+        let family = expectation.family;
+        let tuples = [
+            (&b"expected"[..], &expectation.expected),
+            (b"mask", &expectation.mask),
+            (b"master", &expectation.master),
+        ];
+        line.extend_from_slice(b"<flow><layer3 protonum=\"");
+        push_decimal(line, family.raw());
+        line.extend_from_slice(b"\" protoname=\"");
+        line.extend_from_slice(family.name().as_bytes());
+        line.extend_from_slice(b"\">");
+        for (tag, tuple) in tuples {
+            open(line, tag);
+            push_address(line, b"src", family, tuple.src);
+            push_address(line, b"dst", family, tuple.dst);
+            close(line, tag);
+        }
+        line.extend_from_slice(b"</layer3>");
+        push_layer4_open(line, expectation.expected.protonum);
+        for (tag, tuple) in tuples {
+            open(line, tag);
+            // Each tuple's ports by its own protocol; conntrack has no element for ICMP.
+            if !matches!(tuple.l4, L4::Icmp { .. }) {
+                push_l4(line, tuple.l4);
+            }
+            close(line, tag);
+        }
+        line.extend_from_slice(b"</layer4><meta>");
+        if let Some(helper) = expectation.helper {
+            push_element(line, b"helper-name", helper);
+        }
+        push_number(line, b"timeout", expectation.timeout);
+        push_number(line, b"class", expectation.class);
+        push_number(line, b"zone", expectation.zone);
+        if self.ktimestamp {
+            push_when(line, super::unix_now_seconds());
+        }
+        for name in expectation.flag_names() {
+            line.push(b'<');
+            line.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+            line.extend_from_slice(b"/>");
+        }
+        line.extend_from_slice(b"</meta></flow>\n");
+        out.write_all(&self.line)
     }
 
     pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
@@ -52,7 +135,7 @@ impl<'m> XmlPrinter<'m> {
     /// Closes the document, if one was started.
     pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         if self.started {
-            out.write_all(FOOTER)?;
+            out.write_all(self.footer)?;
         }
         Ok(())
     }
@@ -152,30 +235,9 @@ fn push_tuple(
     line.extend_from_slice(b"\">");
     push_address(line, b"src", entry.family, tuple.src);
     push_address(line, b"dst", entry.family, tuple.dst);
-    line.extend_from_slice(b"</layer3><layer4 protonum=\"");
-    push_decimal(line, tuple.protonum);
-    line.extend_from_slice(b"\" protoname=\"");
-    line.extend_from_slice(
-        crate::entry::proto_name(tuple.protonum)
-            .unwrap_or("unknown")
-            .as_bytes(),
-    );
-    line.extend_from_slice(b"\">");
-    match tuple.l4 {
-        L4::Ports { sport, dport } => {
-            push_number(line, b"sport", Some(sport));
-            push_number(line, b"dport", Some(dport));
-        }
-        L4::Gre { srckey, dstkey } => {
-            line.extend_from_slice(b"<srckey>0x");
-            push_hex(line, srckey.into());
-            line.extend_from_slice(b"</srckey><dstkey>0x");
-            push_hex(line, dstkey.into());
-            line.extend_from_slice(b"</dstkey>");
-        }
-        // conntrack's XML has no element for ICMP's type, code and id.
-        L4::Icmp { .. } | L4::None => {}
-    }
+    line.extend_from_slice(b"</layer3>");
+    push_layer4_open(line, tuple.protonum);
+    push_l4(line, tuple.l4);
     line.extend_from_slice(b"</layer4>");
     push_number(line, b"zone", tuple.zone);
     // libnetfilter_conntrack tests the original direction's counters for both tuples.
@@ -188,15 +250,58 @@ fn push_tuple(
     line.extend_from_slice(b"</meta>");
 }
 
+/// `<layer4 protonum="6" protoname="tcp">`.
+fn push_layer4_open(line: &mut Vec<u8>, protonum: u8) {
+    line.extend_from_slice(b"<layer4 protonum=\"");
+    push_decimal(line, protonum);
+    line.extend_from_slice(b"\" protoname=\"");
+    line.extend_from_slice(proto_name(protonum).unwrap_or("unknown").as_bytes());
+    line.extend_from_slice(b"\">");
+}
+
+/// The ports or GRE keys of a tuple; conntrack's XML has no element for ICMP's type,
+/// code and id.
+fn push_l4(line: &mut Vec<u8>, l4: L4) {
+    match l4 {
+        L4::Ports { sport, dport } => {
+            push_number(line, b"sport", Some(sport));
+            push_number(line, b"dport", Some(dport));
+        }
+        L4::Gre { srckey, dstkey } => {
+            line.extend_from_slice(b"<srckey>0x");
+            push_hex(line, srckey.into());
+            line.extend_from_slice(b"</srckey><dstkey>0x");
+            push_hex(line, dstkey.into());
+            line.extend_from_slice(b"</dstkey>");
+        }
+        L4::Icmp { .. } | L4::None => {}
+    }
+}
+
+/// `<when>`: the local time of printing, as libnetfilter_conntrack's
+/// `__snprintf_localtime_xml` (weekday 1 to 7, month 1 to 12).
+fn push_when(line: &mut Vec<u8>, seconds: i64) {
+    let Some(tm) = super::local_time(seconds) else {
+        return;
+    };
+    line.extend_from_slice(b"<when>");
+    push_number(line, b"hour", Some(tm.tm_hour));
+    line.extend_from_slice(b"<min>");
+    push_two_digits(line, tm.tm_min);
+    line.extend_from_slice(b"</min><sec>");
+    push_two_digits(line, tm.tm_sec);
+    line.extend_from_slice(b"</sec>");
+    push_number(line, b"wday", Some(tm.tm_wday + 1));
+    push_number(line, b"day", Some(tm.tm_mday));
+    push_number(line, b"month", Some(tm.tm_mon + 1));
+    push_number(line, b"year", Some(tm.tm_year + 1900));
+    line.extend_from_slice(b"</when>");
+}
+
 /// `<src>`/`<dst>`: empty for a family conntrack cannot print, zero when missing.
 fn push_address(line: &mut Vec<u8>, tag: &[u8], family: Family, address: Option<std::net::IpAddr>) {
     open(line, tag);
-    let zero = match family {
-        Family::Ipv4 => Some(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-        Family::Ipv6 => Some(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
-        Family::Other(_) => None,
-    };
-    if let Some(zero) = zero {
+    if let Some(zero) = family.zero_address() {
         push_ip(line, address.unwrap_or(zero));
     }
     close(line, tag);

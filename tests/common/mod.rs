@@ -5,10 +5,13 @@
 //! between three namespaces.  All of it stays inside namespaces created by
 //! these helpers (named `ct-test-<pid>-<n>`), which are deleted again on drop.
 //!
-//! Needs root and the Debian packages `iproute2`, `conntrack`, `nftables`
-//! (plus `util-linux`/`mount`, which every Debian system has).  Traffic is
-//! generated in-process (sockets opened in a thread that did `setns`), so no
-//! ping/socat/python is needed.
+//! Needs root and the Debian packages `iproute2`, `conntrack`, `nftables`.
+//! Traffic is generated in-process (sockets opened in a thread that did `setns`,
+//! `Netns::run_in`), so no ping/socat/python is needed.
+//!
+//! Hermetic: every `conntrack` and `ct` the helpers run (`Netns::exec*`, `Env`,
+//! `ct_command`) sees an `/etc/xtables` of the test's choosing, with its own label map
+//! or with no connlabel.conf at all, never the host's (see `Xtables`).
 //!
 //! Environment:
 //! - `CT_REQUIRE_KERNEL_TESTS=1`: a test that cannot run panics instead of
@@ -18,12 +21,15 @@
 //!   harness itself).
 #![allow(dead_code)]
 
+pub mod shapes;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
@@ -39,8 +45,13 @@ pub const NET_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bit 3 is deliberately left unnamed.
 pub const LABEL_MAP: &str = "0 zero\n1 one\n5 five\n";
 
-/// TCP state names `conntrack -I --state` accepts (LISTEN is its old name for SYN_SENT2).
-pub const TCP_STATES: [&str; 11] = [
+/// The label map the insert helpers use when the listing map is `LABEL_MAP`: it also
+/// names bits 3 and 127, which `LABEL_MAP` leaves unnamed, so that ct must print them as
+/// numbers.
+pub const FULL_LABEL_MAP: &str = "0 zero\n1 one\n3 three\n5 five\n127 top\n";
+
+/// TCP state names by number (TCP_CONNTRACK_*), as conntrack prints them.
+pub const TCP_STATE_NAMES: [&str; 10] = [
     "NONE",
     "SYN_SENT",
     "SYN_RECV",
@@ -51,13 +62,10 @@ pub const TCP_STATES: [&str; 11] = [
     "TIME_WAIT",
     "CLOSE",
     "SYN_SENT2",
-    "LISTEN",
 ];
 
-/// SCTP state names `conntrack -I --state` can make. HEARTBEAT_SENT and HEARTBEAT_ACKED
-/// are left out: `conntrack -I --state HEARTBEAT_*` segfaults in conntrack 1.4.7. DCCP is
-/// left out too: the test kernels have no DCCP tracker.
-pub const SCTP_STATES: [&str; 8] = [
+/// SCTP state names by number (SCTP_CONNTRACK_*), as conntrack prints them.
+pub const SCTP_STATE_NAMES: [&str; 10] = [
     "NONE",
     "CLOSED",
     "COOKIE_WAIT",
@@ -66,7 +74,28 @@ pub const SCTP_STATES: [&str; 8] = [
     "SHUTDOWN_SENT",
     "SHUTDOWN_RECD",
     "SHUTDOWN_ACK_SENT",
+    "HEARTBEAT_SENT",
+    "HEARTBEAT_ACKED",
 ];
+
+/// TCP state names `conntrack -I --state` accepts: every state, and LISTEN, its old name
+/// for SYN_SENT2.
+pub const TCP_STATES: [&str; 11] = with_listen(TCP_STATE_NAMES);
+
+/// SCTP state names `conntrack -I --state` can make. HEARTBEAT_SENT and HEARTBEAT_ACKED
+/// are left out: `conntrack -I --state HEARTBEAT_*` segfaults in conntrack 1.4.7. DCCP is
+/// left out too: the test kernels have no DCCP tracker.
+pub const SCTP_STATES: &[&str] = SCTP_STATE_NAMES.split_at(8).0;
+
+const fn with_listen(names: [&'static str; 10]) -> [&'static str; 11] {
+    let mut all = ["LISTEN"; 11];
+    let mut i = 0;
+    while i < names.len() {
+        all[i] = names[i];
+        i += 1;
+    }
+    all
+}
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -113,7 +142,7 @@ fn why_not_allowed() -> Option<String> {
     if euid != 0 {
         return Some(format!("not running as root (euid {euid})"));
     }
-    let missing: Vec<&str> = ["ip", "conntrack", "nft", "unshare", "mount"]
+    let missing: Vec<&str> = ["ip", "conntrack", "nft"]
         .into_iter()
         .filter(|p| find_program(p).is_none())
         .collect();
@@ -247,6 +276,146 @@ fn stderr_str(o: &Output) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// A controlled /etc/xtables
+// ---------------------------------------------------------------------------
+
+/// What a command run by the tests finds in `/etc/xtables`, where conntrack and ct read
+/// `connlabel.conf`: never the host's, so that no test depends on the machine it runs on.
+///
+/// The command runs in a private mount namespace (entered between fork and exec, so no
+/// extra process) in which a prepared directory hides the host's `/etc/xtables`, by a
+/// bind mount where the host has that directory and by a read-only overlay of /etc where
+/// it has none. Nothing is written to the host's /etc. The prepared directories live
+/// under cargo's `CARGO_TARGET_TMPDIR`, one per label map, named by its content.
+#[derive(Clone, Copy, Debug)]
+pub enum Xtables<'a> {
+    /// No connlabel.conf: `/etc/xtables` is an empty directory, or absent if the host
+    /// has none.
+    Empty,
+    /// A `connlabel.conf` holding this text, and nothing else in `/etc/xtables`.
+    LabelMap(&'a str),
+}
+
+/// How `Xtables::apply` lays the prepared directory over the host's /etc.
+enum EtcMount {
+    /// Bind this directory onto the host's `/etc/xtables`.
+    Bind(std::ffi::CString),
+    /// Mount an overlay on /etc with these options (`lowerdir=PREPARED:/etc`).
+    Overlay(std::ffi::CString),
+}
+
+impl Xtables<'_> {
+    /// Makes `cmd` run with this `/etc/xtables`. Only root can mount, so a command run
+    /// without root is left as it is: then no kernel test runs, and the tests that do run
+    /// (usage errors, help, completions) print no labels.
+    pub fn apply(self, cmd: &mut Command) -> &mut Command {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return cmd;
+        }
+        let host_dir = Path::new("/etc/xtables").is_dir();
+        let how = match (self, host_dir) {
+            // Nothing to hide, nothing to show.
+            (Xtables::Empty, false) => return cmd,
+            (_, true) => EtcMount::Bind(c_path(&prepared_etc(self).join("xtables"))),
+            (Xtables::LabelMap(_), false) => {
+                let etc = prepared_etc(self);
+                let options = format!("lowerdir={}:/etc", etc.display());
+                EtcMount::Overlay(std::ffi::CString::new(options).unwrap())
+            }
+        };
+        // SAFETY: the hook makes only async-signal-safe system calls (unshare, mount) on
+        // strings prepared before the fork.
+        unsafe { cmd.pre_exec(move || private_etc(&how)) }
+    }
+}
+
+/// `cmd` with a controlled `/etc/xtables` and no connlabel.conf (`Xtables::Empty`).
+pub fn hermetic(mut cmd: Command) -> Command {
+    Xtables::Empty.apply(&mut cmd);
+    cmd
+}
+
+/// The `ct` under test, to run on the host (`--netns`, or no kernel at all), with no
+/// connlabel.conf in sight.
+pub fn ct_command() -> Command {
+    hermetic(Command::new(ct_bin()))
+}
+
+/// In the child, between fork and exec: a mount namespace of its own, its mounts kept
+/// from the host's (as `ip netns exec` does), and the prepared /etc/xtables laid over.
+fn private_etc(how: &EtcMount) -> std::io::Result<()> {
+    let check = |rc: libc::c_int| {
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    let none = std::ptr::null();
+    // SAFETY: plain system calls on NUL-terminated strings that outlive them.
+    unsafe {
+        check(libc::unshare(libc::CLONE_NEWNS))?;
+        check(libc::mount(
+            none,
+            c"/".as_ptr(),
+            none,
+            libc::MS_REC | libc::MS_SLAVE,
+            std::ptr::null(),
+        ))?;
+        match how {
+            EtcMount::Bind(dir) => check(libc::mount(
+                dir.as_ptr(),
+                c"/etc/xtables".as_ptr(),
+                none,
+                libc::MS_BIND,
+                std::ptr::null(),
+            )),
+            EtcMount::Overlay(options) => check(libc::mount(
+                c"ct-test-etc".as_ptr(),
+                c"/etc".as_ptr(),
+                c"overlay".as_ptr(),
+                libc::MS_RDONLY,
+                options.as_ptr().cast(),
+            )),
+        }
+    }
+}
+
+fn c_path(path: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap()
+}
+
+/// A directory holding `xtables/` as `xtables` describes it, made once (by whichever
+/// test process gets there first) and kept for later runs.
+fn prepared_etc(xtables: Xtables) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ct-test-etc");
+    let name = match xtables {
+        Xtables::Empty => "empty".to_string(),
+        // FNV-1a: stable across runs and toolchains, unlike std's hasher.
+        Xtables::LabelMap(map) => format!(
+            "map-{:016x}",
+            map.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        ),
+    };
+    let dir = root.join(&name);
+    if !dir.join("xtables").is_dir() {
+        let staging = root.join(format!("{name}.{}-{}", std::process::id(), next_id()));
+        std::fs::create_dir_all(staging.join("xtables")).unwrap();
+        if let Xtables::LabelMap(map) = xtables {
+            std::fs::write(staging.join("xtables/connlabel.conf"), map).unwrap();
+        }
+        // Fails when another test made it first: then that one is used.
+        if std::fs::rename(&staging, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+    }
+    dir
+}
+
+// ---------------------------------------------------------------------------
 // Network namespaces
 // ---------------------------------------------------------------------------
 
@@ -305,9 +474,17 @@ impl Netns {
         run(&mut self.exec_cmd(args))
     }
 
+    /// `ip netns exec NAME args...`, seeing an /etc/xtables without connlabel.conf (see
+    /// `Xtables`).
     pub fn exec_cmd(&self, args: &[&str]) -> Command {
+        self.exec_cmd_with(Xtables::Empty, args)
+    }
+
+    /// `ip netns exec NAME args...`, seeing the /etc/xtables `xtables` says.
+    pub fn exec_cmd_with(&self, xtables: Xtables, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name]).args(args);
+        xtables.apply(&mut c);
         c
     }
 
@@ -386,10 +563,6 @@ impl Netns {
         self.sysctl("net.netfilter.nf_conntrack_timestamp", "1");
     }
 
-    /// Run `argv` inside this namespace *and* inside a private mount
-    /// namespace whose /etc is an overlay (lower = the real /etc, upper on a
-    /// private tmpfs) containing `/etc/xtables/connlabel.conf` = `map`.
-    /// Nothing is written to the host's /etc.
     /// `conntrack -I <args split on whitespace>` with the label map `map` in place, for
     /// entries made with `--label-add`; must succeed.
     pub fn insert_with_labels(&self, map: &str, args: &str) {
@@ -401,54 +574,22 @@ impl Netns {
         );
     }
 
+    /// Run `argv` inside this namespace with `/etc/xtables/connlabel.conf` = `map` (see
+    /// `Xtables`). Nothing is written to the host's /etc.
     pub fn exec_with_labelmap(&self, map: &str, argv: &[&str]) -> Output {
-        // Mount point for the private tmpfs; it stays empty on the host.
-        let dir =
-            std::env::temp_dir().join(format!("ct-test-lbl-{}-{}", std::process::id(), next_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = r#"set -e
-d="$1"; ns="$2"; shift 2
-mount -t tmpfs -o mode=0755 ct-test-labels "$d"
-mkdir -p "$d/upper/xtables" "$d/work"
-printf '%s' "$CT_TEST_LABELMAP" > "$d/upper/xtables/connlabel.conf"
-mount -t overlay -o "lowerdir=/etc,upperdir=$d/upper,workdir=$d/work" ct-test-etc /etc
-exec ip netns exec "$ns" "$@""#;
-        let mut c = Command::new("unshare");
-        c.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(&dir)
-        .arg(&self.name)
-        .args(argv)
-        .env("CT_TEST_LABELMAP", map);
-        let out = run(&mut c);
-        let _ = std::fs::remove_dir(&dir);
-        out
+        run(&mut self.exec_cmd_with(Xtables::LabelMap(map), argv))
     }
 
-    /// Run a closure on a thread that has joined this network namespace;
-    /// sockets it creates belong to the namespace.
+    /// Run a closure on a thread that has joined this network namespace (setns moves
+    /// only the calling thread); sockets it creates belong to the namespace. The one way
+    /// the tests enter a namespace in-process.
     pub fn run_in<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         let path = self.path();
         std::thread::scope(|s| {
             let h = s.spawn(move || {
-                let f_ns =
-                    File::open(&path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-                // SAFETY: valid fd; only this thread's netns changes.
-                let rc = unsafe { libc::setns(f_ns.as_raw_fd(), libc::CLONE_NEWNET) };
-                assert_eq!(
-                    rc,
-                    0,
-                    "setns({}): {}",
-                    path.display(),
-                    std::io::Error::last_os_error()
-                );
+                let path = path.to_str().expect("namespace paths are UTF-8");
+                ct::netlink::netns::enter(path)
+                    .unwrap_or_else(|e| panic!("entering {path}: {e:#}"));
                 f()
             });
             match h.join() {
@@ -706,6 +847,15 @@ table inet ct_test {
         }
     }
 
+    /// The unspecified address and port of the family: bind to it for any.
+    pub fn any_addr(v6: bool) -> SocketAddr {
+        if v6 {
+            "[::]:0".parse().unwrap()
+        } else {
+            "0.0.0.0:0".parse().unwrap()
+        }
+    }
+
     fn listen(&self, v6: bool, port: u16) -> TcpListener {
         let addr = SocketAddr::new(Self::server_addr(v6), port);
         self.server
@@ -833,14 +983,9 @@ table inet ct_test {
             .run_in(|| UdpSocket::bind(saddr))
             .expect("udp bind");
         srv.set_read_timeout(Some(NET_TIMEOUT)).unwrap();
-        let any: SocketAddr = if v6 {
-            "[::]:0".parse().unwrap()
-        } else {
-            "0.0.0.0:0".parse().unwrap()
-        };
         let cli = self
             .client
-            .run_in(|| UdpSocket::bind(any))
+            .run_in(|| UdpSocket::bind(Self::any_addr(v6)))
             .expect("udp bind");
         cli.set_read_timeout(Some(NET_TIMEOUT)).unwrap();
         cli.send_to(payload, saddr).unwrap();
@@ -856,14 +1001,9 @@ table inet ct_test {
     /// comes back; the router's entry stays [UNREPLIED]).
     pub fn udp_unreplied(&self, v6: bool, port: u16) {
         let saddr = SocketAddr::new(Self::server_addr(v6), port);
-        let any: SocketAddr = if v6 {
-            "[::]:0".parse().unwrap()
-        } else {
-            "0.0.0.0:0".parse().unwrap()
-        };
         let cli = self
             .client
-            .run_in(|| UdpSocket::bind(any))
+            .run_in(|| UdpSocket::bind(Self::any_addr(v6)))
             .expect("udp bind");
         cli.connect(saddr).unwrap();
         cli.set_read_timeout(Some(NET_TIMEOUT)).unwrap();
@@ -1304,7 +1444,7 @@ pub fn output_option_sets() -> Vec<String> {
 /// Where/how to run a listing command.
 #[derive(Clone, Copy)]
 pub enum Env<'a> {
-    /// `ip netns exec NS ...`
+    /// `ip netns exec NS ...` without connlabel.conf
     Ns(&'a Netns),
     /// `ip netns exec NS ...` with `/etc/xtables/connlabel.conf` = map
     NsWithLabels(&'a Netns, &'a str),

@@ -7,10 +7,10 @@
 use std::sync::OnceLock;
 
 use ct::decode::decode_entry;
-use ct::entry::Entry;
 use ct::filter::Filter;
 use ct::labelmap::LabelMap;
-use ct::netlink::{DumpStats, walk_batch};
+use ct::model::entry::Entry;
+use ct::netlink::{DumpStats, walk_datagram};
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::json::JsonPrinter;
 use ct::output::table::TablePrinter;
@@ -21,14 +21,14 @@ const NOW: i64 = 1_795_600_000;
 
 fn label_map() -> &'static LabelMap {
     static MAP: OnceLock<LabelMap> = OnceLock::new();
-    MAP.get_or_init(|| LabelMap::parse("0 zero\n1 one\n5 five\n"))
+    MAP.get_or_init(|| LabelMap::parse(include_str!("../fixtures/connlabel.conf")))
 }
 
 /// Treats `bytes` as a datagram of netlink messages and prints every entry in it.
 pub fn exercise_datagram(bytes: &[u8]) {
     let mut printers = Printers::new();
     let mut stats = DumpStats::default();
-    let _ = walk_batch(bytes, None, &mut stats, &mut |message| {
+    let _ = walk_datagram(bytes, None, "the capture", &mut stats, &mut |message| {
         if let Ok(entry) = decode_entry(message.family, message.attributes) {
             printers.print(&entry);
         }

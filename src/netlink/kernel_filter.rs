@@ -15,21 +15,24 @@
 //! Every one of these selects a superset of what [`Filter::matches`] accepts, which is
 //! checked afterwards on every entry, so a kernel that ignores an attribute changes only
 //! how many entries cross into user space, never what is shown. A kernel that rejects
-//! one (EINVAL, EOPNOTSUPP) is asked again with less: see [`request_ladder`].
+//! one (EINVAL, EOPNOTSUPP) is asked again with less: see [`entry_requests`].
+//!
+//! [`Filter::matches`]: crate::filter::Filter::matches
 
-use netlink_packet_core::{DefaultNla, Emitable, Nla};
+use netlink_packet_core::{DefaultNla, Emitable};
 use netlink_packet_netfilter::conntrack::{
     ConntrackAttribute, IPTuple, ProtoTuple, Protocol, Tuple,
 };
 
-use super::{AddrMatch, Filter};
+use super::Request;
+use super::attributes::{be32, untyped};
+use crate::filter::{AddrMatch, Filter};
 use crate::kernel::*;
-use crate::netlink::DumpRequest;
 
 /// The requests to try in turn: the most the kernel could filter first, then without
 /// the tuple filter (5.8+), without the zone (6.8+), without the status (5.15+), and
 /// last the family alone, which every kernel takes. Duplicates are left out.
-pub fn request_ladder(filter: &Filter) -> Vec<DumpRequest> {
+pub fn entry_requests(filter: &Filter) -> Vec<Request> {
     let family = filter.family.unwrap_or(AF_UNSPEC);
     let mark = mark_attributes(filter);
     let status = status_attributes(filter);
@@ -42,9 +45,9 @@ pub fn request_ladder(filter: &Filter) -> Vec<DumpRequest> {
         mark,
         Vec::new(),
     ];
-    let mut ladder: Vec<DumpRequest> = Vec::new();
+    let mut ladder: Vec<Request> = Vec::new();
     for attributes in steps {
-        let request = DumpRequest { family, attributes };
+        let request = Request::dump_entries(family, attributes);
         if ladder.last() != Some(&request) {
             ladder.push(request);
         }
@@ -177,35 +180,19 @@ fn tuple_fields(
     (tuple, flags)
 }
 
-fn be32(kind: u16, value: u32) -> DefaultNla {
-    DefaultNla::new(kind, value.to_be_bytes().to_vec())
-}
-
-/// The crate's typed attribute as a `DefaultNla`, keeping its NLA_F_NESTED flag.
-fn untyped(attribute: ConntrackAttribute) -> DefaultNla {
-    let mut value = vec![0; attribute.value_len()];
-    attribute.emit_value(&mut value);
-    let nested = if attribute.is_nested() {
-        NLA_F_NESTED
-    } else {
-        0
-    };
-    DefaultNla::new(attribute.kind() | nested, value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::filter::values::{MarkMatch, StatusMatch};
 
-    fn bytes(request: &DumpRequest) -> Vec<u8> {
+    fn bytes(request: &Request) -> Vec<u8> {
         request.to_bytes(1)[16..].to_vec()
     }
 
     #[test]
     fn no_filter_asks_for_everything_once() {
-        let ladder = request_ladder(&Filter::default());
-        assert_eq!(ladder, vec![DumpRequest::default()]);
+        let ladder = entry_requests(&Filter::default());
+        assert_eq!(ladder, vec![Request::dump_entries(AF_UNSPEC, vec![])]);
     }
 
     /// The same bytes conntrack 1.4.7 sends for `-L -m 5/0xff`.
@@ -218,7 +205,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let ladder = request_ladder(&filter);
+        let ladder = entry_requests(&filter);
         #[rustfmt::skip]
         assert_eq!(bytes(&ladder[0]), [
             0, 0, 0, 0,                      // nfgenmsg: AF_UNSPEC
@@ -226,7 +213,7 @@ mod tests {
             8, 0, 21, 0, 0, 0, 0, 0xff,      // CTA_MARK_MASK 0xff
         ]);
         assert_eq!(ladder.len(), 2, "then the family alone");
-        assert_eq!(ladder[1], DumpRequest::default());
+        assert_eq!(ladder[1], Request::dump_entries(AF_UNSPEC, vec![]));
     }
 
     /// conntrack 1.4.7's `-u ASSURED` and `-u UNREPLIED`.
@@ -237,7 +224,7 @@ mod tests {
             ..Default::default()
         };
         #[rustfmt::skip]
-        assert_eq!(bytes(&request_ladder(&assured)[0]), [
+        assert_eq!(bytes(&entry_requests(&assured)[0]), [
             0, 0, 0, 0,
             8, 0, 3, 0, 0, 0, 0, 4,          // CTA_STATUS IPS_ASSURED
             8, 0, 26, 0, 0, 0, 0, 4,         // CTA_STATUS_MASK IPS_ASSURED
@@ -247,7 +234,7 @@ mod tests {
             ..Default::default()
         };
         #[rustfmt::skip]
-        assert_eq!(bytes(&request_ladder(&unreplied)[0]), [
+        assert_eq!(bytes(&entry_requests(&unreplied)[0]), [
             0, 0, 0, 0,
             8, 0, 3, 0, 0, 0, 0, 0,          // CTA_STATUS 0
             8, 0, 26, 0, 0, 0, 0, 2,         // CTA_STATUS_MASK IPS_SEEN_REPLY
@@ -260,13 +247,16 @@ mod tests {
             zone: Some(0),
             ..Default::default()
         };
-        assert_eq!(request_ladder(&zero), vec![DumpRequest::default()]);
+        assert_eq!(
+            entry_requests(&zero),
+            vec![Request::dump_entries(AF_UNSPEC, vec![])]
+        );
         let seven = Filter {
             orig_zone: Some(7),
             ..Default::default()
         };
         #[rustfmt::skip]
-        assert_eq!(bytes(&request_ladder(&seven)[0]), [
+        assert_eq!(bytes(&entry_requests(&seven)[0]), [
             0, 0, 0, 0,
             6, 0, 18, 0, 0, 7, 0, 0,         // CTA_ZONE 7, padded
         ]);
@@ -282,7 +272,7 @@ mod tests {
             reply_src: Some("10.0.0.0/8".parse().unwrap()),
             ..Default::default()
         };
-        let ladder = request_ladder(&filter);
+        let ladder = entry_requests(&filter);
         #[rustfmt::skip]
         assert_eq!(bytes(&ladder[0]), [
             2, 0, 0, 0,                              // nfgenmsg: AF_INET
@@ -308,14 +298,14 @@ mod tests {
             orig_src: Some("fd00::1".parse().unwrap()),
             ..Default::default()
         };
-        assert_eq!(request_ladder(&v6).len(), 1);
+        assert_eq!(entry_requests(&v6).len(), 1);
         let sctp_port = Filter {
             family: Some(AF_INET),
             protocols: vec![IPPROTO_SCTP],
             orig_dport: Some(36412),
             ..Default::default()
         };
-        let first = &request_ladder(&sctp_port)[0];
+        let first = &entry_requests(&sctp_port)[0];
         // The protocol goes to the kernel, the sctp port does not.
         let flags_at = bytes(first).len() - 12;
         assert_eq!(bytes(first)[flags_at..flags_at + 4], [8, 0, 0, 0]);

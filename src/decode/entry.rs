@@ -1,56 +1,9 @@
-//! Wire decoding: the attributes of one ctnetlink message → an [`Entry`].
-//!
-//! Attributes are walked in place with netlink-packet-core's `NlasIterator`, so nothing
-//! is copied or allocated per entry. netlink-packet-netfilter's own `ConntrackAttribute`
-//! parser would build a `Vec` for every nested attribute and types only part of
-//! ctnetlink, which is why this module reads the attributes itself, under their kernel
-//! names. Attributes this module does not know (a newer kernel's) are skipped; a known
-//! attribute with a bad length is an error that names it, never a panic.
+//! ctnetlink attributes of one entry message → an [`Entry`], zero-copy.
 
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use netlink_packet_core::{NlaBuffer, NlasIterator};
-
-use crate::entry::{Counters, Entry, Family, L4, Labels, ProtoState, Status, Tuple};
-use crate::kernel::*;
-
-/// Why an entry could not be decoded. Names the attribute at fault so a report from the
-/// field can be traced to the kernel's layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecodeError {
-    /// The attribute stream is cut short or an attribute's length field is wrong.
-    Malformed(&'static str),
-    /// An attribute's value does not have the size its kernel type has.
-    BadLength {
-        attribute: &'static str,
-        expected: usize,
-        found: usize,
-    },
-    /// The entry lacks something every entry has.
-    Missing(&'static str),
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Malformed(inside) => write!(f, "malformed attributes in {inside}"),
-            DecodeError::BadLength {
-                attribute,
-                expected,
-                found,
-            } => write!(
-                f,
-                "invalid {attribute} value: {found} bytes where {expected} were expected"
-            ),
-            DecodeError::Missing(attribute) => write!(f, "entry has no {attribute}"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-type Result<T> = std::result::Result<T, DecodeError>;
+use super::*;
+use crate::model::entry::{
+    Counters, Entry, Family, L4, Labels, ProtoState, Status, Tuple, has_ports,
+};
 
 /// Decodes one conntrack entry: `family` is the nfgenmsg family of the message and
 /// `attributes` the bytes after the nfgenmsg header.
@@ -94,7 +47,7 @@ pub fn decode_entry(family: u8, attributes: &[u8]) -> Result<Entry<'_>> {
     Ok(entry)
 }
 
-fn empty_tuple() -> Tuple {
+pub(crate) fn empty_tuple() -> Tuple {
     Tuple {
         src: None,
         dst: None,
@@ -119,12 +72,10 @@ struct RawL4 {
 impl RawL4 {
     fn into_l4(self) -> L4 {
         match self.protonum {
-            IPPROTO_TCP | IPPROTO_UDP | IPPROTO_UDPLITE | IPPROTO_SCTP | IPPROTO_DCCP => {
-                L4::Ports {
-                    sport: self.sport,
-                    dport: self.dport,
-                }
-            }
+            protonum if has_ports(protonum) => L4::Ports {
+                sport: self.sport,
+                dport: self.dport,
+            },
             IPPROTO_ICMP | IPPROTO_ICMPV6 => L4::Icmp {
                 icmp_type: self.icmp_type,
                 code: self.icmp_code,
@@ -139,7 +90,8 @@ impl RawL4 {
     }
 }
 
-fn decode_tuple(bytes: &[u8], name: &'static str) -> Result<Tuple> {
+/// One tuple (CTA_TUPLE_ORIG, CTA_TUPLE_REPLY, or an expectation's tuples and mask).
+pub(crate) fn decode_tuple(bytes: &[u8], name: &'static str) -> Result<Tuple> {
     let mut tuple = empty_tuple();
     let mut raw = RawL4::default();
     for attribute in attrs(bytes, name) {
@@ -250,76 +202,4 @@ fn decode_timestamp(bytes: &[u8], entry: &mut Entry<'_>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The NUL-terminated string held by attribute `kind` inside the nest `bytes`.
-fn decode_string_in<'a>(
-    bytes: &'a [u8],
-    kind: u16,
-    name: &'static str,
-) -> Result<Option<&'a [u8]>> {
-    let mut found = None;
-    for attribute in attrs(bytes, name) {
-        let (inner_kind, value) = attribute?;
-        if inner_kind == kind {
-            let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
-            found = Some(&value[..end]);
-        }
-    }
-    Ok(found)
-}
-
-/// Iterates over the attributes in `bytes` as (type without flags, value), in one pass.
-/// A cut-short stream or a bad length field yields an error, after which the iteration
-/// ends; callers stop at the first error, so such a stream never decodes silently.
-pub fn attrs<'a>(
-    bytes: &'a [u8],
-    inside: &'static str,
-) -> impl Iterator<Item = Result<(u16, &'a [u8])>> {
-    NlasIterator::new(bytes).map(move |nla| {
-        nla.map(kind_and_value)
-            .map_err(|_| DecodeError::Malformed(inside))
-    })
-}
-
-fn kind_and_value(nla: NlaBuffer<&[u8]>) -> (u16, &[u8]) {
-    let kind = nla.kind();
-    // NlaBuffer::value() borrows from the NlaBuffer itself; slicing the inner buffer
-    // keeps the lifetime of the receive buffer. new_checked has already checked that
-    // NLA_HDRLEN <= length <= buffer length.
-    let length = usize::from(nla.length());
-    let whole = nla.into_inner();
-    (kind, &whole[NLA_HDRLEN..length])
-}
-
-fn exact<const N: usize>(value: &[u8], attribute: &'static str) -> Result<[u8; N]> {
-    value.try_into().map_err(|_| DecodeError::BadLength {
-        attribute,
-        expected: N,
-        found: value.len(),
-    })
-}
-
-fn byte(value: &[u8], attribute: &'static str) -> Result<u8> {
-    Ok(exact::<1>(value, attribute)?[0])
-}
-
-fn be_u16(value: &[u8], attribute: &'static str) -> Result<u16> {
-    exact(value, attribute).map(u16::from_be_bytes)
-}
-
-fn be_u32(value: &[u8], attribute: &'static str) -> Result<u32> {
-    exact(value, attribute).map(u32::from_be_bytes)
-}
-
-fn be_u64(value: &[u8], attribute: &'static str) -> Result<u64> {
-    exact(value, attribute).map(u64::from_be_bytes)
-}
-
-fn ipv4(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
-    exact::<4>(value, attribute).map(|octets| IpAddr::V4(Ipv4Addr::from(octets)))
-}
-
-fn ipv6(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
-    exact::<16>(value, attribute).map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
 }

@@ -1,21 +1,22 @@
-//! From what the user typed to a resolved plan, before any socket opens.
+//! From what the user typed to checked values, before any socket opens.
 //!
 //! clap checks each value on its own; this module checks how they fit together (an
 //! IPv6 address with `-f ipv4`, a `--state` no selected protocol has, a label the label
 //! map does not name) and reports a misfit as a [`UsageError`], which exits 2 like a
-//! bad value does. The stages after it only meet the kernel's and the system's errors.
+//! bad value does. Each argument group of [`crate::cli::groups`] resolves to one part
+//! here: [`Target`] (where), [`Filter`] (which), [`Output`] (how); a command combines the
+//! parts it needs. The stages after this one only meet the kernel's and the system's
+//! errors.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 
-use crate::cli::{FamilyArg, ListArgs, OutputOption};
-use crate::entry::Family;
-use crate::filter::kernel::request_ladder;
+use crate::cli::{FamilyArg, FilterArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs};
 use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
 use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
-use crate::netlink::DumpRequest;
+use crate::model::entry::{Family, L4, Tuple, has_ports};
 use crate::output::classic::ClassicOptions;
 use crate::output::table::{ColorChoice, Column};
 
@@ -31,20 +32,38 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Everything `ct list` will do.
-#[derive(Debug)]
-pub struct ListPlan {
+/// Where to talk to the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
     /// Network namespace to enter first, as the user named it.
     pub netns: Option<String>,
     /// SO_RCVBUF for the netlink socket, when the user chose one.
     pub socket_buffer: Option<usize>,
-    /// What to ask the kernel, most filtered first (see `filter::kernel`).
-    pub requests: Vec<DumpRequest>,
-    /// What every entry must satisfy to be shown.
-    pub filter: Filter,
+}
+
+impl Target {
+    pub fn from_args(args: &TargetArgs) -> Result<Target, UsageError> {
+        if args.netns.as_deref() == Some("") {
+            return Err(usage(
+                "--netns needs a namespace: a name from `ip netns list`, a path or a pid",
+            ));
+        }
+        Ok(Target {
+            netns: args.netns.clone(),
+            socket_buffer: args.buffer_size.map(|size| size as usize),
+        })
+    }
+}
+
+/// How to show what a command prints per entry.
+#[derive(Debug)]
+pub struct Output {
     pub format: Format,
     /// `--quiet`: no summary line.
     pub quiet: bool,
+    /// `-o timestamp`: nothing for entries (as in conntrack, which stamps only events
+    /// and expectations), the time of printing before each expectation.
+    pub timestamp: bool,
     /// Label names to print, when `-o labels` or `-l` asked for them.
     pub labels: LabelSource,
 }
@@ -78,43 +97,182 @@ pub enum LabelSource {
     Map(LabelMap),
 }
 
-impl ListPlan {
-    pub fn from_args(args: &ListArgs) -> Result<ListPlan, UsageError> {
-        Self::from_args_with_labels(args, Path::new(CONNLABEL_CONF))
-    }
-
-    /// As [`ListPlan::from_args`], reading label names for `-l` from `label_file`.
-    pub fn from_args_with_labels(
-        args: &ListArgs,
-        label_file: &Path,
-    ) -> Result<ListPlan, UsageError> {
-        let wants = |option| args.output.contains(&option);
-        let (filter, label_map) = build_filter(args, label_file)?;
+impl Output {
+    /// The output part; `label_map` is the map `-l` already read, if it did.
+    pub fn from_args(args: &OutputArgs, label_map: Option<LabelMap>) -> Result<Output, UsageError> {
         let format = format(args)?;
+        let wants_labels = args.output.contains(&OutputOption::Labels);
         // JSON and the table name labels whenever the map is there (else they show bit
         // numbers); conntrack's formats print labels only when asked, as conntrack does.
         let labels = match label_map {
             Some(map) => LabelSource::Map(map),
-            None if wants(OutputOption::Labels) => LabelSource::File(CONNLABEL_CONF),
+            None if wants_labels => LabelSource::File(CONNLABEL_CONF),
             None if matches!(format, Format::Json | Format::Table { .. }) => {
                 LabelSource::FileIfPresent(CONNLABEL_CONF)
             }
             None => LabelSource::None,
         };
-        Ok(ListPlan {
-            netns: args.netns.clone(),
-            socket_buffer: args.buffer_size.map(|size| size as usize),
-            requests: request_ladder(&filter),
-            filter,
+        Ok(Output {
             format,
             quiet: args.quiet,
+            timestamp: args.output.contains(&OutputOption::Timestamp),
             labels,
         })
     }
 }
 
+/// The filter of `args`, reading label names for `-l` from the system's label file.
+pub fn filter(args: &FilterArgs) -> Result<(Filter, Option<LabelMap>), UsageError> {
+    filter_with_labels(args, Path::new(CONNLABEL_CONF))
+}
+
+/// What `ct get` asks the kernel for: one tuple, in the direction the user gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// AF_INET or AF_INET6, from the addresses.
+    pub family: u8,
+    /// CTA_TUPLE_ORIG or CTA_TUPLE_REPLY.
+    pub direction: u16,
+    pub tuple: Tuple,
+    /// `-w`: the entry's zone (CTA_ZONE).
+    pub zone: Option<u16>,
+    /// `--orig-zone` or `--reply-zone`: the zone of the tuple's direction
+    /// (CTA_TUPLE_ZONE).
+    pub tuple_zone: Option<u16>,
+}
+
+/// The tuple `ct get` looks up. The kernel finds an entry only by a whole tuple, so both
+/// addresses, the protocol and its layer-4 fields are required (ports; or ICMP type,
+/// code and id; or GRE keys as ports), in one direction: `-s -d` or `-r -q`.
+pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
+    let original = args.src.is_some() || args.dst.is_some();
+    let reply = args.reply_src.is_some() || args.reply_dst.is_some();
+    let (direction, src, dst, ports, zone_flag) = match (original, reply) {
+        (true, _) => (
+            (CTA_TUPLE_ORIG, "-s/--src", "-d/--dst"),
+            args.src,
+            args.dst,
+            (args.sport, args.dport, "--sport", "--dport"),
+            (
+                args.orig_zone,
+                "--orig-zone",
+                args.reply_zone,
+                "--reply-zone",
+            ),
+        ),
+        (false, true) => (
+            (CTA_TUPLE_REPLY, "-r/--reply-src", "-q/--reply-dst"),
+            args.reply_src,
+            args.reply_dst,
+            (
+                args.reply_port_src,
+                args.reply_port_dst,
+                "--reply-port-src",
+                "--reply-port-dst",
+            ),
+            (
+                args.reply_zone,
+                "--reply-zone",
+                args.orig_zone,
+                "--orig-zone",
+            ),
+        ),
+        (false, false) => {
+            return Err(usage(
+                "get needs a tuple: -s/--src and -d/--dst (or -r/--reply-src and \
+                 -q/--reply-dst), -p/--proto and its ports or ICMP type, code and id",
+            ));
+        }
+    };
+    let (kind, src_flag, dst_flag) = direction;
+    let address = |given: Option<AddrMatch>, flag: &str| match given {
+        None => Err(usage(format!("get needs both {src_flag} and {dst_flag}"))),
+        Some(a) if !a.is_exact() => Err(usage(format!(
+            "get needs an address for {flag}, not a prefix ({}/{})",
+            a.addr, a.mask
+        ))),
+        Some(a) => Ok(a.addr),
+    };
+    let (src, dst) = (address(src, src_flag)?, address(dst, dst_flag)?);
+    let family = family_of(src);
+    if family_of(dst) != family {
+        return Err(usage(format!(
+            "{src_flag} {src} and {dst_flag} {dst} are of different families"
+        )));
+    }
+    if let Some(wanted) = args.family {
+        let wanted = match wanted {
+            FamilyArg::Ipv4 => AF_INET,
+            FamilyArg::Ipv6 => AF_INET6,
+        };
+        if wanted != family {
+            return Err(usage(format!(
+                "{src_flag} {src} is {} but -f/--family asks for {}",
+                Family::from_raw(family).name(),
+                Family::from_raw(wanted).name()
+            )));
+        }
+    }
+    let protonum = match args.proto[..] {
+        [one] => one,
+        [] => return Err(usage("get needs -p/--proto")),
+        _ => return Err(usage("get takes one protocol in -p/--proto")),
+    };
+    let l4 = lookup_l4(args, protonum, ports)?;
+    let (tuple_zone, _, other_zone, other_flag) = zone_flag;
+    if other_zone.is_some() {
+        return Err(usage(format!(
+            "{other_flag} does not fit a tuple given with {src_flag} and {dst_flag}"
+        )));
+    }
+    Ok(Lookup {
+        family,
+        direction: kind,
+        tuple: Tuple {
+            src: Some(src),
+            dst: Some(dst),
+            protonum,
+            l4,
+            zone: None,
+        },
+        zone: args.zone,
+        tuple_zone,
+    })
+}
+
+/// The layer-4 part of a lookup's tuple: what the protocol's tracker needs.
+fn lookup_l4(
+    args: &TupleArgs,
+    protonum: u8,
+    (sport, dport, sport_flag, dport_flag): (Option<u16>, Option<u16>, &str, &str),
+) -> Result<L4, UsageError> {
+    let both_ports = || match (sport, dport) {
+        (Some(sport), Some(dport)) => Ok((sport, dport)),
+        _ => Err(usage(format!(
+            "get needs {sport_flag} and {dport_flag} for this protocol"
+        ))),
+    };
+    match protonum {
+        IPPROTO_ICMP | IPPROTO_ICMPV6 => match (args.icmp_type, args.icmp_code, args.icmp_id) {
+            (Some(icmp_type), Some(code), Some(id)) => Ok(L4::Icmp {
+                icmp_type,
+                code,
+                id,
+            }),
+            _ => Err(usage(
+                "get needs --icmp-type, --icmp-code and --icmp-id for icmp and icmpv6",
+            )),
+        },
+        IPPROTO_GRE => both_ports().map(|(srckey, dstkey)| L4::Gre { srckey, dstkey }),
+        protonum if has_ports(protonum) => {
+            both_ports().map(|(sport, dport)| L4::Ports { sport, dport })
+        }
+        _ => Ok(L4::None),
+    }
+}
+
 /// The one format `-o` names (classic when none), with its modifiers.
-fn format(args: &ListArgs) -> Result<Format, UsageError> {
+fn format(args: &OutputArgs) -> Result<Format, UsageError> {
     let wants = |option| args.output.contains(&option);
     let formats: Vec<&str> = [
         (OutputOption::Xml, "xml"),
@@ -153,37 +311,39 @@ fn usage(message: impl Into<String>) -> UsageError {
     UsageError(message.into())
 }
 
-/// The filter, and the label map when `-l` had to read it.
-fn build_filter(
-    args: &ListArgs,
+/// The filter, and the label map when `-l` had to read it from `label_file`.
+pub fn filter_with_labels(
+    args: &FilterArgs,
     label_file: &Path,
 ) -> Result<(Filter, Option<LabelMap>), UsageError> {
+    let tuple = &args.tuple;
     let mut filter = Filter {
         family: family(args)?,
-        protocols: dedup(&args.proto),
-        orig_src: with_mask(args.src, args.mask_src, "--mask-src", "-s/--src")?,
-        orig_dst: with_mask(args.dst, args.mask_dst, "--mask-dst", "-d/--dst")?,
-        reply_src: args.reply_src,
-        reply_dst: args.reply_dst,
+        protocols: dedup(&tuple.proto),
+        orig_src: with_mask(tuple.src, args.mask_src, "--mask-src", "-s/--src")?,
+        orig_dst: with_mask(tuple.dst, args.mask_dst, "--mask-dst", "-d/--dst")?,
+        reply_src: tuple.reply_src,
+        reply_dst: tuple.reply_dst,
         any_addr: args.addr,
-        orig_sport: args.sport,
-        orig_dport: args.dport,
-        reply_sport: args.reply_port_src,
-        reply_dport: args.reply_port_dst,
+        orig_sport: tuple.sport,
+        orig_dport: tuple.dport,
+        reply_sport: tuple.reply_port_src,
+        reply_dport: tuple.reply_port_dst,
         any_port: args.port,
-        icmp_type: args.icmp_type,
-        icmp_code: args.icmp_code,
-        icmp_id: args.icmp_id,
+        icmp_type: tuple.icmp_type,
+        icmp_code: tuple.icmp_code,
+        icmp_id: tuple.icmp_id,
         states: Vec::new(),
         mark: args.mark,
-        zone: args.zone,
-        orig_zone: args.orig_zone,
-        reply_zone: args.reply_zone,
+        zone: tuple.zone,
+        orig_zone: tuple.orig_zone,
+        reply_zone: tuple.reply_zone,
         status: args.status.iter().copied().reduce(StatusMatch::and),
         src_nat: args.src_nat,
         dst_nat: args.dst_nat,
         any_nat: args.any_nat,
         labels: Vec::new(),
+        helper: args.helper.clone(),
     };
     if let Some(status) = filter.status {
         if status.set & status.clear != 0 {
@@ -191,7 +351,7 @@ fn build_filter(
         }
     }
     check_ports_have_a_protocol(args, &filter.protocols)?;
-    check_icmp_has_a_protocol(args, &filter.protocols)?;
+    check_icmp_has_a_protocol(tuple, &filter.protocols)?;
     filter.states = resolve_states(&args.state, &filter.protocols)
         .map_err(|message| usage(format!("invalid --state: {message}")))?;
     let label_map = if args.label.is_empty() {
@@ -222,18 +382,19 @@ fn build_filter(
 
 /// The family from `-f` and from every address given, which must agree (conntrack:
 /// "mismatched address family"). An address alone narrows the dump to its family.
-fn family(args: &ListArgs) -> Result<Option<u8>, UsageError> {
-    let mut family = args.family.map(|f| match f {
+fn family(args: &FilterArgs) -> Result<Option<u8>, UsageError> {
+    let tuple = &args.tuple;
+    let mut family = tuple.family.map(|f| match f {
         FamilyArg::Ipv4 => AF_INET,
         FamilyArg::Ipv6 => AF_INET6,
     });
     let mut source = "-f/--family";
     let nat_addr = |nat: Option<crate::filter::NatMatch>| nat.and_then(|n| n.addr);
     let addresses: [(&str, Option<IpAddr>); 10] = [
-        ("-s/--src", args.src.map(|a| a.addr)),
-        ("-d/--dst", args.dst.map(|a| a.addr)),
-        ("-r/--reply-src", args.reply_src.map(|a| a.addr)),
-        ("-q/--reply-dst", args.reply_dst.map(|a| a.addr)),
+        ("-s/--src", tuple.src.map(|a| a.addr)),
+        ("-d/--dst", tuple.dst.map(|a| a.addr)),
+        ("-r/--reply-src", tuple.reply_src.map(|a| a.addr)),
+        ("-q/--reply-dst", tuple.reply_dst.map(|a| a.addr)),
         ("--mask-src", args.mask_src),
         ("--mask-dst", args.mask_dst),
         ("--addr", args.addr.map(|a| a.addr)),
@@ -280,27 +441,19 @@ fn with_mask(
 
 /// Port flags with `-p` naming only protocols that have no ports select nothing; say so
 /// (conntrack refuses such port options outright).
-fn check_ports_have_a_protocol(args: &ListArgs, protocols: &[u8]) -> Result<(), UsageError> {
+fn check_ports_have_a_protocol(args: &FilterArgs, protocols: &[u8]) -> Result<(), UsageError> {
+    let tuple = &args.tuple;
     let port_flag = [
-        (args.sport, "--sport"),
-        (args.dport, "--dport"),
-        (args.reply_port_src, "--reply-port-src"),
-        (args.reply_port_dst, "--reply-port-dst"),
+        (tuple.sport, "--sport"),
+        (tuple.dport, "--dport"),
+        (tuple.reply_port_src, "--reply-port-src"),
+        (tuple.reply_port_dst, "--reply-port-dst"),
         (args.port, "--port"),
     ]
     .into_iter()
     .find_map(|(value, flag)| value.map(|_| flag));
-    let with_ports = [
-        IPPROTO_TCP,
-        IPPROTO_UDP,
-        IPPROTO_UDPLITE,
-        IPPROTO_SCTP,
-        IPPROTO_DCCP,
-    ];
     match port_flag {
-        Some(flag)
-            if !protocols.is_empty() && !protocols.iter().any(|p| with_ports.contains(p)) =>
-        {
+        Some(flag) if !protocols.is_empty() && !protocols.iter().any(|&p| has_ports(p)) => {
             Err(usage(format!(
                 "{flag} needs a protocol with ports (tcp, udp, udplite, sctp, dccp) in -p"
             )))
@@ -310,7 +463,7 @@ fn check_ports_have_a_protocol(args: &ListArgs, protocols: &[u8]) -> Result<(), 
 }
 
 /// ICMP flags with `-p` naming neither icmp nor icmpv6 select nothing; say so.
-fn check_icmp_has_a_protocol(args: &ListArgs, protocols: &[u8]) -> Result<(), UsageError> {
+fn check_icmp_has_a_protocol(args: &TupleArgs, protocols: &[u8]) -> Result<(), UsageError> {
     let icmp_flag = [
         (args.icmp_type.is_some(), "--icmp-type"),
         (args.icmp_code.is_some(), "--icmp-code"),
@@ -343,12 +496,22 @@ mod tests {
     use crate::cli::{Cli, Command};
     use clap::Parser;
 
-    fn plan(args: &str) -> Result<ListPlan, UsageError> {
+    /// The parts of a `ct list` command line.
+    #[derive(Debug)]
+    struct Plan {
+        filter: Filter,
+    }
+
+    fn plan(args: &str) -> Result<Plan, UsageError> {
         let argv = std::iter::once("ct").chain(args.split_whitespace());
         let Command::List(list) = Cli::try_parse_from(argv).unwrap().command else {
             panic!("not a list command");
         };
-        ListPlan::from_args_with_labels(&list, Path::new("/nonexistent/connlabel.conf"))
+        let (filter, labels) =
+            filter_with_labels(&list.filter, Path::new("/nonexistent/connlabel.conf"))?;
+        Output::from_args(&list.output, labels)?;
+        Target::from_args(&list.target)?;
+        Ok(Plan { filter })
     }
 
     #[test]
@@ -362,8 +525,8 @@ mod tests {
             Some(AF_INET6)
         );
         assert_eq!(
-            plan("list -n fd00::1").unwrap().requests[0].family,
-            AF_INET6
+            plan("list -n fd00::1").unwrap().filter.family,
+            Some(AF_INET6)
         );
     }
 
@@ -451,6 +614,14 @@ mod tests {
         assert_eq!(
             plan("list -u ASSURED -u !ASSURED").unwrap_err().0,
             "-u/--status asks for a flag both set and clear"
+        );
+    }
+
+    #[test]
+    fn an_empty_namespace_is_a_usage_error() {
+        assert_eq!(
+            plan("list --netns=").unwrap_err().0,
+            "--netns needs a namespace: a name from `ip netns list`, a path or a pid"
         );
     }
 

@@ -88,6 +88,91 @@ impl Entry<'_> {
     pub fn has_status(&self, bit: u32) -> bool {
         self.status.is_some_and(|s| s.contains(bit))
     }
+
+    /// True when the entry has seen no reply: it has a status without IPS_SEEN_REPLY
+    /// (conntrack's `[UNREPLIED]`).
+    pub fn is_unreplied(&self) -> bool {
+        self.status.is_some() && !self.has_status(IPS_SEEN_REPLY_BIT)
+    }
+
+    /// Source NAT: the reply goes back to another address, or another source port (ICMP
+    /// id, GRE key), than the original came from. `None` when neither was rewritten.
+    ///
+    /// The address test is libnetfilter_conntrack's IS_SNAT (an entry without a status
+    /// counts, as there). The port test compares the halves that hold the same field in
+    /// both directions; libnetfilter_conntrack's IS_SPAT compares ICMP's id with its
+    /// type and code, which makes every masqueraded ping look port-translated.
+    pub fn source_nat(&self) -> Option<NatRewrite> {
+        let (original, reply) = (&self.original, &self.reply);
+        let done = self.status.is_none_or(|s| s.contains(IPS_SRC_NAT_DONE_BIT));
+        let port = match (original.l4, reply.l4) {
+            (L4::Ports { sport, .. }, L4::Ports { dport, .. }) => Some((sport, dport)),
+            (L4::Gre { srckey, .. }, L4::Gre { dstkey, .. }) => Some((srckey, dstkey)),
+            (L4::Icmp { id: before, .. }, L4::Icmp { id: after, .. }) => Some((before, after)),
+            _ => None,
+        };
+        NatRewrite::new(
+            done && reply.dst != original.src,
+            self.has_status(IPS_SRC_NAT_DONE_BIT) && port.is_some_and(|(b, a)| b != a),
+            reply.dst,
+            port.map(|(_, after)| after),
+            reply.ports().map(|(_, dport)| dport),
+        )
+    }
+
+    /// Destination NAT (IS_DNAT): the reply comes from another address, or another port
+    /// (GRE key), than the original went to. ICMP has no destination half NAT could
+    /// rewrite. `None` when nothing was rewritten.
+    pub fn destination_nat(&self) -> Option<NatRewrite> {
+        let (original, reply) = (&self.original, &self.reply);
+        let done = self.has_status(IPS_DST_NAT_DONE_BIT);
+        let port = match (original.l4, reply.l4) {
+            (L4::Ports { dport, .. }, L4::Ports { sport, .. }) => Some((dport, sport)),
+            (L4::Gre { dstkey, .. }, L4::Gre { srckey, .. }) => Some((dstkey, srckey)),
+            _ => None,
+        };
+        NatRewrite::new(
+            done && reply.src != original.dst,
+            done && port.is_some_and(|(b, a)| b != a),
+            reply.src,
+            port.map(|(_, after)| after),
+            reply.ports().map(|(sport, _)| sport),
+        )
+    }
+}
+
+/// How NAT rewrote one side of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatRewrite {
+    /// The address was rewritten.
+    pub address_rewritten: bool,
+    /// The port (or the ICMP id, or the GRE key) was rewritten.
+    pub port_rewritten: bool,
+    /// Where the connection was rewritten to: the reply's destination for source NAT,
+    /// the reply's source for destination NAT.
+    pub address: Option<IpAddr>,
+    /// The port (ICMP id, GRE key) beside that address, for protocols that have one.
+    pub l4: Option<u16>,
+    /// The same as a port, for protocols that have ports.
+    pub port: Option<u16>,
+}
+
+impl NatRewrite {
+    fn new(
+        address_rewritten: bool,
+        port_rewritten: bool,
+        address: Option<IpAddr>,
+        l4: Option<u16>,
+        port: Option<u16>,
+    ) -> Option<NatRewrite> {
+        (address_rewritten || port_rewritten).then_some(NatRewrite {
+            address_rewritten,
+            port_rewritten,
+            address,
+            l4,
+            port,
+        })
+    }
 }
 
 /// The layer-3 family of an entry.
@@ -115,6 +200,16 @@ impl Family {
         }
     }
 
+    /// The address conntrack prints where the kernel left one out: 0.0.0.0 or ::, and
+    /// none for a family it cannot print addresses of.
+    pub fn zero_address(self) -> Option<IpAddr> {
+        match self {
+            Family::Ipv4 => Some(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            Family::Ipv6 => Some(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
+            Family::Other(_) => None,
+        }
+    }
+
     /// The name conntrack prints with `-o extended`.
     pub fn name(self) -> &'static str {
         match self {
@@ -134,6 +229,16 @@ pub struct Tuple {
     pub l4: L4,
     /// The zone of this direction alone (CTA_TUPLE_ZONE), when it has its own.
     pub zone: Option<u16>,
+}
+
+impl Tuple {
+    /// The source and destination ports, for protocols that have ports.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match self.l4 {
+            L4::Ports { sport, dport } => Some((sport, dport)),
+            _ => None,
+        }
+    }
 }
 
 /// What identifies a flow at layer 4, by protocol.
@@ -220,6 +325,14 @@ impl Labels<'_> {
                     .map(move |bit| word_index as u32 * 32 + bit)
             })
     }
+}
+
+/// True for the protocols whose tuples carry ports: tcp, udp, udplite, sctp, dccp.
+pub fn has_ports(protonum: u8) -> bool {
+    matches!(
+        protonum,
+        IPPROTO_TCP | IPPROTO_UDP | IPPROTO_UDPLITE | IPPROTO_SCTP | IPPROTO_DCCP
+    )
 }
 
 /// conntrack's name for a layer-4 protocol number, or `None` where it prints `unknown`.

@@ -1,0 +1,51 @@
+//! `ct count`: how many entries, as `conntrack -C` prints it (a number and a newline).
+//!
+//! Without filters the kernel's own counter answers (IPCTNL_MSG_CT_GET_STATS): no dump,
+//! constant time. With filters ct counts the entries `ct list` would show, with the same
+//! kernel-side filtering, printing nothing per entry.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::list::Lister;
+use super::stats::{CONNTRACK_COUNT_SYSCTL, global_stats, require_sysctl_number};
+use super::{connect, stdout};
+use crate::cli::{CountArgs, CountTableArg};
+use crate::filter::Filter;
+use crate::netlink::Conntrack;
+use crate::plan::{self, Target};
+
+pub fn run(args: &CountArgs) -> Result<()> {
+    let target = Target::from_args(&args.target)?;
+    let (filter, _) = plan::filter(&args.filter)?;
+    if args.table == CountTableArg::Expect {
+        super::expect::check_filter(&filter)?;
+    }
+    let mut conntrack = connect(&target)?;
+    let count = match args.table {
+        CountTableArg::Conntrack if filter == Filter::default() => count_all(&mut conntrack)?,
+        CountTableArg::Conntrack => count_matching(&mut conntrack, &filter)?,
+        CountTableArg::Expect => super::expect::count(&mut conntrack, &filter)?,
+    };
+    let (mut out, _) = stdout();
+    writeln!(out, "{count}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The kernel's count of the whole table; where netlink refuses, the
+/// nf_conntrack_count sysctl, as conntrack falls back.
+fn count_all(conntrack: &mut Conntrack) -> Result<u64> {
+    match global_stats(conntrack) {
+        Ok(global) if global.entries.is_some() => Ok(global.entries.map_or(0, u64::from)),
+        _ => require_sysctl_number(CONNTRACK_COUNT_SYSCTL).map(u64::from),
+    }
+}
+
+/// The entries that pass `filter`, counted as they are dumped.
+fn count_matching(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
+    let mut lister = Lister::new(filter, None, std::io::sink(), std::io::stderr(), false);
+    conntrack.dump_entries(filter, |message| lister.on_message(message))?;
+    lister.finish()
+}

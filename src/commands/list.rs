@@ -1,0 +1,211 @@
+//! `ct list`: the conntrack table (or the dying or unconfirmed list, or the expectation
+//! table) as it is dumped, each entry decoded, filtered and printed as it arrives.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{connect, load_labels, stdout};
+use crate::cli::{ListArgs, TableArg};
+use crate::decode;
+use crate::filter::Filter;
+use crate::kernel::*;
+use crate::netlink::{DumpStats, Message, Request};
+use crate::output::{Printer, unix_now_seconds};
+use crate::plan::{self, Output, Target};
+
+pub fn run(args: &ListArgs) -> Result<()> {
+    let target = Target::from_args(&args.target)?;
+    let (filter, label_map) = plan::filter(&args.filter)?;
+    let output = Output::from_args(&args.output, label_map)?;
+    let dump_list = |message_type, operation| {
+        Request::dump(NFNL_SUBSYS_CTNETLINK, message_type, AF_UNSPEC, operation)
+    };
+    match args.table {
+        TableArg::Conntrack => list(&target, &filter, &output, None),
+        TableArg::Dying => list(
+            &target,
+            &filter,
+            &output,
+            Some(dump_list(
+                IPCTNL_MSG_CT_GET_DYING,
+                "the dump of the dying list",
+            )),
+        ),
+        TableArg::Unconfirmed => list(
+            &target,
+            &filter,
+            &output,
+            Some(dump_list(
+                IPCTNL_MSG_CT_GET_UNCONFIRMED,
+                "the dump of the unconfirmed list",
+            )),
+        ),
+        TableArg::Expect => super::expect::list(&target, &filter, &output),
+    }
+}
+
+/// Dumps the table, with as much of the filter as the kernel takes, or with `request`
+/// (a list the kernel cannot filter), and prints every entry that passes the filter.
+fn list(target: &Target, filter: &Filter, output: &Output, request: Option<Request>) -> Result<()> {
+    let mut conntrack = connect(target)?;
+    let labels = load_labels(&output.labels);
+    let (out, terminal) = stdout();
+    let printer = Printer::new(
+        &output.format,
+        labels.as_ref(),
+        unix_now_seconds(),
+        terminal,
+    );
+    let mut lister = Lister::new(filter, Some(printer), out, std::io::stderr(), terminal);
+    let on_message = |message: Message<'_>| lister.on_message(message);
+    let stats = match request {
+        None => conntrack.dump_entries(filter, on_message)?,
+        Some(request) => conntrack.dump(&request, on_message)?,
+    };
+    let shown = lister.finish()?;
+    report(stats, shown, output.quiet, &mut std::io::stderr())?;
+    Ok(())
+}
+
+/// What `ct list` says on stderr after the entries: a warning when the kernel flagged the
+/// dump as interrupted, and the summary line unless `--quiet`.
+pub fn report<E: Write>(stats: DumpStats, shown: u64, quiet: bool, errors: &mut E) -> Result<()> {
+    if stats.interrupted {
+        writeln!(
+            errors,
+            "ct: warning: the table changed during the dump (NLM_F_DUMP_INTR); \
+             entries may be missing or shown twice"
+        )?;
+    }
+    if !quiet {
+        writeln!(errors, "ct: {shown} flow entries have been shown.")?;
+    }
+    Ok(())
+}
+
+/// The per-entry path of `ct list`: decode, filter, print, count. An entry that cannot
+/// be decoded is reported on `errors` and the dump goes on. Without a printer it only
+/// counts (`ct count`).
+pub struct Lister<'m, W: Write, E: Write> {
+    filter: &'m Filter,
+    printer: Option<Printer<'m>>,
+    out: W,
+    errors: E,
+    /// Flush after every entry, as a terminal expects.
+    line_buffered: bool,
+    shown: u64,
+}
+
+impl<'m, W: Write, E: Write> Lister<'m, W, E> {
+    pub fn new(
+        filter: &'m Filter,
+        printer: Option<Printer<'m>>,
+        out: W,
+        errors: E,
+        line_buffered: bool,
+    ) -> Self {
+        Lister {
+            filter,
+            printer,
+            out,
+            errors,
+            line_buffered,
+            shown: 0,
+        }
+    }
+
+    /// Takes one message of a dump or a get: an entry is decoded, filtered and printed.
+    pub fn on_message(&mut self, message: Message<'_>) -> Result<()> {
+        if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+            return Ok(());
+        }
+        match decode::decode_entry(message.family, message.attributes) {
+            Ok(entry) if !self.filter.matches(&entry) => {}
+            Ok(entry) => {
+                self.shown += 1;
+                let Some(printer) = &mut self.printer else {
+                    return Ok(());
+                };
+                printer.print(&mut self.out, &entry)?;
+                if self.line_buffered {
+                    self.out.flush()?;
+                }
+            }
+            Err(err) => writeln!(self.errors, "ct: skipped an entry the kernel sent: {err}")?,
+        }
+        Ok(())
+    }
+
+    /// Ends the output, flushes it and returns how many entries were shown.
+    pub fn finish(mut self) -> Result<u64> {
+        if let Some(printer) = &mut self.printer {
+            printer.finish(&mut self.out)?;
+        }
+        self.out.flush()?;
+        Ok(self.shown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::classic::{ClassicOptions, ClassicPrinter};
+
+    #[test]
+    fn an_interrupted_dump_is_reported_even_when_quiet() {
+        let interrupted = DumpStats {
+            interrupted: true,
+            ..Default::default()
+        };
+        let mut said = Vec::new();
+        report(interrupted, 3, false, &mut said).unwrap();
+        assert_eq!(
+            String::from_utf8(said).unwrap(),
+            "ct: warning: the table changed during the dump (NLM_F_DUMP_INTR); \
+             entries may be missing or shown twice\nct: 3 flow entries have been shown.\n"
+        );
+        let mut quiet = Vec::new();
+        report(interrupted, 3, true, &mut quiet).unwrap();
+        assert!(
+            String::from_utf8(quiet)
+                .unwrap()
+                .contains("NLM_F_DUMP_INTR")
+        );
+        let mut calm = Vec::new();
+        report(DumpStats::default(), 0, true, &mut calm).unwrap();
+        assert!(calm.is_empty());
+    }
+
+    #[test]
+    fn a_bad_entry_is_reported_and_the_dump_goes_on() {
+        // The smallest entry: an empty original tuple.
+        let good: &[u8] = &[4, 0, CTA_TUPLE_ORIG as u8, 0x80];
+        let bad: &[u8] = &[6, 0, CTA_MARK as u8, 0, 1, 2, 0, 0];
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let printer = Printer::Classic(ClassicPrinter::new(ClassicOptions::default(), None, 0));
+        let filter = Filter::default();
+        let mut lister = Lister::new(&filter, Some(printer), &mut out, &mut errors, false);
+        for attributes in [good, bad, good] {
+            lister
+                .on_message(Message {
+                    subsystem: NFNL_SUBSYS_CTNETLINK,
+                    message_type: IPCTNL_MSG_CT_NEW,
+                    flags: 0,
+                    family: AF_INET,
+                    res_id: 0,
+                    attributes,
+                })
+                .unwrap();
+        }
+        assert_eq!(lister.finish().unwrap(), 2);
+        let line = "unknown  0 src=0.0.0.0 dst=0.0.0.0 src=0.0.0.0 dst=0.0.0.0\n";
+        assert_eq!(String::from_utf8(out).unwrap(), line.repeat(2));
+        assert_eq!(
+            String::from_utf8(errors).unwrap(),
+            "ct: skipped an entry the kernel sent: \
+             invalid CTA_MARK value: 2 bytes where 4 were expected\n"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! `ct stats`: the kernel's per-CPU counters, as `conntrack -S` prints them, or with the
+//! table's fill level and totals for people (`-o table`) and scripts (`-o json`).
+
+use anyhow::{Context, Result, anyhow};
+
+use super::{connect, stdout};
+use crate::cli::{CountTableArg, StatsArgs, StatsFormatArg};
+use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
+use crate::kernel::*;
+use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
+use crate::netlink::{Conntrack, KernelError, Request};
+use crate::output::stats::{print_classic, print_json, print_table};
+use crate::plan::Target;
+
+/// Where the kernel keeps the counters for readers without ctnetlink.
+const PROC_STATS: &str = "/proc/net/stat/nf_conntrack";
+
+pub fn run(args: &StatsArgs) -> Result<()> {
+    let target = Target::from_args(&args.target)?;
+    let kind = match args.table {
+        CountTableArg::Conntrack => StatsKind::Conntrack,
+        CountTableArg::Expect => StatsKind::Expect,
+    };
+    let mut conntrack = connect(&target)?;
+    let cpus = per_cpu(&mut conntrack, kind)?;
+    let (mut out, _) = stdout();
+    match args.output {
+        None => print_classic(&mut out, &cpus)?,
+        Some(format) => {
+            let global = match kind {
+                StatsKind::Conntrack => global_stats(&mut conntrack)?,
+                StatsKind::Expect => GlobalStats {
+                    entries: Some(super::expect::count_all(&mut conntrack)?),
+                    max_entries: read_sysctl_number(EXPECT_MAX_SYSCTL),
+                },
+            };
+            match format {
+                StatsFormatArg::Json => print_json(&mut out, kind, &global, &cpus)?,
+                StatsFormatArg::Table => print_table(&mut out, kind, &global, &cpus)?,
+            }
+        }
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
+/// The per-CPU counters over ctnetlink; where the kernel refuses, from
+/// /proc/net/stat/nf_conntrack, as conntrack falls back (that file holds the expectation
+/// counters too, so `-S expect` shows the same).
+pub fn per_cpu(conntrack: &mut Conntrack, kind: StatsKind) -> Result<Vec<CpuStats>> {
+    let (subsystem, message_type) = match kind {
+        StatsKind::Conntrack => (NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU),
+        StatsKind::Expect => (NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU),
+    };
+    let request = Request::dump(subsystem, message_type, AF_UNSPEC, "the statistics dump");
+    let mut cpus = Vec::new();
+    let result = conntrack.dump(&request, |message| {
+        // The kernel answers IPCTNL_MSG_EXP_GET_STATS_CPU under NFNL_SUBSYS_CTNETLINK
+        // (ctnetlink_exp_stat_fill_info), not the expectation subsystem it was asked on.
+        if message.message_type == message_type {
+            cpus.push(decode_cpu_stats(kind, message.res_id, message.attributes)?);
+        }
+        Ok(())
+    });
+    match result {
+        Ok(_) => Ok(cpus),
+        Err(err) if err.downcast_ref::<KernelError>().is_some() => {
+            let text = std::fs::read_to_string(PROC_STATS).map_err(|proc_err| {
+                anyhow!(
+                    "{err:#}; and {PROC_STATS} cannot be read either ({proc_err}): this \
+                     kernel offers no conntrack statistics"
+                )
+            })?;
+            Ok(decode_proc_stats(&text))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The number of entries and the table's limit (IPCTNL_MSG_CT_GET_STATS).
+pub fn global_stats(conntrack: &mut Conntrack) -> Result<GlobalStats> {
+    let request = Request::single(
+        NFNL_SUBSYS_CTNETLINK,
+        IPCTNL_MSG_CT_GET_STATS,
+        AF_UNSPEC,
+        Vec::new(),
+        "the statistics request",
+    );
+    let mut global = GlobalStats::default();
+    conntrack.request(&request, |message| {
+        if message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS) {
+            global = decode_global_stats(message.attributes)?;
+        }
+        Ok(())
+    })?;
+    if global.max_entries.is_none() {
+        // Kernels before 4.19 send only the count; the limit is a sysctl there.
+        global.max_entries = read_sysctl_number(CONNTRACK_MAX_SYSCTL);
+    }
+    Ok(global)
+}
+
+/// The sysctls beside the netlink counters, per network namespace.
+pub const CONNTRACK_COUNT_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_count";
+const CONNTRACK_MAX_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_max";
+const EXPECT_MAX_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_expect_max";
+
+/// A number from a sysctl file, if it can be read.
+pub fn read_sysctl_number(path: &str) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The same, for a caller that cannot do without it.
+pub fn require_sysctl_number(path: &str) -> Result<u32> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot open {path}"))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("cannot read a number from {path}"))
+}

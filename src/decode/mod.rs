@@ -1,0 +1,135 @@
+//! Wire decoding: ctnetlink attributes → the model, zero-copy.
+//!
+//! Attributes are walked in place with netlink-packet-core's `NlasIterator`, so nothing
+//! is copied or allocated per entry. netlink-packet-netfilter's own `ConntrackAttribute`
+//! parser would build a `Vec` for every nested attribute and types only part of
+//! ctnetlink, which is why these modules read the attributes themselves, under their
+//! kernel names: [`entry`] for connections, [`expect`] for expectations, [`stats`] for
+//! the statistics. Attributes they do not know (a newer kernel's) are skipped; a known
+//! attribute with a bad length is an error that names it, never a panic.
+
+pub mod entry;
+pub mod expect;
+pub mod stats;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use netlink_packet_core::{NlaBuffer, NlasIterator};
+
+use crate::kernel::*;
+pub use entry::decode_entry;
+
+/// Why an entry could not be decoded. Names the attribute at fault so a report from the
+/// field can be traced to the kernel's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The attribute stream is cut short or an attribute's length field is wrong.
+    Malformed(&'static str),
+    /// An attribute's value does not have the size its kernel type has.
+    BadLength {
+        attribute: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    /// The entry lacks something every entry has.
+    Missing(&'static str),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Malformed(inside) => write!(f, "malformed attributes in {inside}"),
+            DecodeError::BadLength {
+                attribute,
+                expected,
+                found,
+            } => write!(
+                f,
+                "invalid {attribute} value: {found} bytes where {expected} were expected"
+            ),
+            DecodeError::Missing(attribute) => write!(f, "entry has no {attribute}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+type Result<T> = std::result::Result<T, DecodeError>;
+
+/// The NUL-terminated string held by attribute `kind` inside the nest `bytes`.
+pub(crate) fn decode_string_in<'a>(
+    bytes: &'a [u8],
+    kind: u16,
+    name: &'static str,
+) -> Result<Option<&'a [u8]>> {
+    let mut found = None;
+    for attribute in attrs(bytes, name) {
+        let (inner_kind, value) = attribute?;
+        if inner_kind == kind {
+            found = Some(c_string(value));
+        }
+    }
+    Ok(found)
+}
+
+/// A NUL-terminated string attribute's text, without the NUL (all of it if none).
+pub(crate) fn c_string(value: &[u8]) -> &[u8] {
+    let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
+    &value[..end]
+}
+
+/// Iterates over the attributes in `bytes` as (type without flags, value), in one pass.
+/// A cut-short stream or a bad length field yields an error, after which the iteration
+/// ends; callers stop at the first error, so such a stream never decodes silently.
+pub fn attrs<'a>(
+    bytes: &'a [u8],
+    inside: &'static str,
+) -> impl Iterator<Item = Result<(u16, &'a [u8])>> {
+    NlasIterator::new(bytes).map(move |nla| {
+        nla.map(kind_and_value)
+            .map_err(|_| DecodeError::Malformed(inside))
+    })
+}
+
+fn kind_and_value(nla: NlaBuffer<&[u8]>) -> (u16, &[u8]) {
+    let kind = nla.kind();
+    // NlaBuffer::value() borrows from the NlaBuffer itself; slicing the inner buffer
+    // keeps the lifetime of the receive buffer. new_checked has already checked that
+    // NLA_HDRLEN <= length <= buffer length.
+    let length = usize::from(nla.length());
+    let whole = nla.into_inner();
+    (kind, &whole[NLA_HDRLEN..length])
+}
+
+pub(crate) fn exact<const N: usize>(value: &[u8], attribute: &'static str) -> Result<[u8; N]> {
+    value.try_into().map_err(|_| DecodeError::BadLength {
+        attribute,
+        expected: N,
+        found: value.len(),
+    })
+}
+
+pub(crate) fn byte(value: &[u8], attribute: &'static str) -> Result<u8> {
+    Ok(exact::<1>(value, attribute)?[0])
+}
+
+pub(crate) fn be_u16(value: &[u8], attribute: &'static str) -> Result<u16> {
+    exact(value, attribute).map(u16::from_be_bytes)
+}
+
+pub(crate) fn be_u32(value: &[u8], attribute: &'static str) -> Result<u32> {
+    exact(value, attribute).map(u32::from_be_bytes)
+}
+
+pub(crate) fn be_u64(value: &[u8], attribute: &'static str) -> Result<u64> {
+    exact(value, attribute).map(u64::from_be_bytes)
+}
+
+pub(crate) fn ipv4(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
+    exact::<4>(value, attribute).map(|octets| IpAddr::V4(Ipv4Addr::from(octets)))
+}
+
+pub(crate) fn ipv6(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
+    exact::<16>(value, attribute).map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
+}

@@ -1,0 +1,142 @@
+//! The table's statistics: the kernel's per-CPU counters and the global entry count.
+
+use std::borrow::Cow;
+
+use crate::kernel::{CTA_STATS_EXP_NAMES, CTA_STATS_NAMES};
+
+/// conntrack 1.4.7 names the four attributes after the last it knows `unknown1` to
+/// `unknown4`, so that a newer kernel's counters still show; ct names them the same.
+const UNKNOWN_NAMES: [&str; 4] = ["unknown1", "unknown2", "unknown3", "unknown4"];
+
+/// Which counters: the connections' or the expectations'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsKind {
+    Conntrack,
+    Expect,
+}
+
+impl StatsKind {
+    /// The counters' names by attribute number, as conntrack prints them.
+    pub fn names(self) -> &'static [(u16, &'static str)] {
+        match self {
+            StatsKind::Conntrack => &CTA_STATS_NAMES,
+            StatsKind::Expect => &CTA_STATS_EXP_NAMES,
+        }
+    }
+
+    /// The table's name: `conntrack` or `expect`.
+    pub fn table_name(self) -> &'static str {
+        match self {
+            StatsKind::Conntrack => "conntrack",
+            StatsKind::Expect => "expect",
+        }
+    }
+
+    /// The name conntrack prints for counter `attribute`; `None` for one it does not
+    /// print. Past the last counter it knows, conntrack -S (not -S expect) prints four
+    /// more as `unknown1` to `unknown4`.
+    pub fn name(self, attribute: u16) -> Option<&'static str> {
+        let names = self.names();
+        if let Some((_, name)) = names.iter().find(|(number, _)| *number == attribute) {
+            return Some(name);
+        }
+        let last = names.last().map_or(0, |(number, _)| *number);
+        match self {
+            StatsKind::Conntrack => attribute
+                .checked_sub(last + 1)
+                .and_then(|index| UNKNOWN_NAMES.get(usize::from(index)).copied()),
+            StatsKind::Expect => None,
+        }
+    }
+}
+
+/// One CPU's counters, in conntrack's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuStats {
+    pub cpu: u16,
+    /// (name, value) of every counter, named as conntrack names it: from the attribute
+    /// number over netlink, from the column header in /proc/net/stat/nf_conntrack.
+    pub counters: Vec<(Cow<'static, str>, u32)>,
+}
+
+/// What the kernel says of the whole table (IPCTNL_MSG_CT_GET_STATS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GlobalStats {
+    /// Entries in the table now (CTA_STATS_GLOBAL_ENTRIES).
+    pub entries: Option<u32>,
+    /// The table's limit, net.netfilter.nf_conntrack_max (CTA_STATS_GLOBAL_MAX_ENTRIES).
+    pub max_entries: Option<u32>,
+}
+
+impl GlobalStats {
+    /// How full the table is, in percent of its limit.
+    pub fn fill_percent(&self) -> Option<f64> {
+        match (self.entries, self.max_entries) {
+            (Some(entries), Some(max)) if max > 0 => {
+                Some(f64::from(entries) * 100.0 / f64::from(max))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Each counter summed over all CPUs, in the order of the first CPU that has it. Sums
+/// are 64-bit: a busy host's CPUs together can pass 2^32.
+pub fn totals(cpus: &[CpuStats]) -> Vec<(&str, u64)> {
+    let mut totals: Vec<(&str, u64)> = Vec::new();
+    for cpu in cpus {
+        for (name, value) in &cpu.counters {
+            match totals.iter_mut().find(|(n, _)| n == name) {
+                Some((_, total)) => *total += u64::from(*value),
+                None => totals.push((name, u64::from(*value))),
+            }
+        }
+    }
+    totals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::*;
+
+    #[test]
+    fn totals_add_every_cpu_in_64_bits() {
+        let cpu = |cpu, found, drop| CpuStats {
+            cpu,
+            counters: vec![("found".into(), found), ("drop".into(), drop)],
+        };
+        let cpus = [cpu(0, u32::MAX, 1), cpu(1, 2, 3)];
+        assert_eq!(
+            totals(&cpus),
+            [("found", u64::from(u32::MAX) + 2), ("drop", 4)]
+        );
+    }
+
+    #[test]
+    fn fill_level() {
+        let stats = GlobalStats {
+            entries: Some(50),
+            max_entries: Some(200),
+        };
+        assert_eq!(stats.fill_percent(), Some(25.0));
+        assert_eq!(GlobalStats::default().fill_percent(), None);
+    }
+
+    #[test]
+    fn names_as_conntrack_prints_them() {
+        assert_eq!(
+            StatsKind::Conntrack.name(CTA_STATS_CHAIN_TOOLONG),
+            Some("chaintoolong")
+        );
+        assert_eq!(
+            StatsKind::Expect.name(CTA_STATS_EXP_DELETE),
+            Some("expect_delete")
+        );
+        assert_eq!(StatsKind::Expect.name(9), None);
+        assert_eq!(StatsKind::Conntrack.name(16), Some("unknown1"));
+        assert_eq!(StatsKind::Conntrack.name(19), Some("unknown4"));
+        assert_eq!(StatsKind::Conntrack.name(20), None);
+        assert_eq!(StatsKind::Conntrack.name(0), None);
+    }
+}

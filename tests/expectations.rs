@@ -1,0 +1,279 @@
+//! `ct list expect` and `ct count expect` against `conntrack -L expect` on real FTP and
+//! TFTP expectations: the client talks to the server through the router namespace of
+//! tests/common, whose nftables assign the ftp and tftp helpers, over IPv4 and IPv6,
+//! with the router masquerading and without. Needs root.
+
+#[macro_use]
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+
+use common::*;
+
+const FTP_PORT: u16 = 21;
+const TFTP_PORT: u16 = 69;
+
+/// An FTP control connection on which the client announces a data port (PORT, or EPRT
+/// for IPv6) or asks the server for one (PASV, answered with 227): the router's ftp
+/// helper then expects the data connection. The connection stays open (returned) so the
+/// expectation lives on.
+fn ftp_control(
+    topology: &Topology,
+    listener: &TcpListener,
+    v6: bool,
+    passive: bool,
+    data_port: u16,
+) -> (TcpStream, TcpStream) {
+    let server = SocketAddr::new(Topology::server_addr(v6), FTP_PORT);
+    let mut client = topology
+        .client
+        .run_in(|| TcpStream::connect_timeout(&server, NET_TIMEOUT))
+        .expect("connect to the ftp port");
+    let (mut control, _) = listener.accept().expect("accept");
+    for stream in [&client, &control] {
+        stream.set_read_timeout(Some(NET_TIMEOUT)).unwrap();
+    }
+    // Each line is read whole on the other side before the next is sent, as the helper
+    // wants; behind a masquerading router it rewrites the addresses in PORT and 227.
+    let mut exchange = |from_client: bool, line: String| {
+        let (writer, reader) = if from_client {
+            (&mut client, &mut control)
+        } else {
+            (&mut control, &mut client)
+        };
+        writer.write_all(line.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let mut byte = [0u8];
+        while got.last() != Some(&b'\n') {
+            reader.read_exact(&mut byte).unwrap();
+            got.push(byte[0]);
+        }
+    };
+    exchange(false, "220 ready\r\n".to_string());
+    exchange(true, "USER ct\r\n".to_string());
+    exchange(false, "331 go on\r\n".to_string());
+    let (high, low) = (data_port >> 8, data_port & 0xff);
+    match (passive, v6) {
+        (false, false) => {
+            let dotted = CLIENT_V4.replace('.', ",");
+            exchange(true, format!("PORT {dotted},{high},{low}\r\n"));
+            exchange(false, "200 ok\r\n".to_string());
+        }
+        (false, true) => {
+            exchange(true, format!("EPRT |2|{CLIENT_V6}|{data_port}|\r\n"));
+            exchange(false, "200 ok\r\n".to_string());
+        }
+        (true, false) => {
+            exchange(true, "PASV\r\n".to_string());
+            let dotted = SERVER_V4.replace('.', ",");
+            exchange(
+                false,
+                format!("227 Entering Passive Mode ({dotted},{high},{low})\r\n"),
+            );
+        }
+        (true, true) => {
+            exchange(true, "EPSV\r\n".to_string());
+            exchange(
+                false,
+                format!("229 Entering Extended Passive Mode (|||{data_port}|)\r\n"),
+            );
+        }
+    }
+    (client, control)
+}
+
+/// A TFTP read request: the tftp helper expects the server's answer from any port.
+fn tftp_request(topology: &Topology, v6: bool) {
+    let server = SocketAddr::new(Topology::server_addr(v6), TFTP_PORT);
+    let any: SocketAddr = if v6 { "[::]:0" } else { "0.0.0.0:0" }.parse().unwrap();
+    let receiver = topology
+        .server
+        .run_in(|| UdpSocket::bind(server))
+        .expect("bind tftp");
+    receiver.set_read_timeout(Some(NET_TIMEOUT)).unwrap();
+    let client = topology
+        .client
+        .run_in(|| UdpSocket::bind(any))
+        .expect("bind");
+    client
+        .send_to(b"\x00\x01file\x00octet\x00", server)
+        .unwrap();
+    let mut buffer = [0u8; 64];
+    receiver
+        .recv_from(&mut buffer)
+        .expect("the request reaches the server");
+}
+
+/// The router's expectations of every kind: FTP active and passive and TFTP, both
+/// families. Returns the control connections, which keep the expectations alive.
+fn make_expectations(topology: &Topology) -> Vec<(TcpStream, TcpStream)> {
+    let mut held = Vec::new();
+    for v6 in [false, true] {
+        let server = SocketAddr::new(Topology::server_addr(v6), FTP_PORT);
+        let listener = topology
+            .server
+            .run_in(|| TcpListener::bind(server))
+            .expect("bind the ftp port");
+        held.push(ftp_control(topology, &listener, v6, false, 50_001));
+        held.push(ftp_control(topology, &listener, v6, true, 50_021));
+        tftp_request(topology, v6);
+    }
+    held
+}
+
+/// Expectation lines with the ticking timeout (the first word) masked, sorted.
+fn normalised(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|line| match line.split_once(' ') {
+            Some((_, rest)) if !line.starts_with('<') => format!("T {rest}"),
+            _ => mask_xml_timeout(line),
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn mask_xml_timeout(line: &str) -> String {
+    match (line.find("<timeout>"), line.find("</timeout>")) {
+        (Some(start), Some(end)) => format!("{}<timeout>T{}", &line[..start], &line[end..]),
+        _ => line.to_string(),
+    }
+}
+
+fn ct_in(ns: &Netns, args: &[&str]) -> (String, String) {
+    let bin = ct_bin();
+    let mut argv = vec![bin.as_str()];
+    argv.extend_from_slice(args);
+    let out = ns.exec(&argv);
+    assert!(
+        out.status.success(),
+        "ct {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn compare_with_conntrack(router: &Netns, nat: bool) {
+    let v4 = router.conntrack(&["-L", "expect"]);
+    let v6 = router.conntrack(&["-L", "expect", "-f", "ipv6"]);
+    // FTP active and passive and TFTP, per family.
+    assert_eq!((v4.lines().count(), v6.lines().count()), (3, 3), "{v4}{v6}");
+    for (args, expected) in [
+        (&["list", "expect", "-f", "ipv4"][..], v4.clone()),
+        (&["list", "expect", "-f", "ipv6"][..], v6.clone()),
+        (&["list", "expect"][..], format!("{v4}{v6}")),
+        (
+            &["L", "expect", "-o", "extended,id"][..],
+            format!("{v4}{v6}"),
+        ),
+    ] {
+        let (out, err) = ct_in(router, args);
+        assert_eq!(normalised(&out), normalised(&expected), "ct {args:?}");
+        let count = expected.lines().count();
+        assert_eq!(err, format!("ct: {count} expectations have been shown.\n"));
+    }
+    for family in ["ipv4", "ipv6"] {
+        let theirs = router.conntrack(&["-L", "expect", "-f", family, "-o", "xml"]);
+        let (ours, _) = ct_in(router, &["list", "expect", "-f", family, "-o", "xml"]);
+        assert_eq!(normalised(&ours), normalised(&theirs), "-f {family} -o xml");
+    }
+    // With masquerade the expected connection goes to the router's own address.
+    let router_side = v4
+        .lines()
+        .any(|l| l.contains(&format!("dst={ROUTER_SERVER_SIDE_V4} ")));
+    assert_eq!(router_side, nat, "{v4}");
+    // conntrack -C expect counts IPv4 only; ct counts both, or what -f says.
+    assert_eq!(router.conntrack(&["-C", "expect"]), "3\n");
+    assert_eq!(ct_in(router, &["count", "expect"]).0, "6\n");
+    assert_eq!(ct_in(router, &["count", "expect", "-f", "ipv4"]).0, "3\n");
+}
+
+#[test]
+fn ftp_and_tftp_expectations_through_a_masquerading_router() {
+    require_kernel!();
+    let topology = Topology::new();
+    let _held = make_expectations(&topology);
+    compare_with_conntrack(&topology.router, true);
+}
+
+#[test]
+fn ftp_and_tftp_expectations_without_nat() {
+    require_kernel!();
+    let topology = Topology::new();
+    topology
+        .router
+        .exec_ok(&["nft", "delete", "table", "ip", "nat"]);
+    topology
+        .router
+        .exec_ok(&["nft", "delete", "table", "ip6", "nat"]);
+    let _held = make_expectations(&topology);
+    compare_with_conntrack(&topology.router, false);
+}
+
+#[test]
+fn expectations_are_filtered_by_what_applies_to_them() {
+    require_kernel!();
+    let topology = Topology::new();
+    let _held = make_expectations(&topology);
+    let router = &topology.router;
+    let lines = |args: &[&str]| {
+        let mut argv = vec!["list", "expect", "--quiet"];
+        argv.extend_from_slice(args);
+        ct_in(router, &argv).0.lines().count()
+    };
+    assert_eq!(lines(&["--helper", "tftp"]), 2);
+    assert_eq!(lines(&["--helper", "ftp", "-f", "ipv6"]), 2);
+    assert_eq!(lines(&["-p", "udp"]), 2);
+    assert_eq!(lines(&["--dport", "50021"]), 2);
+    assert_eq!(lines(&["-d", SERVER_V4]), 1, "the passive data connection");
+    assert_eq!(lines(&["--addr", CLIENT_V6]), 3);
+    assert_eq!(lines(&["--port", "21"]), 4, "every FTP master");
+    assert_eq!(lines(&["-s", "10.0.0.0/8", "--helper", "ftp"]), 2);
+    assert_eq!(
+        ct_in(router, &["count", "expect", "--helper", "ftp"]).0,
+        "4\n"
+    );
+
+    let bin = ct_bin();
+    let out = router.exec(&[bin.as_str(), "list", "expect", "-m", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: -m/--mark does not apply to expectations; they can be filtered by -f, -p, \
+         -s, -d, --sport, --dport, --addr, --port and --helper\n\n\
+         For more information, try 'ct list --help'.\n"
+    );
+}
+
+#[test]
+fn an_empty_expectation_table() {
+    require_kernel!();
+    let ns = Netns::new();
+    assert_eq!(
+        ct_in(&ns, &["list", "expect"]),
+        (
+            String::new(),
+            "ct: 0 expectations have been shown.\n".to_string()
+        )
+    );
+    assert_eq!(
+        ct_in(&ns, &["list", "expect", "-o", "xml"]).0,
+        "",
+        "as conntrack: no document at all"
+    );
+    assert_eq!(ct_in(&ns, &["count", "expect"]).0, "0\n");
+    assert_eq!(
+        ct_in(&ns, &["list", "dying"]),
+        (
+            String::new(),
+            "ct: 0 flow entries have been shown.\n".to_string()
+        )
+    );
+    assert_eq!(ct_in(&ns, &["list", "unconfirmed"]).0, "");
+}
