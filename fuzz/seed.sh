@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Seeds the fuzz corpus from the captured fixtures: each whole capture as a datagram
-# input (mode byte 0), and each conntrack message's attributes as an entry input (mode
-# byte = its family, 2 or 10, made odd: 3 or 11). Run from the repository's top folder.
+# Seeds the fuzz corpus from the captured fixtures (entries, expectations, statistics and
+# get replies): each whole capture as a datagram input (mode byte 0), and each ctnetlink
+# message's attributes as a message input (mode byte = its family, 2 or 10, made odd: 3
+# or 11). Run from the repository's top folder.
 set -euo pipefail
 corpus=fuzz/corpus/decode
 mkdir -p "$corpus"
-python3 - "$corpus" tests/fixtures/*.bin <<'PY'
+python3 - "$corpus" tests/fixtures/*.bin tests/fixtures/expect/*.bin tests/fixtures/replies/*.bin <<'PY'
 import os, struct, sys
 corpus, files = sys.argv[1], sys.argv[2:]
 n = 0
@@ -15,7 +16,7 @@ for path in files:
     at = 0
     while at + 20 <= len(data):
         length, kind = struct.unpack_from("=IH", data, at)
-        if kind >> 8 == 1:  # NFNL_SUBSYS_CTNETLINK
+        if kind >> 8 in (1, 2):  # NFNL_SUBSYS_CTNETLINK, NFNL_SUBSYS_CTNETLINK_EXP
             family = data[at + 16]
             body = data[at + 20:at + length]
             open(os.path.join(corpus, f"entry-{os.path.basename(path)}-{n}"), "wb").write(bytes([family | 1]) + body)

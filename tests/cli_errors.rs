@@ -30,6 +30,53 @@ fn bad_values_exit_2_naming_the_flag_with_nothing_on_stdout() {
         (&["list", "--no-such-flag"], "'--no-such-flag'"),
         (&["frobnicate"], "'frobnicate'"),
         (&[], "Usage: ct <COMMAND>"),
+        (&["list", "bogus"], "'[TABLE]'"),
+        (&["count", "dying"], "'[TABLE]'"),
+        (&["count", "-p", "nosuch"], "'--proto <PROTO[,PROTO]>'"),
+        (&["count", "--dport", "http"], "'--dport <PORT>'"),
+        (&["stats", "-o", "xml"], "'--output <FORMAT>'"),
+        (&["stats", "-p", "tcp"], "'-p'"),
+        (&["stats", "--netns="], "--netns needs a namespace"),
+        (&["get", "-p", "tcp", "--sport", "x"], "'--sport <PORT>'"),
+        (&["get", "-m", "1"], "'-m'"),
+        (
+            &[
+                "get", "-p", "tcp", "-s", "10.0.0.1", "-d", "fd00::1", "--sport", "1", "--dport",
+                "2",
+            ],
+            "-s/--src 10.0.0.1 and -d/--dst fd00::1 are of different families",
+        ),
+        (
+            &["get", "-p", "tcp,udp", "-s", "10.0.0.1", "-d", "10.0.0.2"],
+            "get takes one protocol in -p/--proto",
+        ),
+        (
+            &[
+                "get",
+                "-p",
+                "udp",
+                "-s",
+                "10.0.0.1",
+                "-d",
+                "10.0.0.2",
+                "--sport",
+                "1",
+                "--dport",
+                "2",
+                "--reply-zone",
+                "3",
+            ],
+            "--reply-zone does not fit a tuple given with -s/--src and -d/--dst",
+        ),
+        (
+            &["list", "expect", "--state", "ESTABLISHED"],
+            "--state does not apply to expectations",
+        ),
+        (
+            &["count", "expect", "-u", "ASSURED"],
+            "-u/--status does not apply to expectations",
+        ),
+        (&["man", "bogus"], "'bogus'"),
     ];
     for (args, mention) in cases {
         let out = ct(args);
@@ -37,6 +84,27 @@ fn bad_values_exit_2_naming_the_flag_with_nothing_on_stdout() {
         assert_eq!(text(&out.stdout), "", "ct {args:?} printed on stdout");
         let stderr = text(&out.stderr);
         assert!(stderr.contains(mention), "ct {args:?}: {stderr}");
+    }
+}
+
+/// A usage error names the command it belongs to in its hint.
+#[test]
+fn usage_errors_point_at_their_commands_help() {
+    for (args, hint) in [
+        (&["count", "expect", "-m", "1"][..], "try 'ct count --help'"),
+        (&["get", "-p", "udp"], "try 'ct get --help'"),
+        (
+            &["list", "-f", "ipv4", "-d", "fd00::1"],
+            "try 'ct list --help'",
+        ),
+    ] {
+        let out = ct(args);
+        assert_eq!(out.status.code(), Some(2), "ct {args:?}");
+        assert!(
+            text(&out.stderr).ends_with(&format!("{hint}.\n")),
+            "ct {args:?}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -64,20 +132,87 @@ fn without_cap_net_admin_says_to_run_as_root() {
         &["--reuid=65534", "--regid=65534", "--clear-groups"][..],
         &["--inh-caps=-net_admin", "--bounding-set=-net_admin"][..],
     ] {
-        let mut args = vec!["setpriv"];
-        args.extend_from_slice(drop);
         let bin = ct_bin();
-        args.extend([bin.as_str(), "list"]);
-        let out = ns.exec(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{drop:?}: {}",
-            text(&out.stderr)
-        );
-        assert_eq!(text(&out.stdout), "");
-        assert_eq!(text(&out.stderr), expected, "{drop:?}");
+        for command in [
+            &["list"][..],
+            &["list", "expect"],
+            &["list", "dying"],
+            &["count", "-p", "tcp"],
+            &[
+                "get", "-p", "udp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1", "--dport",
+                "2",
+            ],
+        ] {
+            let mut args = vec!["setpriv"];
+            args.extend_from_slice(drop);
+            args.push(bin.as_str());
+            args.extend_from_slice(command);
+            let out = ns.exec(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{drop:?} {command:?}: {}",
+                text(&out.stderr)
+            );
+            assert_eq!(text(&out.stdout), "");
+            assert_eq!(text(&out.stderr), expected, "{drop:?} {command:?}");
+        }
     }
+}
+
+/// Where netlink refuses, `ct count` and `ct stats` read what any user may read, as
+/// conntrack falls back: the nf_conntrack_count sysctl and /proc/net/stat/nf_conntrack.
+#[test]
+fn count_and_stats_fall_back_to_proc_as_conntrack_does() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.insert("-p udp -s 10.220.0.1 -d 10.220.0.2 --sport 1 --dport 2 -t 100");
+    ns.insert("-p udp -s 10.220.0.1 -d 10.220.0.2 --sport 3 --dport 4 -t 100");
+    let bin = ct_bin();
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let run = |command: &[&str]| {
+        let mut args = nobody.to_vec();
+        args.push(bin.as_str());
+        args.extend_from_slice(command);
+        ns.exec(&args)
+    };
+    let count = run(&["count"]);
+    assert_eq!(
+        (count.status.code(), text(&count.stdout)),
+        (Some(0), "2\n".to_string())
+    );
+    let stats = run(&["stats"]);
+    assert_eq!(stats.status.code(), Some(0), "{}", text(&stats.stderr));
+    let proc_stats = ns.exec_ok(&["cat", "/proc/net/stat/nf_conntrack"]);
+    let header: Vec<&str> = proc_stats
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let lines: Vec<String> = text(&stats.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), proc_stats.lines().count() - 1);
+    for (cpu, line) in lines.iter().enumerate() {
+        let (prefix, counters) = line.split_once('\t').unwrap();
+        assert_eq!(prefix, format!("cpu={cpu:<4}"));
+        let names: Vec<&str> = counters
+            .split_whitespace()
+            .map(|c| c.split('=').next().unwrap())
+            .collect();
+        assert_eq!(names, header, "{line}");
+    }
+    // The file repeats the table's count on every CPU's line.
+    for line in &lines {
+        assert!(line.contains("\tentries=2 "), "{line}");
+    }
+    let json = run(&["stats", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["totals"]["entries"], 2, "counted once, not per CPU");
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! Property tests: fixture messages captured from the kernel, mutated at random (bytes
-//! overwritten, attribute lengths changed, cut short, spliced), must never panic the
-//! netlink walk, the decoder, the filter or any printer. The fuzz target in fuzz/ runs
+//! Property tests: fixture messages captured from the kernel (entries, expectations,
+//! statistics, get replies), mutated at random (bytes overwritten, attribute lengths
+//! changed, cut short, spliced), must never panic the netlink walk, a decoder, the
+//! filter or any printer; nor may any text read as /proc/net/stat/nf_conntrack. The fuzz target in fuzz/ runs
 //! the same code for millions of inputs; this runs a few thousand in every `cargo test`.
 
 #[path = "support/exercise.rs"]
@@ -18,10 +19,21 @@ fn fixture_bytes(scenario: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// Every conntrack message of the captures, as (family, attributes).
+/// The captures: entry dumps, expectation dumps, statistics and get replies.
+const CAPTURES: [&str; 7] = [
+    "router",
+    "plain",
+    "expect/all",
+    "expect/crafted",
+    "expect/nat6",
+    "replies/x_ct_stats_cpu",
+    "replies/get_icmpv6",
+];
+
+/// Every ctnetlink message of the captures, as (family, attributes).
 fn fixture_messages() -> Vec<(u8, Vec<u8>)> {
     let mut all = Vec::new();
-    for scenario in ["router", "plain"] {
+    for scenario in CAPTURES {
         let bytes = fixture_bytes(scenario);
         let mut stats = DumpStats::default();
         walk_datagram(&bytes, None, "the capture", &mut stats, &mut |m| {
@@ -98,7 +110,7 @@ proptest! {
 
     #[test]
     fn mutated_datagrams_never_panic(
-        scenario in prop_oneof![Just("router"), Just("plain")],
+        scenario in proptest::sample::select(CAPTURES.to_vec()),
         edits in proptest::collection::vec(edit(), 0..6),
     ) {
         let mut bytes = fixture_bytes(scenario);
@@ -106,6 +118,11 @@ proptest! {
             apply(&mut bytes, e);
         }
         exercise::exercise_datagram(&bytes);
+    }
+
+    #[test]
+    fn any_proc_text_never_panics(text in "[0-9a-fx \\n\\t-]{0,300}|\\PC{0,200}") {
+        exercise::exercise_proc_stats(&text);
     }
 
     #[test]

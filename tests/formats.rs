@@ -2231,7 +2231,16 @@ fn ct_plain(args: &[&str]) -> String {
 fn shell_completions() {
     for shell in ["bash", "zsh", "fish"] {
         let script = ct_plain(&["completions", shell]);
-        for word in ["list", "--netns", "--columns"] {
+        for word in [
+            "list",
+            "count",
+            "stats",
+            "get",
+            "expect",
+            "--netns",
+            "--columns",
+            "--helper",
+        ] {
             assert!(
                 script.contains(word),
                 "ct completions {shell} does not mention {word}:\n{script}"
@@ -2277,10 +2286,17 @@ printf '%s\n' "${COMPREPLY[@]}""#;
 
 #[test]
 fn manual_pages() {
-    for (args, title) in [
-        (&["man"][..], ".TH ct 1 "),
-        (&["man", "list"], ".TH ct-list 1 "),
-    ] {
+    let pages = [
+        (vec!["man"], "ct"),
+        (vec!["man", "list"], "ct-list"),
+        (vec!["man", "count"], "ct-count"),
+        (vec!["man", "stats"], "ct-stats"),
+        (vec!["man", "get"], "ct-get"),
+        (vec!["man", "completions"], "ct-completions"),
+        (vec!["man", "man"], "ct-man"),
+    ];
+    for (args, name) in &pages {
+        let title = format!(".TH {name} 1 ");
         let roff = ct_plain(args);
         assert!(
             roff.starts_with(".ie "),
@@ -2289,7 +2305,7 @@ fn manual_pages() {
             &roff[..roff.len().min(200)]
         );
         assert!(
-            roff.lines().any(|l| l.starts_with(title)),
+            roff.lines().any(|l| l.starts_with(&title)),
             "ct {}: no {title:?} line",
             args.join(" ")
         );
@@ -2317,7 +2333,6 @@ fn manual_pages() {
             .env("PAGER", "cat")
             .env("MANWIDTH", "80"));
         let text = check_ok(&format!("man -l (ct {})", args.join(" ")), &out);
-        let name = if args.len() == 2 { "ct-list" } else { "ct" };
         assert!(
             text.contains("NAME") && text.contains(&format!("{name}(1)")),
             "man -l rendering of ct {}:\n{text}",
@@ -2331,7 +2346,30 @@ fn manual_pages() {
         );
     }
     let list = ct_plain(&["man", "list"]);
-    for opt in ["\\-\\-netns", "\\-\\-columns", "\\-\\-quiet"] {
+    for opt in [
+        "\\-\\-netns",
+        "\\-\\-columns",
+        "\\-\\-quiet",
+        "\\-\\-helper",
+    ] {
         assert!(list.contains(opt), "ct man list does not document {opt}");
+    }
+    for (page, opt) in [
+        ("count", "\\-\\-state"),
+        ("stats", "\\-\\-output"),
+        ("get", "\\-\\-reply\\-port\\-src"),
+    ] {
+        assert!(
+            ct_plain(&["man", page]).contains(opt),
+            "ct man {page} does not document {opt}"
+        );
+    }
+    // ct(1) lists every command.
+    let ct_page = ct_plain(&["man"]);
+    for command in ["list", "count", "stats", "get", "completions", "man"] {
+        assert!(
+            ct_page.contains(&format!("ct\\-{command}(1)")),
+            "ct(1) does not name ct-{command}(1)"
+        );
     }
 }

@@ -6,10 +6,10 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::list::Lister;
-use super::stats::{CONNTRACK_COUNT_SYSCTL, global_stats, require_sysctl_number};
+use super::stats::global_stats;
 use super::{connect, stdout};
 use crate::cli::{CountArgs, CountTableArg};
 use crate::filter::Filter;
@@ -34,13 +34,12 @@ pub fn run(args: &CountArgs) -> Result<()> {
     Ok(())
 }
 
-/// The kernel's count of the whole table; where netlink refuses, the
-/// nf_conntrack_count sysctl, as conntrack falls back.
+/// The kernel's count of the whole table (with its fallback, see [`global_stats`]).
 fn count_all(conntrack: &mut Conntrack) -> Result<u64> {
-    match global_stats(conntrack) {
-        Ok(global) if global.entries.is_some() => Ok(global.entries.map_or(0, u64::from)),
-        _ => require_sysctl_number(CONNTRACK_COUNT_SYSCTL).map(u64::from),
-    }
+    global_stats(conntrack)?
+        .entries
+        .map(u64::from)
+        .context("the kernel's statistics carry no entry count")
 }
 
 /// The entries that pass `filter`, counted as they are dumped.

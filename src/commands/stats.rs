@@ -77,8 +77,24 @@ pub fn per_cpu(conntrack: &mut Conntrack, kind: StatsKind) -> Result<Vec<CpuStat
     }
 }
 
-/// The number of entries and the table's limit (IPCTNL_MSG_CT_GET_STATS).
+/// The number of entries and the table's limit (IPCTNL_MSG_CT_GET_STATS); where the
+/// kernel refuses, the nf_conntrack_count and nf_conntrack_max sysctls, as conntrack -C
+/// falls back.
 pub fn global_stats(conntrack: &mut Conntrack) -> Result<GlobalStats> {
+    match global_stats_over_netlink(conntrack) {
+        Err(err) if err.downcast_ref::<KernelError>().is_some() => {
+            let entries = require_sysctl_number(CONNTRACK_COUNT_SYSCTL)
+                .with_context(|| format!("{err:#}; and the sysctl fallback failed"))?;
+            Ok(GlobalStats {
+                entries: Some(entries),
+                max_entries: read_sysctl_number(CONNTRACK_MAX_SYSCTL),
+            })
+        }
+        other => other,
+    }
+}
+
+fn global_stats_over_netlink(conntrack: &mut Conntrack) -> Result<GlobalStats> {
     let request = Request::single(
         NFNL_SUBSYS_CTNETLINK,
         IPCTNL_MSG_CT_GET_STATS,
@@ -101,17 +117,17 @@ pub fn global_stats(conntrack: &mut Conntrack) -> Result<GlobalStats> {
 }
 
 /// The sysctls beside the netlink counters, per network namespace.
-pub const CONNTRACK_COUNT_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_count";
+const CONNTRACK_COUNT_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_count";
 const CONNTRACK_MAX_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_max";
 const EXPECT_MAX_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_expect_max";
 
 /// A number from a sysctl file, if it can be read.
-pub fn read_sysctl_number(path: &str) -> Option<u32> {
+fn read_sysctl_number(path: &str) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// The same, for a caller that cannot do without it.
-pub fn require_sysctl_number(path: &str) -> Result<u32> {
+fn require_sysctl_number(path: &str) -> Result<u32> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot open {path}"))?;
     text.trim()
         .parse()

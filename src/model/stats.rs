@@ -80,15 +80,22 @@ impl GlobalStats {
     }
 }
 
+/// The column of /proc/net/stat/nf_conntrack that is not a per-CPU counter: every CPU's
+/// line repeats the table's entry count there.
+const PROC_ENTRIES: &str = "entries";
+
 /// Each counter summed over all CPUs, in the order of the first CPU that has it. Sums
-/// are 64-bit: a busy host's CPUs together can pass 2^32.
+/// are 64-bit: a busy host's CPUs together can pass 2^32. The /proc file's `entries`,
+/// the same on every line, is taken once.
 pub fn totals(cpus: &[CpuStats]) -> Vec<(&str, u64)> {
     let mut totals: Vec<(&str, u64)> = Vec::new();
     for cpu in cpus {
         for (name, value) in &cpu.counters {
+            let value = u64::from(*value);
             match totals.iter_mut().find(|(n, _)| n == name) {
-                Some((_, total)) => *total += u64::from(*value),
-                None => totals.push((name, u64::from(*value))),
+                Some((_, total)) if name == PROC_ENTRIES => *total = (*total).max(value),
+                Some((_, total)) => *total += value,
+                None => totals.push((name, value)),
             }
         }
     }
@@ -111,6 +118,15 @@ mod tests {
             totals(&cpus),
             [("found", u64::from(u32::MAX) + 2), ("drop", 4)]
         );
+    }
+
+    #[test]
+    fn the_proc_files_entries_are_counted_once() {
+        let cpu = |cpu| CpuStats {
+            cpu,
+            counters: vec![("entries".into(), 7), ("found".into(), 1)],
+        };
+        assert_eq!(totals(&[cpu(0), cpu(1)]), [("entries", 7), ("found", 2)]);
     }
 
     #[test]

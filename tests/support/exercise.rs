@@ -1,5 +1,5 @@
 //! Runs bytes through everything that reads what the kernel sends: the netlink message
-//! walk, the entry decoder, the filter and every printer. Shared by the property test
+//! walk, the entry, expectation and statistics decoders, the filter and every printer. Shared by the property test
 //! (tests/decode_proptest.rs), the fuzz regression test and the fuzz target (fuzz/),
 //! which include it by path. Whatever the bytes, this must not panic.
 #![allow(dead_code)]
@@ -7,14 +7,21 @@
 use std::sync::OnceLock;
 
 use ct::decode::decode_entry;
+use ct::decode::expect::decode_expectation;
+use ct::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
 use ct::filter::Filter;
 use ct::labelmap::LabelMap;
 use ct::model::entry::Entry;
+use ct::model::expect::Expectation;
+use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
 use ct::netlink::{DumpStats, walk_datagram};
+use ct::output::ExpectPrinter;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::json::JsonPrinter;
-use ct::output::table::TablePrinter;
+use ct::output::stats::{print_classic, print_json, print_table};
+use ct::output::table::{ColorChoice, TablePrinter};
 use ct::output::xml::XmlPrinter;
+use ct::plan::Format;
 
 /// A fixed "now" for delta-time, so runs are repeatable.
 const NOW: i64 = 1_795_600_000;
@@ -24,30 +31,42 @@ fn label_map() -> &'static LabelMap {
     MAP.get_or_init(|| LabelMap::parse(include_str!("../fixtures/connlabel.conf")))
 }
 
-/// Treats `bytes` as a datagram of netlink messages and prints every entry in it.
+/// Treats `bytes` as a datagram of netlink messages and prints every entry,
+/// expectation and statistics message in it, each read as every kind (a message's type
+/// says what it is, but the decoders must survive any bytes).
 pub fn exercise_datagram(bytes: &[u8]) {
     let mut printers = Printers::new();
     let mut stats = DumpStats::default();
     let _ = walk_datagram(bytes, None, "the capture", &mut stats, &mut |message| {
-        if let Ok(entry) = decode_entry(message.family, message.attributes) {
-            printers.print(&entry);
-        }
+        printers.every_kind(message.family, message.res_id, message.attributes);
         Ok(())
     });
     printers.finish();
 }
 
-/// Treats `attributes` as one conntrack message's attributes and prints the entry.
+/// Treats `attributes` as one message's attributes and prints what they decode to.
 pub fn exercise_entry(family: u8, attributes: &[u8]) {
-    if let Ok(entry) = decode_entry(family, attributes) {
-        let mut printers = Printers::new();
-        printers.print(&entry);
-        printers.finish();
-    }
+    let mut printers = Printers::new();
+    printers.every_kind(family, 0, attributes);
+    printers.finish();
+}
+
+/// The statistics printers on what the /proc fallback reads from any text.
+pub fn exercise_proc_stats(text: &str) {
+    let cpus = decode_proc_stats(text);
+    print_stats(&cpus, &GlobalStats::default());
+}
+
+fn print_stats(cpus: &[CpuStats], global: &GlobalStats) {
+    let mut out = Vec::new();
+    print_classic(&mut out, cpus).unwrap();
+    print_json(&mut out, StatsKind::Conntrack, global, cpus).unwrap();
+    print_table(&mut out, StatsKind::Expect, global, cpus).unwrap();
 }
 
 /// One printer of each format, with every option that changes what is printed on.
 struct Printers {
+    expectations: Vec<ExpectPrinter<'static>>,
     plain: ClassicPrinter<'static>,
     full: ClassicPrinter<'static>,
     json: JsonPrinter<'static>,
@@ -63,7 +82,25 @@ impl Printers {
             id: true,
             ktimestamp: true,
         };
+        let formats = [
+            Format::Classic(ClassicOptions::default()),
+            Format::Json,
+            Format::Xml { ktimestamp: false },
+            Format::Table {
+                columns: None,
+                color: ColorChoice::Always,
+            },
+        ];
         Printers {
+            expectations: formats
+                .iter()
+                .flat_map(|format| {
+                    [
+                        ExpectPrinter::new(format, false),
+                        ExpectPrinter::new(format, true),
+                    ]
+                })
+                .collect(),
             plain: ClassicPrinter::new(ClassicOptions::default(), None, NOW),
             full: ClassicPrinter::new(all, Some(label_map()), NOW),
             json: JsonPrinter::new(Some(label_map())),
@@ -83,8 +120,33 @@ impl Printers {
         self.table.add(entry);
     }
 
+    fn every_kind(&mut self, family: u8, cpu: u16, attributes: &[u8]) {
+        if let Ok(entry) = decode_entry(family, attributes) {
+            self.print(&entry);
+        }
+        if let Ok(expectation) = decode_expectation(family, attributes) {
+            self.print_expectation(&expectation);
+        }
+        for kind in [StatsKind::Conntrack, StatsKind::Expect] {
+            if let Ok(cpu) = decode_cpu_stats(kind, cpu, attributes) {
+                let global = decode_global_stats(attributes).unwrap_or_default();
+                print_stats(&[cpu], &global);
+            }
+        }
+    }
+
+    fn print_expectation(&mut self, expectation: &Expectation<'_>) {
+        let _ = Filter::default().matches_expectation(expectation);
+        for printer in &mut self.expectations {
+            printer.print(&mut self.out, expectation).unwrap();
+        }
+    }
+
     fn finish(mut self) {
         self.xml.finish(&mut self.out).unwrap();
         self.table.finish(&mut self.out).unwrap();
+        for printer in &mut self.expectations {
+            printer.finish(&mut self.out).unwrap();
+        }
     }
 }
