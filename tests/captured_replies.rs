@@ -23,19 +23,28 @@ fn reply(name: &str) -> (Vec<u8>, String) {
     (bytes, text)
 }
 
-/// Every message of a captured reply, as (type, res_id, attributes).
-fn messages(bytes: &[u8]) -> anyhow::Result<Vec<(u8, u16, Vec<u8>)>> {
-    let mut all = Vec::new();
+/// Walks a capture's datagrams, handing each ctnetlink message to `on_message`.
+fn each_message(
+    bytes: &[u8],
+    mut on_message: impl FnMut(Message<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     walk_datagram(
         bytes,
         None,
         "the capture",
         &mut DumpStats::default(),
-        &mut |m: Message| {
-            all.push((m.message_type, m.res_id, m.attributes.to_vec()));
-            Ok(())
-        },
-    )?;
+        &mut on_message,
+    )
+    .map(|_| ())
+}
+
+/// Every message of a captured reply, as (type, res_id, attributes).
+fn messages(bytes: &[u8]) -> anyhow::Result<Vec<(u8, u16, Vec<u8>)>> {
+    let mut all = Vec::new();
+    each_message(bytes, |m| {
+        all.push((m.message_type, m.res_id, m.attributes.to_vec()));
+        Ok(())
+    })?;
     Ok(all)
 }
 
@@ -73,16 +82,10 @@ fn expectation_statistics_print_as_conntrack_s_expect() {
 fn expectation_statistics_come_under_the_conntrack_subsystem() {
     let (bytes, _) = reply("exp_stats_cpu");
     let mut subsystems = Vec::new();
-    walk_datagram(
-        &bytes,
-        None,
-        "the capture",
-        &mut DumpStats::default(),
-        &mut |m| {
-            subsystems.push((m.subsystem, m.message_type));
-            Ok(())
-        },
-    )
+    each_message(&bytes, |m| {
+        subsystems.push((m.subsystem, m.message_type));
+        Ok(())
+    })
     .unwrap();
     assert_eq!(
         subsystems,
@@ -116,18 +119,12 @@ fn get_replies_print_as_conntrack_g() {
         let (bytes, conntrack) = reply(name);
         let mut printer = ClassicPrinter::new(ClassicOptions::default(), None, 0);
         let mut out = Vec::new();
-        walk_datagram(
-            &bytes,
-            None,
-            "the capture",
-            &mut DumpStats::default(),
-            &mut |m| {
-                if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-                    printer.print(&mut out, &decode_entry(m.family, m.attributes)?)?;
-                }
-                Ok(())
-            },
-        )
+        each_message(&bytes, |m| {
+            if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+                printer.print(&mut out, &decode_entry(m.family, m.attributes)?)?;
+            }
+            Ok(())
+        })
         .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), conntrack, "{name}");
     }
@@ -163,18 +160,12 @@ fn print_expectations(bin: &str, family: u8, format: &Format) -> String {
     let bytes = expect_fixture(bin);
     let mut printer = ExpectPrinter::new(format, false);
     let mut out = Vec::new();
-    walk_datagram(
-        &bytes,
-        None,
-        "the capture",
-        &mut DumpStats::default(),
-        &mut |m| {
-            if m.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) && m.family == family {
-                printer.print(&mut out, &decode_expectation(m.family, m.attributes)?)?;
-            }
-            Ok(())
-        },
-    )
+    each_message(&bytes, |m| {
+        if m.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) && m.family == family {
+            printer.print(&mut out, &decode_expectation(m.family, m.attributes)?)?;
+        }
+        Ok(())
+    })
     .unwrap();
     printer.finish(&mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -206,25 +197,19 @@ fn expectations_print_as_conntrack_l_expect() {
 fn expectation_nat_and_function_are_decoded() {
     let bytes = expect_fixture("nat4.bin");
     let mut seen = Vec::new();
-    walk_datagram(
-        &bytes,
-        None,
-        "the capture",
-        &mut DumpStats::default(),
-        &mut |m| {
-            if m.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
-                let e = decode_expectation(m.family, m.attributes)?;
-                let nat = e.nat.expect("masquerade saves NAT data");
-                seen.push((
-                    nat.direction,
-                    nat.tuple.ports(),
-                    e.function.map(|f| String::from_utf8_lossy(f).into_owned()),
-                    e.helper.map(|h| String::from_utf8_lossy(h).into_owned()),
-                ));
-            }
-            Ok(())
-        },
-    )
+    each_message(&bytes, |m| {
+        if m.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
+            let e = decode_expectation(m.family, m.attributes)?;
+            let nat = e.nat.expect("masquerade saves NAT data");
+            seen.push((
+                nat.direction,
+                nat.tuple.ports(),
+                e.function.map(|f| String::from_utf8_lossy(f).into_owned()),
+                e.helper.map(|h| String::from_utf8_lossy(h).into_owned()),
+            ));
+        }
+        Ok(())
+    })
     .unwrap();
     assert_eq!(
         seen,
@@ -275,23 +260,17 @@ fn the_dying_list_prints_as_conntrack_l_dying() {
         let mut out = Vec::new();
         let mut classic = ClassicPrinter::new(options, None, 0);
         let mut xml_printer = ct::output::xml::XmlPrinter::new(false, None, 0);
-        walk_datagram(
-            &bytes,
-            None,
-            "the capture",
-            &mut DumpStats::default(),
-            &mut |m| {
-                if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-                    let entry = decode_entry(m.family, m.attributes)?;
-                    if xml {
-                        xml_printer.print(&mut out, &entry)?;
-                    } else {
-                        classic.print(&mut out, &entry)?;
-                    }
+        each_message(&bytes, |m| {
+            if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+                let entry = decode_entry(m.family, m.attributes)?;
+                if xml {
+                    xml_printer.print(&mut out, &entry)?;
+                } else {
+                    classic.print(&mut out, &entry)?;
                 }
-                Ok(())
-            },
-        )
+            }
+            Ok(())
+        })
         .unwrap();
         let mut theirs = String::from_utf8(expect_fixture(expected)).unwrap();
         if xml {

@@ -2,13 +2,12 @@
 
 use anyhow::{Result, bail};
 
-use super::list::{Lister, report};
-use super::{connect, load_labels, stdout};
+use super::connect;
+use super::list::print_entries;
 use crate::cli::GetArgs;
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::netlink::{Request, attributes, kernel_errno};
-use crate::output::{Printer, unix_now_seconds};
 use crate::plan::{self, Output, Target};
 
 pub fn run(args: &GetArgs) -> Result<()> {
@@ -31,26 +30,15 @@ pub fn run(args: &GetArgs) -> Result<()> {
     );
 
     let mut conntrack = connect(&target)?;
-    let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
-    let printer = Printer::new(
-        &output.format,
-        labels.as_ref(),
-        unix_now_seconds(),
-        terminal,
-    );
     let everything = Filter::default();
-    let mut lister = Lister::new(&everything, Some(printer), out, std::io::stderr(), terminal);
-    let result = conntrack.request(&request, |message| lister.on_message(message));
+    let result = print_entries(&everything, &output, |on_message| {
+        conntrack.request(&request, on_message)
+    });
     match result {
+        // conntrack's words for it, and its exit status 1.
         Err(err) if kernel_errno(&err) == Some(libc::ENOENT) => {
-            // conntrack's words for it, and its exit status 1.
             bail!("Operation failed: such conntrack doesn't exist")
         }
-        Err(err) => Err(err),
-        Ok(stats) => {
-            let shown = lister.finish()?;
-            report(stats, shown, output.quiet, &mut std::io::stderr())
-        }
+        other => other,
     }
 }

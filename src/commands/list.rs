@@ -49,23 +49,27 @@ pub fn run(args: &ListArgs) -> Result<()> {
 /// (a list the kernel cannot filter), and prints every entry that passes the filter.
 fn list(target: &Target, filter: &Filter, output: &Output, request: Option<Request>) -> Result<()> {
     let mut conntrack = connect(target)?;
+    print_entries(filter, output, |on_message| match request {
+        None => conntrack.dump_entries(filter, on_message),
+        Some(request) => conntrack.dump(&request, on_message),
+    })
+}
+
+/// Runs `fetch`, which hands every message it receives to the function it is given,
+/// prints the entries among them that pass `filter` as `output` says, and then the
+/// summary on stderr. Shared by every command that shows entries.
+pub fn print_entries<F>(filter: &Filter, output: &Output, fetch: F) -> Result<()>
+where
+    F: FnOnce(&mut dyn FnMut(Message<'_>) -> Result<()>) -> Result<DumpStats>,
+{
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
-    let printer = Printer::new(
-        &output.format,
-        labels.as_ref(),
-        unix_now_seconds(),
-        terminal,
-    );
+    let now = unix_now_seconds();
+    let printer = Printer::new(&output.format, labels.as_ref(), now, terminal);
     let mut lister = Lister::new(filter, Some(printer), out, std::io::stderr(), terminal);
-    let on_message = |message: Message<'_>| lister.on_message(message);
-    let stats = match request {
-        None => conntrack.dump_entries(filter, on_message)?,
-        Some(request) => conntrack.dump(&request, on_message)?,
-    };
+    let stats = fetch(&mut |message| lister.on_message(message))?;
     let shown = lister.finish()?;
-    report(stats, shown, output.quiet, &mut std::io::stderr())?;
-    Ok(())
+    report(stats, shown, output.quiet, &mut std::io::stderr())
 }
 
 /// What `ct list` says on stderr after the entries: a warning when the kernel flagged the

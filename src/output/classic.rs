@@ -94,8 +94,7 @@ impl<'m> ClassicPrinter<'m> {
             push_field(line, b"class=", class);
         }
         if let Some(helper) = expectation.helper {
-            line.extend_from_slice(b"helper=");
-            line.extend_from_slice(helper);
+            push_text_field(line, b"helper=", helper);
         }
         self.end_line(out)
     }
@@ -157,9 +156,7 @@ impl<'m> ClassicPrinter<'m> {
             push_field(line, b"secmark=", secmark);
         }
         if let Some(secctx) = entry.secctx {
-            line.extend_from_slice(b"secctx=");
-            line.extend_from_slice(secctx);
-            line.push(b' ');
+            push_text_field(line, b"secctx=", secctx);
         }
         if let Some(zone) = entry.zone {
             push_field(line, b"zone=", zone);
@@ -180,9 +177,7 @@ impl<'m> ClassicPrinter<'m> {
             }
         }
         if let Some(helper) = entry.helper {
-            line.extend_from_slice(b"helper=");
-            line.extend_from_slice(helper);
-            line.push(b' ');
+            push_text_field(line, b"helper=", helper);
         }
         if let Some(use_count) = entry.use_count {
             push_field(line, b"use=", use_count);
@@ -223,6 +218,13 @@ fn push_padded(line: &mut Vec<u8>, text: &str, width: usize) {
     for _ in text.len()..width {
         line.push(b' ');
     }
+    line.push(b' ');
+}
+
+/// `key` and the kernel's text as it came (helper names, security contexts).
+fn push_text_field(line: &mut Vec<u8>, key: &[u8], text: &[u8]) {
+    line.extend_from_slice(key);
+    line.extend_from_slice(text);
     line.push(b' ');
 }
 
