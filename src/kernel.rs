@@ -250,6 +250,12 @@ pub const CTA_FILTER_FLAG_CTA_TUPLE_ZONE: u32 = 1 << 2;
 pub const CTA_FILTER_FLAG_CTA_PROTO_NUM: u32 = 1 << 3;
 pub const CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT: u32 = 1 << 4;
 pub const CTA_FILTER_FLAG_CTA_PROTO_DST_PORT: u32 = 1 << 5;
+pub const CTA_FILTER_FLAG_CTA_PROTO_ICMP_TYPE: u32 = 1 << 6;
+pub const CTA_FILTER_FLAG_CTA_PROTO_ICMP_CODE: u32 = 1 << 7;
+pub const CTA_FILTER_FLAG_CTA_PROTO_ICMP_ID: u32 = 1 << 8;
+pub const CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_TYPE: u32 = 1 << 9;
+pub const CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_CODE: u32 = 1 << 10;
+pub const CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_ID: u32 = 1 << 11;
 
 /// enum nfnetlink_groups: the multicast group of new-entry events.
 pub const NFNLGRP_CONNTRACK_NEW: u32 = 1;
@@ -340,3 +346,61 @@ pub const NF_CT_EXPECT_NAMES: [(u32, &str); 3] = [
 /// enum ip_conntrack_dir: the direction of an expectation's NAT (CTA_EXPECT_NAT_DIR).
 pub const IP_CT_DIR_ORIGINAL: u32 = 0;
 pub const IP_CT_DIR_REPLY: u32 = 1;
+
+// enum ctattr_protoinfo_tcp, after the state: what the tracker keeps of each direction's
+// sender (`ip_ct_tcp_state.td_scale` and `.flags`). Left out of destroy events.
+pub const CTA_PROTOINFO_TCP_WSCALE_ORIGINAL: u16 = 2;
+pub const CTA_PROTOINFO_TCP_WSCALE_REPLY: u16 = 3;
+/// struct nf_ct_tcp_flags { __u8 flags; __u8 mask; }: dumps fill in `flags` and leave
+/// `mask` zero (the mask says which flags a request changes).
+pub const CTA_PROTOINFO_TCP_FLAGS_ORIGINAL: u16 = 4;
+pub const CTA_PROTOINFO_TCP_FLAGS_REPLY: u16 = 5;
+
+// enum ctattr_protoinfo_dccp, after the state.
+/// u8: the role (enum ct_dccp_roles) of the original direction's sender.
+pub const CTA_PROTOINFO_DCCP_ROLE: u16 = 2;
+/// be64, preceded by CTA_PROTOINFO_DCCP_PAD where the kernel aligns it.
+pub const CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ: u16 = 3;
+pub const CTA_PROTOINFO_DCCP_PAD: u16 = 4;
+
+// enum ctattr_protoinfo_sctp, after the state: each direction's verification tag, be32.
+pub const CTA_PROTOINFO_SCTP_VTAG_ORIGINAL: u16 = 2;
+pub const CTA_PROTOINFO_SCTP_VTAG_REPLY: u16 = 3;
+
+// IP_CT_TCP_FLAG_* (linux/netfilter/nf_conntrack_tcp.h): the bits of nf_ct_tcp_flags.flags.
+pub const IP_CT_TCP_FLAG_WINDOW_SCALE: u8 = 0x01;
+pub const IP_CT_TCP_FLAG_SACK_PERM: u8 = 0x02;
+pub const IP_CT_TCP_FLAG_CLOSE_INIT: u8 = 0x04;
+pub const IP_CT_TCP_FLAG_BE_LIBERAL: u8 = 0x08;
+pub const IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED: u8 = 0x10;
+pub const IP_CT_TCP_FLAG_MAXACK_SET: u8 = 0x20;
+/// The kernel names 0x40 and 0x80 without the _FLAG_ of the others.
+pub const IP_CT_EXP_CHALLENGE_ACK: u8 = 0x40;
+pub const IP_CT_TCP_SIMULTANEOUS_OPEN: u8 = 0x80;
+
+/// The IP_CT_TCP_FLAG_* bits, named without their prefix, lowest first.
+pub const IP_CT_TCP_FLAG_NAMES: [(u8, &str); 8] = [
+    (IP_CT_TCP_FLAG_WINDOW_SCALE, "WINDOW_SCALE"),
+    (IP_CT_TCP_FLAG_SACK_PERM, "SACK_PERM"),
+    (IP_CT_TCP_FLAG_CLOSE_INIT, "CLOSE_INIT"),
+    (IP_CT_TCP_FLAG_BE_LIBERAL, "BE_LIBERAL"),
+    (IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED, "DATA_UNACKNOWLEDGED"),
+    (IP_CT_TCP_FLAG_MAXACK_SET, "MAXACK_SET"),
+    (IP_CT_EXP_CHALLENGE_ACK, "CHALLENGE_ACK"),
+    (IP_CT_TCP_SIMULTANEOUS_OPEN, "SIMULTANEOUS_OPEN"),
+];
+
+/// enum ct_dccp_roles (linux/netfilter/nf_conntrack_dccp.h): CTA_PROTOINFO_DCCP_ROLE.
+pub const CT_DCCP_ROLE_CLIENT: u8 = 0;
+pub const CT_DCCP_ROLE_SERVER: u8 = 1;
+
+// enum ctattr_seqadj: inside CTA_SEQ_ADJ_ORIG / CTA_SEQ_ADJ_REPLY (struct nf_ct_seqadj),
+// be32 each; the offsets are s32 in the kernel. Sent only with IPS_SEQ_ADJUST.
+pub const CTA_SEQADJ_CORRECTION_POS: u16 = 1;
+pub const CTA_SEQADJ_OFFSET_BEFORE: u16 = 2;
+pub const CTA_SEQADJ_OFFSET_AFTER: u16 = 3;
+
+// enum ctattr_synproxy: inside CTA_SYNPROXY (struct nf_conn_synproxy), be32 each.
+pub const CTA_SYNPROXY_ISN: u16 = 1;
+pub const CTA_SYNPROXY_ITS: u16 = 2;
+pub const CTA_SYNPROXY_TSOFF: u16 = 3;

@@ -6,6 +6,9 @@
 //! The captures were made by the research script kept with the fixtures' history: each
 //! `NAME.bin` is the kernel's datagrams back to back, `NAME.txt` conntrack's stdout.
 
+#[path = "support/schema.rs"]
+mod schema;
+
 use std::path::Path;
 
 use ct::decode::decode_entry;
@@ -225,6 +228,10 @@ fn expectation_nat_and_function_are_decoded() {
 #[test]
 fn expectations_as_json() {
     let out = print_expectations("nat4.bin", AF_INET, &Format::Json);
+    assert_eq!(
+        schema::validate_json_lines(schema::Kind::Expectation, &out),
+        1
+    );
     let value: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
     assert_eq!(value["family"], "ipv4");
     assert_eq!(value["proto"], "tcp");

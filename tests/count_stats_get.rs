@@ -3,6 +3,8 @@
 
 #[macro_use]
 mod common;
+#[path = "support/schema.rs"]
+mod schema;
 
 use common::*;
 
@@ -265,6 +267,10 @@ fn get_prints_in_every_format_of_list() {
         list.push("--quiet");
         let got = ct_ok(&ns, &get);
         let listed = ct_ok(&ns, &list);
+        if format == "json" {
+            assert_eq!(schema::validate_json_lines(schema::Kind::Entry, &got), 1);
+            schema::validate_json_lines(schema::Kind::Entry, &listed);
+        }
         // The table and JSON carry the ticking timeout and use count (a get holds a
         // reference while it answers): compare what does not move.
         let steady = |text: &str| -> String {
@@ -334,8 +340,9 @@ fn stats_are_conntrack_s_in_a_quiet_namespace() {
 fn stats_json_totals_are_the_sum_of_the_cpu_lines() {
     require_kernel!();
     let ns = table_with_every_tracker();
-    let json: serde_json::Value =
-        serde_json::from_str(&ct_ok(&ns, &["stats", "-o", "json"])).unwrap();
+    let text = ct_ok(&ns, &["stats", "-o", "json"]);
+    assert_eq!(schema::validate_json_lines(schema::Kind::Stats, &text), 1);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["table"], "conntrack");
     assert_eq!(json["global"]["entries"], SHAPES.len());
     let max: u64 = std::fs::read_to_string("/proc/sys/net/netfilter/nf_conntrack_max")

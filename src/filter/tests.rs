@@ -40,6 +40,18 @@ fn tcp() -> Entry<'static> {
         labels: None,
         secctx: None,
         helper: None,
+        tcp_wscale_original: None,
+        tcp_wscale_reply: None,
+        tcp_flags_original: None,
+        tcp_flags_reply: None,
+        sctp_vtag_original: None,
+        sctp_vtag_reply: None,
+        dccp_role: None,
+        dccp_handshake_seq: None,
+        seq_adj_original: None,
+        seq_adj_reply: None,
+        synproxy: None,
+        master: None,
     }
 }
 

@@ -47,6 +47,30 @@ pub struct Entry<'a> {
     pub secctx: Option<&'a [u8]>,
     /// The conntrack helper attached to the entry, e.g. `ftp` (CTA_HELP_NAME).
     pub helper: Option<&'a [u8]>,
+    /// TCP: the window scale each direction's sender announced
+    /// (CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, _REPLY).
+    pub tcp_wscale_original: Option<u8>,
+    pub tcp_wscale_reply: Option<u8>,
+    /// TCP: the tracker's IP_CT_TCP_FLAG_* of each direction's sender
+    /// (CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, _REPLY).
+    pub tcp_flags_original: Option<TcpFlags>,
+    pub tcp_flags_reply: Option<TcpFlags>,
+    /// SCTP: each direction's verification tag (CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, _REPLY).
+    pub sctp_vtag_original: Option<u32>,
+    pub sctp_vtag_reply: Option<u32>,
+    /// DCCP: the role of the original direction's sender (CTA_PROTOINFO_DCCP_ROLE).
+    pub dccp_role: Option<DccpRole>,
+    /// DCCP: the sequence number of the handshake (CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ).
+    pub dccp_handshake_seq: Option<u64>,
+    /// NAT's TCP sequence adjustment of each direction (CTA_SEQ_ADJ_ORIG, _REPLY), sent
+    /// with IPS_SEQ_ADJUST once a helper changed a payload's length.
+    pub seq_adj_original: Option<SeqAdj>,
+    pub seq_adj_reply: Option<SeqAdj>,
+    /// The SYN proxy's numbers (CTA_SYNPROXY).
+    pub synproxy: Option<Synproxy>,
+    /// The original tuple of the connection this one was expected by (CTA_TUPLE_MASTER),
+    /// for entries with IPS_EXPECTED: an FTP data connection's control connection.
+    pub master: Option<Tuple>,
 }
 
 impl Entry<'_> {
@@ -71,6 +95,18 @@ impl Entry<'_> {
             labels: None,
             secctx: None,
             helper: None,
+            tcp_wscale_original: None,
+            tcp_wscale_reply: None,
+            tcp_flags_original: None,
+            tcp_flags_reply: None,
+            sctp_vtag_original: None,
+            sctp_vtag_reply: None,
+            dccp_role: None,
+            dccp_handshake_seq: None,
+            seq_adj_original: None,
+            seq_adj_reply: None,
+            synproxy: None,
+            master: None,
         }
     }
 
@@ -327,6 +363,92 @@ impl Labels<'_> {
     }
 }
 
+/// The TCP tracker's flags of one direction (struct nf_ct_tcp_flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags {
+    /// The IP_CT_TCP_FLAG_* bits that are set.
+    pub flags: u8,
+    /// Which bits a request changes; dumps send it as zero.
+    pub mask: u8,
+}
+
+impl TcpFlags {
+    pub fn contains(self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// The names of the flags that are set, lowest bit first (every bit has a name).
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        IP_CT_TCP_FLAG_NAMES
+            .iter()
+            .filter(move |(flag, _)| self.contains(*flag))
+            .map(|(_, name)| *name)
+    }
+}
+
+/// The role of a DCCP endpoint (enum ct_dccp_roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DccpRole {
+    Client,
+    Server,
+    Other(u8),
+}
+
+impl DccpRole {
+    pub fn from_raw(raw: u8) -> DccpRole {
+        match raw {
+            CT_DCCP_ROLE_CLIENT => DccpRole::Client,
+            CT_DCCP_ROLE_SERVER => DccpRole::Server,
+            other => DccpRole::Other(other),
+        }
+    }
+
+    pub fn raw(self) -> u8 {
+        match self {
+            DccpRole::Client => CT_DCCP_ROLE_CLIENT,
+            DccpRole::Server => CT_DCCP_ROLE_SERVER,
+            DccpRole::Other(raw) => raw,
+        }
+    }
+
+    /// `client` or `server`; `None` for a role the kernel does not define.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            DccpRole::Client => Some("client"),
+            DccpRole::Server => Some("server"),
+            DccpRole::Other(_) => None,
+        }
+    }
+}
+
+/// NAT's sequence adjustment of one direction (struct nf_ct_seqadj): where the last
+/// change of length was, and how far sequence numbers move before and after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeqAdj {
+    pub correction_pos: u32,
+    pub offset_before: i32,
+    pub offset_after: i32,
+}
+
+/// The SYN proxy's state of an entry (struct nf_conn_synproxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Synproxy {
+    /// The initial sequence number the proxy answered the client with.
+    pub isn: u32,
+    /// The client's initial timestamp.
+    pub its: u32,
+    /// The offset between the proxy's and the server's timestamps.
+    pub tsoff: u32,
+}
+
+impl Synproxy {
+    /// True when every number is zero: the kernel gives every entry made over ctnetlink
+    /// (`conntrack -I`) a synproxy area, which stays zero unless SYNPROXY handles it.
+    pub fn is_unused(self) -> bool {
+        self == Synproxy::default()
+    }
+}
+
 /// True for the protocols whose tuples carry ports: tcp, udp, udplite, sctp, dccp.
 pub fn has_ports(protonum: u8) -> bool {
     matches!(
@@ -371,6 +493,33 @@ mod tests {
             status.names().collect::<Vec<_>>(),
             ["SEEN_REPLY", "ASSURED"]
         );
+    }
+
+    #[test]
+    fn tcp_flag_names_in_bit_order() {
+        let flags = TcpFlags {
+            flags: 0x27,
+            mask: 0,
+        };
+        assert_eq!(
+            flags.names().collect::<Vec<_>>(),
+            ["WINDOW_SCALE", "SACK_PERM", "CLOSE_INIT", "MAXACK_SET"]
+        );
+        let all = TcpFlags {
+            flags: 0xff,
+            mask: 0,
+        };
+        assert_eq!(all.names().count(), 8);
+    }
+
+    #[test]
+    fn dccp_roles_by_kernel_number() {
+        assert_eq!(DccpRole::from_raw(0).name(), Some("client"));
+        assert_eq!(DccpRole::from_raw(1).name(), Some("server"));
+        assert_eq!(DccpRole::from_raw(7), DccpRole::Other(7));
+        assert_eq!(DccpRole::from_raw(7).name(), None);
+        assert_eq!(DccpRole::from_raw(7).raw(), 7);
+        assert_eq!(DccpRole::Server.raw(), CT_DCCP_ROLE_SERVER);
     }
 
     #[test]
