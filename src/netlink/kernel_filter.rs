@@ -8,9 +8,13 @@
 //!   ignore both;
 //! - CTA_ZONE, the zone id in either direction: Linux 6.8; older kernels ignore it;
 //! - CTA_FILTER with CTA_TUPLE_ORIG / CTA_TUPLE_REPLY, exact tuple fields: Linux 5.8.
-//!   Only used here for IPv4 addresses, the protocol number and TCP/UDP ports: in 6.18 the
-//!   IPv6 address comparison is inverted, ports of other protocols are not compared, and
-//!   a tuple zone is never matched.
+//!   Used here for exact IPv4 addresses, one protocol, TCP/UDP ports and the ICMP and
+//!   ICMPv6 type, code and id: in 6.18 the IPv6 address comparison is inverted (it keeps
+//!   every entry but the one asked for), ports of other protocols are not compared, and a
+//!   tuple zone is never matched. The kernel takes CTA_FILTER only with a family of
+//!   ipv4 or ipv6 (AF_UNSPEC is refused), so a filter without `-f` that CTA_FILTER can
+//!   help is dumped once per family, each with what that family can have filtered: see
+//!   [`entry_dumps`].
 //!
 //! Every one of these selects a superset of what [`Filter::matches`] accepts, which is
 //! checked afterwards on every entry, so a kernel that ignores an attribute changes only
@@ -29,17 +33,66 @@ use super::attributes::{be32, untyped};
 use crate::filter::{AddrMatch, Filter};
 use crate::kernel::*;
 
-/// The requests to try in turn: the most the kernel could filter first, then without
-/// the tuple filter (5.8+), without the zone (6.8+), without the status (5.15+), and
-/// last the family alone, which every kernel takes. Duplicates are left out.
-pub fn entry_requests(filter: &Filter) -> Vec<Request> {
-    let family = filter.family.unwrap_or(AF_UNSPEC);
+/// The dumps to make for `filter`, each as the requests to try in turn (see
+/// [`entry_requests`]): one of the filter's family; without a family, one of both
+/// (AF_UNSPEC) unless CTA_FILTER can narrow either family, then one per family.
+pub fn entry_dumps(filter: &Filter) -> Vec<Vec<Request>> {
+    match filter.family {
+        Some(family) => vec![entry_requests(filter, family)],
+        None if [AF_INET, AF_INET6]
+            .iter()
+            .any(|&family| !tuple_filter(filter, family).is_empty()) =>
+        {
+            vec![
+                entry_requests(filter, AF_INET),
+                entry_requests(filter, AF_INET6),
+            ]
+        }
+        None => vec![entry_requests(filter, AF_UNSPEC)],
+    }
+}
+
+/// The requests to try in turn for a dump of `family`: the most the kernel could filter
+/// first, then without the ICMP fields (the kernel refuses an ICMP type its tracker
+/// does not know, such as 8 for ICMPv6: the protocol alone still narrows the dump),
+/// without the tuple filter (5.8+), without the zone (6.8+), without the status
+/// (5.15+), and last the family alone, which every kernel takes. Duplicates are left
+/// out.
+pub fn entry_requests(filter: &Filter, family: u8) -> Vec<Request> {
     let mark = mark_attributes(filter);
     let status = status_attributes(filter);
     let zone = zone_attribute(filter);
-    let tuple = tuple_filter(filter);
+    let tuple = tuple_filter(filter, family);
+    let without_icmp = Filter {
+        icmp_type: None,
+        icmp_code: None,
+        icmp_id: None,
+        ..filter.clone()
+    };
+    let mut tuple_without_icmp = tuple_filter(&without_icmp, family);
+    if tuple_without_icmp.is_empty() && !tuple.is_empty() {
+        // An ICMP filter made the protocol implicit; keep it.
+        tuple_without_icmp = tuple_filter(
+            &Filter {
+                protocols: vec![if family == AF_INET6 {
+                    IPPROTO_ICMPV6
+                } else {
+                    IPPROTO_ICMP
+                }],
+                ..without_icmp
+            },
+            family,
+        );
+    }
     let steps = [
         [mark.clone(), status.clone(), zone.clone(), tuple].concat(),
+        [
+            mark.clone(),
+            status.clone(),
+            zone.clone(),
+            tuple_without_icmp,
+        ]
+        .concat(),
         [mark.clone(), status.clone(), zone].concat(),
         [mark.clone(), status].concat(),
         mark,
@@ -88,28 +141,50 @@ fn zone_attribute(filter: &Filter) -> Vec<DefaultNla> {
     }
 }
 
-/// CTA_FILTER for exact IPv4 addresses, one protocol, and TCP or UDP ports. The kernel
-/// wants a family of ipv4 or ipv6 with it, and the fields named by the flags present.
-fn tuple_filter(filter: &Filter) -> Vec<DefaultNla> {
-    if filter.family != Some(AF_INET) {
-        return Vec::new();
-    }
+/// CTA_FILTER for a dump of `family` (ipv4 or ipv6; nothing for AF_UNSPEC, which the
+/// kernel refuses it with): exact IPv4 addresses, one protocol, TCP or UDP ports, and
+/// the original direction's ICMP (ICMPv6) type, code and id. The fields named by the
+/// flags present.
+fn tuple_filter(filter: &Filter, family: u8) -> Vec<DefaultNla> {
+    let icmp_protocol = match family {
+        AF_INET => IPPROTO_ICMP,
+        AF_INET6 => IPPROTO_ICMPV6,
+        _ => return Vec::new(),
+    };
+    let wants_icmp =
+        filter.icmp_type.is_some() || filter.icmp_code.is_some() || filter.icmp_id.is_some();
     let protocol = match filter.protocols[..] {
         [one] => Some(one),
+        // Only the family's ICMP entries can have an ICMP type.
+        [] if wants_icmp => Some(icmp_protocol),
         _ => None,
     };
     let ports_compared = matches!(protocol, Some(IPPROTO_TCP | IPPROTO_UDP));
+    let icmp = (protocol == Some(icmp_protocol)).then_some(IcmpFields {
+        icmp_type: filter.icmp_type,
+        code: filter.icmp_code,
+        id: filter.icmp_id,
+    });
+    // Exact IPv4 addresses only: the kernel compares IPv6 ones inverted.
+    let addresses = |src: Option<AddrMatch>, dst: Option<AddrMatch>| match family {
+        AF_INET => (src, dst),
+        _ => (None, None),
+    };
+    let (src, dst) = addresses(filter.orig_src, filter.orig_dst);
     let (orig, orig_flags) = tuple_fields(
-        filter.orig_src,
-        filter.orig_dst,
+        src,
+        dst,
         protocol,
         ports_compared.then_some((filter.orig_sport, filter.orig_dport)),
+        icmp,
     );
+    let (src, dst) = addresses(filter.reply_src, filter.reply_dst);
     let (reply, reply_flags) = tuple_fields(
-        filter.reply_src,
-        filter.reply_dst,
+        src,
+        dst,
         protocol,
         ports_compared.then_some((filter.reply_sport, filter.reply_dport)),
+        None,
     );
     // A protocol alone in the reply tuple says nothing the original does not.
     let reply_flags = if reply_flags == CTA_FILTER_FLAG_CTA_PROTO_NUM {
@@ -137,12 +212,21 @@ fn tuple_filter(filter: &Filter) -> Vec<DefaultNla> {
     attributes
 }
 
+/// The ICMP fields a filter compares, of the original direction.
+#[derive(Clone, Copy)]
+struct IcmpFields {
+    icmp_type: Option<u8>,
+    code: Option<u8>,
+    id: Option<u16>,
+}
+
 /// One tuple's filter fields and the CTA_FILTER flags naming them.
 fn tuple_fields(
     src: Option<AddrMatch>,
     dst: Option<AddrMatch>,
     protocol: Option<u8>,
     ports: Option<(Option<u16>, Option<u16>)>,
+    icmp: Option<IcmpFields>,
 ) -> (Vec<Tuple>, u32) {
     let exact_v4 = |m: Option<AddrMatch>| m.filter(|m| m.is_exact() && m.is_ipv4());
     let mut flags = 0;
@@ -169,6 +253,42 @@ fn tuple_fields(
                 flags |= CTA_FILTER_FLAG_CTA_PROTO_DST_PORT;
             }
         }
+        if let Some(icmp) = icmp {
+            let v6 = protocol == IPPROTO_ICMPV6;
+            let fields = [
+                (
+                    icmp.icmp_type.map(|t| vec![t]),
+                    [CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE],
+                    [
+                        CTA_FILTER_FLAG_CTA_PROTO_ICMP_TYPE,
+                        CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_TYPE,
+                    ],
+                ),
+                (
+                    icmp.code.map(|c| vec![c]),
+                    [CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE],
+                    [
+                        CTA_FILTER_FLAG_CTA_PROTO_ICMP_CODE,
+                        CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_CODE,
+                    ],
+                ),
+                (
+                    icmp.id.map(|i| i.to_be_bytes().to_vec()),
+                    [CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID],
+                    [
+                        CTA_FILTER_FLAG_CTA_PROTO_ICMP_ID,
+                        CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_ID,
+                    ],
+                ),
+            ];
+            for (value, kinds, flag) in fields {
+                if let Some(value) = value {
+                    let which = usize::from(v6);
+                    proto.push(ProtoTuple::Other(DefaultNla::new(kinds[which], value)));
+                    flags |= flag[which];
+                }
+            }
+        }
     }
     let mut tuple = Vec::new();
     if !ip.is_empty() {
@@ -184,6 +304,13 @@ fn tuple_fields(
 mod tests {
     use super::*;
     use crate::filter::values::{MarkMatch, StatusMatch};
+
+    /// The single dump's ladder of a filter with a family (or none that needs one).
+    fn entry_requests(filter: &Filter) -> Vec<Request> {
+        let mut dumps = entry_dumps(filter);
+        assert_eq!(dumps.len(), 1, "{filter:?} is one dump");
+        dumps.remove(0)
+    }
 
     fn bytes(request: &Request) -> Vec<u8> {
         request.to_bytes(1)[16..].to_vec()
@@ -309,5 +436,68 @@ mod tests {
         // The protocol goes to the kernel, the sctp port does not.
         let flags_at = bytes(first).len() - 12;
         assert_eq!(bytes(first)[flags_at..flags_at + 4], [8, 0, 0, 0]);
+    }
+
+    /// Without -f, CTA_FILTER needs a family: one dump per family, the IPv6 one with no
+    /// addresses (there are none: an address would have set the family).
+    #[test]
+    fn a_protocol_without_a_family_is_filtered_per_family() {
+        let tcp_80 = Filter {
+            protocols: vec![IPPROTO_TCP],
+            orig_dport: Some(80),
+            ..Default::default()
+        };
+        let dumps = entry_dumps(&tcp_80);
+        let families: Vec<u8> = dumps.iter().map(|ladder| ladder[0].family).collect();
+        assert_eq!(families, [AF_INET, AF_INET6]);
+        for ladder in &dumps {
+            #[rustfmt::skip]
+            assert_eq!(bytes(&ladder[0])[4..], [
+                24, 0, 1, 0x80,                      // CTA_TUPLE_ORIG
+                  20, 0, 2, 0x80,                    //   CTA_TUPLE_PROTO
+                    5, 0, 1, 0, 6, 0, 0, 0,          //     CTA_PROTO_NUM tcp
+                    6, 0, 3, 0, 0, 80, 0, 0,         //     CTA_PROTO_DST_PORT 80
+                20, 0, 25, 0x80,                     // CTA_FILTER
+                  8, 0, 1, 0, 0b10_1000, 0, 0, 0,    //   ORIG_FLAGS: PROTO_NUM|DST_PORT
+                  8, 0, 2, 0, 0, 0, 0, 0,            //   REPLY_FLAGS: none
+            ][..]);
+            assert_eq!(ladder.last().unwrap().attributes, vec![]);
+        }
+    }
+
+    /// ICMP fields go in under the family's own attributes; without -p the family's ICMP
+    /// protocol is implied, and a refused type falls back to the protocol alone.
+    #[test]
+    fn icmp_fields_per_family() {
+        let echo = Filter {
+            icmp_type: Some(8),
+            icmp_id: Some(7),
+            ..Default::default()
+        };
+        let dumps = entry_dumps(&echo);
+        #[rustfmt::skip]
+        let v4: &[u8] = &[
+            32, 0, 1, 0x80,                          // CTA_TUPLE_ORIG
+              28, 0, 2, 0x80,                        //   CTA_TUPLE_PROTO
+                5, 0, 1, 0, 1, 0, 0, 0,              //     CTA_PROTO_NUM icmp
+                5, 0, 5, 0, 8, 0, 0, 0,              //     CTA_PROTO_ICMP_TYPE 8
+                6, 0, 4, 0, 0, 7, 0, 0,              //     CTA_PROTO_ICMP_ID 7
+            20, 0, 25, 0x80,
+              8, 0, 1, 0, 0x48, 0x01, 0, 0,          //   PROTO_NUM|ICMP_TYPE|ICMP_ID
+              8, 0, 2, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(bytes(&dumps[0][0])[4..], *v4);
+        // IPv6: ICMPV6_TYPE (1 << 9) and ICMPV6_ID (1 << 11) under attributes 8 and 7
+        // (nfgenmsg 0..4, CTA_TUPLE_ORIG 4..8, CTA_TUPLE_PROTO 8..12, CTA_PROTO_NUM 12..).
+        let v6 = bytes(&dumps[1][0]);
+        assert_eq!(v6[16], IPPROTO_ICMPV6);
+        assert_eq!(
+            (v6[22], v6[30]),
+            (CTA_PROTO_ICMPV6_TYPE as u8, CTA_PROTO_ICMPV6_ID as u8)
+        );
+        // The second step keeps the protocol and drops the ICMP fields.
+        let fallback = bytes(&dumps[1][1]);
+        assert_eq!(fallback[16], IPPROTO_ICMPV6);
+        assert_eq!(fallback.len(), 4 + 16 + 20);
     }
 }

@@ -141,15 +141,20 @@ impl Conntrack {
     }
 
     /// Dumps the conntrack table with as much of `filter` as the kernel can apply (see
-    /// [`kernel_filter`]), handing over every entry message. The caller still checks
-    /// each entry against the filter.
-    pub fn dump_entries<F>(&mut self, filter: &Filter, on_message: F) -> Result<DumpStats>
+    /// [`kernel_filter`]: one dump, or one per family), handing over every entry
+    /// message. The caller still checks each entry against the filter.
+    pub fn dump_entries<F>(&mut self, filter: &Filter, mut on_message: F) -> Result<DumpStats>
     where
         F: FnMut(Message<'_>) -> Result<()>,
     {
-        let requests = kernel_filter::entry_requests(filter);
-        self.dump_first_accepted(&requests, on_message)
-            .map(|(stats, _)| stats)
+        let mut total = DumpStats::default();
+        for requests in kernel_filter::entry_dumps(filter) {
+            let (stats, _) = self.dump_first_accepted(&requests, &mut on_message)?;
+            total.messages += stats.messages;
+            total.bytes += stats.bytes;
+            total.interrupted |= stats.interrupted;
+        }
+        Ok(total)
     }
 
     /// Sends a request that is not a dump and feeds the message that answers it, if
