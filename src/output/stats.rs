@@ -207,13 +207,13 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             concat!(
-                "TABLE      ENTRIES  LIMIT   FULL \n",
-                "conntrack        1      4  25.0% \n",
+                "TABLE      ENTRIES  LIMIT   FULL\n",
+                "conntrack        1      4  25.0%\n",
                 "\n",
-                "COUNTER        TOTAL  CPU0 \n",
-                "found              1     1 \n",
-                "insert_failed      2     2 \n",
-                "unknown1           5     5 \n",
+                "COUNTER        TOTAL  CPU0\n",
+                "found              1     1\n",
+                "insert_failed      2     2\n",
+                "unknown1           5     5\n",
             )
         );
     }
