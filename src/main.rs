@@ -1,28 +1,52 @@
 //! The `ct` binary: parse the command line, run the command, map the outcome to an exit
 //! status, the same way for every command.
 //!
-//! Exit status: 0 success (also when the reader of stdout went away), 1 runtime error,
-//! 2 usage error (clap's own exit code for a bad command line, and ours for flags that
-//! do not fit together).
+//! Exit status: 0 success (also when the reader of stdout went away), 1 runtime error
+//! (also when stdout cannot be written, as on a full disk), 2 usage error (clap's own
+//! exit code for a bad command line, and ours for flags that do not fit together).
+//! Nothing here panics on a failed write: messages go through `commands::Stderr`, which
+//! drops what stderr cannot take. (A standard output or error closed before ct starts
+//! is /dev/null to it: Rust's runtime reopens closed standard descriptors so.)
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use ct::commands::Stderr;
 
 fn main() -> ExitCode {
-    let cli = ct::cli::Cli::parse();
+    let cli = match ct::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return parse_failure(&err),
+    };
     let command = cli.command.name();
     match ct::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if ct::is_broken_pipe(&err) => ExitCode::SUCCESS,
         // Flags that do not fit together: reported like clap's own errors, exit 2.
         Err(err) if err.is::<ct::plan::UsageError>() => {
-            eprintln!("error: {err}\n\nFor more information, try 'ct {command} --help'.");
+            let _ = writeln!(
+                Stderr,
+                "error: {err}\n\nFor more information, try 'ct {command} --help'."
+            );
             ExitCode::from(2)
         }
         Err(err) => {
-            eprintln!("ct: {err:#}");
+            let _ = writeln!(Stderr, "ct: {err:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// clap's verdict: help and version go to stdout (exit 0, or 1 if stdout cannot take
+/// them), errors to stderr (exit 2).
+fn parse_failure(err: &clap::Error) -> ExitCode {
+    let code = u8::try_from(err.exit_code()).unwrap_or(2);
+    match err.print() {
+        Err(print_err) if !err.use_stderr() => {
+            let _ = writeln!(Stderr, "ct: cannot write to standard output: {print_err}");
+            ExitCode::from(1)
+        }
+        _ => ExitCode::from(code),
     }
 }

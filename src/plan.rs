@@ -283,8 +283,30 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
     .filter(|(option, _)| wants(*option))
     .map(|(_, name)| name)
     .collect();
+    // Options of one format given with another are refused, never silently ignored.
     if args.columns.is_some() && formats != ["table"] {
         return Err(usage("--columns is for -o table"));
+    }
+    if args.color.is_some() && formats != ["table"] {
+        return Err(usage("--color is for -o table"));
+    }
+    let modifiers: Vec<&str> = [
+        (OutputOption::Extended, "extended"),
+        (OutputOption::Id, "id"),
+        (OutputOption::Ktimestamp, "ktimestamp"),
+        (OutputOption::Labels, "labels"),
+        (OutputOption::Timestamp, "timestamp"),
+    ]
+    .into_iter()
+    .filter(|(option, _)| wants(*option))
+    .map(|(_, name)| name)
+    .collect();
+    if let (["json" | "table"], [modifier, ..]) = (&formats[..], &modifiers[..]) {
+        return Err(usage(format!(
+            "-o {modifier} is a modifier of conntrack's formats (the classic line and xml); \
+             -o {} always shows what it has",
+            formats[0]
+        )));
     }
     match formats[..] {
         [] => Ok(Format::Classic(ClassicOptions {
@@ -298,7 +320,7 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
         ["json"] => Ok(Format::Json),
         ["table"] => Ok(Format::Table {
             columns: args.columns.clone(),
-            color: args.color,
+            color: args.color.unwrap_or(ColorChoice::Auto),
         }),
         _ => Err(usage(format!(
             "-o names more than one format ({}); choose one",
@@ -615,6 +637,31 @@ mod tests {
             plan("list -u ASSURED -u !ASSURED").unwrap_err().0,
             "-u/--status asks for a flag both set and clear"
         );
+    }
+
+    #[test]
+    fn options_of_another_format_are_refused() {
+        assert_eq!(
+            plan("list -o json,id").unwrap_err().0,
+            "-o id is a modifier of conntrack's formats (the classic line and xml); \
+             -o json always shows what it has"
+        );
+        assert_eq!(
+            plan("list -o table,extended").unwrap_err().0,
+            "-o extended is a modifier of conntrack's formats (the classic line and xml); \
+             -o table always shows what it has"
+        );
+        assert_eq!(
+            plan("list --color always").unwrap_err().0,
+            "--color is for -o table"
+        );
+        assert_eq!(
+            plan("list -o json --color never").unwrap_err().0,
+            "--color is for -o table"
+        );
+        assert!(plan("list -o table --color never").is_ok());
+        // conntrack takes its modifiers with xml (some change nothing there): so does ct.
+        assert!(plan("list -o xml,extended,id,ktimestamp,labels,timestamp").is_ok());
     }
 
     #[test]

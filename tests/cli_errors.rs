@@ -4,6 +4,8 @@
 mod common;
 #[path = "support/fill.rs"]
 mod fill;
+#[path = "support/schema.rs"]
+mod schema;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -211,6 +213,10 @@ fn count_and_stats_fall_back_to_proc_as_conntrack_does() {
         assert!(line.contains("\tentries=2 "), "{line}");
     }
     let json = run(&["stats", "-o", "json"]);
+    assert_eq!(
+        schema::validate_json_lines(schema::Kind::Stats, &text(&json.stdout)),
+        1
+    );
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["totals"]["entries"], 2, "counted once, not per CPU");
 }
@@ -289,4 +295,81 @@ fn summary_counts_entries_on_stderr_only() {
         text(&out.stderr),
         "ct: 1234 flow entries have been shown.\n"
     );
+}
+
+/// Every way stdout or stderr can fail ends with a documented status and no panic
+/// (issue 9: `ct list 2>/dev/full` used to panic with 101): a full stdout is an error
+/// that says so (1); a full or closed stderr loses the messages but not the status; a
+/// closed stdout is /dev/null to a Rust program (its runtime reopens it so), exit 0.
+#[test]
+fn full_and_closed_stdout_and_stderr() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.insert("-p udp -s 10.221.0.1 -d 10.221.0.2 --sport 1 --dport 2 -t 100");
+    let bin = ct_bin();
+    // (shell redirections, command, exit status, stdout, stderr)
+    let cases: [(&str, &str, i32, &str, &str); 9] = [
+        ("2>/dev/full", "list", 0, "udp      17 ", ""),
+        ("2>&-", "list", 0, "udp      17 ", ""),
+        (
+            "2>/dev/full",
+            "list --netns ct-test-no-such-namespace",
+            1,
+            "",
+            "",
+        ),
+        (
+            ">/dev/full",
+            "list",
+            1,
+            "",
+            "ct: cannot write to standard output: No space left on device (os error 28)\n",
+        ),
+        (
+            ">/dev/full",
+            "count",
+            1,
+            "",
+            "ct: cannot write to standard output: No space left on device (os error 28)\n",
+        ),
+        (
+            ">/dev/full",
+            "man",
+            1,
+            "",
+            "ct: cannot write to standard output: No space left on device (os error 28)\n",
+        ),
+        (
+            ">/dev/full",
+            "--help",
+            1,
+            "",
+            "ct: cannot write to standard output: No space left on device (os error 28)\n",
+        ),
+        (
+            ">&-",
+            "list",
+            0,
+            "",
+            "ct: 1 flow entries have been shown.\n",
+        ),
+        (">/dev/full 2>/dev/full", "stats", 1, "", ""),
+    ];
+    for (redirect, command, status, stdout_start, stderr) in cases {
+        let script = format!("exec \"$0\" {command} {redirect}");
+        let out = ns.exec(&["sh", "-c", &script, &bin]);
+        let what = format!("ct {command} {redirect}");
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "{what}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).starts_with(stdout_start),
+            "{what}: {}",
+            text(&out.stdout)
+        );
+        assert_eq!(text(&out.stderr), stderr, "{what}");
+    }
 }

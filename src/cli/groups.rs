@@ -17,7 +17,7 @@ pub struct TargetArgs {
     /// Netlink socket receive buffer size in bytes, as conntrack's -b. Raise it if ct
     /// reports ENOBUFS on a busy table. Example: -b 16777216
     #[arg(short = 'b', long = "buffer-size", value_name = "BYTES",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = values::parse_buffer_size)]
     pub buffer_size: Option<u32>,
 
     /// Read the table of another network namespace: a name from `ip netns list`, a path
@@ -35,7 +35,7 @@ pub struct TupleArgs {
     /// icmpv6, gre, or any in /etc/protocols) or numbers. Example: -p tcp,udp
     #[arg(short = 'p', long = "proto", visible_alias = "protonum", value_name = "PROTO[,PROTO]",
           value_delimiter = ',', action = ArgAction::Append,
-          value_parser = values::parse_protocol)]
+          value_parser = values::Offering::new(values::parse_protocol, values::protocol_names))]
     pub proto: Vec<u8>,
 
     /// Only entries of this layer-3 family. Default: both. Example: -f ipv6
@@ -93,12 +93,12 @@ pub struct TupleArgs {
     /// ICMP or ICMPv6 type of the original direction (8 is an echo request, 128 its
     /// ICMPv6 counterpart). Example: -p icmp --icmp-type 8
     #[arg(long = "icmp-type", visible_alias = "icmpv6-type", value_name = "TYPE",
-          value_parser = clap::value_parser!(u8))]
+          value_parser = values::parse_icmp_field)]
     pub icmp_type: Option<u8>,
 
     /// ICMP or ICMPv6 code of the original direction. Example: --icmp-code 0
     #[arg(long = "icmp-code", visible_alias = "icmpv6-code", value_name = "CODE",
-          value_parser = clap::value_parser!(u8))]
+          value_parser = values::parse_icmp_field)]
     pub icmp_code: Option<u8>,
 
     /// ICMP or ICMPv6 identifier (the echo id). Example: --icmp-id 4242
@@ -146,7 +146,8 @@ pub struct FilterArgs {
     /// Protocol states (tcp, sctp, dccp), any case; without -p, any protocol with that
     /// state. Example: --state ESTABLISHED,TIME_WAIT
     #[arg(long = "state", value_name = "STATE[,STATE]", value_delimiter = ',',
-          action = ArgAction::Append)]
+          action = ArgAction::Append,
+          value_parser = values::Offering::new(values::parse_state, values::state_names))]
     pub state: Vec<String>,
 
     /// Connection mark; with a mask, entries whose mark ANDed with MASK equals MARK.
@@ -157,7 +158,8 @@ pub struct FilterArgs {
     /// Status flags that must all be set; !FLAG must be clear; UNREPLIED means no reply
     /// seen. Flags: ASSURED, SEEN_REPLY, CONFIRMED, EXPECTED, SRC_NAT, DST_NAT,
     /// FIXED_TIMEOUT, OFFLOAD, HW_OFFLOAD... Example: -u ASSURED or -u UNREPLIED
-    #[arg(short = 'u', long = "status", value_name = "FLAG[,FLAG]", action = ArgAction::Append)]
+    #[arg(short = 'u', long = "status", value_name = "FLAG[,FLAG]", action = ArgAction::Append,
+          value_parser = values::Offering::new(values::parse_status, values::status_names))]
     pub status: Vec<StatusMatch>,
 
     /// Source-NATed entries; with ADDR, those rewritten to that address (and port).
@@ -220,17 +222,17 @@ pub struct OutputArgs {
     )]
     pub columns: Option<Vec<Column>>,
 
-    /// Colour the state and NAT columns of -o table: auto (when stdout is a terminal and
-    /// NO_COLOR is not set), always, never. The other formats are never coloured.
+    /// Colour the state and NAT columns of -o table: auto (the default: when stdout is a
+    /// terminal and NO_COLOR is not set), always, never. Only for -o table; the other
+    /// formats are never coloured.
     /// Example: -o table --color always | less -R
     #[arg(
         long = "color",
         visible_alias = "colour",
         value_enum,
-        value_name = "WHEN",
-        default_value = "auto"
+        value_name = "WHEN"
     )]
-    pub color: ColorChoice,
+    pub color: Option<ColorChoice>,
 
     /// Do not print the "N flow entries have been shown." summary on stderr.
     /// Example: ct list --quiet -o json

@@ -44,7 +44,7 @@ fn count_all(conntrack: &mut Conntrack) -> Result<u64> {
 
 /// The entries that pass `filter`, counted as they are dumped.
 fn count_matching(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
-    let mut lister = Lister::new(filter, None, std::io::sink(), std::io::stderr(), false);
+    let mut lister = Lister::new(filter, None, std::io::sink(), super::Stderr, false);
     conntrack.dump_entries(filter, |message| lister.on_message(message))?;
     lister.finish()
 }

@@ -36,7 +36,7 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let (mut out, terminal) = stdout();
     let mut printer = ExpectPrinter::new(&output.format, output.timestamp);
     let mut shown = 0u64;
-    let mut errors = std::io::stderr();
+    let mut errors = super::Stderr;
     dump(&mut conntrack, filter, |message| {
         match decode_expectation(message.family, message.attributes) {
             Ok(expectation) if !filter.matches_expectation(&expectation) => {}

@@ -1,19 +1,113 @@
 //! `ct completions` and `ct man`: the shell completion scripts and manual pages,
 //! generated from the command line's own definition so they never drift from it.
+//!
+//! clap_complete writes static scripts: they offer every flag and the values a flag
+//! lists (formats, columns, protocols, states, status flags). Two things it cannot do
+//! are added to its output here: namespace names for `--netns`, which exist only when
+//! the user presses tab (the scripts list /run/netns then), and the next item of a
+//! comma list (`-o extended,<tab>`) in bash.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
+use clap_complete::Shell;
 
 use crate::cli::{Cli, ManPage};
 
+/// Where `ip netns add` keeps named namespaces, which `--netns` completes.
+const NAMED_NETNS_DIR: &str = "/run/netns";
+
+/// The flags whose value is a comma-separated list.
+const LIST_FLAGS: [&str; 10] = [
+    "-o",
+    "--output",
+    "--columns",
+    "-p",
+    "--proto",
+    "--protonum",
+    "--state",
+    "-u",
+    "--status",
+    "-l",
+];
+
 /// `ct completions SHELL`.
-pub fn completions(shell: clap_complete::Shell) -> Result<()> {
-    let mut out = io::stdout().lock();
-    clap_complete::generate(shell, &mut Cli::command(), "ct", &mut out);
+pub fn completions(shell: Shell) -> Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ct", &mut script);
+    let script =
+        String::from_utf8(script).context("clap_complete wrote a script that is not UTF-8")?;
+    let script = match shell {
+        Shell::Bash => bash(&script),
+        Shell::Zsh => script.replace(
+            ":NAME|PATH|PID:_default",
+            &format!(":NAME|PATH|PID:_files -W {NAMED_NETNS_DIR}"),
+        ),
+        Shell::Fish => fish(&script),
+        _ => script,
+    };
+    let (mut out, _) = super::stdout();
+    out.write_all(script.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// bash: `--netns` offers the named namespaces; a list flag completes the item after the
+/// last comma, keeping the ones before it.
+fn bash(script: &str) -> String {
+    let mut out = String::from(BASH_HELPERS);
+    let mut flags_of_case: Vec<&str> = Vec::new();
+    for line in script.lines() {
+        let trimmed = line.trim();
+        if trimmed.ends_with(')') && trimmed.starts_with('-') && !trimmed.contains(' ') {
+            flags_of_case = trimmed.trim_end_matches(')').split('|').collect();
+        }
+        let replaced = if !trimmed.starts_with("COMPREPLY=") {
+            None
+        } else if flags_of_case.contains(&"--netns") {
+            Some(line.replace(trimmed, "__ct_netns"))
+        } else if flags_of_case.iter().any(|flag| LIST_FLAGS.contains(flag)) {
+            trimmed
+                .strip_prefix("COMPREPLY=($(compgen -W \"")
+                .and_then(|rest| rest.strip_suffix("\" -- \"${cur}\"))"))
+                .map(|words| line.replace(trimmed, &format!("__ct_list \"{words}\"")))
+        } else {
+            None
+        };
+        out.push_str(replaced.as_deref().unwrap_or(line));
+        out.push('\n');
+        if trimmed == ";;" {
+            flags_of_case.clear();
+        }
+    }
+    out
+}
+
+const BASH_HELPERS: &str = r#"# Namespace names for --netns, as they are when tab is pressed.
+__ct_netns() {
+    COMPREPLY=($(compgen -W "$(ls /run/netns 2>/dev/null)" -- "${cur}"))
+}
+# The item after the last comma of a list flag's value, keeping the items before it.
+__ct_list() {
+    local prefix=""
+    [[ "${cur}" == *,* ]] && prefix="${cur%,*},"
+    COMPREPLY=($(compgen -P "${prefix}" -W "$1" -- "${cur##*,}"))
+}
+"#;
+
+/// fish: `--netns` offers the named namespaces.
+fn fish(script: &str) -> String {
+    script
+        .lines()
+        .map(|line| {
+            if line.contains(" -l netns ") {
+                format!("{line} -f -a '(ls {NAMED_NETNS_DIR} 2>/dev/null)'\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect()
 }
 
 /// `ct man [COMMAND]`: ct(1), or the page of one command, such as ct-list(1).
@@ -28,8 +122,129 @@ pub fn man(page: Option<ManPage>) -> Result<()> {
             .with_context(|| format!("ct has no {} command", page.command()))?
             .name(page.page_name()),
     };
-    let mut out = io::stdout().lock();
+    let (mut out, _) = super::stdout();
     clap_mangen::Man::new(command).render(&mut out)?;
+    out.write_all(extra_sections(page).as_bytes())?;
     out.flush()?;
     Ok(())
 }
+
+/// The sections clap_mangen does not write: exit status, examples, files, how ct
+/// differs from conntrack, and what to read next. Roff, appended after its page.
+fn extra_sections(page: Option<ManPage>) -> String {
+    let mut roff = String::from(EXIT_STATUS);
+    let examples: &[(&str, &str)] = match page {
+        None | Some(ManPage::List) => &[
+            (
+                "ct list -p tcp --state ESTABLISHED --dport 443",
+                "established HTTPS connections",
+            ),
+            (
+                "ct list -s 10.0.0.0/8 -u UNREPLIED",
+                "unanswered attempts from 10/8",
+            ),
+            ("ct list -o json | jq -r .reply.dst", "JSON Lines for jq"),
+            (
+                "ct list expect --netns blue",
+                "the expectations of namespace blue",
+            ),
+        ],
+        Some(ManPage::Count) => &[
+            ("ct count", "the kernel's count of entries"),
+            (
+                "ct count -p udp --dport 53 -u UNREPLIED",
+                "DNS queries nobody answered",
+            ),
+            ("ct count expect", "expectations of both families"),
+        ],
+        Some(ManPage::Stats) => &[
+            ("ct stats", "conntrack -S's per-CPU lines"),
+            ("ct stats -o table", "how full the table is, and the totals"),
+            (
+                "ct stats -o json | jq .totals.insert_failed",
+                "one counter for a script",
+            ),
+        ],
+        Some(ManPage::Get) => &[
+            (
+                "ct get -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443",
+                "by the original tuple",
+            ),
+            (
+                "ct get -p udp -r 10.0.0.53 -q 10.0.0.1 --reply-port-src 53 --reply-port-dst 5353",
+                "by the reply tuple",
+            ),
+            (
+                "ct get -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7 -w 3",
+                "an echo request in zone 3",
+            ),
+        ],
+        Some(ManPage::Completions) => &[
+            ("ct completions bash > /etc/bash_completion.d/ct", "bash"),
+            (
+                "ct completions fish > ~/.config/fish/completions/ct.fish",
+                "fish",
+            ),
+        ],
+        Some(ManPage::Man) => &[(
+            "ct man list > /usr/local/share/man/man1/ct-list.1",
+            "install ct-list(1)",
+        )],
+    };
+    roff.push_str(".SH EXAMPLES\n");
+    for (command, what) in examples {
+        let escape = |text: &str| text.replace('-', "\\-");
+        roff.push_str(&format!(".TP\n.B {}\n{}\n", escape(command), escape(what)));
+    }
+    roff.push_str(FILES);
+    roff.push_str(DIFFERENCES);
+    roff.push_str(SEE_ALSO);
+    roff
+}
+
+const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
+.TP
+.B 0
+success; also when the reader of standard output went away (ct list | head)
+.TP
+.B 1
+a runtime error (the kernel refused, no such entry, standard output full), said on standard error
+.TP
+.B 2
+a bad command line: a bad value, or flags that do not fit together; nothing is printed on standard output
+"#;
+
+const FILES: &str = r#".SH FILES
+.TP
+.I /etc/xtables/connlabel.conf
+connlabel names, read as conntrack reads them
+.TP
+.I /run/netns
+the named network namespaces \-\-netns takes
+.TP
+.I /proc/net/stat/nf_conntrack
+the statistics ct stats reads where netlink refuses
+.TP
+.I /proc/sys/net/netfilter/nf_conntrack_count
+the count ct count reads where netlink refuses
+"#;
+
+const DIFFERENCES: &str = r#".SH "DIFFERENCES FROM CONNTRACK"
+Where ct does what conntrack does, it prints the same bytes. On purpose it differs where
+conntrack 1.4.7 is wrong or limited: values are checked (conntrack reads \-\-sport http as
+port 0); \-u mixing set and cleared flags works; IPv6 NAT addresses are compared; \-g does
+not take every masqueraded ping for destination NAT; list expect and count expect show
+both families (conntrack: IPv4 unless \-f ipv6); count takes filters; get looks up by the
+reply tuple and by zone; SCTP and DCCP states are named right in XML. The README lists
+every difference.
+"#;
+
+const SEE_ALSO: &str = r#".SH "SEE ALSO"
+.BR conntrack (8),
+.BR ct (1),
+.BR ct\-list (1),
+.BR ct\-count (1),
+.BR ct\-stats (1),
+.BR ct\-get (1),
+.BR ip\-netns (8)
+"#;

@@ -66,10 +66,10 @@ where
     let (out, terminal) = stdout();
     let now = unix_now_seconds();
     let printer = Printer::new(&output.format, labels.as_ref(), now, terminal);
-    let mut lister = Lister::new(filter, Some(printer), out, std::io::stderr(), terminal);
+    let mut lister = Lister::new(filter, Some(printer), out, super::Stderr, terminal);
     let stats = fetch(&mut |message| lister.on_message(message))?;
     let shown = lister.finish()?;
-    report(stats, shown, output.quiet, &mut std::io::stderr())
+    report(stats, shown, output.quiet, &mut super::Stderr)
 }
 
 /// What `ct list` says on stderr after the entries: a warning when the kernel flagged the

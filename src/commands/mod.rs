@@ -9,7 +9,7 @@ pub mod help;
 pub mod list;
 pub mod stats;
 
-use std::io::{self, IsTerminal, StdoutLock};
+use std::io::{self, IsTerminal, StdoutLock, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -41,13 +41,50 @@ pub fn connect(target: &Target) -> Result<Conntrack> {
 
 /// Standard output, buffered, and whether it is a terminal (which then wants every line
 /// as soon as it is written).
-pub fn stdout() -> (io::BufWriter<StdoutLock<'static>>, bool) {
+pub fn stdout() -> (io::BufWriter<StdoutWriter>, bool) {
     let stdout = io::stdout();
     let terminal = stdout.is_terminal();
-    (
-        io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
-        terminal,
+    let writer = StdoutWriter(stdout.lock());
+    (io::BufWriter::with_capacity(64 * 1024, writer), terminal)
+}
+
+/// Standard output whose write errors say they are standard output's ("cannot write to
+/// standard output: No space left on device"), keeping their kind so that a closed pipe
+/// is still recognised as one.
+pub struct StdoutWriter(StdoutLock<'static>);
+
+impl Write for StdoutWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(stdout_error)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(stdout_error)
+    }
+}
+
+fn stdout_error(err: io::Error) -> io::Error {
+    io::Error::new(
+        err.kind(),
+        format!("cannot write to standard output: {err}"),
     )
+}
+
+/// Standard error for messages: a message that cannot be written (stderr full or
+/// closed) is dropped, never turned into a failure or a panic. The exit status still
+/// says how the command went.
+pub struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
 }
 
 /// The label map for `-o labels`. A missing or unreadable file is not fatal: conntrack
@@ -60,7 +97,10 @@ pub fn load_labels(source: &LabelSource) -> Option<LabelMap> {
         LabelSource::File(path) => match LabelMap::load(Path::new(path)) {
             Ok(map) => Some(map),
             Err(err) => {
-                eprintln!("ct: cannot read label names from {path}: {err}; labels are not shown");
+                let _ = writeln!(
+                    Stderr,
+                    "ct: cannot read label names from {path}: {err}; labels are not shown"
+                );
                 None
             }
         },

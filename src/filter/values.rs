@@ -124,7 +124,20 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
 
 /// A zone: 0 to 65535 (decimal, hex or octal, as conntrack).
 pub fn parse_zone(text: &str) -> Result<u16, String> {
-    parse_number(text)
+    parse_number(text).map_err(|_| format!("'{text}' is not a zone (0 to 65535)"))
+}
+
+/// An ICMP or ICMPv6 type or code: 0 to 255, in decimal, hex (`0x8`) or octal.
+pub fn parse_icmp_field(text: &str) -> Result<u8, String> {
+    parse_number(text).map_err(|_| format!("'{text}' is not a number from 0 to 255"))
+}
+
+/// A socket buffer size in bytes: 1 to 2147483647 (the kernel's int), decimal or hex.
+pub fn parse_buffer_size(text: &str) -> Result<u32, String> {
+    parse_number::<u32>(text)
+        .ok()
+        .filter(|size| (1..=i32::MAX as u32).contains(size))
+        .ok_or_else(|| format!("'{text}' is not a size in bytes (1 to 2147483647)"))
 }
 
 /// `-m MARK[/MASK]`. As in conntrack and the kernel, an entry matches when
@@ -143,9 +156,13 @@ impl FromStr for MarkMatch {
             Some((value, mask)) => (value, Some(mask)),
             None => (text, None),
         };
+        let number = |text: &str| {
+            parse_number(text)
+                .map_err(|_| format!("'{text}' is not a 32-bit number (decimal, or 0x for hex)"))
+        };
         Ok(MarkMatch {
-            value: parse_number(value)?,
-            mask: mask.map(parse_number).transpose()?.unwrap_or(u32::MAX),
+            value: number(value)?,
+            mask: mask.map(number).transpose()?.unwrap_or(u32::MAX),
         })
     }
 }
@@ -404,4 +421,86 @@ mod tests {
         assert!(parse_protocol("256").is_err());
         assert!(parse_protocol("nonsense-protocol").is_err());
     }
+}
+
+/// A value parser that also names the values shells should offer: `parse` checks and
+/// converts (its message is clap's "invalid value 'X' for '--flag': ..."), `offered` is
+/// what completion scripts suggest. clap_complete only knows the values of a parser
+/// that lists them, and a plain function does not.
+#[derive(Clone)]
+pub struct Offering<T> {
+    parse: fn(&str) -> Result<T, String>,
+    offered: fn() -> Vec<&'static str>,
+}
+
+impl<T> Offering<T> {
+    pub const fn new(
+        parse: fn(&str) -> Result<T, String>,
+        offered: fn() -> Vec<&'static str>,
+    ) -> Self {
+        Offering { parse, offered }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Offering<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        // clap's own adapter for a function gives the standard message.
+        let parse = self.parse;
+        clap::builder::TypedValueParser::parse_ref(&parse, cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let values = (self.offered)();
+        Some(Box::new(
+            values.into_iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+/// The protocol names `-p` offers.
+pub fn protocol_names() -> Vec<&'static str> {
+    vec![
+        "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre",
+    ]
+}
+
+/// The state names `--state` offers: tcp's, sctp's and dccp's, each once.
+pub fn state_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for name in TCP_CONNTRACK_NAMES
+        .iter()
+        .chain(&SCTP_CONNTRACK_NAMES)
+        .chain(&DCCP_CONNTRACK_NAMES)
+    {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The flags `-u` offers: UNREPLIED and every IPS_* name.
+pub fn status_names() -> Vec<&'static str> {
+    std::iter::once("UNREPLIED")
+        .chain(IPS_NAMES.iter().map(|(_, name)| *name))
+        .collect()
+}
+
+/// `--state`: any text here; the plan resolves names against the protocols.
+pub fn parse_state(text: &str) -> Result<String, String> {
+    Ok(text.to_string())
+}
+
+/// `-u`: one item or a comma list of flags.
+pub fn parse_status(text: &str) -> Result<StatusMatch, String> {
+    text.parse()
 }
