@@ -89,6 +89,62 @@ fn bad_values_exit_2_naming_the_flag_with_nothing_on_stdout() {
     }
 }
 
+/// Every value error names the flag and the value, and says what would do (issue 9:
+/// `--icmp-type 0x8` used to end in a bare "invalid digit found in string").
+#[test]
+fn value_errors_name_the_flag_the_value_and_what_would_do() {
+    for (args, message) in [
+        (
+            &["list", "--icmp-type", "0x1zz"][..],
+            "error: invalid value '0x1zz' for '--icmp-type <TYPE>': '0x1zz' is not a number from 0 to 255",
+        ),
+        (
+            &["list", "--icmp-code", "256"],
+            "error: invalid value '256' for '--icmp-code <CODE>': '256' is not a number from 0 to 255",
+        ),
+        (
+            &["list", "-b", "lots"],
+            "error: invalid value 'lots' for '--buffer-size <BYTES>': 'lots' is not a size in bytes (1 to 2147483647)",
+        ),
+        (
+            &["count", "-w", "zone7"],
+            "error: invalid value 'zone7' for '--zone <ZONE>': 'zone7' is not a zone (0 to 65535)",
+        ),
+        (
+            &["list", "-m", "0x1g"],
+            "error: invalid value '0x1g' for '--mark <MARK[/MASK]>': '0x1g' is not a 32-bit number (decimal, or 0x for hex)",
+        ),
+        (
+            &["get", "--sport", "http"],
+            "error: invalid value 'http' for '--sport <PORT>': 'http' is not a port number (0 to 65535)",
+        ),
+    ] {
+        let out = ct(args);
+        assert_eq!(out.status.code(), Some(2), "ct {args:?}");
+        assert_eq!(text(&out.stdout), "");
+        let first = text(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(first, message, "ct {args:?}");
+    }
+    // A hex ICMP type is a number, as conntrack's numbers are.
+    let out = ct(&[
+        "list",
+        "--icmp-type",
+        "0x8",
+        "--netns",
+        "ct-test-no-such-namespace",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "0x8 is accepted: {}",
+        text(&out.stderr)
+    );
+}
+
 /// A usage error names the command it belongs to in its hint.
 #[test]
 fn usage_errors_point_at_their_commands_help() {
