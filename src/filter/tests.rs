@@ -19,40 +19,22 @@ fn tuple(src: &str, dst: &str, protonum: u8, l4: L4) -> Tuple {
 
 /// A TCP entry 10.0.0.1:40000 → 10.0.0.2:80, replied, ESTABLISHED, mark 0.
 fn tcp() -> Entry<'static> {
-    Entry {
-        family: Family::Ipv4,
-        original: tuple("10.0.0.1", "10.0.0.2", IPPROTO_TCP, ports(40000, 80)),
-        reply: tuple("10.0.0.2", "10.0.0.1", IPPROTO_TCP, ports(80, 40000)),
-        timeout: Some(100),
-        state: Some(ProtoState::Tcp(3)),
-        status: Some(Status(
-            1 << IPS_SEEN_REPLY_BIT | 1 << IPS_ASSURED_BIT | 1 << IPS_CONFIRMED_BIT,
-        )),
-        mark: Some(0),
-        secmark: None,
-        zone: None,
-        use_count: Some(1),
-        id: Some(1),
-        counters_original: Some(Counters::default()),
-        counters_reply: Some(Counters::default()),
-        timestamp_start: None,
-        timestamp_stop: None,
-        labels: None,
-        secctx: None,
-        helper: None,
-        tcp_wscale_original: None,
-        tcp_wscale_reply: None,
-        tcp_flags_original: None,
-        tcp_flags_reply: None,
-        sctp_vtag_original: None,
-        sctp_vtag_reply: None,
-        dccp_role: None,
-        dccp_handshake_seq: None,
-        seq_adj_original: None,
-        seq_adj_reply: None,
-        synproxy: None,
-        master: None,
-    }
+    let mut entry = Entry::new(
+        Family::Ipv4,
+        tuple("10.0.0.1", "10.0.0.2", IPPROTO_TCP, ports(40000, 80)),
+        tuple("10.0.0.2", "10.0.0.1", IPPROTO_TCP, ports(80, 40000)),
+    );
+    entry.timeout = Some(100);
+    entry.state = Some(ProtoState::Tcp(3));
+    entry.status = Some(Status(
+        1 << IPS_SEEN_REPLY_BIT | 1 << IPS_ASSURED_BIT | 1 << IPS_CONFIRMED_BIT,
+    ));
+    entry.mark = Some(0);
+    entry.use_count = Some(1);
+    entry.id = Some(1);
+    entry.counters_original = Some(Counters::default());
+    entry.counters_reply = Some(Counters::default());
+    entry
 }
 
 /// The same connection masqueraded to 192.0.2.9:61000 on its way out.
