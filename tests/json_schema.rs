@@ -11,8 +11,11 @@
 
 #[macro_use]
 mod common;
+#[path = "support/nla.rs"]
+mod nla;
 #[path = "support/schema.rs"]
 mod schema;
+use nla::attr;
 
 use std::path::{Path, PathBuf};
 
@@ -408,18 +411,6 @@ fn the_schema_refuses_what_ct_never_prints() {
 // ---------------------------------------------------------------------------
 // In a namespace: what conntrack does not print, through ct's JSON
 // ---------------------------------------------------------------------------
-
-/// One attribute: header, value, padding to 4 bytes.
-fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(value);
-    while out.len() % NLMSG_ALIGNTO != 0 {
-        out.push(0);
-    }
-    out
-}
 
 fn nested(kind: u16, children: &[Vec<u8>]) -> DefaultNla {
     DefaultNla::new(kind | NLA_F_NESTED, children.concat())

@@ -10,6 +10,10 @@
 
 use std::sync::Once;
 
+#[path = "support/nla.rs"]
+mod nla;
+use nla::{attr, nest};
+
 use ct::decode::{DecodeError, decode_entry};
 use ct::kernel::*;
 use ct::model::entry::ProtoState;
@@ -20,23 +24,6 @@ fn utc() {
     // SAFETY: runs once, before any thread of this test binary reads the environment
     // through libc (every test that prints calls this first).
     ONCE.call_once(|| unsafe { std::env::set_var("TZ", "UTC") });
-}
-
-/// One attribute: header, value, padding to 4 bytes.
-fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(value);
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
-    out
-}
-
-/// A nested attribute (NLA_F_NESTED set, as the kernel sets it).
-fn nest(kind: u16, children: &[Vec<u8>]) -> Vec<u8> {
-    attr(kind | 0x8000, &children.concat())
 }
 
 fn tuple(kind: u16, src: [u8; 4], dst: [u8; 4], proto: u8, sport: u16, dport: u16) -> Vec<u8> {
