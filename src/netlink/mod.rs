@@ -207,9 +207,7 @@ impl Conntrack {
             let first_sequence = self.sequence.wrapping_add(1);
             for request in chunk {
                 self.sequence = self.sequence.wrapping_add(1);
-                let mut acked = request.clone();
-                acked.flags |= NLM_F_ACK;
-                acked.append_to(&mut datagram, self.sequence);
+                request.append_to(&mut datagram, self.sequence, NLM_F_ACK);
             }
             self.socket
                 .send(&datagram, 0)

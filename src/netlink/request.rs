@@ -79,12 +79,13 @@ impl Request {
     /// The request as bytes ready for `send`, stamped with `sequence`.
     pub fn to_bytes(&self, sequence: u32) -> Vec<u8> {
         let mut bytes = Vec::new();
-        self.append_to(&mut bytes, sequence);
+        self.append_to(&mut bytes, sequence, 0);
         bytes
     }
 
-    /// Appends the request to `datagram`, for batches of many messages in one send.
-    pub fn append_to(&self, datagram: &mut Vec<u8>, sequence: u32) {
+    /// Appends the request to `datagram`, with `extra_flags` beside its own (NLM_F_ACK in
+    /// a batch), for batches of many messages in one send.
+    pub fn append_to(&self, datagram: &mut Vec<u8>, sequence: u32, extra_flags: u16) {
         let body = NetfilterMessageInner::Other {
             subsys: self.subsystem.into(),
             message_type: self.message_type,
@@ -95,7 +96,7 @@ impl Request {
             body,
         );
         let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | self.flags;
+        header.flags = NLM_F_REQUEST | self.flags | extra_flags;
         header.sequence_number = sequence;
         let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(netfilter));
         message.finalize();
@@ -159,9 +160,10 @@ mod tests {
     fn requests_append_back_to_back() {
         let request = Request::dump_entries(AF_INET, vec![]);
         let mut datagram = Vec::new();
-        request.append_to(&mut datagram, 1);
-        request.append_to(&mut datagram, 2);
+        request.append_to(&mut datagram, 1, 0);
+        request.append_to(&mut datagram, 2, NLM_F_ACK);
         assert_eq!(datagram.len(), 40);
         assert_eq!(datagram[28], 2, "the second message's sequence");
+        assert_eq!(datagram[26], (NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK) as u8);
     }
 }
