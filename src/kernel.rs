@@ -112,6 +112,9 @@ pub const CTA_LABELS_MASK: u16 = 23;
 pub const CTA_SYNPROXY: u16 = 24;
 pub const CTA_FILTER: u16 = 25;
 pub const CTA_STATUS_MASK: u16 = 26;
+/// When the kernel queued an event (be64 nanoseconds since the epoch); sent in events
+/// since Linux 5.18 when net.netfilter.nf_conntrack_timestamp is on.
+pub const CTA_TIMESTAMP_EVENT: u16 = 27;
 
 // enum ctattr_tuple
 pub const CTA_TUPLE_IP: u16 = 1;
@@ -257,8 +260,21 @@ pub const CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_TYPE: u32 = 1 << 9;
 pub const CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_CODE: u32 = 1 << 10;
 pub const CTA_FILTER_FLAG_CTA_PROTO_ICMPV6_ID: u32 = 1 << 11;
 
-/// enum nfnetlink_groups: the multicast group of new-entry events.
+// enum nfnetlink_groups: the multicast groups of events. A NEW event is
+// IPCTNL_MSG_CT_NEW with NLM_F_CREATE (and NLM_F_EXCL), an UPDATE is IPCTNL_MSG_CT_NEW
+// without, a DESTROY is IPCTNL_MSG_CT_DELETE; the same for expectations.
 pub const NFNLGRP_CONNTRACK_NEW: u32 = 1;
+pub const NFNLGRP_CONNTRACK_UPDATE: u32 = 2;
+pub const NFNLGRP_CONNTRACK_DESTROY: u32 = 3;
+pub const NFNLGRP_CONNTRACK_EXP_NEW: u32 = 4;
+pub const NFNLGRP_CONNTRACK_EXP_UPDATE: u32 = 5;
+pub const NFNLGRP_CONNTRACK_EXP_DESTROY: u32 = 6;
+
+// Socket options of netlink sockets (linux/netlink.h), level SOL_NETLINK (270).
+pub const SOL_NETLINK: i32 = 270;
+/// Report a failed delivery of a multicast message to the sender: ctnetlink then keeps
+/// a DESTROY event and delivers it again ("reliable" event delivery, as conntrackd's).
+pub const NETLINK_BROADCAST_ERROR: i32 = 4;
 
 // enum ctattr_stats_cpu: the per-CPU counters of IPCTNL_MSG_CT_GET_STATS_CPU, big-endian
 // u32 each. SEARCHED, NEW, IGNORE and DELETE(_LIST) are no longer sent by current kernels.

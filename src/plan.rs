@@ -11,12 +11,17 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
-use crate::cli::{FamilyArg, FilterArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs};
+use crate::cli::{
+    CountTableArg, EventArg, FamilyArg, FilterArgs, OutputArgs, OutputOption, TargetArgs,
+    TupleArgs, WatchArgs,
+};
 use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
 use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::{Family, L4, Tuple, has_ports};
+use crate::model::event::EventSet;
 use crate::output::classic::ClassicOptions;
 use crate::output::table::{ColorChoice, Column};
 
@@ -326,6 +331,57 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
             "-o names more than one format ({}); choose one",
             formats.join(", ")
         ))),
+    }
+}
+
+/// What `ct watch` listens to and when it stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub events: EventSet,
+    /// Expectation events rather than entry events (`ct watch expect`).
+    pub expectations: bool,
+    /// Stop after this many events shown (`--count`).
+    pub count: Option<u64>,
+    /// Stop after this long (`--duration`).
+    pub duration: Option<Duration>,
+    /// NETLINK_BROADCAST_ERROR (`--reliable`).
+    pub reliable: bool,
+    /// Attach the BPF filter to the socket (not `--no-kernel-filter`).
+    pub kernel_filter: bool,
+}
+
+impl Watch {
+    /// Checks what `ct watch` was asked against the output chosen: a table cannot be
+    /// printed before the stream ends, which it never does on its own.
+    pub fn from_args(args: &WatchArgs, output: &Output) -> Result<Watch, UsageError> {
+        if matches!(output.format, Format::Table { .. }) {
+            return Err(usage(
+                "-o table cannot show events: a table is aligned over all its rows, and a \
+                 stream has no last row; use the classic lines, -o json or -o xml",
+            ));
+        }
+        let wants = |kind| {
+            args.events
+                .iter()
+                .any(|e| *e == kind || *e == EventArg::All)
+        };
+        let events = if args.events.is_empty() {
+            EventSet::ALL
+        } else {
+            EventSet {
+                new: wants(EventArg::New),
+                update: wants(EventArg::Update),
+                destroy: wants(EventArg::Destroy),
+            }
+        };
+        Ok(Watch {
+            events,
+            expectations: args.table == CountTableArg::Expect,
+            count: args.count,
+            duration: args.duration,
+            reliable: args.reliable,
+            kernel_filter: !args.no_kernel_filter,
+        })
     }
 }
 

@@ -55,6 +55,24 @@ pub enum Command {
     #[command(visible_alias = "G")]
     Get(Box<GetArgs>),
 
+    /// Print conntrack events as they happen (as `conntrack -E`): entries made, changed
+    /// and destroyed, or expectations with `ct watch expect`.
+    ///
+    /// Every filter of `ct list` applies; the kernel drops most events that cannot match
+    /// before they are queued (a BPF program on the socket), and ct checks each one
+    /// again. A DESTROY event carries the flow's final counters and, with
+    /// net.netfilter.nf_conntrack_timestamp=1, its start and stop: a flow log. It ends
+    /// on Ctrl-C or SIGTERM (exit 0, "N flow events have been shown." on stderr), after
+    /// --count events or --duration seconds.
+    ///
+    /// Since Linux 5.19 (net.netfilter.nf_conntrack_events=2, the default), entries
+    /// made while no program listened for events send no UPDATE or DESTROY events later:
+    /// start ct watch before the traffic, or set nf_conntrack_events=1.
+    ///
+    /// Example: ct watch -e DESTROY -o json --netns blue
+    #[command(visible_aliases = ["events", "E"])]
+    Watch(Box<WatchArgs>),
+
     /// Print a shell completion script for ct.
     ///
     /// Example: ct completions bash > /etc/bash_completion.d/ct
@@ -82,6 +100,7 @@ impl Command {
             Command::Count(_) => "count",
             Command::Stats(_) => "stats",
             Command::Get(_) => "get",
+            Command::Watch(_) => "watch",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
         }
@@ -95,6 +114,7 @@ pub enum ManPage {
     Count,
     Stats,
     Get,
+    Watch,
     Completions,
     Man,
 }
@@ -107,6 +127,7 @@ impl ManPage {
             ManPage::Count => "ct-count",
             ManPage::Stats => "ct-stats",
             ManPage::Get => "ct-get",
+            ManPage::Watch => "ct-watch",
             ManPage::Completions => "ct-completions",
             ManPage::Man => "ct-man",
         }
@@ -119,6 +140,7 @@ impl ManPage {
             ManPage::Count => "count",
             ManPage::Stats => "stats",
             ManPage::Get => "get",
+            ManPage::Watch => "watch",
             ManPage::Completions => "completions",
             ManPage::Man => "man",
         }
@@ -225,4 +247,80 @@ pub struct GetArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct WatchArgs {
+    /// Which events: of connections (conntrack, the default) or of expectations (expect).
+    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
+    pub table: CountTableArg,
+
+    /// The kinds of event, comma-separated: NEW, UPDATE (or UPDATES), DESTROY, ALL (the
+    /// default). Only these are received at all. Example: -e NEW,DESTROY
+    #[arg(
+        short = 'e',
+        long = "event-mask",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_name = "EVENTS"
+    )]
+    pub events: Vec<EventArg>,
+
+    /// Stop after showing N events. Example: --count 100
+    #[arg(long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Stop after SECONDS (fractions allowed). Example: --duration 2.5
+    #[arg(long = "duration", value_name = "SECONDS", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+
+    /// Ask the kernel to deliver every DESTROY event, retrying those a full socket
+    /// buffer refused (NETLINK_BROADCAST_ERROR, as conntrackd's NetlinkEventsReliable).
+    /// While ct lags, destroyed entries then wait in the kernel's dying list and still
+    /// count against the table's limit.
+    #[arg(long = "reliable", help_heading = "Kernel")]
+    pub reliable: bool,
+
+    /// Do not attach the kernel-side filter (a BPF program) to the event socket: every
+    /// event is queued and checked in ct. For comparing; the output is the same.
+    #[arg(long = "no-kernel-filter", help_heading = "Kernel")]
+    pub no_kernel_filter: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// The kinds of event `-e` names, as conntrack's -e (any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventArg {
+    /// An entry (or expectation) was made.
+    New,
+    /// An entry changed: its state, mark, labels, status...
+    #[value(alias = "updates")]
+    Update,
+    /// An entry was destroyed: with its final counters.
+    Destroy,
+    /// All of them.
+    All,
+}
+
+/// A positive number of seconds, fractions allowed.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 1e9) {
+        return Err(format!(
+            "'{text}' is not a duration: give a number of seconds above 0"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }

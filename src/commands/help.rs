@@ -179,6 +179,18 @@ fn extra_sections(page: Option<ManPage>) -> String {
                 "an echo request in zone 3",
             ),
         ],
+        Some(ManPage::Watch) => &[
+            ("ct watch", "every event, as conntrack -E prints it"),
+            (
+                "ct watch -e DESTROY -o json",
+                "a flow log: final counters of each connection",
+            ),
+            (
+                "ct watch -p udp --dport 53 --count 10",
+                "the next ten DNS flows' events",
+            ),
+            ("ct watch expect", "expectations as helpers make them"),
+        ],
         Some(ManPage::Completions) => &[
             ("ct completions bash > /etc/bash_completion.d/ct", "bash"),
             (

@@ -197,6 +197,7 @@ mod tests {
                     subsystem: NFNL_SUBSYS_CTNETLINK,
                     message_type: IPCTNL_MSG_CT_NEW,
                     flags: 0,
+                    portid: 0,
                     family: AF_INET,
                     res_id: 0,
                     attributes,

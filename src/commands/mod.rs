@@ -8,6 +8,7 @@ pub mod get;
 pub mod help;
 pub mod list;
 pub mod stats;
+pub mod watch;
 
 use std::io::{self, IsTerminal, StdoutLock, Write};
 use std::path::Path;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Count(args) => count::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Get(args) => get::run(&args),
+        Command::Watch(args) => watch::run(&args),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),
     }

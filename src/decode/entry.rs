@@ -36,6 +36,7 @@ pub fn decode_entry(family: u8, attributes: &[u8]) -> Result<Entry<'_>> {
             CTA_ZONE => entry.zone = Some(be_u16(value, "CTA_ZONE")?),
             CTA_SECCTX => entry.secctx = decode_string_in(value, CTA_SECCTX_NAME, "CTA_SECCTX")?,
             CTA_TIMESTAMP => decode_timestamp(value, &mut entry)?,
+            CTA_TIMESTAMP_EVENT => entry.event_time = Some(be_u64(value, "CTA_TIMESTAMP_EVENT")?),
             CTA_LABELS => entry.labels = Some(Labels(value)),
             CTA_SEQ_ADJ_ORIG => {
                 entry.seq_adj_original = Some(decode_seq_adj(value, "CTA_SEQ_ADJ_ORIG")?)

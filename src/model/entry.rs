@@ -41,6 +41,9 @@ pub struct Entry<'a> {
     /// sent when `net.netfilter.nf_conntrack_timestamp` is on.
     pub timestamp_start: Option<u64>,
     pub timestamp_stop: Option<u64>,
+    /// When the kernel queued the event that carried this entry, in nanoseconds since
+    /// the epoch (CTA_TIMESTAMP_EVENT): events only, with timestamps on.
+    pub event_time: Option<u64>,
     /// The connlabel bitmap, bit 0 first in the lowest byte (CTA_LABELS).
     pub labels: Option<Labels<'a>>,
     /// The SELinux security context (CTA_SECCTX_NAME), as the kernel sent it.
@@ -92,6 +95,7 @@ impl Entry<'_> {
             counters_reply: None,
             timestamp_start: None,
             timestamp_stop: None,
+            event_time: None,
             labels: None,
             secctx: None,
             helper: None,

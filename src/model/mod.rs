@@ -1,8 +1,9 @@
 //! The model: what ct reads from the kernel, whatever the output format, and every fact
-//! derived from it, defined once. [`entry`] is a connection, [`expect`] an expectation,
+//! derived from it, defined once. [`entry`] is a connection, [`event`] what happened to one, [`expect`] an expectation,
 //! [`stats`] the table's counters. These modules only describe; they neither read the
 //! wire nor print.
 
 pub mod entry;
+pub mod event;
 pub mod expect;
 pub mod stats;

@@ -23,6 +23,9 @@ pub struct Message<'a> {
     pub message_type: u8,
     /// The netlink header's flags (NLM_F_MULTI, NLM_F_CREATE for a new-entry event...).
     pub flags: u16,
+    /// The netlink header's port id: in an event, the socket of the process whose
+    /// request caused it (0 when the kernel itself did).
+    pub portid: u32,
     /// The nfgenmsg family: the entry's layer-3 protocol.
     pub family: u8,
     /// The nfgenmsg res_id, in host order: the CPU number of a per-CPU statistics reply.
@@ -105,6 +108,7 @@ where
                     subsystem: nfnl_subsys_id(kind),
                     message_type: nfnl_msg_type(kind),
                     flags: message.flags(),
+                    portid: message.port_number(),
                     family: header[0],
                     res_id: u16::from_be_bytes([header[2], header[3]]),
                     attributes,

@@ -9,6 +9,7 @@
 //! ([`kernel_filter`]).
 
 pub mod attributes;
+pub mod event_filter;
 pub mod kernel_filter;
 pub mod message;
 pub mod netns;
@@ -230,6 +231,93 @@ impl Conntrack {
         Ok(())
     }
 
+    /// The socket's file descriptor, for socket options this type has no method for.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.socket.as_raw_fd()
+    }
+
+    /// Asks the kernel to report a multicast message it could not deliver to this
+    /// socket (NETLINK_BROADCAST_ERROR): ctnetlink then keeps each DESTROY event it could
+    /// not deliver and sends it again, instead of losing it.
+    pub fn request_reliable_delivery(&self) -> Result<()> {
+        let on: libc::c_int = 1;
+        // SAFETY: the pointer and length describe `on`, which outlives the call.
+        let result = unsafe {
+            libc::setsockopt(
+                self.raw_fd(),
+                SOL_NETLINK,
+                NETLINK_BROADCAST_ERROR,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if result != 0 {
+            return Err(io::Error::last_os_error())
+                .context("cannot ask for reliable event delivery (NETLINK_BROADCAST_ERROR)");
+        }
+        Ok(())
+    }
+
+    /// The socket's receive buffer as the kernel sized it (SO_RCVBUF: twice what was
+    /// asked, for its bookkeeping), for messages that name it.
+    pub fn socket_buffer(&self) -> Result<usize> {
+        let mut size: libc::c_int = 0;
+        let mut length = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the pointers describe `size` and `length`, which outlive the call.
+        let result = unsafe {
+            libc::getsockopt(
+                self.raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut size as *mut libc::c_int).cast(),
+                &mut length,
+            )
+        };
+        if result != 0 {
+            return Err(io::Error::last_os_error())
+                .context("cannot read the netlink socket's receive buffer size");
+        }
+        Ok(usize::try_from(size).unwrap_or(0))
+    }
+
+    /// Receives the next datagram of events without waiting, and feeds its messages to
+    /// `on_message`. Says when there was nothing to read, and when the kernel dropped
+    /// events because the socket's buffer was full (ENOBUFS), which does not end the
+    /// stream: the next receive goes on with the events that did fit.
+    pub fn try_receive_events<F>(&mut self, mut on_message: F) -> Result<EventReceive>
+    where
+        F: FnMut(Message<'_>) -> Result<()>,
+    {
+        let received = loop {
+            match self.socket.recv(
+                &mut &mut self.buffer[..],
+                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+            ) {
+                Ok(n) if n > self.buffer.len() => bail!(
+                    "an event of {n} bytes did not fit the {}-byte receive buffer",
+                    self.buffer.len()
+                ),
+                Ok(n) => break n,
+                Err(err) => match err.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::EAGAIN) => return Ok(EventReceive::Nothing),
+                    Some(libc::ENOBUFS) => return Ok(EventReceive::Overrun),
+                    _ => return Err(receive_error(err)),
+                },
+            }
+        };
+        let mut stats = DumpStats::default();
+        walk_datagram(
+            &self.buffer[..received],
+            None,
+            "the event stream",
+            &mut stats,
+            &mut on_message,
+        )?;
+        Ok(EventReceive::Messages(stats.messages))
+    }
+
     /// Receives the next datagram of events (after [`Conntrack::join_groups`]) and feeds
     /// its messages to `on_message`.
     pub fn receive_events<F>(&mut self, mut on_message: F) -> Result<DumpStats>
@@ -307,6 +395,17 @@ impl Conntrack {
         }
         Ok(())
     }
+}
+
+/// What [`Conntrack::try_receive_events`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventReceive {
+    /// A datagram with this many messages, each handed over.
+    Messages(u64),
+    /// Nothing waiting.
+    Nothing,
+    /// The kernel dropped events: the socket's receive buffer was full (ENOBUFS).
+    Overrun,
 }
 
 /// The reader thread of [`Conntrack::dump`]: receives datagrams into free buffers and

@@ -51,6 +51,26 @@ impl<'m> ClassicPrinter<'m> {
         self.end_line(out)
     }
 
+    /// Writes one entry between `prefix` and `suffix`, in one write: an event's time
+    /// and tag before the line, the process that caused it after.
+    pub fn print_framed<W: Write>(
+        &mut self,
+        out: &mut W,
+        prefix: &[u8],
+        entry: &Entry<'_>,
+        suffix: &[u8],
+    ) -> io::Result<()> {
+        self.line.clear();
+        self.line.extend_from_slice(prefix);
+        self.format(entry);
+        self.end_line_with(out, suffix)
+    }
+
+    /// The time `delta-time` counts to, for a printer that outlives a second.
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
+    }
+
     /// Writes one expectation as `conntrack -L expect` does (libnetfilter_conntrack's
     /// `__snprintf_expect_default`): the timeout, `proto=`, the expected tuple, the mask
     /// and the master tuple, the zone, the flags, the class and the helper. `-o`
@@ -60,7 +80,18 @@ impl<'m> ClassicPrinter<'m> {
         out: &mut W,
         expectation: &Expectation<'_>,
     ) -> io::Result<()> {
+        self.print_expectation_framed(out, b"", expectation)
+    }
+
+    /// Writes one expectation after `prefix` (an event's time and tag).
+    pub fn print_expectation_framed<W: Write>(
+        &mut self,
+        out: &mut W,
+        prefix: &[u8],
+        expectation: &Expectation<'_>,
+    ) -> io::Result<()> {
         self.line.clear();
+        self.line.extend_from_slice(prefix);
         let line = &mut self.line;
         let family = expectation.family;
         if let Some(timeout) = expectation.timeout {
@@ -101,9 +132,14 @@ impl<'m> ClassicPrinter<'m> {
 
     /// Every field ends in a space; conntrack drops the last one.
     fn end_line<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.end_line_with(out, b"")
+    }
+
+    fn end_line_with<W: Write>(&mut self, out: &mut W, suffix: &[u8]) -> io::Result<()> {
         if self.line.last() == Some(&b' ') {
             self.line.pop();
         }
+        self.line.extend_from_slice(suffix);
         self.line.push(b'\n');
         out.write_all(&self.line)
     }

@@ -52,9 +52,41 @@ impl JsonPrinter<'_> {
         out: &mut W,
         expectation: &Expectation<'_>,
     ) -> io::Result<()> {
+        self.print_expectation_headed(out, b"", expectation)
+    }
+
+    /// Writes one entry as a JSON object that starts with the members in `head`
+    /// (`"event":"new","time":...,`, each followed by a comma): an event.
+    pub fn print_headed<W: Write>(
+        &mut self,
+        out: &mut W,
+        head: &[u8],
+        entry: &Entry<'_>,
+    ) -> io::Result<()> {
+        self.line.clear();
+        let view = JsonEntry::new(entry, self.labels);
+        serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
+        self.end_headed(out, head)
+    }
+
+    /// Writes one expectation as a JSON object that starts with the members in `head`.
+    pub fn print_expectation_headed<W: Write>(
+        &mut self,
+        out: &mut W,
+        head: &[u8],
+        expectation: &Expectation<'_>,
+    ) -> io::Result<()> {
         self.line.clear();
         let view = JsonExpectation::new(expectation);
         serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
+        self.end_headed(out, head)
+    }
+
+    /// Puts `head` right after the object's opening brace, ends the line and writes it.
+    fn end_headed<W: Write>(&mut self, out: &mut W, head: &[u8]) -> io::Result<()> {
+        if !head.is_empty() {
+            self.line.splice(1..1, head.iter().copied());
+        }
         self.line.push(b'\n');
         out.write_all(&self.line)
     }

@@ -6,6 +6,7 @@
 //! same way, without going through `fmt` and without allocating.
 
 pub mod classic;
+pub mod event;
 pub mod json;
 pub mod stats;
 pub mod table;

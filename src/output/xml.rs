@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use super::{push_decimal, push_hex, push_ip, push_two_digits};
 use crate::labelmap::LabelMap;
 use crate::model::entry::{Counters, Entry, Family, L4, Tuple, proto_name};
+use crate::model::event::EventKind;
 use crate::model::expect::Expectation;
 
 const HEADER: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<conntrack>\n";
@@ -69,6 +70,25 @@ impl<'m> XmlPrinter<'m> {
         out: &mut W,
         expectation: &Expectation<'_>,
     ) -> io::Result<()> {
+        self.print_expectation_as(out, expectation, None)
+    }
+
+    /// Writes one expectation event: `<flow type="new">` and so on.
+    pub fn print_expectation_event<W: Write>(
+        &mut self,
+        out: &mut W,
+        expectation: &Expectation<'_>,
+        kind: EventKind,
+    ) -> io::Result<()> {
+        self.print_expectation_as(out, expectation, Some(kind))
+    }
+
+    fn print_expectation_as<W: Write>(
+        &mut self,
+        out: &mut W,
+        expectation: &Expectation<'_>,
+        event: Option<EventKind>,
+    ) -> io::Result<()> {
         self.line.clear();
         if !self.started {
             self.started = true;
@@ -81,7 +101,8 @@ impl<'m> XmlPrinter<'m> {
             (b"mask", &expectation.mask),
             (b"master", &expectation.master),
         ];
-        line.extend_from_slice(b"<flow><layer3 protonum=\"");
+        push_flow_open(line, event);
+        line.extend_from_slice(b"<layer3 protonum=\"");
         push_decimal(line, family.raw());
         line.extend_from_slice(b"\" protoname=\"");
         line.extend_from_slice(family.name().as_bytes());
@@ -122,12 +143,39 @@ impl<'m> XmlPrinter<'m> {
     }
 
     pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
+        self.print_as(out, entry, None, false)
+    }
+
+    /// Writes one event: `<flow type="new">` and so on; `when` (`-o xml,timestamp`)
+    /// adds the local time of printing, as `conntrack -E -o xml,timestamp` does.
+    pub fn print_event<W: Write>(
+        &mut self,
+        out: &mut W,
+        entry: &Entry<'_>,
+        kind: EventKind,
+        when: bool,
+    ) -> io::Result<()> {
+        self.print_as(out, entry, Some(kind), when)
+    }
+
+    /// The time `deltatime` counts to, for a printer that outlives a second.
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
+    }
+
+    fn print_as<W: Write>(
+        &mut self,
+        out: &mut W,
+        entry: &Entry<'_>,
+        event: Option<EventKind>,
+        when: bool,
+    ) -> io::Result<()> {
         self.line.clear();
         if !self.started {
             self.started = true;
             self.line.extend_from_slice(HEADER);
         }
-        self.flow(entry);
+        self.flow(entry, event, when);
         self.line.push(b'\n');
         out.write_all(&self.line)
     }
@@ -140,9 +188,9 @@ impl<'m> XmlPrinter<'m> {
         Ok(())
     }
 
-    fn flow(&mut self, entry: &Entry<'_>) {
+    fn flow(&mut self, entry: &Entry<'_>, event: Option<EventKind>, when: bool) {
         let line = &mut self.line;
-        line.extend_from_slice(b"<flow>");
+        push_flow_open(line, event);
         push_tuple(
             line,
             entry,
@@ -212,6 +260,9 @@ impl<'m> XmlPrinter<'m> {
         if independent {
             line.extend_from_slice(b"</meta>");
         }
+        if when {
+            push_when(line, self.now);
+        }
         if let Some(helper) = entry.helper {
             push_element(line, b"helper", helper);
         }
@@ -248,6 +299,18 @@ fn push_tuple(
         line.extend_from_slice(b"</counters>");
     }
     line.extend_from_slice(b"</meta>");
+}
+
+/// `<flow>`, or for an event `<flow type="new">` (`update`, `destroy`).
+fn push_flow_open(line: &mut Vec<u8>, event: Option<EventKind>) {
+    match event {
+        None => line.extend_from_slice(b"<flow>"),
+        Some(kind) => {
+            line.extend_from_slice(b"<flow type=\"");
+            line.extend_from_slice(kind.name().as_bytes());
+            line.extend_from_slice(b"\">");
+        }
+    }
 }
 
 /// `<layer4 protonum="6" protoname="tcp">`.

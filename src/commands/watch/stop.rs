@@ -1,0 +1,109 @@
+//! What ends a stream of events: SIGINT or SIGTERM, a deadline, or (in the caller) a
+//! count.
+//!
+//! The two signals are blocked and read from a signalfd instead of being handled
+//! asynchronously, so that ct takes them between two events: the line being written is
+//! always finished, the output flushed and the summary printed before ct exits.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+/// SIGINT and SIGTERM, blocked and readable from a file descriptor.
+pub struct StopSignals {
+    fd: OwnedFd,
+}
+
+/// Why [`wait`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wakeup {
+    /// The socket has something to read.
+    Readable,
+    /// SIGINT or SIGTERM arrived.
+    Signal,
+    /// The deadline passed.
+    Deadline,
+}
+
+impl StopSignals {
+    /// Blocks SIGINT and SIGTERM in this thread (and the threads it starts later) and
+    /// opens a signalfd that reads them. Call it before starting any thread.
+    pub fn install() -> Result<StopSignals> {
+        // SAFETY: sigset_t is plain data that sigemptyset initialises; every pointer
+        // passed points into `set`, which outlives the calls.
+        let fd = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            let result = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            if result != 0 {
+                return Err(io::Error::from_raw_os_error(result))
+                    .context("cannot block SIGINT and SIGTERM");
+            }
+            libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error()).context("cannot open a signalfd");
+        }
+        // SAFETY: signalfd returned a new descriptor that nothing else owns.
+        Ok(StopSignals {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// True when SIGINT or SIGTERM has arrived; does not wait.
+    pub fn arrived(&self) -> bool {
+        let mut info = std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: the buffer is `size` bytes long and lives across the call.
+        let read = unsafe { libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), size) };
+        read == size as isize
+    }
+}
+
+/// Waits until `socket` is readable, a stop signal arrives or `deadline` passes.
+pub fn wait(socket: RawFd, signals: &StopSignals, deadline: Option<Instant>) -> Result<Wakeup> {
+    loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(Wakeup::Deadline);
+                }
+                // Round up, so that the deadline has passed when poll returns.
+                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+            }
+        };
+        let mut fds = [
+            libc::pollfd {
+                fd: socket,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: signals.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` holds two initialised pollfd structures and outlives the call.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if ready < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err).context("cannot wait for events");
+        }
+        if fds[1].revents != 0 && signals.arrived() {
+            return Ok(Wakeup::Signal);
+        }
+        if fds[0].revents != 0 {
+            return Ok(Wakeup::Readable);
+        }
+    }
+}
