@@ -1308,40 +1308,6 @@ fn jq_selects_and_groups() {
 // 3. XML against conntrack
 // ---------------------------------------------------------------------------
 
-/// DCCP state names by number, as conntrack prints them (the TCP and SCTP ones are in
-/// tests/common).
-const DCCP_STATE_NAMES: [&str; 10] = [
-    "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE",
-    "INVALID",
-];
-
-/// conntrack 1.4.7's XML names the `<state>` of every protocol from TCP's
-/// table: an SCTP flow in COOKIE_WAIT (state 2) is printed with
-/// `<state>SYN_RECV</state>` (the classic line gets it right).  ct prints
-/// the protocol's own name; this rewrites conntrack's XML line to what it
-/// should have been, so that everything else can be compared byte for
-/// byte.  (DCCP would have the same problem; the test kernels have no DCCP
-/// tracker to make such entries.)
-fn fix_conntrack_xml_state(line: &str) -> String {
-    let names = if line.contains(r#"<layer4 protonum="132" protoname="sctp">"#) {
-        &SCTP_STATE_NAMES
-    } else if line.contains(r#"<layer4 protonum="33" protoname="dccp">"#) {
-        &DCCP_STATE_NAMES
-    } else {
-        return line.to_string();
-    };
-    let Some(a) = line.find("<state>") else {
-        return line.to_string();
-    };
-    let b = a + line[a..].find("</state>").expect("unterminated <state>");
-    let tcp_name = &line[a + "<state>".len()..b];
-    let n = TCP_STATE_NAMES
-        .iter()
-        .position(|s| *s == tcp_name)
-        .unwrap_or_else(|| panic!("conntrack printed state {tcp_name:?}, not a TCP name: {line}"));
-    format!("{}<state>{}{}", &line[..a], names[n], &line[b..])
-}
-
 /// Replace the number in `<tag>123</tag>` with the placeholder `N`;
 /// returns the line and the number.
 fn mask_xml_value(line: &str, tag: &str) -> (String, Option<u64>) {

@@ -21,6 +21,7 @@ use ct::kernel::*;
 use ct::model::entry::{L4, Tuple};
 use ct::netlink::attributes::{be16, be32, tuple};
 use ct::netlink::{Conntrack, Request};
+use netlink_packet_core::DefaultNla;
 
 /// Requests built at a time: `send_batch` cuts them into datagrams, and a fill of
 /// 250,000 entries never holds all its requests at once.
@@ -82,7 +83,12 @@ pub fn fill(netns: &str, spec: FillSpec) -> Result<()> {
 
 /// Creates the entries in the calling thread's network namespace.
 pub fn fill_here(spec: FillSpec) -> Result<()> {
-    send(spec, "create", |i| {
+    fill_with(&mut Conntrack::open(None)?, spec)
+}
+
+/// Creates the entries over `conntrack`'s socket (whose port id their events name).
+pub fn fill_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
+    send(conntrack, spec, "create", |i| {
         let original = spec.original(i);
         let reply = reversed(&original);
         let mut attributes = vec![
@@ -106,7 +112,12 @@ pub fn fill_here(spec: FillSpec) -> Result<()> {
 
 /// Deletes the entries `fill_here(spec)` made, in the calling thread's namespace.
 pub fn delete_here(spec: FillSpec) -> Result<()> {
-    send(spec, "delete", |i| {
+    delete_with(&mut Conntrack::open(None)?, spec)
+}
+
+/// Deletes the entries `fill_with(spec)` made, over `conntrack`'s socket.
+pub fn delete_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
+    send(conntrack, spec, "delete", |i| {
         let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
         attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
         Request::single(
@@ -115,6 +126,28 @@ pub fn delete_here(spec: FillSpec) -> Result<()> {
             AF_INET,
             attributes,
             "the entry deletion",
+        )
+    })
+}
+
+/// Changes the entries `fill_with(spec)` made, over `conntrack`'s socket: each gets the
+/// attributes `change(i)` (CTA_MARK, CTA_LABELS...). An update is IPCTNL_MSG_CT_NEW
+/// without NLM_F_CREATE; the kernel sends an UPDATE event for it.
+pub fn update_with(
+    conntrack: &mut Conntrack,
+    spec: FillSpec,
+    change: impl Fn(u32) -> Vec<DefaultNla>,
+) -> Result<()> {
+    send(conntrack, spec, "update", |i| {
+        let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
+        attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
+        attributes.extend(change(i));
+        Request::single(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_NEW,
+            AF_INET,
+            attributes,
+            "the entry update",
         )
     })
 }
@@ -138,8 +171,12 @@ pub fn churn(netns: &str, spec: FillSpec, stop: Arc<AtomicBool>) -> JoinHandle<R
 
 /// Sends `request(i)` for every entry of `spec`, a chunk at a time; the first entry the
 /// kernel refuses ends the fill with its errno.
-fn send(spec: FillSpec, verb: &str, request: impl Fn(u32) -> Request) -> Result<()> {
-    let mut conntrack = Conntrack::open(None)?;
+fn send(
+    conntrack: &mut Conntrack,
+    spec: FillSpec,
+    verb: &str,
+    request: impl Fn(u32) -> Request,
+) -> Result<()> {
     let mut start = 0;
     while start < spec.count {
         let end = spec.count.min(start.saturating_add(CHUNK));
