@@ -79,6 +79,23 @@ fn bad_values_exit_2_naming_the_flag_with_nothing_on_stdout() {
             "-u/--status does not apply to expectations",
         ),
         (&["man", "bogus"], "'bogus'"),
+        (
+            &["watch", "-o", "table"],
+            "-o table cannot show events: a table is aligned over all its rows",
+        ),
+        (&["watch", "-e", "NEW,BOGUS"], "'--event-mask <EVENTS>'"),
+        (&["watch", "--count", "0"], "'--count <N>'"),
+        (&["watch", "--duration", "0"], "'--duration <SECONDS>'"),
+        (&["watch", "--duration", "soon"], "'--duration <SECONDS>'"),
+        (&["watch", "dying"], "'[TABLE]'"),
+        (
+            &["watch", "expect", "-m", "1"],
+            "-m/--mark does not apply to expectations",
+        ),
+        (
+            &["E", "-o", "json,ktimestamp"],
+            "-o ktimestamp is a modifier",
+        ),
     ];
     for (args, mention) in cases {
         let out = ct(args);

@@ -101,7 +101,7 @@ fn the_schema_names_what_the_kernel_tables_name() {
         );
     }
     assert_eq!(
-        strings(&def("expectation")["properties"]["flags"]["items"]["enum"]),
+        strings(&def("expectation_fields")["properties"]["flags"]["items"]["enum"]),
         names(&NF_CT_EXPECT_NAMES)
     );
     // Every protocol ct names, with its number.

@@ -1,1 +1,1748 @@
-//! The kernel-side filter of the event socket: a classic BPF program (being written).
+//! The kernel-side filter of the event socket: a classic BPF program that drops, before
+//! they are queued, the conntrack events that cannot match the user's filter.
+//!
+//! `ct watch` hears every change to the table. With a narrow filter on a busy host nearly
+//! all of those events would be queued on the socket, copied out and decoded only for
+//! [`Filter::matches`] to throw them away; and while they wait they take the room of the
+//! events that do match (a full socket buffer loses events: ENOBUFS). [`program`] turns
+//! the filter into a program the kernel runs on each event before queueing it, and
+//! [`attach`] attaches it to the socket (SO_ATTACH_FILTER).
+//!
+//! # What the program judges
+//!
+//! The event's kind (message type and NLM_F_CREATE, against the `-e` set), the family,
+//! the protocol, the original and reply addresses under their masks, the protocol state,
+//! the mark, the zone and the status bits: the conditions that each look at one
+//! fixed-size attribute. It finds attributes with the kernel's own netlink-attribute
+//! loads (SKF_AD_NLATTR, SKF_AD_NLATTR_NEST), so it needs no loops. Ports, NAT, labels,
+//! the helper, the ICMP fields, the tuple zones and `--addr` are left to user space.
+//!
+//! # Why it lets through what it cannot judge
+//!
+//! Every event that reaches user space is checked again by [`Filter::matches`], which
+//! stays the whole truth: the program is an early, partial copy of it and must never
+//! drop an event `matches` would keep. So it drops only when it is sure, and lets an event
+//! on to the next check whenever it cannot be: when the attribute is missing (an update
+//! event without the protocol state, say), when it has a size the kernel never gives it,
+//! or when the message is no entry event at all (an error, an expectation: the kind is
+//! all that is judged of those). A check too long for classic BPF's 8-bit jump offsets,
+//! or one the program has no room left for, is left out: user space still applies it.
+//!
+//! # Layout
+//!
+//! The program is a row of blocks, one per check, ANDed: a block falls through to the
+//! next one when the event may match and returns 0 (drop) when it cannot, and the last
+//! instruction accepts. Every jump stays inside its block, so a block is assembled on
+//! its own (by `Asm`, with labels) and can be left out without touching the others.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::RawFd;
+
+use anyhow::{Context, Result, bail};
+use libc::sock_filter;
+
+use crate::filter::{AddrMatch, Filter, MarkMatch, StatusMatch};
+use crate::kernel::*;
+use crate::model::entry::ProtoState;
+use crate::model::event::EventSet;
+
+/// The program for `filter` and `events`, or None when it would judge nothing (then
+/// attach nothing).
+pub fn program(filter: &Filter, events: EventSet) -> Option<Vec<sock_filter>> {
+    let kind = if events == EventSet::ALL {
+        None
+    } else {
+        kind_check(events)
+    };
+    let entry_checks = entry_checks(filter);
+    let mut program: Vec<sock_filter> = kind.unwrap_or_default();
+    if !entry_checks.is_empty() {
+        program.extend(entry_gate());
+    }
+    for check in entry_checks {
+        // Keep room for the final accept.
+        if program.len() + check.len() < MAX_INSTRUCTIONS {
+            program.extend(check);
+        }
+    }
+    if program.is_empty() {
+        return None;
+    }
+    program.push(statement(RET_K, ACCEPT));
+    Some(program)
+}
+
+/// Attaches `program` to the socket `fd` (setsockopt SOL_SOCKET SO_ATTACH_FILTER with a
+/// sock_fprog); errors name what failed.
+pub fn attach(fd: RawFd, program: &[sock_filter]) -> Result<()> {
+    if program.is_empty() || program.len() > MAX_INSTRUCTIONS {
+        bail!(
+            "cannot attach an event filter of {} instructions to the netlink socket: \
+             the kernel takes 1 to {MAX_INSTRUCTIONS}",
+            program.len()
+        );
+    }
+    let fprog = libc::sock_fprog {
+        len: program.len() as libc::c_ushort,
+        // The kernel only reads through this pointer: it copies the instructions.
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` and the instructions it points to outlive the call, and the length
+    // passed is that of `fprog`.
+    let result = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if result != 0 {
+        return Err(io::Error::last_os_error()).with_context(|| {
+            format!(
+                "cannot attach the event filter (a BPF program of {} instructions) to the \
+                 netlink socket (setsockopt SO_ATTACH_FILTER)",
+                program.len()
+            )
+        });
+    }
+    Ok(())
+}
+
+/// What the program returns to keep a message whole; a smaller number would cut the
+/// message to that many bytes.
+const ACCEPT: u32 = u32::MAX;
+/// What the program returns to drop a message.
+const DROP: u32 = 0;
+
+/// The longest program the kernel takes (BPF_MAXINSNS).
+const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
+
+// Where the parts of a message are. The netlink header's type and flags are host-order
+// u16s: the type holds the netfilter subsystem in its high byte and the subsystem's
+// message type in its low byte, and NLM_F_CREATE is a bit of the flags' high byte.
+// Which byte of a u16 is its low one depends on the host.
+const NLMSG_TYPE_OFFSET: u32 = 4;
+const NLMSG_FLAGS_OFFSET: u32 = 6;
+/// Where a host-order u16's low byte is, from the start of the u16.
+const LOW_BYTE: u32 = if cfg!(target_endian = "little") { 0 } else { 1 };
+const MESSAGE_TYPE_BYTE: u32 = NLMSG_TYPE_OFFSET + LOW_BYTE;
+const SUBSYSTEM_BYTE: u32 = NLMSG_TYPE_OFFSET + (1 - LOW_BYTE);
+/// nfgenmsg's family: the first byte after the netlink header.
+const FAMILY_BYTE: u32 = NLMSG_HDRLEN as u32;
+/// The first top-level attribute, after the netlink and nfgenmsg headers.
+const ATTRIBUTES_OFFSET: u32 = (NLMSG_HDRLEN + NFGENMSG_LEN) as u32;
+/// An attribute's value, from its header.
+const VALUE_OFFSET: u32 = NLA_HDRLEN as u32;
+
+// The netlink-attribute loads (`ld [SKF_AD_OFF + SKF_AD_NLATTR...]`), with X = the type
+// sought. FIND_ATTRIBUTE searches the attributes from offset A to the end of the message;
+// FIND_NESTED searches inside the nest whose header is at offset A. Both leave in A the
+// offset of the attribute's header, or 0 when there is none (the kernel's nla_find, which
+// ignores NLA_F_NESTED and checks every length it walks over).
+const FIND_ATTRIBUTE: u32 = (libc::SKF_AD_OFF + libc::SKF_AD_NLATTR) as u32;
+const FIND_NESTED: u32 = (libc::SKF_AD_OFF + libc::SKF_AD_NLATTR_NEST) as u32;
+
+/// The scratch memory word where a block keeps a nest's offset while it looks inside.
+const NEST_SLOT: u32 = 0;
+
+// The instructions used, by their kernel names (linux/bpf_common.h, linux/filter.h).
+const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const LD_H_ABS: u16 = (libc::BPF_LD | libc::BPF_H | libc::BPF_ABS) as u16;
+const LD_B_ABS: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16;
+const LD_W_IND: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_IND) as u16;
+const LD_H_IND: u16 = (libc::BPF_LD | libc::BPF_H | libc::BPF_IND) as u16;
+const LD_B_IND: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_IND) as u16;
+const LD_W_LEN: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_LEN) as u16;
+const LD_IMM: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_IMM) as u16;
+const LD_MEM: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_MEM) as u16;
+const LDX_IMM: u16 = (libc::BPF_LDX | libc::BPF_W | libc::BPF_IMM) as u16;
+const ST: u16 = libc::BPF_ST as u16;
+const TAX: u16 = (libc::BPF_MISC | libc::BPF_TAX) as u16;
+const AND_K: u16 = (libc::BPF_ALU | libc::BPF_AND | libc::BPF_K) as u16;
+const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
+const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const JSET_K: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+
+/// What a BPF half-word load, which reads big-endian, makes of the host-order u16
+/// `value`: the netlink header's fields and attribute lengths are host-order.
+fn as_loaded(value: u16) -> u32 {
+    u16::from_be_bytes(value.to_ne_bytes()).into()
+}
+
+fn statement(code: u16, k: u32) -> sock_filter {
+    sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The checks
+// ---------------------------------------------------------------------------------------
+
+/// The blocks that read an entry's attributes, in the order they run; those the filter
+/// does not ask for, or that do not assemble, are not there.
+fn entry_checks(filter: &Filter) -> Vec<Vec<sock_filter>> {
+    let addresses = [
+        (CTA_TUPLE_ORIG, Side::Source, filter.orig_src),
+        (CTA_TUPLE_ORIG, Side::Destination, filter.orig_dst),
+        (CTA_TUPLE_REPLY, Side::Source, filter.reply_src),
+        (CTA_TUPLE_REPLY, Side::Destination, filter.reply_dst),
+    ];
+    let mut checks = vec![
+        filter.family.and_then(family_check),
+        protocol_check(&filter.protocols),
+    ];
+    checks.extend(
+        addresses
+            .into_iter()
+            .map(|(tuple, side, wanted)| wanted.and_then(|w| address_check(tuple, side, w))),
+    );
+    checks.extend([
+        state_check(&filter.states),
+        filter.mark.and_then(mark_check),
+        filter.zone.and_then(zone_check),
+        filter.status.and_then(status_check),
+    ]);
+    checks.into_iter().flatten().collect()
+}
+
+/// Drops the events of the kinds not in `events`: a NEW message with NLM_F_CREATE is a
+/// new entry, without it an update, a DELETE message a destruction. Entries and
+/// expectations number their messages alike, so both are judged; any other message (an
+/// error, another subsystem's, a type no event has) goes on.
+fn kind_check(events: EventSet) -> Option<Vec<sock_filter>> {
+    assemble_block(|asm, pass| {
+        let drop = asm.label();
+        let verdict = |wanted: bool| if wanted { pass } else { drop };
+        let conntrack_message = asm.label();
+        asm.load_byte(SUBSYSTEM_BYTE);
+        asm.if_equal(NFNL_SUBSYS_CTNETLINK.into(), conntrack_message);
+        asm.unless_equal(NFNL_SUBSYS_CTNETLINK_EXP.into(), pass);
+        asm.place(conntrack_message);
+        asm.load_byte(MESSAGE_TYPE_BYTE);
+        asm.if_equal(IPCTNL_MSG_CT_DELETE.into(), verdict(events.destroy));
+        asm.unless_equal(IPCTNL_MSG_CT_NEW.into(), pass);
+        if events.new == events.update {
+            asm.goto(verdict(events.new));
+        } else {
+            asm.load_half(NLMSG_FLAGS_OFFSET);
+            asm.branch(
+                JSET_K,
+                as_loaded(NLM_F_CREATE),
+                Some(verdict(events.new)),
+                Some(verdict(events.update)),
+            );
+        }
+        asm.place(drop);
+        asm.ret(DROP);
+    })
+}
+
+/// Accepts at once every message that is no entry event (an error, an expectation, any
+/// other ctnetlink message) or is too short to hold the nfgenmsg header: the checks after
+/// it read an entry's attributes, which such a message does not have.
+fn entry_gate() -> Vec<sock_filter> {
+    assemble_block(|asm, pass| {
+        let accept = asm.label();
+        let entry_message = asm.label();
+        asm.load_byte(SUBSYSTEM_BYTE);
+        asm.unless_equal(NFNL_SUBSYS_CTNETLINK.into(), accept);
+        asm.load_byte(MESSAGE_TYPE_BYTE);
+        asm.if_equal(IPCTNL_MSG_CT_NEW.into(), entry_message);
+        asm.unless_equal(IPCTNL_MSG_CT_DELETE.into(), accept);
+        asm.place(entry_message);
+        asm.load_length();
+        asm.branch(JGE_K, ATTRIBUTES_OFFSET, Some(pass), None);
+        asm.place(accept);
+        asm.ret(ACCEPT);
+    })
+    .expect("the entry gate's jumps are short")
+}
+
+/// Drops an entry of another family (nfgenmsg's family byte).
+fn family_check(family: u8) -> Option<Vec<sock_filter>> {
+    assemble_block(|asm, pass| {
+        asm.load_byte(FAMILY_BYTE);
+        asm.if_equal(family.into(), pass);
+        asm.ret(DROP);
+    })
+}
+
+/// Drops an entry whose protocol (CTA_PROTO_NUM of the original tuple) is none of
+/// `protocols`.
+fn protocol_check(protocols: &[u8]) -> Option<Vec<sock_filter>> {
+    if protocols.is_empty() {
+        return None;
+    }
+    let mut protocols = protocols.to_vec();
+    protocols.sort_unstable();
+    protocols.dedup();
+    assemble_block(|asm, pass| {
+        asm.find_path(&[CTA_TUPLE_ORIG, CTA_TUPLE_PROTO, CTA_PROTO_NUM], pass);
+        asm.enter_value(1, pass);
+        asm.load_value(Size::Byte, VALUE_OFFSET);
+        for protocol in protocols {
+            asm.if_equal(protocol.into(), pass);
+        }
+        asm.ret(DROP);
+    })
+}
+
+/// Which address of a tuple.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Source,
+    Destination,
+}
+
+impl Side {
+    /// This address's attribute in an IPv4 tuple and in an IPv6 one.
+    fn attributes(self) -> (u16, u16) {
+        match self {
+            Side::Source => (CTA_IP_V4_SRC, CTA_IP_V6_SRC),
+            Side::Destination => (CTA_IP_V4_DST, CTA_IP_V6_DST),
+        }
+    }
+}
+
+/// Drops an entry whose address on `side` of `tuple` (CTA_TUPLE_ORIG or
+/// CTA_TUPLE_REPLY) differs from `wanted` under its mask, or is of the other family
+/// (which [`AddrMatch::matches`] never accepts). An entry without that address goes on.
+fn address_check(tuple: u16, side: Side, wanted: AddrMatch) -> Option<Vec<sock_filter>> {
+    let words = address_words(wanted)?;
+    let (v4, v6) = side.attributes();
+    let (ours, theirs) = if wanted.is_ipv4() { (v4, v6) } else { (v6, v4) };
+    // A word under a zero mask matches anything; an address whose mask is all zeros
+    // still rules out the other family.
+    let compared: Vec<(u32, u32, u32)> = (0u32..)
+        .zip(&words)
+        .filter(|(_, (_, mask))| *mask != 0)
+        .map(|(index, &(address, mask))| (index, address, mask))
+        .collect();
+    assemble_block(|asm, pass| {
+        let other_family = asm.label();
+        let drop = asm.label();
+        asm.find_path(&[tuple, CTA_TUPLE_IP], pass);
+        asm.store(NEST_SLOT);
+        asm.find_nested(ours);
+        asm.if_equal(0, other_family);
+        if !compared.is_empty() {
+            asm.enter_value(4 * words.len() as u32, pass);
+            for &(index, address, mask) in &compared {
+                asm.load_value(Size::Word, VALUE_OFFSET + 4 * index);
+                if mask != u32::MAX {
+                    asm.and(mask);
+                }
+                asm.unless_equal(address & mask, drop);
+            }
+        }
+        asm.goto(pass);
+        // No address of our family: one of the other family cannot match, none at all
+        // cannot be judged.
+        asm.place(other_family);
+        asm.load_stored(NEST_SLOT);
+        asm.find_nested(theirs);
+        asm.if_equal(0, pass);
+        asm.place(drop);
+        asm.ret(DROP);
+    })
+}
+
+/// The address and the mask as (address, mask) pairs of the 32-bit words a word load
+/// reads from the address attribute, most significant first; None when the two are of
+/// different families, which no filter parser makes.
+fn address_words(wanted: AddrMatch) -> Option<Vec<(u32, u32)>> {
+    match (wanted.addr, wanted.mask) {
+        (IpAddr::V4(address), IpAddr::V4(mask)) => Some(vec![(address.into(), mask.into())]),
+        (IpAddr::V6(address), IpAddr::V6(mask)) => {
+            let (address, mask) = (u128::from(address), u128::from(mask));
+            let word = |value: u128, index: u32| (value >> (96 - 32 * index)) as u32;
+            Some(
+                (0..4)
+                    .map(|index| (word(address, index), word(mask, index)))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// A tracker that has a state: its nest in CTA_PROTOINFO, the state attribute in that
+/// nest, and the states of its own the filter wants.
+struct Tracker {
+    nest: u16,
+    state: u16,
+    wanted: Vec<u8>,
+}
+
+/// Drops an entry whose protocol state is none of `states`. The state is in the
+/// tracker's nest of CTA_PROTOINFO, and a TCP state matches only a TCP nest: an entry
+/// whose tracker has no wanted state is dropped. An entry without CTA_PROTOINFO (an
+/// update that did not change it, a protocol without states), with another tracker's
+/// nest or with no state in its nest goes on.
+fn state_check(states: &[ProtoState]) -> Option<Vec<sock_filter>> {
+    if states.is_empty() {
+        return None;
+    }
+    let mut trackers = [
+        (CTA_PROTOINFO_TCP, CTA_PROTOINFO_TCP_STATE),
+        (CTA_PROTOINFO_SCTP, CTA_PROTOINFO_SCTP_STATE),
+        (CTA_PROTOINFO_DCCP, CTA_PROTOINFO_DCCP_STATE),
+    ]
+    .map(|(nest, state)| Tracker {
+        nest,
+        state,
+        wanted: Vec::new(),
+    });
+    for state in states {
+        let tracker = match state {
+            ProtoState::Tcp(_) => 0,
+            ProtoState::Sctp(_) => 1,
+            ProtoState::Dccp(_) => 2,
+        };
+        trackers[tracker].wanted.push(state.raw());
+    }
+    for tracker in &mut trackers {
+        tracker.wanted.sort_unstable();
+        tracker.wanted.dedup();
+    }
+    assemble_block(|asm, pass| {
+        let drop = asm.label();
+        // Where each tracker's nest is judged; straight to `drop` for one with no wanted
+        // state.
+        let judge: Vec<Label> = trackers
+            .iter()
+            .map(|tracker| {
+                if tracker.wanted.is_empty() {
+                    drop
+                } else {
+                    asm.label()
+                }
+            })
+            .collect();
+        asm.find_top_level(CTA_PROTOINFO);
+        asm.if_equal(0, pass);
+        asm.store(NEST_SLOT);
+        for (tracker, &judge) in trackers.iter().zip(&judge) {
+            asm.load_stored(NEST_SLOT);
+            asm.find_nested(tracker.nest);
+            asm.unless_equal(0, judge);
+        }
+        // The nest of a tracker this module does not know.
+        asm.goto(pass);
+        for (tracker, &judge) in trackers.iter().zip(&judge) {
+            if tracker.wanted.is_empty() {
+                continue;
+            }
+            // A holds the offset of the tracker's nest.
+            asm.place(judge);
+            asm.find_nested(tracker.state);
+            asm.if_equal(0, pass);
+            asm.enter_value(1, pass);
+            asm.load_value(Size::Byte, VALUE_OFFSET);
+            for &state in &tracker.wanted {
+                asm.if_equal(state.into(), pass);
+            }
+            asm.goto(drop);
+        }
+        asm.place(drop);
+        asm.ret(DROP);
+    })
+}
+
+/// Drops an entry whose CTA_MARK, masked, is not the value (which is not masked: see
+/// [`MarkMatch`]).
+fn mark_check(mark: MarkMatch) -> Option<Vec<sock_filter>> {
+    value_check(CTA_MARK, Size::Word, mark.mask, mark.value)
+}
+
+/// Drops an entry whose CTA_ZONE is another zone. An entry without one is in zone 0 for
+/// [`Filter::matches`], but goes on here.
+fn zone_check(zone: u16) -> Option<Vec<sock_filter>> {
+    value_check(CTA_ZONE, Size::Half, u16::MAX.into(), zone.into())
+}
+
+/// Drops an entry whose CTA_STATUS lacks a bit that must be set or has one that must be
+/// clear: both at once are `status & (set | clear) == set`, unless a bit is both.
+fn status_check(status: StatusMatch) -> Option<Vec<sock_filter>> {
+    let StatusMatch { set, clear } = status;
+    if set & clear != 0 {
+        // No status has a bit both set and clear (the parser refuses such a filter, the
+        // type does not): drop every status, as a masked-out one is never all ones.
+        return value_check(CTA_STATUS, Size::Word, 0, u32::MAX);
+    }
+    value_check(CTA_STATUS, Size::Word, set | clear, set)
+}
+
+/// Drops an entry whose top-level attribute `kind`, a big-endian number of `size`,
+/// masked with `mask`, is not `expected`. None when every value would do.
+fn value_check(kind: u16, size: Size, mask: u32, expected: u32) -> Option<Vec<sock_filter>> {
+    if mask == 0 && expected == 0 {
+        return None;
+    }
+    assemble_block(|asm, pass| {
+        asm.find_top_level(kind);
+        asm.if_equal(0, pass);
+        asm.enter_value(size.bytes(), pass);
+        asm.load_value(size, VALUE_OFFSET);
+        if mask != size.all_ones() {
+            asm.and(mask);
+        }
+        asm.if_equal(expected, pass);
+        asm.ret(DROP);
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The assembler
+// ---------------------------------------------------------------------------------------
+
+/// Assembles one block: `emit` writes code that ends in a verdict or jumps to the label
+/// it is given, the end of the block, where the next block starts. None when a jump of
+/// the block does not fit an instruction.
+fn assemble_block(emit: impl FnOnce(&mut Asm, Label)) -> Option<Vec<sock_filter>> {
+    let mut asm = Asm::default();
+    let end = asm.label();
+    emit(&mut asm, end);
+    asm.place(end);
+    asm.assemble()
+}
+
+/// The size of a value loaded from a message.
+#[derive(Debug, Clone, Copy)]
+enum Size {
+    Byte,
+    Half,
+    Word,
+}
+
+impl Size {
+    fn bytes(self) -> u32 {
+        match self {
+            Size::Byte => 1,
+            Size::Half => 2,
+            Size::Word => 4,
+        }
+    }
+
+    /// The mask that keeps the whole value.
+    fn all_ones(self) -> u32 {
+        match self {
+            Size::Byte => u8::MAX.into(),
+            Size::Half => u16::MAX.into(),
+            Size::Word => u32::MAX,
+        }
+    }
+
+    /// The load of this size at X + k.
+    fn indexed_load(self) -> u16 {
+        match self {
+            Size::Byte => LD_B_IND,
+            Size::Half => LD_H_IND,
+            Size::Word => LD_W_IND,
+        }
+    }
+}
+
+/// A place in a block, which jumps may name before it is placed.
+#[derive(Debug, Clone, Copy)]
+struct Label(usize);
+
+enum Instruction {
+    /// Anything but a jump.
+    Plain(sock_filter),
+    /// A conditional jump on A and `k`; None goes on to the next instruction.
+    Branch {
+        code: u16,
+        k: u32,
+        if_true: Option<Label>,
+        if_false: Option<Label>,
+    },
+    Goto(Label),
+}
+
+/// The instructions of one block, their jumps to labels resolved into offsets by
+/// [`Asm::assemble`].
+#[derive(Default)]
+struct Asm {
+    instructions: Vec<Instruction>,
+    /// Where each label was placed: the index of the instruction that follows it.
+    places: Vec<Option<usize>>,
+}
+
+impl Asm {
+    fn label(&mut self) -> Label {
+        self.places.push(None);
+        Label(self.places.len() - 1)
+    }
+
+    /// Places `label` before the next instruction.
+    fn place(&mut self, label: Label) {
+        debug_assert!(self.places[label.0].is_none(), "{label:?} placed twice");
+        self.places[label.0] = Some(self.instructions.len());
+    }
+
+    /// The block's instructions, or None when a jump goes backwards or further than its
+    /// instruction can say (255 instructions for a conditional jump).
+    fn assemble(self) -> Option<Vec<sock_filter>> {
+        let places = &self.places;
+        let offset = |from: usize, label: Option<Label>| -> Option<usize> {
+            let Some(label) = label else {
+                return Some(0);
+            };
+            let target = places[label.0].expect("every label jumped to is placed");
+            target.checked_sub(from + 1)
+        };
+        let short = |from: usize, label: Option<Label>| u8::try_from(offset(from, label)?).ok();
+        self.instructions
+            .iter()
+            .enumerate()
+            .map(|(index, instruction)| match *instruction {
+                Instruction::Plain(plain) => Some(plain),
+                Instruction::Branch {
+                    code,
+                    k,
+                    if_true,
+                    if_false,
+                } => Some(sock_filter {
+                    code,
+                    jt: short(index, if_true)?,
+                    jf: short(index, if_false)?,
+                    k,
+                }),
+                Instruction::Goto(label) => {
+                    let k = u32::try_from(offset(index, Some(label))?).ok()?;
+                    Some(statement(JA, k))
+                }
+            })
+            .collect()
+    }
+
+    fn plain(&mut self, code: u16, k: u32) {
+        self.instructions
+            .push(Instruction::Plain(statement(code, k)));
+    }
+
+    fn branch(&mut self, code: u16, k: u32, if_true: Option<Label>, if_false: Option<Label>) {
+        self.instructions.push(Instruction::Branch {
+            code,
+            k,
+            if_true,
+            if_false,
+        });
+    }
+
+    fn if_equal(&mut self, k: u32, target: Label) {
+        self.branch(JEQ_K, k, Some(target), None);
+    }
+
+    fn unless_equal(&mut self, k: u32, target: Label) {
+        self.branch(JEQ_K, k, None, Some(target));
+    }
+
+    fn goto(&mut self, target: Label) {
+        self.instructions.push(Instruction::Goto(target));
+    }
+
+    fn ret(&mut self, verdict: u32) {
+        self.plain(RET_K, verdict);
+    }
+
+    /// A = the byte at `offset` of the message.
+    fn load_byte(&mut self, offset: u32) {
+        self.plain(LD_B_ABS, offset);
+    }
+
+    /// A = the big-endian u16 at `offset` of the message.
+    fn load_half(&mut self, offset: u32) {
+        self.plain(LD_H_ABS, offset);
+    }
+
+    /// A = the message's length.
+    fn load_length(&mut self) {
+        self.plain(LD_W_LEN, 0);
+    }
+
+    /// A = the big-endian number of `size` at X + `offset`.
+    fn load_value(&mut self, size: Size, offset: u32) {
+        self.plain(size.indexed_load(), offset);
+    }
+
+    fn and(&mut self, mask: u32) {
+        self.plain(AND_K, mask);
+    }
+
+    fn store(&mut self, slot: u32) {
+        self.plain(ST, slot);
+    }
+
+    fn load_stored(&mut self, slot: u32) {
+        self.plain(LD_MEM, slot);
+    }
+
+    /// A = the offset of the top-level attribute `kind`, or 0 when there is none.
+    fn find_top_level(&mut self, kind: u16) {
+        self.plain(LD_IMM, ATTRIBUTES_OFFSET);
+        self.plain(LDX_IMM, kind.into());
+        self.plain(LD_W_ABS, FIND_ATTRIBUTE);
+    }
+
+    /// A = the offset of attribute `kind` inside the nest at A, or 0 when there is none.
+    fn find_nested(&mut self, kind: u16) {
+        self.plain(LDX_IMM, kind.into());
+        self.plain(LD_W_ABS, FIND_NESTED);
+    }
+
+    /// A = the offset of the attribute at the end of `path` (a top-level attribute, then
+    /// one inside it, ...); jumps to `missing` at the first one missing.
+    fn find_path(&mut self, path: &[u16], missing: Label) {
+        for (depth, &kind) in path.iter().enumerate() {
+            if depth == 0 {
+                self.find_top_level(kind);
+            } else {
+                self.find_nested(kind);
+            }
+            self.if_equal(0, missing);
+        }
+    }
+
+    /// X = A, the offset of an attribute found; jumps to `unexpected` unless its value
+    /// has `size` bytes, as the kernel always makes it. Loading beyond the message's end
+    /// would drop the message, and the kernel's search has checked the length against
+    /// the message: so after this, loads of the value are safe.
+    fn enter_value(&mut self, size: u32, unexpected: Label) {
+        let length = u16::try_from(NLA_HDRLEN as u32 + size).expect("a fixed-size value");
+        self.plain(TAX, 0);
+        self.plain(LD_H_IND, 0);
+        self.unless_equal(as_loaded(length), unexpected);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The program runs here on an interpreter of classic BPF that knows exactly the
+    //! instructions this module emits, as the kernel runs them (net/core/filter.c), on
+    //! event messages built as ctnetlink lays them out.
+
+    use super::*;
+    use crate::decode::decode_entry;
+    use crate::model::event::EventKind;
+
+    // -----------------------------------------------------------------------------------
+    // The interpreter
+    // -----------------------------------------------------------------------------------
+
+    /// NLA_TYPE_MASK: an attribute's type without NLA_F_NESTED and NLA_F_NET_BYTEORDER.
+    const NLA_TYPE_MASK: u16 = 0x3fff;
+
+    /// The verdict of `program` on `message`.
+    fn run(program: &[sock_filter], message: &[u8]) -> u32 {
+        let (mut a, mut x, mut memory) = (0u32, 0u32, [0u32; 16]);
+        let mut pc = 0;
+        loop {
+            let instruction = program[pc];
+            let k = instruction.k;
+            pc += 1;
+            let jump = |condition: bool| {
+                usize::from(if condition {
+                    instruction.jt
+                } else {
+                    instruction.jf
+                })
+            };
+            match instruction.code {
+                LD_IMM => a = k,
+                LDX_IMM => x = k,
+                LD_W_LEN => a = message.len() as u32,
+                LD_MEM => a = memory[k as usize],
+                ST => memory[k as usize] = a,
+                TAX => x = a,
+                AND_K => a &= k,
+                LD_W_ABS if k == FIND_ATTRIBUTE => a = find_attribute(message, a, x),
+                LD_W_ABS if k == FIND_NESTED => a = find_nested(message, a, x),
+                LD_W_ABS | LD_H_ABS | LD_B_ABS | LD_W_IND | LD_H_IND | LD_B_IND => {
+                    let indexed = matches!(instruction.code, LD_W_IND | LD_H_IND | LD_B_IND);
+                    let offset = if indexed { x.checked_add(k) } else { Some(k) };
+                    assert!(
+                        indexed || k < libc::SKF_AD_OFF as u32,
+                        "unknown ancillary load {k:#x}"
+                    );
+                    // Out of the message: the kernel ends the program with 0.
+                    match offset.and_then(|offset| load(message, instruction.code, offset)) {
+                        Some(value) => a = value,
+                        None => return 0,
+                    }
+                }
+                JA => pc += k as usize,
+                JEQ_K => pc += jump(a == k),
+                JGE_K => pc += jump(a >= k),
+                JSET_K => pc += jump(a & k != 0),
+                RET_K => return k,
+                code => panic!("the interpreter does not know instruction {code:#x}"),
+            }
+        }
+    }
+
+    /// The big-endian number the load `code` reads at `offset`, if it is in the message.
+    fn load(message: &[u8], code: u16, offset: u32) -> Option<u32> {
+        let size = match code {
+            LD_B_ABS | LD_B_IND => 1,
+            LD_H_ABS | LD_H_IND => 2,
+            _ => 4,
+        };
+        let start = usize::try_from(offset).ok()?;
+        let bytes = message.get(start..start.checked_add(size)?)?;
+        Some(bytes.iter().fold(0, |value, &b| value << 8 | u32::from(b)))
+    }
+
+    /// bpf_skb_get_nlattr: the attribute of type `kind` among those from `start` on.
+    fn find_attribute(message: &[u8], start: u32, kind: u32) -> u32 {
+        let len = message.len();
+        if len < NLA_HDRLEN || start as usize > len - NLA_HDRLEN {
+            return 0;
+        }
+        nla_find(message, start as usize, len as isize - start as isize, kind)
+    }
+
+    /// bpf_skb_get_nlattr_nest: the attribute of type `kind` inside the nest at `nest`.
+    fn find_nested(message: &[u8], nest: u32, kind: u32) -> u32 {
+        let (len, nest) = (message.len(), nest as usize);
+        if len < NLA_HDRLEN || nest > len - NLA_HDRLEN {
+            return 0;
+        }
+        let nest_len = usize::from(u16::from_ne_bytes([message[nest], message[nest + 1]]));
+        if nest_len > len - nest {
+            return 0;
+        }
+        nla_find(
+            message,
+            nest + NLA_HDRLEN,
+            nest_len as isize - NLA_HDRLEN as isize,
+            kind,
+        )
+    }
+
+    /// The kernel's nla_find over `remaining` bytes from `at`, checking each length as
+    /// nla_ok does.
+    fn nla_find(message: &[u8], mut at: usize, mut remaining: isize, kind: u32) -> u32 {
+        while remaining >= NLA_HDRLEN as isize {
+            let header = &message[at..at + NLA_HDRLEN];
+            let length = u16::from_ne_bytes([header[0], header[1]]);
+            let found_kind = u16::from_ne_bytes([header[2], header[3]]) & NLA_TYPE_MASK;
+            if usize::from(length) < NLA_HDRLEN || length as isize > remaining {
+                break;
+            }
+            if u32::from(found_kind) == kind {
+                return at as u32;
+            }
+            let aligned = nlmsg_align(length.into());
+            at += aligned;
+            remaining -= aligned as isize;
+        }
+        0
+    }
+
+    #[test]
+    fn the_interpreter_drops_on_a_load_beyond_the_message() {
+        let program = [statement(LD_W_ABS, 30), statement(RET_K, 7)];
+        assert_eq!(run(&program, &[0; 34]), 7);
+        assert_eq!(run(&program, &[0; 33]), 0);
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Messages
+    // -----------------------------------------------------------------------------------
+
+    /// One attribute: header, value, padding to 4 bytes.
+    fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(value);
+        while out.len() % NLMSG_ALIGNTO != 0 {
+            out.push(0);
+        }
+        out
+    }
+
+    /// A nested attribute, NLA_F_NESTED set as the kernel sets it.
+    fn nest(kind: u16, children: &[Vec<u8>]) -> Vec<u8> {
+        attr(kind | NLA_F_NESTED, &children.concat())
+    }
+
+    /// A netlink message: header, nfgenmsg, attributes.
+    fn message(subsystem: u8, message_type: u8, flags: u16, family: u8, attrs: &[u8]) -> Vec<u8> {
+        let length = NLMSG_HDRLEN + NFGENMSG_LEN + attrs.len();
+        let mut bytes = Vec::with_capacity(length);
+        bytes.extend((length as u32).to_ne_bytes());
+        bytes.extend(nfnl_type(subsystem, message_type).to_ne_bytes());
+        bytes.extend(flags.to_ne_bytes());
+        bytes.extend(1u32.to_ne_bytes()); // sequence
+        bytes.extend(0u32.to_ne_bytes()); // port id
+        bytes.extend([family, NFNETLINK_V0]);
+        bytes.extend(0u16.to_be_bytes()); // res_id
+        bytes.extend(attrs);
+        bytes
+    }
+
+    /// CTA_PROTOINFO holding one nest (of a tracker), with or without a state.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Protoinfo {
+        nest: u16,
+        state: Option<u8>,
+    }
+
+    const TCP_ESTABLISHED: Protoinfo = Protoinfo {
+        nest: CTA_PROTOINFO_TCP,
+        state: Some(3),
+    };
+
+    /// A conntrack entry event as ctnetlink lays it out; what is None is left out.
+    #[derive(Debug, Clone)]
+    struct Event {
+        kind: EventKind,
+        family: u8,
+        protonum: Option<u8>,
+        /// Source and destination of the original tuple, then of the reply tuple.
+        original: [Option<IpAddr>; 2],
+        reply: [Option<IpAddr>; 2],
+        protoinfo: Option<Protoinfo>,
+        mark: Option<u32>,
+        zone: Option<u16>,
+        status: Option<u32>,
+    }
+
+    /// A new TCP entry from `src` to `dst`, established, with every attribute the
+    /// program reads but the zone.
+    fn tcp(src: &str, dst: &str) -> Event {
+        let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+        Event {
+            kind: EventKind::New,
+            family: crate::filter::family_of(src),
+            protonum: Some(IPPROTO_TCP),
+            original: [Some(src), Some(dst)],
+            reply: [Some(dst), Some(src)],
+            protoinfo: Some(TCP_ESTABLISHED),
+            mark: Some(0),
+            zone: None,
+            status: Some(1 << IPS_CONFIRMED_BIT | 1 << IPS_SEEN_REPLY_BIT),
+        }
+    }
+
+    fn udp(src: &str, dst: &str) -> Event {
+        Event {
+            protonum: Some(IPPROTO_UDP),
+            protoinfo: None,
+            ..tcp(src, dst)
+        }
+    }
+
+    impl Event {
+        fn attributes(&self) -> Vec<u8> {
+            let mut bytes = self.tuple(CTA_TUPLE_ORIG, self.original);
+            bytes.extend(self.tuple(CTA_TUPLE_REPLY, self.reply));
+            if let Some(zone) = self.zone {
+                bytes.extend(attr(CTA_ZONE, &zone.to_be_bytes()));
+            }
+            if let Some(status) = self.status {
+                bytes.extend(attr(CTA_STATUS, &status.to_be_bytes()));
+            }
+            bytes.extend(attr(CTA_TIMEOUT, &120u32.to_be_bytes()));
+            if let Some(Protoinfo {
+                nest: tracker,
+                state,
+            }) = self.protoinfo
+            {
+                // The state is attribute 1 in every tracker's nest.
+                let state: Vec<Vec<u8>> = state
+                    .iter()
+                    .map(|s| attr(CTA_PROTOINFO_TCP_STATE, &[*s]))
+                    .collect();
+                bytes.extend(nest(CTA_PROTOINFO, &[nest(tracker, &state)]));
+            }
+            if let Some(mark) = self.mark {
+                bytes.extend(attr(CTA_MARK, &mark.to_be_bytes()));
+            }
+            bytes.extend(attr(CTA_ID, &0x1234u32.to_be_bytes()));
+            bytes
+        }
+
+        fn tuple(&self, kind: u16, [src, dst]: [Option<IpAddr>; 2]) -> Vec<u8> {
+            let address = |address: Option<IpAddr>, side: Side| {
+                let (v4, v6) = side.attributes();
+                address.map(|address| match address {
+                    IpAddr::V4(a) => attr(v4, &a.octets()),
+                    IpAddr::V6(a) => attr(v6, &a.octets()),
+                })
+            };
+            let ip: Vec<Vec<u8>> = [address(src, Side::Source), address(dst, Side::Destination)]
+                .into_iter()
+                .flatten()
+                .collect();
+            let mut children = vec![nest(CTA_TUPLE_IP, &ip)];
+            if let Some(protonum) = self.protonum {
+                children.push(nest(
+                    CTA_TUPLE_PROTO,
+                    &[
+                        attr(CTA_PROTO_NUM, &[protonum]),
+                        attr(CTA_PROTO_SRC_PORT, &40000u16.to_be_bytes()),
+                        attr(CTA_PROTO_DST_PORT, &80u16.to_be_bytes()),
+                    ],
+                ));
+            }
+            nest(kind, &children)
+        }
+
+        fn message(&self) -> Vec<u8> {
+            let (message_type, flags) = match self.kind {
+                EventKind::New => (IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL),
+                EventKind::Update => (IPCTNL_MSG_CT_NEW, 0),
+                EventKind::Destroy => (IPCTNL_MSG_CT_DELETE, 0),
+            };
+            message(
+                NFNL_SUBSYS_CTNETLINK,
+                message_type,
+                flags,
+                self.family,
+                &self.attributes(),
+            )
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Verdicts
+    // -----------------------------------------------------------------------------------
+
+    /// True when the program for `filter` and `events` keeps `message` (no program keeps
+    /// everything).
+    fn keeps(filter: &Filter, events: EventSet, message: &[u8]) -> bool {
+        let Some(program) = program(filter, events) else {
+            return true;
+        };
+        let verdict = run(&program, message);
+        assert!(verdict == ACCEPT || verdict == DROP, "verdict {verdict:#x}");
+        verdict == ACCEPT
+    }
+
+    /// True when the program for `filter` (and every kind) keeps `event`.
+    fn passes(filter: &Filter, event: &Event) -> bool {
+        keeps(filter, EventSet::ALL, &event.message())
+    }
+
+    fn net(text: &str) -> AddrMatch {
+        text.parse().unwrap()
+    }
+
+    const NEW_ONLY: EventSet = EventSet {
+        new: true,
+        update: false,
+        destroy: false,
+    };
+
+    #[test]
+    fn nothing_to_judge_attaches_nothing() {
+        assert!(program(&Filter::default(), EventSet::ALL).is_none());
+        let user_space_only = Filter {
+            orig_dport: Some(80),
+            any_addr: Some(net("10.0.0.0/8")),
+            labels: vec![3],
+            helper: Some("ftp".to_string()),
+            orig_zone: Some(4),
+            // Every status and every mark match these.
+            status: Some(StatusMatch::default()),
+            mark: Some(MarkMatch { value: 0, mask: 0 }),
+            ..Default::default()
+        };
+        assert!(program(&user_space_only, EventSet::ALL).is_none());
+        assert!(program(&user_space_only, NEW_ONLY).is_some());
+    }
+
+    #[test]
+    fn only_the_kinds_asked_for_pass() {
+        let subsets = (0..8).map(|bits| EventSet {
+            new: bits & 1 != 0,
+            update: bits & 2 != 0,
+            destroy: bits & 4 != 0,
+        });
+        let kinds = [EventKind::New, EventKind::Update, EventKind::Destroy];
+        for events in subsets {
+            for kind in kinds {
+                let event = Event {
+                    kind,
+                    ..tcp("10.0.0.1", "10.0.0.2")
+                };
+                let message = event.message();
+                assert_eq!(
+                    keeps(&Filter::default(), events, &message),
+                    events.contains(kind),
+                    "{kind:?} with {events:?}"
+                );
+                // Expectation events are numbered alike.
+                let mut expectation = message.clone();
+                expectation[SUBSYSTEM_BYTE as usize] = NFNL_SUBSYS_CTNETLINK_EXP;
+                assert_eq!(
+                    keeps(&Filter::default(), events, &expectation),
+                    events.contains(kind)
+                );
+            }
+        }
+        let nothing = EventSet {
+            new: false,
+            update: false,
+            destroy: false,
+        };
+        // What is no event passes: an error (type 2, as DELETE's), a message of another
+        // subsystem, a ctnetlink message of another type.
+        let mut error = message(0, NLMSG_ERROR as u8, 0, 0, &[0; 20]);
+        error.truncate(20);
+        assert!(keeps(&Filter::default(), nothing, &error));
+        let queue = message(3, IPCTNL_MSG_CT_DELETE, 0, AF_INET, &[]);
+        assert!(keeps(&Filter::default(), nothing, &queue));
+        let get = message(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, 0, AF_INET, &[]);
+        assert!(keeps(&Filter::default(), nothing, &get));
+    }
+
+    #[test]
+    fn the_family() {
+        let v6_only = Filter {
+            family: Some(AF_INET6),
+            ..Default::default()
+        };
+        assert!(passes(&v6_only, &tcp("fd00::1", "fd00::2")));
+        assert!(!passes(&v6_only, &tcp("10.0.0.1", "10.0.0.2")));
+    }
+
+    #[test]
+    fn any_of_the_protocols() {
+        let tcp_or_udp = Filter {
+            protocols: vec![IPPROTO_UDP, IPPROTO_TCP, IPPROTO_UDP],
+            ..Default::default()
+        };
+        let with_protocol = |protonum| Event {
+            protonum,
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        assert!(passes(&tcp_or_udp, &with_protocol(Some(IPPROTO_TCP))));
+        assert!(passes(&tcp_or_udp, &with_protocol(Some(IPPROTO_UDP))));
+        assert!(!passes(&tcp_or_udp, &with_protocol(Some(IPPROTO_SCTP))));
+        assert!(!passes(&tcp_or_udp, &with_protocol(Some(0))));
+        // No CTA_TUPLE_PROTO: cannot be judged.
+        assert!(passes(&tcp_or_udp, &with_protocol(None)));
+        let icmp = Filter {
+            protocols: vec![IPPROTO_ICMP],
+            ..Default::default()
+        };
+        assert!(!passes(&icmp, &with_protocol(Some(IPPROTO_TCP))));
+    }
+
+    #[test]
+    fn ipv4_addresses_under_their_masks() {
+        let event = tcp("10.1.2.3", "192.0.2.80");
+        let cases = [
+            ("10.0.0.0/8", "192.0.2.0/24", true),
+            ("10.1.2.3", "192.0.2.80/32", true),
+            ("10.1.0.0/16", "192.0.0.0/16", true),
+            ("10.2.0.0/16", "192.0.2.80", false),
+            ("10.1.2.3", "192.0.2.81", false),
+            ("11.0.0.0/8", "0.0.0.0/0", false),
+            ("0.0.0.0/0", "0.0.0.0/0", true),
+        ];
+        for (src, dst, expected) in cases {
+            let original = Filter {
+                orig_src: Some(net(src)),
+                orig_dst: Some(net(dst)),
+                ..Default::default()
+            };
+            assert_eq!(passes(&original, &event), expected, "-s {src} -d {dst}");
+            // The reply tuple holds the same addresses the other way round.
+            let reply = Filter {
+                reply_src: Some(net(dst)),
+                reply_dst: Some(net(src)),
+                ..Default::default()
+            };
+            assert_eq!(passes(&reply, &event), expected, "-r {dst} -q {src}");
+        }
+        // conntrack's --mask-src takes any mask, even a non-contiguous one.
+        let odd = AddrMatch::exact("10.0.2.0".parse().unwrap())
+            .with_mask("255.0.255.0".parse().unwrap())
+            .unwrap();
+        let odd_mask = Filter {
+            orig_src: Some(odd),
+            ..Default::default()
+        };
+        assert!(passes(&odd_mask, &event));
+        assert!(!passes(&odd_mask, &tcp("10.1.3.3", "192.0.2.80")));
+    }
+
+    #[test]
+    fn ipv6_addresses_under_their_masks() {
+        let event = tcp("2001:db8:1:2:3:4:5:6", "fd00::80");
+        let cases = [
+            ("2001:db8:1:2::/64", true),
+            ("2001:db8:1:3::/64", false),
+            ("2001:db8::/32", true),
+            ("2001:db9::/32", false),
+            ("2001:db8:1:2:3:4:5:6", true),
+            ("2001:db8:1:2:3:4:5:7", false),
+            ("2001:db8:1:2:3:4:5:0/112", true),
+            ("::/0", true),
+        ];
+        for (src, expected) in cases {
+            let filter = Filter {
+                orig_src: Some(net(src)),
+                ..Default::default()
+            };
+            assert_eq!(passes(&filter, &event), expected, "-s {src}");
+        }
+    }
+
+    #[test]
+    fn an_address_of_the_other_family_cannot_match() {
+        for (wanted, event) in [
+            ("10.0.0.0/8", tcp("fd00::1", "fd00::2")),
+            ("0.0.0.0/0", tcp("fd00::1", "fd00::2")),
+            ("fd00::/8", tcp("10.0.0.1", "10.0.0.2")),
+            ("::/0", tcp("10.0.0.1", "10.0.0.2")),
+        ] {
+            let filter = Filter {
+                orig_dst: Some(net(wanted)),
+                ..Default::default()
+            };
+            assert!(!passes(&filter, &event), "-d {wanted}");
+            // Neither family's address: cannot be judged.
+            let no_addresses = Event {
+                original: [None, None],
+                ..event
+            };
+            assert!(passes(&filter, &no_addresses), "-d {wanted}");
+        }
+        // Without the CTA_TUPLE_REPLY addresses, only the original ones are judged.
+        let filter = Filter {
+            orig_src: Some(net("10.0.0.0/8")),
+            reply_src: Some(net("192.0.2.0/24")),
+            ..Default::default()
+        };
+        let event = Event {
+            reply: [None, None],
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        assert!(passes(&filter, &event));
+        assert!(!passes(&filter, &tcp("10.0.0.1", "10.0.0.2")));
+    }
+
+    #[test]
+    fn states_match_their_own_tracker_only() {
+        let filter = Filter {
+            states: vec![ProtoState::Tcp(3), ProtoState::Tcp(1), ProtoState::Sctp(4)],
+            ..Default::default()
+        };
+        let with = |nest, state| Event {
+            protoinfo: Some(Protoinfo { nest, state }),
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        assert!(passes(&filter, &with(CTA_PROTOINFO_TCP, Some(3))));
+        assert!(passes(&filter, &with(CTA_PROTOINFO_TCP, Some(1))));
+        assert!(!passes(&filter, &with(CTA_PROTOINFO_TCP, Some(2))));
+        assert!(!passes(&filter, &with(CTA_PROTOINFO_TCP, Some(4))));
+        assert!(passes(&filter, &with(CTA_PROTOINFO_SCTP, Some(4))));
+        assert!(!passes(&filter, &with(CTA_PROTOINFO_SCTP, Some(3))));
+        // No DCCP state is wanted.
+        assert!(!passes(&filter, &with(CTA_PROTOINFO_DCCP, Some(3))));
+        // What cannot be judged: no CTA_PROTOINFO (UDP, an update), a nest without a
+        // state, the nest of an unknown tracker.
+        assert!(passes(&filter, &udp("10.0.0.1", "10.0.0.2")));
+        assert!(passes(&filter, &with(CTA_PROTOINFO_TCP, None)));
+        assert!(passes(&filter, &with(9, Some(0))));
+        let dccp_only = Filter {
+            states: vec![ProtoState::Dccp(4)],
+            ..Default::default()
+        };
+        assert!(!passes(&dccp_only, &with(CTA_PROTOINFO_TCP, Some(4))));
+        assert!(passes(&dccp_only, &with(CTA_PROTOINFO_DCCP, Some(4))));
+    }
+
+    #[test]
+    fn the_mark_under_its_mask() {
+        let filter = Filter {
+            mark: Some("0x10/0xf0".parse().unwrap()),
+            ..Default::default()
+        };
+        let with = |mark| Event {
+            mark,
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        assert!(passes(&filter, &with(Some(0x1f))));
+        assert!(passes(&filter, &with(Some(0xffff_ff10))));
+        assert!(!passes(&filter, &with(Some(0x20))));
+        assert!(!passes(&filter, &with(Some(0))));
+        assert!(passes(&filter, &with(None)));
+        let exact = Filter {
+            mark: Some("7".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(passes(&exact, &with(Some(7))));
+        assert!(!passes(&exact, &with(Some(0x107))));
+        // A value outside its mask matches no mark.
+        let impossible = Filter {
+            mark: Some("5/0x4".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(!passes(&impossible, &with(Some(5))));
+        assert!(!passes(&impossible, &with(Some(4))));
+    }
+
+    #[test]
+    fn the_zone() {
+        let filter = Filter {
+            zone: Some(5),
+            ..Default::default()
+        };
+        let with = |zone| Event {
+            zone,
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        assert!(passes(&filter, &with(Some(5))));
+        assert!(!passes(&filter, &with(Some(6))));
+        assert!(!passes(&filter, &with(Some(0x0500))));
+        assert!(passes(&filter, &with(None)));
+    }
+
+    #[test]
+    fn status_bits_set_and_clear() {
+        // `-u ASSURED,UNREPLIED` asks for no entry; `-u ASSURED,!EXPECTED` for some.
+        let filter = Filter {
+            status: Some("ASSURED,!EXPECTED".parse().unwrap()),
+            ..Default::default()
+        };
+        let with = |status| Event {
+            status,
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        let assured = 1 << IPS_ASSURED_BIT;
+        assert!(passes(&filter, &with(Some(assured))));
+        assert!(passes(
+            &filter,
+            &with(Some(assured | 1 << IPS_CONFIRMED_BIT))
+        ));
+        assert!(!passes(&filter, &with(Some(1 << IPS_CONFIRMED_BIT))));
+        assert!(!passes(
+            &filter,
+            &with(Some(assured | 1 << IPS_EXPECTED_BIT))
+        ));
+        assert!(passes(&filter, &with(None)));
+    }
+
+    #[test]
+    fn values_of_an_unexpected_size_are_let_through() {
+        let filter = Filter {
+            protocols: vec![IPPROTO_UDP],
+            orig_src: Some(net("192.0.2.0/24")),
+            states: vec![ProtoState::Tcp(1)],
+            mark: Some("7".parse().unwrap()),
+            zone: Some(3),
+            status: Some("ASSURED".parse().unwrap()),
+            ..Default::default()
+        };
+        let event = tcp("10.0.0.1", "10.0.0.2");
+        assert!(!passes(&filter, &event));
+        // Each attribute a check reads, alone in a message and of a size the kernel
+        // never gives it: the check cannot judge it.
+        let odd = |kind: u16, size: usize| attr(kind, &vec![0xa5; size]);
+        let cases: [(&str, Vec<u8>, Filter); 5] = [
+            (
+                "mark",
+                odd(CTA_MARK, 2),
+                Filter {
+                    mark: filter.mark,
+                    ..Default::default()
+                },
+            ),
+            (
+                "zone",
+                odd(CTA_ZONE, 4),
+                Filter {
+                    zone: filter.zone,
+                    ..Default::default()
+                },
+            ),
+            (
+                "status",
+                odd(CTA_STATUS, 8),
+                Filter {
+                    status: filter.status,
+                    ..Default::default()
+                },
+            ),
+            (
+                "protocol",
+                nest(
+                    CTA_TUPLE_ORIG,
+                    &[nest(CTA_TUPLE_PROTO, &[odd(CTA_PROTO_NUM, 4)])],
+                ),
+                Filter {
+                    protocols: filter.protocols.clone(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "address",
+                nest(
+                    CTA_TUPLE_ORIG,
+                    &[nest(CTA_TUPLE_IP, &[odd(CTA_IP_V4_SRC, 16)])],
+                ),
+                Filter {
+                    orig_src: filter.orig_src,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (what, attribute, filter) in cases {
+            let bytes = message(
+                NFNL_SUBSYS_CTNETLINK,
+                IPCTNL_MSG_CT_NEW,
+                0,
+                AF_INET,
+                &attribute,
+            );
+            assert!(keeps(&filter, EventSet::ALL, &bytes), "{what}");
+        }
+        let odd_state = nest(
+            CTA_PROTOINFO,
+            &[nest(CTA_PROTOINFO_TCP, &[odd(CTA_PROTOINFO_TCP_STATE, 2)])],
+        );
+        let bytes = message(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_NEW,
+            0,
+            AF_INET,
+            &odd_state,
+        );
+        let states = Filter {
+            states: filter.states.clone(),
+            ..Default::default()
+        };
+        assert!(keeps(&states, EventSet::ALL, &bytes));
+        // A mark attribute cut off by the end of the message, whose declared length the
+        // kernel's search refuses: not found.
+        let mut cut = message(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_NEW,
+            0,
+            AF_INET,
+            &attr(CTA_MARK, &[0; 4]),
+        );
+        cut.truncate(cut.len() - 2);
+        assert!(keeps(&filter, EventSet::ALL, &cut));
+        // A message cut before its nfgenmsg header.
+        let mut short = event.message();
+        short.truncate(18);
+        assert!(keeps(&filter, EventSet::ALL, &short));
+    }
+
+    #[test]
+    fn checks_too_long_for_a_jump_are_left_out() {
+        // 256 wanted TCP states: their jumps cannot reach past the other trackers.
+        let every_tcp_state = (0..=255).map(ProtoState::Tcp);
+        let filter = Filter {
+            states: every_tcp_state.chain([ProtoState::Sctp(4)]).collect(),
+            mark: Some("7".parse().unwrap()),
+            ..Default::default()
+        };
+        let program = program(&filter, EventSet::ALL).unwrap();
+        assert!(program.len() < 100, "{} instructions", program.len());
+        let dccp = Event {
+            protoinfo: Some(Protoinfo {
+                nest: CTA_PROTOINFO_DCCP,
+                state: Some(1),
+            }),
+            mark: Some(7),
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        // The state check is out, the mark check is in.
+        assert!(passes(&filter, &dccp));
+        assert!(!passes(
+            &filter,
+            &Event {
+                mark: Some(8),
+                ..dccp
+            }
+        ));
+    }
+
+    #[test]
+    fn the_largest_programs_fit() {
+        let v6 = net("2001:db8:1:2:3:4:5:6/127");
+        let filter = Filter {
+            family: Some(AF_INET6),
+            protocols: (0..=255).collect(),
+            orig_src: Some(v6),
+            orig_dst: Some(v6),
+            reply_src: Some(v6),
+            reply_dst: Some(v6),
+            states: (0..150)
+                .map(ProtoState::Tcp)
+                .chain((0..20).map(ProtoState::Sctp))
+                .chain((0..20).map(ProtoState::Dccp))
+                .collect(),
+            mark: Some("5/0xff".parse().unwrap()),
+            zone: Some(9),
+            status: Some("ASSURED".parse().unwrap()),
+            ..Default::default()
+        };
+        let program = program(&filter, NEW_ONLY).unwrap();
+        assert!(program.len() <= MAX_INSTRUCTIONS);
+        assert_eq!(
+            program.last().map(|last| (last.code, last.k)),
+            Some((RET_K, ACCEPT))
+        );
+        // The check of 256 protocols does not fit its jumps and is left out (harmlessly:
+        // every protocol is wanted); the other checks are in.
+        let event = Event {
+            protonum: Some(IPPROTO_UDP),
+            protoinfo: Some(Protoinfo {
+                nest: CTA_PROTOINFO_TCP,
+                state: Some(149),
+            }),
+            mark: Some(0x105),
+            zone: Some(9),
+            status: Some(1 << IPS_ASSURED_BIT),
+            ..tcp("2001:db8:1:2:3:4:5:7", "2001:db8:1:2:3:4:5:6")
+        };
+        let mut reply = event.clone();
+        reply.reply = event.original;
+        assert!(passes(&filter, &reply));
+        assert!(!passes(
+            &filter,
+            &Event {
+                zone: Some(8),
+                ..reply.clone()
+            }
+        ));
+        assert!(!passes(
+            &filter,
+            &Event {
+                protoinfo: Some(Protoinfo {
+                    nest: CTA_PROTOINFO_TCP,
+                    state: Some(150),
+                }),
+                ..reply
+            }
+        ));
+    }
+
+    #[test]
+    fn labels_resolve_forward_within_a_byte() {
+        let block = |jumps: usize| {
+            assemble_block(|asm, end| {
+                for k in 0..jumps {
+                    asm.if_equal(k as u32, end);
+                }
+                asm.ret(DROP);
+            })
+        };
+        let near = block(255).unwrap();
+        assert_eq!((near[0].jt, near[0].jf), (255, 0));
+        assert_eq!((near[254].jt, near[254].jf), (1, 0));
+        assert!(block(256).is_none());
+        // A backward jump is no classic BPF.
+        let backward = assemble_block(|asm, _| {
+            let back = asm.label();
+            asm.place(back);
+            asm.load_byte(0);
+            asm.if_equal(1, back);
+            asm.ret(DROP);
+        });
+        assert!(backward.is_none());
+        // Unconditional jumps go further.
+        let far = assemble_block(|asm, end| {
+            asm.goto(end);
+            for _ in 0..300 {
+                asm.ret(DROP);
+            }
+        })
+        .unwrap();
+        assert_eq!((far[0].code, far[0].k), (JA, 300));
+    }
+
+    #[test]
+    fn byte_offsets_follow_the_hosts_byte_order() {
+        let header = message(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_CT_DELETE, 0, 0, &[]);
+        assert_eq!(header[SUBSYSTEM_BYTE as usize], NFNL_SUBSYS_CTNETLINK_EXP);
+        assert_eq!(header[MESSAGE_TYPE_BYTE as usize], IPCTNL_MSG_CT_DELETE);
+        let flags = message(0, 0, NLM_F_CREATE, 0, &[]);
+        let loaded = load(&flags, LD_H_ABS, NLMSG_FLAGS_OFFSET).unwrap();
+        assert_eq!(loaded, as_loaded(NLM_F_CREATE));
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Random filters and events
+    // -----------------------------------------------------------------------------------
+
+    /// A small deterministic generator (xorshift64*), so that a failure comes back.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        /// True `percent` times in a hundred.
+        fn chance(&mut self, percent: usize) -> bool {
+            self.below(100) < percent
+        }
+
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len())]
+        }
+
+        fn some<T>(&mut self, percent: usize, value: impl FnOnce(&mut Self) -> T) -> Option<T> {
+            self.chance(percent).then(|| value(self))
+        }
+    }
+
+    const V4_ADDRESSES: [&str; 4] = ["10.0.0.1", "10.0.1.2", "10.1.0.1", "192.0.2.1"];
+    const V6_ADDRESSES: [&str; 4] = ["fd00::1", "fd00::2", "fd00:0:0:1::1", "2001:db8::1"];
+    const PROTOCOLS: [u8; 6] = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, 33, 0];
+    const TRACKERS: [u16; 3] = [CTA_PROTOINFO_TCP, CTA_PROTOINFO_SCTP, CTA_PROTOINFO_DCCP];
+    const MARKS: [u32; 5] = [0, 1, 7, 0x17, 0xffff_ffff];
+    const ZONES: [u16; 3] = [0, 1, 5];
+
+    fn random_address(random: &mut Random, v4: bool) -> IpAddr {
+        let pool = if v4 { V4_ADDRESSES } else { V6_ADDRESSES };
+        random.pick(&pool).parse().unwrap()
+    }
+
+    fn random_addr_match(random: &mut Random) -> AddrMatch {
+        let v4 = random.chance(50);
+        let address = random_address(random, v4);
+        let prefix = if v4 {
+            random.pick(&[0, 8, 16, 24, 31, 32])
+        } else {
+            random.pick(&[0, 16, 48, 64, 100, 127, 128])
+        };
+        net(&format!("{address}/{prefix}"))
+    }
+
+    fn random_state(random: &mut Random) -> ProtoState {
+        let make = random.pick(&[ProtoState::Tcp, ProtoState::Sctp, ProtoState::Dccp]);
+        make(random.below(5) as u8)
+    }
+
+    fn random_filter(random: &mut Random) -> Filter {
+        let protocols = random.pick(&[0, 0, 1, 2, 3]);
+        let states = random.pick(&[0, 0, 0, 1, 2, 3]);
+        Filter {
+            family: random.some(20, |r| r.pick(&[AF_INET, AF_INET6])),
+            protocols: (0..protocols).map(|_| random.pick(&PROTOCOLS)).collect(),
+            orig_src: random.some(25, random_addr_match),
+            orig_dst: random.some(15, random_addr_match),
+            reply_src: random.some(10, random_addr_match),
+            reply_dst: random.some(10, random_addr_match),
+            states: (0..states).map(|_| random_state(random)).collect(),
+            mark: random.some(20, |r| MarkMatch {
+                value: r.pick(&MARKS),
+                mask: r.pick(&MARKS),
+            }),
+            zone: random.some(20, |r| r.pick(&ZONES)),
+            status: random.some(20, |r| StatusMatch {
+                set: r.below(16) as u32,
+                clear: r.below(16) as u32 & !0b0011,
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn random_event(random: &mut Random) -> Event {
+        let family = random.pick(&[AF_INET, AF_INET, AF_INET6, AF_INET6, 7]);
+        let address = |random: &mut Random| {
+            // Now and then an address of the other family, or none.
+            let v4 = (family != AF_INET6) != random.chance(5);
+            random.some(90, |r| random_address(r, v4))
+        };
+        let original = [address(random), address(random)];
+        let reply = [address(random), address(random)];
+        let protoinfo = random.some(75, |r| Protoinfo {
+            nest: if r.chance(3) { 9 } else { r.pick(&TRACKERS) },
+            state: r.some(95, |r| r.below(5) as u8),
+        });
+        Event {
+            kind: random.pick(&[EventKind::New, EventKind::Update, EventKind::Destroy]),
+            family,
+            protonum: random.some(90, |r| r.pick(&PROTOCOLS)),
+            original,
+            reply,
+            protoinfo,
+            mark: random.some(85, |r| r.pick(&MARKS) ^ r.below(2) as u32),
+            zone: random.some(60, |r| r.pick(&ZONES)),
+            status: random.some(85, |r| r.below(16) as u32),
+        }
+    }
+
+    /// True when the event has every attribute the program reads, in a shape the
+    /// kernel sends: then the program must be exact, not only safe.
+    fn complete(event: &Event) -> bool {
+        let v4 = event.family == AF_INET;
+        let mut addresses = event.original.iter().chain(&event.reply);
+        (v4 || event.family == AF_INET6)
+            && event.protonum.is_some()
+            && addresses.all(|a| a.is_some_and(|a| a.is_ipv4() == v4))
+            && event
+                .protoinfo
+                .is_some_and(|p| TRACKERS.contains(&p.nest) && p.state.is_some())
+            && event.mark.is_some()
+            && event.zone.is_some()
+            && event.status.is_some()
+    }
+
+    /// The promise the program makes: it never drops an event `Filter::matches` keeps;
+    /// and on a complete event it is exact.
+    #[test]
+    fn random_filters_never_drop_a_match() {
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        let (mut kept, mut dropped, mut exact) = (0, 0, 0);
+        for case in 0..10_000 {
+            let filter = random_filter(&mut random);
+            let events = EventSet {
+                new: random.chance(80),
+                update: random.chance(80),
+                destroy: random.chance(80),
+            };
+            let program = program(&filter, events);
+            for _ in 0..10 {
+                let event = random_event(&mut random);
+                let attributes = event.attributes();
+                let entry = decode_entry(event.family, &attributes).unwrap();
+                let wanted = events.contains(event.kind) && filter.matches(&entry);
+                let accepted = program
+                    .as_ref()
+                    .is_none_or(|program| run(program, &event.message()) == ACCEPT);
+                let context = || format!("case {case}: {filter:#?}\n{events:?}\n{event:#?}");
+                assert!(accepted || !wanted, "dropped a match: {}", context());
+                if complete(&event) {
+                    assert_eq!(accepted, wanted, "not exact: {}", context());
+                    exact += 1;
+                }
+                kept += usize::from(wanted);
+                dropped += usize::from(!accepted);
+            }
+        }
+        // Enough of each to mean something (of 100,000 events).
+        let counts = format!("{kept} kept, {dropped} dropped, {exact} complete events");
+        assert!(kept > 5000 && dropped > 50000 && exact > 5000, "{counts}");
+    }
+}

@@ -11,13 +11,16 @@ use std::sync::OnceLock;
 
 use boon::{Compiler, SchemaIndex, Schemas};
 
-/// Which object a line must be: the schema's `$defs/entry`, `$defs/expectation` or
-/// `$defs/stats`, or `Any` of them (the schema's root).
+/// Which object a line must be: the schema's `$defs/entry`, `$defs/expectation`,
+/// `$defs/stats`, `$defs/entry_event` or `$defs/expectation_event`, or `Any` of them (the
+/// schema's root).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Entry,
     Expectation,
     Stats,
+    EntryEvent,
+    ExpectationEvent,
     Any,
 }
 
@@ -27,6 +30,8 @@ impl Kind {
             Kind::Entry => "#/$defs/entry",
             Kind::Expectation => "#/$defs/expectation",
             Kind::Stats => "#/$defs/stats",
+            Kind::EntryEvent => "#/$defs/entry_event",
+            Kind::ExpectationEvent => "#/$defs/expectation_event",
             Kind::Any => "#",
         }
     }
@@ -47,7 +52,7 @@ pub fn schema_document() -> serde_json::Value {
 
 struct Compiled {
     schemas: Schemas,
-    indexes: [(Kind, SchemaIndex); 4],
+    indexes: [(Kind, SchemaIndex); 6],
 }
 
 /// The schema compiled once for every kind. Compiling also checks the schema against
@@ -62,7 +67,15 @@ fn compiled() -> &'static Compiled {
             .add_resource(&location, schema_document())
             .unwrap_or_else(|e| panic!("{location}: {e:#}"));
         let mut schemas = Schemas::new();
-        let indexes = [Kind::Entry, Kind::Expectation, Kind::Stats, Kind::Any].map(|kind| {
+        let indexes = [
+            Kind::Entry,
+            Kind::Expectation,
+            Kind::Stats,
+            Kind::EntryEvent,
+            Kind::ExpectationEvent,
+            Kind::Any,
+        ]
+        .map(|kind| {
             let at = format!("{location}{}", kind.pointer());
             let index = compiler
                 .compile(&at, &mut schemas)

@@ -21,7 +21,7 @@ use crate::decode::{decode_entry, expect::decode_expectation};
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::event::{EventKind, EventSet};
-use crate::netlink::{Conntrack, EventReceive, Message};
+use crate::netlink::{Conntrack, EventReceive, Message, event_filter};
 use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
 use crate::plan::{self, Output, Target, Watch};
 use programs::ProgramNames;
@@ -72,7 +72,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let overruns = stream(&mut conntrack, &mut watcher, &signals, deadline)?;
     let shown = watcher.finish()?;
     if overruns.count > 0 {
-        warn_overruns(&conntrack, overruns.count);
+        report_overruns(&conntrack, overruns.count);
     }
     if !output.quiet {
         let what = if watch.expectations {
@@ -97,7 +97,12 @@ fn open_event_socket(target: &Target, watch: &Watch, filter: &Filter) -> Result<
     if watch.reliable {
         conntrack.request_reliable_delivery()?;
     }
-    let _ = filter;
+    // The program reads entry attributes; expectation events are filtered in ct alone.
+    if watch.kernel_filter && !watch.expectations {
+        if let Some(program) = event_filter::program(filter, watch.events) {
+            event_filter::attach(conntrack.raw_fd(), &program)?;
+        }
+    }
     Ok(conntrack)
 }
 
@@ -163,6 +168,20 @@ fn warn_overruns(conntrack: &Conntrack, count: u64) {
         "ct: warning: the kernel dropped events: the socket's receive buffer{buffer} was \
          full (ENOBUFS, {count} times so far); raise it with -b, narrow the filters, or \
          write to a faster destination"
+    );
+}
+
+/// Says, at the end, that events were lost, and what helps.
+fn report_overruns(conntrack: &Conntrack, count: u64) {
+    let buffer = conntrack
+        .socket_buffer()
+        .map(|bytes| format!(" (it has {bytes} bytes)"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        Stderr,
+        "ct: warning: events were lost: the kernel found the socket's receive buffer full \
+         {count} times (ENOBUFS); raise it with -b{buffer}, narrow the filters, or watch \
+         DESTROY events with --reliable"
     );
 }
 
