@@ -2,7 +2,12 @@
 //! program ct makes; of 2,051 new entries, only those that can match a narrow filter
 //! reach a socket with the program attached, while a socket without one hears them all;
 //! and a socket that asks for some kinds of event hears only those.
+//!
+//! The tests that need conntrack each run in a `common::Netns` of their own, their
+//! sockets opened inside it by `Netns::run_in`, and are skipped, saying why, where kernel
+//! tests cannot run (`require_kernel!`); the checker and attach error tests need neither.
 
+#[macro_use]
 mod common;
 #[path = "support/fill.rs"]
 mod fill;
@@ -13,11 +18,10 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use common::Netns;
 use ct::decode::decode_entry;
 use ct::filter::{Filter, MarkMatch};
 use ct::kernel::*;
@@ -35,54 +39,6 @@ const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TCP_CONNTRACK_SYN_SENT and TCP_CONNTRACK_ESTABLISHED.
 const SYN_SENT: u8 = 1;
 const ESTABLISHED: u8 = 3;
-
-/// A network namespace `ct-test-bpf-<pid>-<n>`, deleted on drop, also when a test fails.
-struct Namespace {
-    name: String,
-}
-
-impl Namespace {
-    fn new() -> Namespace {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let name = format!("ct-test-bpf-{}-{n}", std::process::id());
-        common::run_ok(Command::new("ip").args(["netns", "add", &name]));
-        Namespace { name }
-    }
-
-    /// Runs `f` in a thread that entered the namespace.
-    fn run_in<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::scope(|scope| {
-            let thread = scope.spawn(|| {
-                ct::netlink::netns::enter(&path)
-                    .unwrap_or_else(|err| panic!("entering {path}: {err:#}"));
-                f()
-            });
-            thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let deleted = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .stdin(Stdio::null())
-            .output();
-        match deleted {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!(
-                "warning: ip netns del {} failed: {}",
-                self.name,
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(err) => eprintln!("warning: ip netns del {}: {err}", self.name),
-        }
-    }
-}
 
 /// A socket in the event `groups`, with `program` attached first when there is one, so
 /// that no event gets past it.
@@ -241,8 +197,7 @@ fn sorted(tuples: impl IntoIterator<Item = Tuple>) -> Vec<String> {
 #[test]
 fn only_entries_that_can_match_reach_the_socket() {
     require_kernel!();
-    let namespace = Namespace::new();
-    namespace.run_in(|| {
+    Netns::new().run_in(|| {
         let by_address = Filter {
             protocols: vec![IPPROTO_UDP],
             orig_src: Some("10.9.0.0/16".parse().unwrap()),
@@ -320,8 +275,7 @@ fn only_entries_that_can_match_reach_the_socket() {
 #[test]
 fn only_the_kinds_asked_for_reach_the_socket() {
     require_kernel!();
-    let namespace = Namespace::new();
-    namespace.run_in(|| {
+    Netns::new().run_in(|| {
         let groups = [
             NFNLGRP_CONNTRACK_NEW,
             NFNLGRP_CONNTRACK_UPDATE,

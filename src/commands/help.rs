@@ -247,7 +247,9 @@ conntrack 1.4.7 is wrong or limited: values are checked (conntrack reads \-\-spo
 port 0); \-u mixing set and cleared flags works; IPv6 NAT addresses are compared; \-g does
 not take every masqueraded ping for destination NAT; list expect and count expect show
 both families (conntrack: IPv4 unless \-f ipv6); count takes filters; get looks up by the
-reply tuple and by zone; SCTP and DCCP states are named right in XML. The README lists
+reply tuple and by zone; SCTP and DCCP states are named right in XML; watch takes every
+filter of list (conntrack \-E refuses \-u), honours \-e for expectation events, uses the
+kernel's event time for \-o timestamp and keeps [USERSPACE] out of XML. The README lists
 every difference.
 "#;
 
