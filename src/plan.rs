@@ -87,6 +87,8 @@ pub enum Format {
         columns: Option<Vec<Column>>,
         color: ColorChoice,
     },
+    /// conntrack's `-o save`: each entry as the command line that makes it.
+    Save,
 }
 
 /// Whether and where to read label names from.
@@ -283,6 +285,7 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
         (OutputOption::Xml, "xml"),
         (OutputOption::Json, "json"),
         (OutputOption::Table, "table"),
+        (OutputOption::Save, "save"),
     ]
     .into_iter()
     .filter(|(option, _)| wants(*option))
@@ -306,6 +309,12 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
     .filter(|(option, _)| wants(*option))
     .map(|(_, name)| name)
     .collect();
+    if let (["save"], [modifier, ..]) = (&formats[..], &modifiers[..]) {
+        return Err(usage(format!(
+            "-o save cannot be combined with -o {modifier}: its lines are commands for \
+             conntrack -R"
+        )));
+    }
     if let (["json" | "table"], [modifier, ..]) = (&formats[..], &modifiers[..]) {
         return Err(usage(format!(
             "-o {modifier} is a modifier of conntrack's formats (the classic line and xml); \
@@ -323,6 +332,7 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
             ktimestamp: wants(OutputOption::Ktimestamp),
         }),
         ["json"] => Ok(Format::Json),
+        ["save"] => Ok(Format::Save),
         ["table"] => Ok(Format::Table {
             columns: args.columns.clone(),
             color: args.color.unwrap_or(ColorChoice::Auto),

@@ -115,7 +115,12 @@ fn get_finds_every_tracker_in_both_directions_as_conntrack_g() {
     require_kernel!();
     let ns = table_with_every_tracker();
     for shape in &SHAPES {
-        for opts in [&[][..], &["-o", "extended,id"][..], &["-o", "xml"][..]] {
+        for opts in [
+            &[][..],
+            &["-o", "extended,id"][..],
+            &["-o", "xml"][..],
+            &["-o", "save"][..],
+        ] {
             let mut theirs = vec!["conntrack", "-G"];
             let conntrack_args = conntrack_get(shape);
             theirs.extend(words(&conntrack_args));

@@ -1,5 +1,5 @@
 //! `ct list` must print exactly what `conntrack -L` prints, for every shape
-//! of entry and every combination of `-o extended,id,ktimestamp,labels`.
+//! of entry and every combination of `-o extended,id,ktimestamp,labels`, and `-o save`.
 //!
 //! Each kernel test works in namespaces of its own (see tests/common), fills
 //! the conntrack table with `conntrack -I` or with real traffic, and then
@@ -245,7 +245,8 @@ fn summary_line_parsing() {
 #[test]
 fn output_option_sets_cover_all_subsets() {
     let sets = output_option_sets();
-    assert_eq!(sets.len(), 18);
+    assert_eq!(sets.len(), 19);
+    assert!(sets.contains(&"save".to_string()));
     assert_eq!(sets[0], "");
     assert!(sets.contains(&"extended,id,ktimestamp,labels".to_string()));
     assert!(sets.contains(&"id,labels".to_string()));

@@ -198,7 +198,8 @@ pub struct FilterArgs {
 pub struct OutputArgs {
     /// Output format and modifiers, comma-separated, as conntrack's -o. Formats: the
     /// classic line (default), json (JSON Lines, one object per entry, for jq), table
-    /// (aligned columns for people), xml (conntrack's XML). Modifiers: extended (layer-3
+    /// (aligned columns for people), xml (conntrack's XML), save (conntrack command lines
+    /// that make the entries again, for conntrack -R). Modifiers: extended (layer-3
     /// name and number first), id (the kernel's entry id), ktimestamp (start and stop
     /// times), labels (connlabel names from /etc/xtables/connlabel.conf), timestamp
     /// (as conntrack: nothing for entries, the time of printing before each
@@ -257,6 +258,8 @@ pub enum OutputOption {
     Xml,
     /// JSON Lines: one object per entry.
     Json,
+    /// Each entry as the conntrack command line that makes it (-A ...), for conntrack -R.
+    Save,
     /// An aligned table for people.
     Table,
 }

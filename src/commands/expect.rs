@@ -20,6 +20,7 @@ use crate::plan::{Format, Output, Target, UsageError};
 /// `ct list expect`: every expectation that passes the filter, as it is dumped.
 pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     check_filter(filter)?;
+    check_format(&output.format)?;
     if matches!(
         output.format,
         Format::Table {
@@ -102,6 +103,16 @@ where
 }
 
 /// Filters that say nothing about expectations are a usage error, not a silent no-op.
+/// conntrack's `-o save` has no line for an expectation.
+pub fn check_format(format: &Format) -> Result<(), UsageError> {
+    match format {
+        Format::Save => Err(UsageError(
+            "-o save writes entries as conntrack commands; it has no form for expectations".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn check_filter(filter: &Filter) -> Result<(), UsageError> {
     match filter.not_for_expectations() {
         Some(flag) => Err(UsageError(format!(

@@ -5,14 +5,16 @@
 //! tag, and ` [USERSPACE] portid=N progname=X` after the line when a process caused the
 //! change. Two choices follow conntrack-tools 1.4.8 rather than the 1.4.7 many
 //! distributions ship: the time is the kernel's own event time when it sends one, and
-//! the XML carries no `[USERSPACE]` text (it made the document invalid). JSON puts the
-//! event's kind, time and cause first in the entry's object.
+//! the XML carries no `[USERSPACE]` text (it made the document invalid). `-o save` writes
+//! the command that repeats the change (`-A`, `-U`, `-D`). JSON puts the event's kind,
+//! time and cause first in the entry's object.
 
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::classic::ClassicPrinter;
 use super::json::JsonPrinter;
+use super::save::SavePrinter;
 use super::xml::XmlPrinter;
 use super::{push_decimal, timestamp_prefix, unix_now_seconds};
 use crate::labelmap::LabelMap;
@@ -55,6 +57,7 @@ enum EventFormat<'m> {
     Classic(ClassicPrinter<'m>),
     Json(JsonPrinter<'m>),
     Xml(XmlPrinter<'m>),
+    Save(SavePrinter),
 }
 
 impl<'m> EventPrinter<'m> {
@@ -71,6 +74,7 @@ impl<'m> EventPrinter<'m> {
                 EventFormat::Classic(ClassicPrinter::new(*options, labels, now))
             }
             Format::Json | Format::Table { .. } => EventFormat::Json(JsonPrinter::new(labels)),
+            Format::Save => EventFormat::Save(SavePrinter::default()),
             Format::Xml { .. } if expectations => {
                 EventFormat::Xml(XmlPrinter::for_expectations(timestamp))
             }
@@ -115,6 +119,12 @@ impl<'m> EventPrinter<'m> {
                 printer.set_now(unix_now_seconds());
                 printer.print_event(out, entry, event.kind, self.timestamp)
             }
+            EventFormat::Save(printer) => {
+                if let Some(cause) = event.cause {
+                    push_userspace(&mut self.tail, cause);
+                }
+                printer.print(out, save_command(event.kind), entry, &self.tail)
+            }
         }
     }
 
@@ -143,6 +153,8 @@ impl<'m> EventPrinter<'m> {
             EventFormat::Xml(printer) => {
                 printer.print_expectation_event(out, expectation, event.kind)
             }
+            // Refused for expectations before printing, as conntrack has no such line.
+            EventFormat::Save(_) => Ok(()),
         }
     }
 
@@ -150,8 +162,17 @@ impl<'m> EventPrinter<'m> {
     pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         match &mut self.format {
             EventFormat::Xml(printer) => printer.finish(out),
-            EventFormat::Classic(_) | EventFormat::Json(_) => Ok(()),
+            EventFormat::Classic(_) | EventFormat::Json(_) | EventFormat::Save(_) => Ok(()),
         }
+    }
+}
+
+/// The conntrack command `-o save` writes for an event: add, update or delete.
+fn save_command(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::New => "-A",
+        EventKind::Update => "-U",
+        EventKind::Destroy => "-D",
     }
 }
 

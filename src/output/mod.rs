@@ -8,6 +8,7 @@
 pub mod classic;
 pub mod event;
 pub mod json;
+pub mod save;
 pub mod stats;
 pub mod table;
 pub mod xml;
@@ -25,6 +26,7 @@ pub enum Printer<'m> {
     Json(json::JsonPrinter<'m>),
     Xml(xml::XmlPrinter<'m>),
     Table(table::TablePrinter<'m>),
+    Save(save::SavePrinter),
 }
 
 impl<'m> Printer<'m> {
@@ -36,6 +38,7 @@ impl<'m> Printer<'m> {
                 Printer::Classic(classic::ClassicPrinter::new(*options, labels, now))
             }
             Format::Json => Printer::Json(json::JsonPrinter::new(labels)),
+            Format::Save => Printer::Save(save::SavePrinter::default()),
             Format::Xml { ktimestamp } => {
                 Printer::Xml(xml::XmlPrinter::new(*ktimestamp, labels, now))
             }
@@ -56,6 +59,8 @@ impl<'m> Printer<'m> {
                 p.add(entry);
                 Ok(())
             }
+            // conntrack lists an entry as the command that adds it.
+            Printer::Save(p) => p.print(out, "-A", entry, b""),
         }
     }
 
@@ -64,7 +69,7 @@ impl<'m> Printer<'m> {
         match self {
             Printer::Xml(p) => p.finish(out),
             Printer::Table(p) => p.finish(out),
-            Printer::Classic(_) | Printer::Json(_) => Ok(()),
+            Printer::Classic(_) | Printer::Json(_) | Printer::Save(_) => Ok(()),
         }
     }
 }
@@ -86,6 +91,12 @@ impl ExpectPrinter<'_> {
     /// The printer for `format`; `timestamp` is `-o timestamp`.
     pub fn new(format: &Format, timestamp: bool) -> Self {
         match format {
+            // Commands refuse -o save for expectations before printing; were one to get
+            // here, conntrack's line is what conntrack prints for it.
+            Format::Save => ExpectPrinter::Classic {
+                printer: classic::ClassicPrinter::new(Default::default(), None, 0),
+                timestamp,
+            },
             Format::Classic(options) => ExpectPrinter::Classic {
                 printer: classic::ClassicPrinter::new(*options, None, 0),
                 timestamp,

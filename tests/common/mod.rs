@@ -1211,7 +1211,11 @@ fn is_num(s: &str) -> bool {
 pub fn split_volatile(line: &str) -> (String, Vec<(&'static str, u64)>) {
     let spans = token_spans(line);
     let tok = |i: usize| spans.get(i).map(|&(a, b)| &line[a..b]);
-    let ttl_idx = if tok(3).is_some_and(is_num) && tok(1).is_some_and(is_num) {
+    // The classic line: "tcp 6 TTL", with -o extended "ipv4 2 tcp 6 TTL"; -o save:
+    // "-A -t TTL".
+    let ttl_idx = if tok(0) == Some("-A") && tok(1) == Some("-t") {
+        2
+    } else if tok(3).is_some_and(is_num) && tok(1).is_some_and(is_num) {
         4
     } else {
         2
@@ -1446,6 +1450,7 @@ pub fn output_option_sets() -> Vec<String> {
         .collect();
     v.push("labels,extended".into());
     v.push("ktimestamp,id,extended".into());
+    v.push("save".into());
     v
 }
 

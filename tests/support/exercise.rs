@@ -1,5 +1,6 @@
 //! Runs bytes through everything that reads what the kernel sends: the netlink message
-//! walk, the entry, expectation and statistics decoders, the filter and every printer. Shared by the property test
+//! walk, the entry, expectation and statistics decoders, the filter and every printer
+//! (event printers and `-o save` included). Shared by the property test
 //! (tests/decode_proptest.rs), the fuzz regression test and the fuzz target (fuzz/),
 //! which include it by path. Whatever the bytes, this must not panic.
 #![allow(dead_code)]
@@ -12,12 +13,15 @@ use ct::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats
 use ct::filter::Filter;
 use ct::labelmap::LabelMap;
 use ct::model::entry::Entry;
+use ct::model::event::EventKind;
 use ct::model::expect::Expectation;
 use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
 use ct::netlink::{DumpStats, walk_datagram};
 use ct::output::ExpectPrinter;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
+use ct::output::event::{Cause, Event, EventPrinter};
 use ct::output::json::JsonPrinter;
+use ct::output::save::SavePrinter;
 use ct::output::stats::{print_classic, print_json, print_table};
 use ct::output::table::{ColorChoice, TablePrinter};
 use ct::output::xml::XmlPrinter;
@@ -72,6 +76,9 @@ struct Printers {
     json: JsonPrinter<'static>,
     xml: XmlPrinter<'static>,
     table: TablePrinter<'static>,
+    save: SavePrinter,
+    /// Event printers: entries and expectations, of every event format.
+    events: Vec<EventPrinter<'static>>,
     out: Vec<u8>,
 }
 
@@ -106,6 +113,20 @@ impl Printers {
             json: JsonPrinter::new(Some(label_map())),
             xml: XmlPrinter::new(true, Some(label_map()), NOW),
             table: TablePrinter::new(None, true, Some(label_map())),
+            save: SavePrinter::default(),
+            events: [
+                Format::Classic(all),
+                Format::Json,
+                Format::Xml { ktimestamp: true },
+                Format::Save,
+            ]
+            .iter()
+            .flat_map(|format| {
+                [false, true].map(|expectations| {
+                    EventPrinter::new(format, true, Some(label_map()), expectations)
+                })
+            })
+            .collect(),
             out: Vec::new(),
         }
     }
@@ -118,6 +139,10 @@ impl Printers {
         self.json.print(&mut self.out, entry).unwrap();
         self.xml.print(&mut self.out, entry).unwrap();
         self.table.add(entry);
+        self.save.print(&mut self.out, "-A", entry, b"").unwrap();
+        for (event, printer) in EVENTS.iter().cycle().zip(&mut self.events) {
+            printer.print(&mut self.out, event, entry).unwrap();
+        }
     }
 
     fn every_kind(&mut self, family: u8, cpu: u16, attributes: &[u8]) {
@@ -140,6 +165,11 @@ impl Printers {
         for printer in &mut self.expectations {
             printer.print(&mut self.out, expectation).unwrap();
         }
+        for (event, printer) in EVENTS.iter().cycle().zip(&mut self.events) {
+            printer
+                .print_expectation(&mut self.out, event, expectation)
+                .unwrap();
+        }
     }
 
     fn finish(mut self) {
@@ -148,5 +178,33 @@ impl Printers {
         for printer in &mut self.expectations {
             printer.finish(&mut self.out).unwrap();
         }
+        for printer in &mut self.events {
+            printer.finish(&mut self.out).unwrap();
+        }
     }
 }
+
+/// Events of every kind, with and without the process that caused them.
+const EVENTS: [Event<'static>; 3] = [
+    Event {
+        kind: EventKind::New,
+        time: 1_764_091_234_000_042_999,
+        cause: None,
+    },
+    Event {
+        kind: EventKind::Update,
+        time: 0,
+        cause: Some(Cause {
+            portid: 42,
+            program: Some("conntrack"),
+        }),
+    },
+    Event {
+        kind: EventKind::Destroy,
+        time: u64::MAX,
+        cause: Some(Cause {
+            portid: u32::MAX,
+            program: None,
+        }),
+    },
+];

@@ -46,6 +46,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let watch = Watch::from_args(args, &output)?;
     if watch.expectations {
         super::expect::check_filter(&filter)?;
+        super::expect::check_format(&output.format)?;
     }
     // Before any thread exists, so that none of them takes the signals.
     let signals = StopSignals::install()?;
