@@ -34,6 +34,9 @@ pub const NLM_F_CREATE: u16 = 0x400;
 
 // linux/netfilter/nfnetlink.h
 pub const NFNETLINK_V0: u8 = 0;
+/// The nfgenmsg version that makes a ctnetlink flush honour the family (Linux 5.1:
+/// with NFNETLINK_V0 a flush empties every family).
+pub const NFNETLINK_V1: u8 = 1;
 pub const NFNL_SUBSYS_CTNETLINK: u8 = 1;
 pub const NFNL_SUBSYS_CTNETLINK_EXP: u8 = 2;
 

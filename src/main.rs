@@ -2,7 +2,8 @@
 //! status, the same way for every command.
 //!
 //! Exit status: 0 success (also when the reader of stdout went away), 1 runtime error
-//! (also when stdout cannot be written, as on a full disk), 2 usage error (clap's own
+//! (also when stdout cannot be written, as on a full disk, and a delete that found
+//! nothing, as conntrack's), 2 usage error (clap's own
 //! exit code for a bad command line, and ours for flags that do not fit together).
 //! Nothing here panics on a failed write: messages go through `commands::Stderr`, which
 //! drops what stderr cannot take. (A standard output or error closed before ct starts
@@ -23,6 +24,8 @@ fn main() -> ExitCode {
     match ct::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if ct::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        // `ct delete` that found nothing: conntrack's exit status 1, the summary said it.
+        Err(err) if err.is::<ct::commands::delete::NothingMatched>() => ExitCode::from(1),
         // Flags that do not fit together: reported like clap's own errors, exit 2.
         Err(err) if err.is::<ct::plan::UsageError>() => {
             let _ = writeln!(

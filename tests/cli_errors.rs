@@ -96,6 +96,40 @@ fn bad_values_exit_2_naming_the_flag_with_nothing_on_stdout() {
             &["E", "-o", "json,ktimestamp"],
             "-o ktimestamp is a modifier",
         ),
+        (
+            &["list", "-o", "save,extended"],
+            "-o save cannot be combined with -o extended",
+        ),
+        (
+            &["list", "-o", "save,json"],
+            "-o names more than one format",
+        ),
+        (
+            &["list", "expect", "-o", "save"],
+            "-o save writes entries as conntrack commands",
+        ),
+        (
+            &["watch", "expect", "-o", "save"],
+            "-o save writes entries as conntrack commands",
+        ),
+        (&["delete", "-f", "ipv6", "-s", "1.1.1.1"], "-f/--family"),
+        (
+            &["delete", "--one-request", "-s", "10.0.0.0/8"],
+            "--one-request: the kernel cannot delete by this filter in one request",
+        ),
+        (
+            &["delete", "--one-request", "--per-entry", "-m", "1"],
+            "cannot be used with",
+        ),
+        (
+            &["delete", "expect", "-m", "1"],
+            "-m/--mark does not apply to expectations",
+        ),
+        (
+            &["flush", "expect", "--one-request", "-f", "ipv4"],
+            "--one-request deletes entries by a filter",
+        ),
+        (&["flush", "-s", "1.1.1.1"], "'-s'"),
     ];
     for (args, mention) in cases {
         let out = ct(args);

@@ -165,3 +165,56 @@ fn an_empty_expectation_table() {
     );
     assert_eq!(ct_in(&ns, &["list", "unconfirmed"]).0, "");
 }
+
+/// `ct delete expect` deletes exactly the expectations `ct list expect` shows with the
+/// same filter, printed as listed; a second time finds nothing (exit 1); `ct flush
+/// expect` empties the table.
+#[test]
+fn expectations_are_deleted_by_filter_and_flushed() {
+    require_kernel!();
+    let topology = Topology::new();
+    let _held = make_expectations(&topology);
+    let router = &topology.router;
+    let listed = |args: &[&str]| {
+        let mut argv = vec!["list", "expect", "--quiet"];
+        argv.extend_from_slice(args);
+        let (out, _) = ct_in(router, &argv);
+        let mut lines: Vec<String> = out.lines().map(mask_timeout).collect();
+        lines.sort();
+        lines
+    };
+    let before = listed(&[]);
+    let tftp = listed(&["--helper", "tftp"]);
+    assert_eq!((before.len(), tftp.len()), (6, 2));
+    let (deleted, said) = ct_in(router, &["delete", "expect", "--helper", "tftp"]);
+    let mut deleted: Vec<String> = deleted.lines().map(mask_timeout).collect();
+    deleted.sort();
+    assert_eq!(deleted, tftp);
+    assert_eq!(said, "ct: 2 expectations have been deleted.\n");
+    let after = listed(&[]);
+    let expected: Vec<String> = before.into_iter().filter(|l| !tftp.contains(l)).collect();
+    assert_eq!(after, expected);
+
+    let bin = ct_bin();
+    let again = router.exec(&[&bin, "delete", "expect", "--helper", "tftp"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr),
+        "ct: 0 expectations have been deleted.\n"
+    );
+
+    let (out, said) = ct_in(router, &["flush", "expect"]);
+    assert_eq!(
+        (out.as_str(), said.as_str()),
+        ("", "ct: expectation table has been emptied.\n")
+    );
+    assert!(listed(&[]).is_empty());
+}
+
+/// An expectation line with its ticking timeout (the first word) masked.
+fn mask_timeout(line: &str) -> String {
+    match line.split_once(' ') {
+        Some((_, rest)) => format!("T {rest}"),
+        None => line.to_string(),
+    }
+}

@@ -55,6 +55,27 @@ pub enum Command {
     #[command(visible_alias = "G")]
     Get(Box<GetArgs>),
 
+    /// Delete the entries `ct list` shows with the same filters (as `conntrack -D`), or
+    /// expectations with `ct delete expect`.
+    ///
+    /// Each deleted entry is printed, in any format of ct list, and "N flow entries have
+    /// been deleted." goes to stderr; the exit status is 1 when nothing matched. Where
+    /// the kernel can apply the whole filter exactly and is known to (the mark and mask,
+    /// the status, exact IPv4 addresses, one protocol and TCP/UDP ports, the family), one
+    /// flush request deletes them all at once; otherwise ct dumps what matches and
+    /// deletes it entry by entry, many to a datagram.
+    ///
+    /// Example: ct delete -p udp -s 10.1.0.0/16 --dry-run
+    #[command(visible_alias = "D")]
+    Delete(Box<DeleteArgs>),
+
+    /// Empty the conntrack table (as `conntrack -F`), or with -f only that family's
+    /// entries, or the expectation table with `ct flush expect`.
+    ///
+    /// Example: ct flush -f ipv6
+    #[command(visible_alias = "F")]
+    Flush(Box<FlushArgs>),
+
     /// Print conntrack events as they happen (as `conntrack -E`): entries made, changed
     /// and destroyed, or expectations with `ct watch expect`.
     ///
@@ -100,6 +121,8 @@ impl Command {
             Command::Count(_) => "count",
             Command::Stats(_) => "stats",
             Command::Get(_) => "get",
+            Command::Delete(_) => "delete",
+            Command::Flush(_) => "flush",
             Command::Watch(_) => "watch",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
@@ -114,6 +137,8 @@ pub enum ManPage {
     Count,
     Stats,
     Get,
+    Delete,
+    Flush,
     Watch,
     Completions,
     Man,
@@ -127,6 +152,8 @@ impl ManPage {
             ManPage::Count => "ct-count",
             ManPage::Stats => "ct-stats",
             ManPage::Get => "ct-get",
+            ManPage::Delete => "ct-delete",
+            ManPage::Flush => "ct-flush",
             ManPage::Watch => "ct-watch",
             ManPage::Completions => "ct-completions",
             ManPage::Man => "ct-man",
@@ -140,6 +167,8 @@ impl ManPage {
             ManPage::Count => "count",
             ManPage::Stats => "stats",
             ManPage::Get => "get",
+            ManPage::Delete => "delete",
+            ManPage::Flush => "flush",
             ManPage::Watch => "watch",
             ManPage::Completions => "completions",
             ManPage::Man => "man",
@@ -323,4 +352,64 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         ));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct DeleteArgs {
+    /// Which table: conntrack (the default) or expect.
+    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
+    pub table: CountTableArg,
+
+    #[command(flatten)]
+    pub delete: DeleteModeArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct FlushArgs {
+    /// Which table: conntrack (the default) or expect.
+    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
+    pub table: CountTableArg,
+
+    /// Only this family's entries: ipv4 or ipv6. Example: -f ipv6
+    #[arg(short = 'f', long = "family", value_enum, value_name = "FAMILY")]
+    pub family: Option<FamilyArg>,
+
+    #[command(flatten)]
+    pub delete: DeleteModeArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// How `ct delete` and `ct flush` delete.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Deleting")]
+pub struct DeleteModeArgs {
+    /// Show what would be deleted, and delete nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Delete entry by entry even where one flush request could (for comparing, or a
+    /// kernel ct has reason to distrust).
+    #[arg(long = "per-entry", conflicts_with = "one_request")]
+    pub per_entry: bool,
+
+    /// Delete with one flush request, or refuse (exit 2) when the kernel cannot apply
+    /// this filter exactly or is not known to honour it.
+    #[arg(long = "one-request")]
+    pub one_request: bool,
 }

@@ -83,7 +83,11 @@ pub fn count_all(conntrack: &mut Conntrack) -> Result<u32> {
 }
 
 /// Dumps the expectations of the filter's family, or of both, handing over each one.
-fn dump<F>(conntrack: &mut Conntrack, filter: &Filter, mut on_expectation: F) -> Result<DumpStats>
+pub(super) fn dump<F>(
+    conntrack: &mut Conntrack,
+    filter: &Filter,
+    mut on_expectation: F,
+) -> Result<DumpStats>
 where
     F: FnMut(Message<'_>) -> Result<()>,
 {
@@ -102,7 +106,6 @@ where
     })
 }
 
-/// Filters that say nothing about expectations are a usage error, not a silent no-op.
 /// conntrack's `-o save` has no line for an expectation.
 pub fn check_format(format: &Format) -> Result<(), UsageError> {
     match format {
@@ -113,6 +116,7 @@ pub fn check_format(format: &Format) -> Result<(), UsageError> {
     }
 }
 
+/// Filters that say nothing about expectations are a usage error, not a silent no-op.
 pub fn check_filter(filter: &Filter) -> Result<(), UsageError> {
     match filter.not_for_expectations() {
         Some(flag) => Err(UsageError(format!(

@@ -179,6 +179,22 @@ fn extra_sections(page: Option<ManPage>) -> String {
                 "an echo request in zone 3",
             ),
         ],
+        Some(ManPage::Delete) => &[
+            (
+                "ct delete -p udp -d 10.0.0.7 --dport 53",
+                "stale DNS entries to a moved backend",
+            ),
+            (
+                "ct delete -m 0x10/0xf0 --dry-run",
+                "what a mark would delete",
+            ),
+            ("ct delete expect --helper sip", "SIP expectations"),
+        ],
+        Some(ManPage::Flush) => &[
+            ("ct flush", "the whole table"),
+            ("ct flush -f ipv6", "IPv6 entries only"),
+            ("ct flush expect", "every expectation"),
+        ],
         Some(ManPage::Watch) => &[
             ("ct watch", "every event, as conntrack -E prints it"),
             (

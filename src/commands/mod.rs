@@ -3,6 +3,7 @@
 //! (open the socket in the right namespace, set up stdout, read label names) is here.
 
 pub mod count;
+pub mod delete;
 pub mod expect;
 pub mod get;
 pub mod help;
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Count(args) => count::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Get(args) => get::run(&args),
+        Command::Delete(args) => delete::run(&args),
+        Command::Flush(args) => delete::flush(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),

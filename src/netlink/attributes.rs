@@ -67,6 +67,18 @@ pub fn tuple(kind: u16, tuple: &Tuple, zone: Option<u16>) -> DefaultNla {
     untyped(attribute)
 }
 
+/// An expectation's tuple (CTA_EXPECT_TUPLE), laid out as a conntrack tuple.
+pub fn expect_tuple(tuple_of: &Tuple) -> DefaultNla {
+    let as_original = untyped_tuple(tuple_of);
+    let mut value = vec![0; as_original.value_len()];
+    as_original.emit_value(&mut value);
+    DefaultNla::new(CTA_EXPECT_TUPLE | NLA_F_NESTED, value)
+}
+
+fn untyped_tuple(tuple_of: &Tuple) -> DefaultNla {
+    tuple(CTA_TUPLE_ORIG, tuple_of, None)
+}
+
 /// A big-endian u32 attribute, as ctnetlink's numbers are.
 pub fn be32(kind: u16, value: u32) -> DefaultNla {
     DefaultNla::new(kind, value.to_be_bytes().to_vec())

@@ -108,7 +108,7 @@ pub fn entry_requests(filter: &Filter, family: u8) -> Vec<Request> {
     ladder
 }
 
-fn mark_attributes(filter: &Filter) -> Vec<DefaultNla> {
+pub(super) fn mark_attributes(filter: &Filter) -> Vec<DefaultNla> {
     match filter.mark {
         Some(mark) => vec![be32(CTA_MARK, mark.value), be32(CTA_MARK_MASK, mark.mask)],
         None => Vec::new(),
@@ -116,7 +116,7 @@ fn mark_attributes(filter: &Filter) -> Vec<DefaultNla> {
 }
 
 /// `(status & (set | clear)) == set`: the set bits present, the clear ones absent.
-fn status_attributes(filter: &Filter) -> Vec<DefaultNla> {
+pub(super) fn status_attributes(filter: &Filter) -> Vec<DefaultNla> {
     match filter.status {
         // The kernel refuses a zero mask, and an empty match needs no filter.
         Some(status) if status.set | status.clear != 0 => vec![
@@ -145,7 +145,7 @@ fn zone_attribute(filter: &Filter) -> Vec<DefaultNla> {
 /// kernel refuses it with): exact IPv4 addresses, one protocol, TCP or UDP ports, and
 /// the original direction's ICMP (ICMPv6) type, code and id. The fields named by the
 /// flags present.
-fn tuple_filter(filter: &Filter, family: u8) -> Vec<DefaultNla> {
+pub(super) fn tuple_filter(filter: &Filter, family: u8) -> Vec<DefaultNla> {
     let icmp_protocol = match family {
         AF_INET => IPPROTO_ICMP,
         AF_INET6 => IPPROTO_ICMPV6,

@@ -10,6 +10,7 @@
 
 pub mod attributes;
 pub mod event_filter;
+pub mod flush;
 pub mod kernel_filter;
 pub mod message;
 pub mod netns;

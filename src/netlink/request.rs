@@ -22,6 +22,9 @@ pub struct Request {
     pub flags: u16,
     /// The nfgenmsg family: AF_UNSPEC, AF_INET or AF_INET6.
     pub family: u8,
+    /// The nfgenmsg version: NFNETLINK_V0, except for a flush of one family
+    /// (NFNETLINK_V1: the kernel honours the family of a flush only then).
+    pub version: u8,
     pub attributes: Vec<DefaultNla>,
     /// What the request does, for error messages: "the conntrack dump".
     pub operation: &'static str,
@@ -35,6 +38,7 @@ impl Request {
             message_type: IPCTNL_MSG_CT_GET,
             flags: NLM_F_DUMP,
             family,
+            version: NFNETLINK_V0,
             attributes,
             operation: "the conntrack dump",
         }
@@ -48,6 +52,7 @@ impl Request {
             message_type,
             flags: NLM_F_DUMP,
             family,
+            version: NFNETLINK_V0,
             attributes: Vec::new(),
             operation,
         }
@@ -66,6 +71,7 @@ impl Request {
             message_type,
             flags: NLM_F_ACK,
             family,
+            version: NFNETLINK_V0,
             attributes,
             operation,
         }
@@ -92,7 +98,7 @@ impl Request {
             attributes: self.attributes.clone(),
         };
         let netfilter = NetfilterMessage::new(
-            NetfilterHeader::new(self.family.into(), NFNETLINK_V0, 0),
+            NetfilterHeader::new(self.family.into(), self.version, 0),
             body,
         );
         let mut header = NetlinkHeader::default();

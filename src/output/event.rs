@@ -74,7 +74,7 @@ impl<'m> EventPrinter<'m> {
                 EventFormat::Classic(ClassicPrinter::new(*options, labels, now))
             }
             Format::Json | Format::Table { .. } => EventFormat::Json(JsonPrinter::new(labels)),
-            Format::Save => EventFormat::Save(SavePrinter::default()),
+            Format::Save => EventFormat::Save(SavePrinter::new("-A")),
             Format::Xml { .. } if expectations => {
                 EventFormat::Xml(XmlPrinter::for_expectations(timestamp))
             }

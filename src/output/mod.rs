@@ -38,7 +38,7 @@ impl<'m> Printer<'m> {
                 Printer::Classic(classic::ClassicPrinter::new(*options, labels, now))
             }
             Format::Json => Printer::Json(json::JsonPrinter::new(labels)),
-            Format::Save => Printer::Save(save::SavePrinter::default()),
+            Format::Save => Printer::Save(save::SavePrinter::new("-A")),
             Format::Xml { ktimestamp } => {
                 Printer::Xml(xml::XmlPrinter::new(*ktimestamp, labels, now))
             }
@@ -59,8 +59,16 @@ impl<'m> Printer<'m> {
                 p.add(entry);
                 Ok(())
             }
-            // conntrack lists an entry as the command that adds it.
-            Printer::Save(p) => p.print(out, "-A", entry, b""),
+            Printer::Save(p) => p.print_listed(out, entry),
+        }
+    }
+
+    /// The printer of deleted entries: as `new`, but `-o save` writes each as the
+    /// command that deletes it (`-D`), as `conntrack -D -o save` does.
+    pub fn for_deleted(self) -> Self {
+        match self {
+            Printer::Save(_) => Printer::Save(save::SavePrinter::new("-D")),
+            other => other,
         }
     }
 

@@ -26,18 +26,25 @@ const SAVED_STATUS: [(u32, &str); 4] = [
 
 /// Prints entries as conntrack command lines.
 pub struct SavePrinter {
+    /// The command of a listed entry: `-A` (add) for `ct list` and `ct get`, `-D` for
+    /// `ct delete`.
+    listed: &'static str,
     line: Vec<u8>,
 }
 
-impl Default for SavePrinter {
-    fn default() -> Self {
+impl SavePrinter {
+    pub fn new(listed: &'static str) -> Self {
         SavePrinter {
+            listed,
             line: Vec::with_capacity(256),
         }
     }
-}
 
-impl SavePrinter {
+    /// Writes a listed entry as its command.
+    pub fn print_listed<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
+        self.print(out, self.listed, entry, b"")
+    }
+
     /// Writes `entry` as the command `command` (`"-A"`, `"-U"`, `"-D"`), then `suffix`,
     /// then a newline, in one write. An entry of neither IPv4 nor IPv6 has no such line;
     /// conntrack skips it with a warning, and so does ct (without one).

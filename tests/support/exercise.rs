@@ -113,7 +113,7 @@ impl Printers {
             json: JsonPrinter::new(Some(label_map())),
             xml: XmlPrinter::new(true, Some(label_map()), NOW),
             table: TablePrinter::new(None, true, Some(label_map())),
-            save: SavePrinter::default(),
+            save: SavePrinter::new("-A"),
             events: [
                 Format::Classic(all),
                 Format::Json,

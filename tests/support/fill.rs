@@ -88,26 +88,29 @@ pub fn fill_here(spec: FillSpec) -> Result<()> {
 
 /// Creates the entries over `conntrack`'s socket (whose port id their events name).
 pub fn fill_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
-    send(conntrack, spec, "create", |i| {
-        let original = spec.original(i);
-        let reply = reversed(&original);
-        let mut attributes = vec![
-            tuple(CTA_TUPLE_ORIG, &original, None),
-            tuple(CTA_TUPLE_REPLY, &reply, None),
-            be32(CTA_TIMEOUT, spec.timeout),
-            be32(CTA_MARK, spec.mark),
-        ];
-        attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
-        let mut request = Request::single(
-            NFNL_SUBSYS_CTNETLINK,
-            IPCTNL_MSG_CT_NEW,
-            AF_INET,
-            attributes,
-            "the entry creation",
-        );
-        request.flags |= NLM_F_CREATE | NLM_F_EXCL;
-        request
-    })
+    send(conntrack, spec, "create", &[], |i| create_request(spec, i))
+}
+
+/// The request that creates entry `i` of `spec`.
+fn create_request(spec: FillSpec, i: u32) -> Request {
+    let original = spec.original(i);
+    let reply = reversed(&original);
+    let mut attributes = vec![
+        tuple(CTA_TUPLE_ORIG, &original, None),
+        tuple(CTA_TUPLE_REPLY, &reply, None),
+        be32(CTA_TIMEOUT, spec.timeout),
+        be32(CTA_MARK, spec.mark),
+    ];
+    attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
+    let mut request = Request::single(
+        NFNL_SUBSYS_CTNETLINK,
+        IPCTNL_MSG_CT_NEW,
+        AF_INET,
+        attributes,
+        "the entry creation",
+    );
+    request.flags |= NLM_F_CREATE | NLM_F_EXCL;
+    request
 }
 
 /// Deletes the entries `fill_here(spec)` made, in the calling thread's namespace.
@@ -117,17 +120,20 @@ pub fn delete_here(spec: FillSpec) -> Result<()> {
 
 /// Deletes the entries `fill_with(spec)` made, over `conntrack`'s socket.
 pub fn delete_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
-    send(conntrack, spec, "delete", |i| {
-        let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
-        attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
-        Request::single(
-            NFNL_SUBSYS_CTNETLINK,
-            IPCTNL_MSG_CT_DELETE,
-            AF_INET,
-            attributes,
-            "the entry deletion",
-        )
-    })
+    send(conntrack, spec, "delete", &[], |i| delete_request(spec, i))
+}
+
+/// The request that deletes entry `i` of `spec`.
+fn delete_request(spec: FillSpec, i: u32) -> Request {
+    let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
+    attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
+    Request::single(
+        NFNL_SUBSYS_CTNETLINK,
+        IPCTNL_MSG_CT_DELETE,
+        AF_INET,
+        attributes,
+        "the entry deletion",
+    )
 }
 
 /// Changes the entries `fill_with(spec)` made, over `conntrack`'s socket: each gets the
@@ -138,7 +144,7 @@ pub fn update_with(
     spec: FillSpec,
     change: impl Fn(u32) -> Vec<DefaultNla>,
 ) -> Result<()> {
-    send(conntrack, spec, "update", |i| {
+    send(conntrack, spec, "update", &[], |i| {
         let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
         attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
         attributes.extend(change(i));
@@ -156,13 +162,37 @@ pub fn update_with(
 /// over, in the network namespace `netns`: thousands of changes a second, while a test
 /// dumps the table. Returns how many entries were created (and deleted).
 pub fn churn(netns: &str, spec: FillSpec, stop: Arc<AtomicBool>) -> JoinHandle<Result<u64>> {
+    churn_tolerating(netns, spec, stop, &[])
+}
+
+/// `churn` beside a test that may itself delete churned entries (`ct delete -p udp`):
+/// an entry already gone (ENOENT) or still there (EEXIST) is not an error.
+pub fn churn_alongside(
+    netns: &str,
+    spec: FillSpec,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Result<u64>> {
+    churn_tolerating(netns, spec, stop, &[libc::ENOENT, libc::EEXIST])
+}
+
+fn churn_tolerating(
+    netns: &str,
+    spec: FillSpec,
+    stop: Arc<AtomicBool>,
+    tolerated: &'static [i32],
+) -> JoinHandle<Result<u64>> {
     let netns = netns.to_string();
     std::thread::spawn(move || {
         ct::netlink::netns::enter(&netns)?;
+        let mut conntrack = Conntrack::open(None)?;
         let mut changed = 0;
         while !stop.load(Ordering::Relaxed) {
-            fill_here(spec)?;
-            delete_here(spec)?;
+            send(&mut conntrack, spec, "create", tolerated, |i| {
+                create_request(spec, i)
+            })?;
+            send(&mut conntrack, spec, "delete", tolerated, |i| {
+                delete_request(spec, i)
+            })?;
             changed += u64::from(spec.count);
         }
         Ok(changed)
@@ -175,6 +205,7 @@ fn send(
     conntrack: &mut Conntrack,
     spec: FillSpec,
     verb: &str,
+    tolerated: &[i32],
     request: impl Fn(u32) -> Request,
 ) -> Result<()> {
     let mut start = 0;
@@ -182,6 +213,9 @@ fn send(
         let end = spec.count.min(start.saturating_add(CHUNK));
         let requests: Vec<Request> = (start..end).map(&request).collect();
         conntrack.send_batch(&requests, |index, errno| {
+            if tolerated.contains(&errno) {
+                return Ok(());
+            }
             let i = start + index as u32;
             Err(anyhow!(
                 "the kernel refused to {verb} entry {i} ({}): {}",

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Benchmark deleting by filter: `ct delete` against `conntrack -D`.
+
+Run as root from the repository's top folder (needs cargo, iproute2 and conntrack):
+
+    python3 bench/delete.py                    # 250,000 entries, 3 rounds
+    python3 bench/delete.py --rounds 5
+
+Each run makes a fresh network namespace `ct-bench-delete-<pid>-<n>` and fills it with
+250,000 UDP entries (examples/fill_table): 64,000 from 10.1.0.0/16 with mark 42, the
+rest from other /16s with mark 0. Then it times one deletion, output to /dev/null:
+
+- by the /16 prefix (`-s 10.1.0.0/16`): a prefix the kernel cannot match exactly, so
+  `ct delete` dumps and deletes entry by entry, many to a datagram; conntrack dumps and
+  sends one request per entry, waiting for each acknowledgement;
+- by mark (`-m 42`): `ct delete` sends one flush request carrying the mark (Linux 6.12
+  and later take the whole filter), after dumping what it is about to delete for the
+  lines it prints; conntrack dumps by mark and deletes one by one.
+
+It checks that exactly 64,000 entries went, reports the median time of each and the
+ratios to conntrack, and deletes the namespace after each run, also on failure.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(TOP, "target", "release")
+MATCHING = 64_000
+TOTAL = 250_000
+
+
+def build():
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "--bin", "ct", "--example", "fill_table"],
+        cwd=TOP, check=True)
+
+
+def fill(netns):
+    fill_table = os.path.join(RELEASE, "examples", "fill_table")
+    subprocess.run([fill_table, netns, str(MATCHING), "--base", "1", "--mark", "42"], check=True)
+    rest = TOTAL - MATCHING
+    for base in (2, 3, 4):
+        subprocess.run([fill_table, netns, str(rest // 3 + (1 if base == 2 else 0) * (rest % 3)),
+                        "--base", str(base)], check=True)
+
+
+def count(netns):
+    out = subprocess.run(["ip", "netns", "exec", netns, "conntrack", "-C"],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out.strip())
+
+
+def one_run(netns, argv):
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        fill(netns)
+        before = count(netns)
+        started = time.monotonic()
+        subprocess.run(["ip", "netns", "exec", netns] + argv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        took = time.monotonic() - started
+        gone = before - count(netns)
+        if gone != MATCHING:
+            raise RuntimeError(f"{' '.join(argv)} deleted {gone} entries, not {MATCHING}")
+        return took
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench/delete.py needs root (network namespaces, conntrack)")
+    build()
+    ct = os.path.join(RELEASE, "ct")
+    cases = [
+        ("ct delete -s 10.1.0.0/16", [ct, "delete", "-s", "10.1.0.0/16"]),
+        ("conntrack -D -s 10.1.0.0/16", ["conntrack", "-D", "-s", "10.1.0.0/16"]),
+        ("ct delete -m 42", [ct, "delete", "-m", "42"]),
+        ("conntrack -D -m 42", ["conntrack", "-D", "-m", "42"]),
+    ]
+    times = {name: [] for name, _ in cases}
+    run = 0
+    for round_number in range(args.rounds):
+        for name, argv in cases:
+            run += 1
+            took = one_run(f"ct-bench-delete-{os.getpid()}-{run}", argv)
+            times[name].append(took)
+            print(f"round {round_number + 1}: {name}: {took:.3f} s", file=sys.stderr)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"\n{MATCHING:,} of {TOTAL:,} entries deleted; median of {args.rounds} rounds\n")
+    print("| command | time | share of conntrack's |")
+    print("| --- | ---: | ---: |")
+    for name, _ in cases:
+        reference = "conntrack -D" + name.split("delete", 1)[1] if name.startswith("ct") else name
+        print(f"| {name} | {median[name]:.3f} s | {median[name] / median[reference]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
