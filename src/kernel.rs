@@ -23,6 +23,15 @@ pub const fn nlmsg_align(len: usize) -> usize {
     (len + NLMSG_ALIGNTO - 1) & !(NLMSG_ALIGNTO - 1)
 }
 
+/// NLA_ALIGN: `len` rounded up to the next attribute boundary (the same 4 bytes).
+pub const fn nla_align(len: usize) -> usize {
+    nlmsg_align(len)
+}
+
+/// The bits of an attribute's type that are the type, without NLA_F_NESTED and
+/// NLA_F_NET_BYTEORDER.
+pub const NLA_TYPE_MASK: u16 = 0x3fff;
+
 pub const NLM_F_REQUEST: u16 = 0x01;
 pub const NLM_F_MULTI: u16 = 0x02;
 pub const NLM_F_ACK: u16 = 0x04;

@@ -5,12 +5,14 @@
 //! the entries it is about to delete are first dumped with the same filter, for the
 //! lines and the count. Everywhere else, the matching entries are dumped (with what of
 //! the filter the kernel can apply) and each is deleted by its tuple, zone and id (so
-//! an entry made again with the same tuple meanwhile is left alone), many to a
-//! datagram, on a second socket while the dump goes on. An entry already gone (ENOENT)
+//! an entry made again with the same tuple meanwhile is left alone; the kernel's own
+//! attributes are sent back, with nothing to encode), many to a datagram, from a thread
+//! and a socket of their own while the dump goes on. An entry already gone (ENOENT)
 //! is neither an error nor counted. An entry is printed once the kernel has deleted it.
 
 use std::io::Write;
 use std::ops::Range;
+use std::sync::mpsc;
 
 use anyhow::Result;
 
@@ -21,7 +23,7 @@ use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::entry::Entry;
 use crate::model::expect::Expectation;
-use crate::netlink::attributes::{be16, be32, expect_tuple, tuple};
+use crate::netlink::attributes::{be32, copy_raw, expect_tuple};
 use crate::netlink::flush::{self, KernelRelease};
 use crate::netlink::message::kernel_error;
 use crate::netlink::{Conntrack, Message, Request, kernel_errno};
@@ -222,21 +224,8 @@ fn delete_entries(
         }
         _ if dry_run => show_matching(&mut dumper, filter, &mut printer, &mut out)?,
         _ => {
-            // The deletions go over a second socket, while the dump goes on.
-            let mut deleter = Conntrack::open(target.socket_buffer)?;
-            let mut batch = EntryBatch::default();
-            dumper.dump_entries(filter, |message| {
-                let Some(entry) = matching_entry(&message, filter)? else {
-                    return Ok(());
-                };
-                batch.add(&message, &entry);
-                if batch.len() >= BATCH {
-                    batch.delete(&mut deleter, &mut printer, &mut out)?;
-                }
-                Ok(())
-            })?;
-            batch.delete(&mut deleter, &mut printer, &mut out)?;
-            batch.deleted
+            let deleter = Conntrack::open(target.socket_buffer)?;
+            delete_one_by_one(&mut dumper, deleter, filter, &mut printer, &mut out)?
         }
     };
     if let Some(printer) = &mut printer {
@@ -283,70 +272,152 @@ fn matching_entry<'m>(message: &Message<'m>, filter: &Filter) -> Result<Option<E
     }
 }
 
-/// Entries waiting to be deleted: their delete requests, and their attributes as
-/// dumped, to print those the kernel deleted.
+/// The per-entry path. Three things overlap on two cores: the kernel's dump (the
+/// receive thread of `Conntrack::dump`), the filter in this thread, and the kernel's
+/// deletions, sent in batches from a thread of their own over a second socket. Each
+/// batch comes back with what the kernel deleted, and is printed here.
+fn delete_one_by_one<W: Write>(
+    dumper: &mut Conntrack,
+    mut deleter: Conntrack,
+    filter: &Filter,
+    printer: &mut Option<Printer<'_>>,
+    out: &mut W,
+) -> Result<u64> {
+    std::thread::scope(|scope| {
+        let (to_delete, batches) = mpsc::sync_channel::<EntryBatch>(2);
+        let (to_print, done) = mpsc::channel::<Result<DeletedBatch>>();
+        scope.spawn(move || {
+            for batch in batches {
+                let result = batch.send(&mut deleter);
+                let failed = result.is_err();
+                if to_print.send(result).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut deleted = 0;
+        let mut batch = EntryBatch::default();
+        dumper.dump_entries(filter, |message| {
+            if matching_entry(&message, filter)?.is_none() {
+                return Ok(());
+            }
+            batch.add(&message);
+            if batch.len() >= BATCH {
+                send_or_fail(&to_delete, &done, std::mem::take(&mut batch))?;
+                while let Ok(result) = done.try_recv() {
+                    deleted += result?.print(printer, out)?;
+                }
+            }
+            Ok(())
+        })?;
+        if batch.len() > 0 {
+            send_or_fail(&to_delete, &done, batch)?;
+        }
+        drop(to_delete);
+        for result in done {
+            deleted += result?.print(printer, out)?;
+        }
+        Ok(deleted)
+    })
+}
+
+/// Hands `batch` to the deleting thread; if that thread has stopped, its error.
+fn send_or_fail(
+    to_delete: &mpsc::SyncSender<EntryBatch>,
+    done: &mpsc::Receiver<Result<DeletedBatch>>,
+    batch: EntryBatch,
+) -> Result<()> {
+    if to_delete.send(batch).is_ok() {
+        return Ok(());
+    }
+    match done.recv() {
+        Ok(Err(err)) => Err(err),
+        _ => Err(anyhow::anyhow!("the deleting thread stopped")),
+    }
+}
+
+/// Entries waiting to be deleted: the attributes of their delete requests, copied from
+/// the dump, and their attributes as dumped, to print those the kernel deleted.
 #[derive(Default)]
 struct EntryBatch {
-    requests: Vec<Request>,
-    attributes: Vec<u8>,
-    entries: Vec<(u8, Range<usize>)>,
-    deleted: u64,
+    /// Each request's family and span in `requests`.
+    request_spans: Vec<(u8, Range<usize>)>,
+    requests: Vec<u8>,
+    /// Each entry's family and span in `dumped`.
+    entry_spans: Vec<(u8, Range<usize>)>,
+    dumped: Vec<u8>,
+}
+
+/// A batch the kernel has seen: which of its entries were already gone.
+struct DeletedBatch {
+    batch: EntryBatch,
+    gone: Vec<bool>,
 }
 
 impl EntryBatch {
     fn len(&self) -> usize {
-        self.requests.len()
+        self.request_spans.len()
     }
 
-    /// Queues the deletion of `entry`: by its original tuple, its zone, and its id, so
-    /// that only this very entry goes.
-    fn add(&mut self, message: &Message<'_>, entry: &Entry<'_>) {
-        let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &entry.original, entry.original.zone)];
-        attributes.extend(entry.zone.map(|zone| be16(CTA_ZONE, zone)));
-        attributes.extend(entry.id.map(|id| be32(CTA_ID, id)));
-        self.requests.push(Request::single(
+    /// Queues the deletion of the entry `message` carries: by its original tuple, its
+    /// zone and its id, the kernel's own attributes copied, so that only this very entry
+    /// goes.
+    fn add(&mut self, message: &Message<'_>) {
+        let start = self.requests.len();
+        copy_raw(
+            message.attributes,
+            &[CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID],
+            &mut self.requests,
+        );
+        self.request_spans
+            .push((message.family, start..self.requests.len()));
+        let start = self.dumped.len();
+        self.dumped.extend_from_slice(message.attributes);
+        self.entry_spans
+            .push((message.family, start..self.dumped.len()));
+    }
+
+    /// Sends the deletions; an entry already gone (ENOENT) is noted, not an error.
+    fn send(self, deleter: &mut Conntrack) -> Result<DeletedBatch> {
+        let requests: Vec<(u8, &[u8])> = self
+            .request_spans
+            .iter()
+            .map(|(family, span)| (*family, &self.requests[span.clone()]))
+            .collect();
+        let mut gone = vec![false; requests.len()];
+        deleter.send_raw_batch(
             NFNL_SUBSYS_CTNETLINK,
             IPCTNL_MSG_CT_DELETE,
-            message.family,
-            attributes,
             "the deletion of an entry",
-        ));
-        let start = self.attributes.len();
-        self.attributes.extend_from_slice(message.attributes);
-        self.entries
-            .push((message.family, start..self.attributes.len()));
+            &requests,
+            |index, errno| {
+                if errno == libc::ENOENT {
+                    // Gone meanwhile (timed out, or deleted by someone else): not ours.
+                    gone[index] = true;
+                    return Ok(());
+                }
+                Err(kernel_error(errno, "the deletion of an entry"))
+            },
+        )?;
+        Ok(DeletedBatch { batch: self, gone })
     }
+}
 
-    /// Sends the queued deletions and prints the entries the kernel deleted.
-    fn delete<W: Write>(
-        &mut self,
-        deleter: &mut Conntrack,
-        printer: &mut Option<Printer<'_>>,
-        out: &mut W,
-    ) -> Result<()> {
-        let mut gone = vec![false; self.requests.len()];
-        deleter.send_batch(&self.requests, |index, errno| {
-            if errno == libc::ENOENT {
-                // Gone meanwhile (timed out, or deleted by someone else): not ours.
-                gone[index] = true;
-                return Ok(());
-            }
-            Err(kernel_error(errno, "the deletion of an entry"))
-        })?;
-        for ((family, range), gone) in self.entries.iter().zip(gone) {
+impl DeletedBatch {
+    /// Prints the entries the kernel deleted; returns how many.
+    fn print<W: Write>(self, printer: &mut Option<Printer<'_>>, out: &mut W) -> Result<u64> {
+        let mut deleted = 0;
+        for ((family, span), gone) in self.batch.entry_spans.iter().zip(self.gone) {
             if gone {
                 continue;
             }
-            self.deleted += 1;
+            deleted += 1;
             if let Some(printer) = printer {
-                let entry = decode_entry(*family, &self.attributes[range.clone()])?;
+                let entry = decode_entry(*family, &self.batch.dumped[span.clone()])?;
                 printer.print(out, &entry)?;
             }
         }
-        self.requests.clear();
-        self.attributes.clear();
-        self.entries.clear();
-        Ok(())
+        Ok(deleted)
     }
 }
 

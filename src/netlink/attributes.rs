@@ -67,6 +67,26 @@ pub fn tuple(kind: u16, tuple: &Tuple, zone: Option<u16>) -> DefaultNla {
     untyped(attribute)
 }
 
+/// Appends to `out` those of `attributes` (as the kernel sent them) whose type is one of
+/// `kinds`: header, value and padding unchanged, flags kept. A request that names an
+/// entry the kernel sent (its tuple, zone and id) so needs no encoding of its own.
+pub fn copy_raw(attributes: &[u8], kinds: &[u16], out: &mut Vec<u8>) {
+    let mut rest = attributes;
+    while rest.len() >= NLA_HDRLEN {
+        let length = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
+        if length < NLA_HDRLEN || length > rest.len() {
+            return;
+        }
+        let padded = nla_align(length).min(rest.len());
+        if kinds.contains(&kind) {
+            out.extend_from_slice(&rest[..padded]);
+            out.resize(nla_align(out.len()), 0);
+        }
+        rest = &rest[padded..];
+    }
+}
+
 /// An expectation's tuple (CTA_EXPECT_TUPLE), laid out as a conntrack tuple.
 pub fn expect_tuple(tuple_of: &Tuple) -> DefaultNla {
     let as_original = untyped_tuple(tuple_of);
@@ -138,5 +158,23 @@ mod tests {
                 5, 0, 6, 0, 0, 0, 0, 0,             //     CTA_PROTO_ICMP_CODE 0
               6, 0, 3, 0, 0, 5, 0, 0,               //   CTA_TUPLE_ZONE 5
         ]);
+    }
+
+    #[test]
+    fn copy_raw_keeps_the_kinds_asked_for_byte_for_byte() {
+        // CTA_TUPLE_ORIG (nested, 8 bytes), CTA_MARK (8), CTA_ZONE (6, padded to 8).
+        let attributes: Vec<u8> = [
+            &[8, 0, 1, 0x80, 1, 2, 3, 4][..],
+            &[8, 0, 8, 0, 0, 0, 0, 5],
+            &[6, 0, 18, 0, 0, 7, 0, 0],
+        ]
+        .concat();
+        let mut out = Vec::new();
+        copy_raw(&attributes, &[CTA_TUPLE_ORIG, CTA_ZONE], &mut out);
+        assert_eq!(out, [&attributes[..8], &attributes[16..]].concat());
+        // A length past the end stops the copy rather than reading on.
+        let mut cut = Vec::new();
+        copy_raw(&[40, 0, 1, 0, 1, 2], &[CTA_TUPLE_ORIG], &mut cut);
+        assert!(cut.is_empty());
     }
 }

@@ -222,6 +222,48 @@ impl Conntrack {
         Ok(())
     }
 
+    /// Sends one `subsystem`/`message_type` request with NLM_F_ACK per item of
+    /// `requests`, each a family and its attributes as bytes, many to a datagram, and
+    /// collects the acknowledgements as [`Conntrack::send_batch`] does. For requests
+    /// built from what the kernel sent (deleting dumped entries), with nothing to encode.
+    pub fn send_raw_batch<F>(
+        &mut self,
+        subsystem: u8,
+        message_type: u8,
+        operation: &str,
+        requests: &[(u8, &[u8])],
+        mut on_error: F,
+    ) -> Result<()>
+    where
+        F: FnMut(usize, i32) -> Result<()>,
+    {
+        let mut datagram = Vec::with_capacity(BATCH_LEN * 160);
+        for (chunk_index, chunk) in requests.chunks(BATCH_LEN).enumerate() {
+            datagram.clear();
+            let first_sequence = self.sequence.wrapping_add(1);
+            for &(family, attributes) in chunk {
+                self.sequence = self.sequence.wrapping_add(1);
+                let length = NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len();
+                datagram.extend_from_slice(&(length as u32).to_ne_bytes());
+                let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
+                datagram.extend_from_slice(&kind.to_ne_bytes());
+                datagram.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+                datagram.extend_from_slice(&self.sequence.to_ne_bytes());
+                datagram.extend_from_slice(&0u32.to_ne_bytes());
+                datagram.extend_from_slice(&[family, NFNETLINK_V0, 0, 0]);
+                datagram.extend_from_slice(attributes);
+            }
+            self.socket
+                .send(&datagram, 0)
+                .with_context(|| format!("cannot send {operation} to the kernel"))?;
+            let base = chunk_index * BATCH_LEN;
+            self.collect_acks(first_sequence, chunk.len(), |offset, errno| {
+                on_error(base + offset, errno)
+            })?;
+        }
+        Ok(())
+    }
+
     /// Joins the multicast `groups` (NFNLGRP_CONNTRACK_NEW, ...) to receive events.
     pub fn join_groups(&mut self, groups: &[u32]) -> Result<()> {
         for &group in groups {
