@@ -315,22 +315,7 @@ mod tests {
 
     use super::*;
 
-    /// One attribute: header, value, padding to 4 bytes.
-    fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(value);
-        while out.len() % NLMSG_ALIGNTO != 0 {
-            out.push(0);
-        }
-        out
-    }
-
-    /// A nested attribute, NLA_F_NESTED set as the kernel sets it.
-    fn nest(kind: u16, children: &[Vec<u8>]) -> Vec<u8> {
-        attr(kind | NLA_F_NESTED, &children.concat())
-    }
+    use crate::decode::test_attributes::{attr, nest};
 
     fn tuple(kind: u16, protonum: u8, src: [u8; 4], dst: [u8; 4], ports: (u16, u16)) -> Vec<u8> {
         nest(

@@ -740,9 +740,6 @@ mod tests {
     // The interpreter
     // -----------------------------------------------------------------------------------
 
-    /// NLA_TYPE_MASK: an attribute's type without NLA_F_NESTED and NLA_F_NET_BYTEORDER.
-    const NLA_TYPE_MASK: u16 = 0x3fff;
-
     /// The verdict of `program` on `message`.
     fn run(program: &[sock_filter], message: &[u8]) -> u32 {
         let (mut a, mut x, mut memory) = (0u32, 0u32, [0u32; 16]);
@@ -861,22 +858,7 @@ mod tests {
     // Messages
     // -----------------------------------------------------------------------------------
 
-    /// One attribute: header, value, padding to 4 bytes.
-    fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(value);
-        while out.len() % NLMSG_ALIGNTO != 0 {
-            out.push(0);
-        }
-        out
-    }
-
-    /// A nested attribute, NLA_F_NESTED set as the kernel sets it.
-    fn nest(kind: u16, children: &[Vec<u8>]) -> Vec<u8> {
-        attr(kind | NLA_F_NESTED, &children.concat())
-    }
+    use crate::decode::test_attributes::{attr, nest};
 
     /// A netlink message: header, nfgenmsg, attributes.
     fn message(subsystem: u8, message_type: u8, flags: u16, family: u8, attrs: &[u8]) -> Vec<u8> {

@@ -199,27 +199,17 @@ impl Conntrack {
     /// Sends `requests`, each with NLM_F_ACK, many to a datagram, and collects every
     /// acknowledgement. `on_error(index, errno)` hears of each request the kernel
     /// refused and decides whether that stops the batch (by returning an error).
-    pub fn send_batch<F>(&mut self, requests: &[Request], mut on_error: F) -> Result<()>
+    pub fn send_batch<F>(&mut self, requests: &[Request], on_error: F) -> Result<()>
     where
         F: FnMut(usize, i32) -> Result<()>,
     {
-        let mut datagram = Vec::with_capacity(BATCH_LEN * 160);
-        for (chunk_index, chunk) in requests.chunks(BATCH_LEN).enumerate() {
-            datagram.clear();
-            let first_sequence = self.sequence.wrapping_add(1);
-            for request in chunk {
-                self.sequence = self.sequence.wrapping_add(1);
-                request.append_to(&mut datagram, self.sequence, NLM_F_ACK);
-            }
-            self.socket
-                .send(&datagram, 0)
-                .with_context(|| format!("cannot send {} to the kernel", chunk[0].operation))?;
-            let base = chunk_index * BATCH_LEN;
-            self.collect_acks(first_sequence, chunk.len(), |offset, errno| {
-                on_error(base + offset, errno)
-            })?;
-        }
-        Ok(())
+        let operation = requests.first().map_or("a batch", |r| r.operation);
+        self.send_acked(
+            requests.len(),
+            operation,
+            on_error,
+            |index, datagram, sequence| requests[index].append_to(datagram, sequence, NLM_F_ACK),
+        )
     }
 
     /// Sends one `subsystem`/`message_type` request with NLM_F_ACK per item of
@@ -232,32 +222,57 @@ impl Conntrack {
         message_type: u8,
         operation: &str,
         requests: &[(u8, &[u8])],
-        mut on_error: F,
+        on_error: F,
     ) -> Result<()>
     where
         F: FnMut(usize, i32) -> Result<()>,
     {
-        let mut datagram = Vec::with_capacity(BATCH_LEN * 160);
-        for (chunk_index, chunk) in requests.chunks(BATCH_LEN).enumerate() {
-            datagram.clear();
-            let first_sequence = self.sequence.wrapping_add(1);
-            for &(family, attributes) in chunk {
-                self.sequence = self.sequence.wrapping_add(1);
+        let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
+        self.send_acked(
+            requests.len(),
+            operation,
+            on_error,
+            |index, datagram, sequence| {
+                let (family, attributes) = requests[index];
                 let length = NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len();
                 datagram.extend_from_slice(&(length as u32).to_ne_bytes());
-                let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
                 datagram.extend_from_slice(&kind.to_ne_bytes());
                 datagram.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-                datagram.extend_from_slice(&self.sequence.to_ne_bytes());
+                datagram.extend_from_slice(&sequence.to_ne_bytes());
                 datagram.extend_from_slice(&0u32.to_ne_bytes());
                 datagram.extend_from_slice(&[family, NFNETLINK_V0, 0, 0]);
                 datagram.extend_from_slice(attributes);
+            },
+        )
+    }
+
+    /// Sends `count` acknowledged requests, [`BATCH_LEN`] to a datagram, each appended by
+    /// `append(index, datagram, sequence)`, and collects the acknowledgements of each
+    /// datagram before the next; see [`Conntrack::send_batch`] for `on_error`.
+    fn send_acked<F, A>(
+        &mut self,
+        count: usize,
+        operation: &str,
+        mut on_error: F,
+        mut append: A,
+    ) -> Result<()>
+    where
+        F: FnMut(usize, i32) -> Result<()>,
+        A: FnMut(usize, &mut Vec<u8>, u32),
+    {
+        let mut datagram = Vec::with_capacity(BATCH_LEN * 160);
+        for base in (0..count).step_by(BATCH_LEN) {
+            let chunk = BATCH_LEN.min(count - base);
+            datagram.clear();
+            let first_sequence = self.sequence.wrapping_add(1);
+            for index in base..base + chunk {
+                self.sequence = self.sequence.wrapping_add(1);
+                append(index, &mut datagram, self.sequence);
             }
             self.socket
                 .send(&datagram, 0)
                 .with_context(|| format!("cannot send {operation} to the kernel"))?;
-            let base = chunk_index * BATCH_LEN;
-            self.collect_acks(first_sequence, chunk.len(), |offset, errno| {
+            self.collect_acks(first_sequence, chunk, |offset, errno| {
                 on_error(base + offset, errno)
             })?;
         }
