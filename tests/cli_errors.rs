@@ -266,6 +266,28 @@ fn without_cap_net_admin_says_to_run_as_root() {
             assert_eq!(text(&out.stdout), "");
             assert_eq!(text(&out.stderr), expected, "{drop:?} {command:?}");
         }
+        // Deleting reads first (what to delete); a flush only changes.
+        for (command, expected) in [
+            (&["delete", "-p", "udp"][..], expected),
+            (&["delete", "-m", "1"], expected),
+            (
+                &["flush"],
+                "ct: permission denied changing the conntrack table; run as root or with CAP_NET_ADMIN\n",
+            ),
+            (
+                &["flush", "expect"],
+                "ct: permission denied changing the conntrack table; run as root or with CAP_NET_ADMIN\n",
+            ),
+        ] {
+            let mut args = vec!["setpriv"];
+            args.extend_from_slice(drop);
+            args.push(bin.as_str());
+            args.extend_from_slice(command);
+            let out = ns.exec(&args);
+            assert_eq!(out.status.code(), Some(1), "{drop:?} {command:?}");
+            assert_eq!(text(&out.stdout), "");
+            assert_eq!(text(&out.stderr), expected, "{drop:?} {command:?}");
+        }
     }
 }
 

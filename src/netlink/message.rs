@@ -236,8 +236,12 @@ fn kernel_error_message(errno: i32, during: &str) -> String {
     let os = io::Error::from_raw_os_error(errno);
     match errno {
         libc::EPERM | libc::EACCES => {
-            "permission denied reading the conntrack table; run as root or with CAP_NET_ADMIN"
-                .to_string()
+            // A delete or flush names itself so ("the flush", "the deletion of ...").
+            let changes = during.contains("flush") || during.starts_with("the deletion");
+            let doing = if changes { "changing" } else { "reading" };
+            format!(
+                "permission denied {doing} the conntrack table; run as root or with CAP_NET_ADMIN"
+            )
         }
         libc::EOPNOTSUPP | libc::EPROTONOSUPPORT => format!(
             "the kernel has no ctnetlink ({os}); load it with `modprobe nf_conntrack_netlink`"
