@@ -99,7 +99,11 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
             }
             CountTableArg::Expect => delete_expectations(&target, &filter, &output, true, true)?,
         };
-        return report(would, what, true, output.quiet).or(Ok(()));
+        // Unlike a delete, a flush that finds nothing is no failure (conntrack -F).
+        match report(would, what, true, output.quiet) {
+            Err(err) if err.is::<NothingMatched>() => return Ok(()),
+            other => return other,
+        }
     }
     match args.table {
         // conntrack -F prints nothing on stdout.
@@ -207,16 +211,14 @@ fn delete_entries(
         .for_deleted()
     });
     let mut dumper = connect(target)?;
-    // A flush of the whole table needs no list of what it deletes, unless printed.
     let deleted = match one_request {
-        Some(requests) if !dry_run && !print && filter == &Filter::default() => {
-            for request in &requests {
-                dumper.request(request, |_| Ok(()))?;
-            }
-            0
-        }
         Some(requests) if !dry_run => {
-            let shown = show_matching(&mut dumper, filter, &mut printer, &mut out)?;
+            // What is about to go, for the lines and the count; a flush reports neither.
+            let shown = if print {
+                show_matching(&mut dumper, filter, &mut printer, &mut out)?
+            } else {
+                0
+            };
             for request in &requests {
                 dumper.request(request, |_| Ok(()))?;
             }
