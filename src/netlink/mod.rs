@@ -365,14 +365,7 @@ impl Conntrack {
                 },
             }
         };
-        let mut stats = DumpStats::default();
-        walk_datagram(
-            &self.buffer[..received],
-            None,
-            "the event stream",
-            &mut stats,
-            &mut on_message,
-        )?;
+        let stats = walk_events(&self.buffer[..received], &mut on_message)?;
         Ok(EventReceive::Messages(stats.messages))
     }
 
@@ -382,17 +375,8 @@ impl Conntrack {
     where
         F: FnMut(Message<'_>) -> Result<()>,
     {
-        let mut stats = DumpStats::default();
         let received = receive(&self.socket, &mut self.buffer)?;
-        stats.bytes = received as u64;
-        walk_datagram(
-            &self.buffer[..received],
-            None,
-            "the event stream",
-            &mut stats,
-            &mut on_message,
-        )?;
-        Ok(stats)
+        walk_events(&self.buffer[..received], &mut on_message)
     }
 
     /// Stamps `request` with the next sequence number and sends it.
@@ -453,6 +437,20 @@ impl Conntrack {
         }
         Ok(())
     }
+}
+
+/// Walks a datagram of events (no sequence number to check: the kernel sent them
+/// unasked), handing each message to `on_message`.
+fn walk_events<F>(datagram: &[u8], on_message: &mut F) -> Result<DumpStats>
+where
+    F: FnMut(Message<'_>) -> Result<()>,
+{
+    let mut stats = DumpStats {
+        bytes: datagram.len() as u64,
+        ..DumpStats::default()
+    };
+    walk_datagram(datagram, None, "the event stream", &mut stats, on_message)?;
+    Ok(stats)
 }
 
 /// What [`Conntrack::try_receive_events`] found.
