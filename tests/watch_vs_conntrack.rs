@@ -164,7 +164,8 @@ fn play_script(ns: &Netns) -> Conntrack {
     ns.insert_bulk(&inserted());
     let own = ns.run_in(|| {
         let mut own = Conntrack::open(None).unwrap();
-        mark_every_entry(&mut own, 0x202);
+        change_every_entry(&mut own, &[be32(CTA_MARK, 0x202)]);
+        change_every_entry(&mut own, &labels(&[0, 127]));
         fill::fill_with(&mut own, OWN).unwrap();
         let mark = |i: u32| vec![be32(CTA_MARK, if i % 2 == 0 { 5 } else { 0x15 })];
         fill::update_with(&mut own, OWN, mark).unwrap();
@@ -179,23 +180,23 @@ fn play_script(ns: &Netns) -> Conntrack {
     own
 }
 
-/// Sets the mark of every entry in the table, of every tracker, over `conntrack`'s
-/// socket: an UPDATE event each. (`conntrack -U` cannot do it on this kernel: it sends
+/// Gives every entry in the table, of every tracker, the attributes `change` (a mark,
+/// labels) over `conntrack`'s socket: an UPDATE event each. (`conntrack -U` cannot do it on this kernel: it sends
 /// the entry's SYN proxy data back, which the kernel refuses with EOPNOTSUPP.)
-fn mark_every_entry(conntrack: &mut Conntrack, mark: u32) {
+fn change_every_entry(conntrack: &mut Conntrack, change: &[DefaultNla]) {
     let mut requests = Vec::new();
     conntrack
         .dump_entries(&Filter::default(), |message| {
             let entry = decode_entry(message.family, message.attributes)?;
             let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &entry.original, entry.original.zone)];
             attributes.extend(entry.zone.map(|zone| be16(CTA_ZONE, zone)));
-            attributes.push(be32(CTA_MARK, mark));
+            attributes.extend(change.iter().cloned());
             requests.push(Request::single(
                 NFNL_SUBSYS_CTNETLINK,
                 IPCTNL_MSG_CT_NEW,
                 message.family,
                 attributes,
-                "the mark update",
+                "the update",
             ));
             Ok(())
         })
@@ -204,7 +205,7 @@ fn mark_every_entry(conntrack: &mut Conntrack, mark: u32) {
     conntrack
         .send_batch(&requests, |index, errno| {
             panic!(
-                "the kernel refused to mark entry {index}: {}",
+                "the kernel refused to change entry {index}: {}",
                 std::io::Error::from_raw_os_error(errno)
             )
         })
@@ -269,7 +270,7 @@ fn scripted_sequence_matches_conntrack_in_every_variant() {
             for tag in ["    [NEW] ", " [UPDATE] ", "[DESTROY] "] {
                 assert!(lines.iter().any(|l| l.starts_with(tag)), "no {tag} event");
             }
-            // Every tracker's entries were marked.
+            // Every tracker's entries were marked (and labelled: see -o labels below).
             for proto in [
                 "tcp ", "udp ", "udplite ", "sctp ", "dccp ", "icmp ", "icmpv6 ", "gre ",
                 "unknown ",
@@ -289,6 +290,19 @@ fn scripted_sequence_matches_conntrack_in_every_variant() {
                 .count();
             assert_eq!(own, 4 * OWN.count as usize, "events naming {own_program}");
             all = Some(lines);
+        } else if args == "-o labels" {
+            for proto in [
+                "tcp ", "udp ", "udplite ", "sctp ", "dccp ", "icmp ", "icmpv6 ", "gre ",
+                "unknown ",
+            ] {
+                assert!(
+                    lines
+                        .iter()
+                        .any(|l| l.starts_with(&format!(" [UPDATE] {proto}"))
+                            && l.contains(" labels=zero,top")),
+                    "no label update of {proto}"
+                );
+            }
         }
     }
     let all = all.unwrap();
