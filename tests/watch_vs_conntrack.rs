@@ -28,6 +28,12 @@ use netlink_packet_core::DefaultNla;
 /// This file's address block (see `common::shapes`).
 const NET: u8 = 202;
 
+/// The protocol names of the classic line (padded), one per tracker the scripted
+/// sequence inserts.
+const TRACKERS: [&str; 9] = [
+    "tcp ", "udp ", "udplite ", "sctp ", "dccp ", "icmp ", "icmpv6 ", "gre ", "unknown ",
+];
+
 /// A `ct watch` and a `conntrack -E` with the same arguments.
 struct Pair {
     args: Vec<String>,
@@ -271,10 +277,7 @@ fn scripted_sequence_matches_conntrack_in_every_variant() {
                 assert!(lines.iter().any(|l| l.starts_with(tag)), "no {tag} event");
             }
             // Every tracker's entries were marked (and labelled: see -o labels below).
-            for proto in [
-                "tcp ", "udp ", "udplite ", "sctp ", "dccp ", "icmp ", "icmpv6 ", "gre ",
-                "unknown ",
-            ] {
+            for proto in TRACKERS {
                 assert!(
                     lines
                         .iter()
@@ -291,10 +294,7 @@ fn scripted_sequence_matches_conntrack_in_every_variant() {
             assert_eq!(own, 4 * OWN.count as usize, "events naming {own_program}");
             all = Some(lines);
         } else if args == "-o labels" {
-            for proto in [
-                "tcp ", "udp ", "udplite ", "sctp ", "dccp ", "icmp ", "icmpv6 ", "gre ",
-                "unknown ",
-            ] {
+            for proto in TRACKERS {
                 assert!(
                     lines
                         .iter()
