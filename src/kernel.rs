@@ -172,6 +172,9 @@ pub const CTA_TIMESTAMP_STOP: u16 = 2;
 
 // enum ctattr_help / ctattr_secctx
 pub const CTA_HELP_NAME: u16 = 1;
+
+/// The longest helper name, its NUL included (NF_CT_HELPER_NAME_LEN).
+pub const NF_CT_HELPER_NAME_LEN: usize = 16;
 pub const CTA_SECCTX_NAME: u16 = 1;
 
 // enum ip_conntrack_status: bit numbers of CTA_STATUS (IPS_*_BIT).

@@ -46,6 +46,8 @@ fn main() -> ExitCode {
 fn parse_failure(err: &clap::Error) -> ExitCode {
     let code = u8::try_from(err.exit_code()).unwrap_or(2);
     match err.print() {
+        // `ct top --help | head`: the reader went away, as for any output.
+        Err(print_err) if print_err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(print_err) if !err.use_stderr() => {
             let _ = writeln!(Stderr, "ct: cannot write to standard output: {print_err}");
             ExitCode::from(1)

@@ -8,6 +8,8 @@ pub mod groups;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::group::{KeyField, SortBy};
+
 pub use groups::{FamilyArg, FilterArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs};
 
 /// Inspect the Linux connection-tracking (conntrack) table.
@@ -94,6 +96,17 @@ pub enum Command {
     #[command(visible_aliases = ["events", "E"])]
     Watch(Box<WatchArgs>),
 
+    /// Show who fills the table: the entries grouped by source, destination, port,
+    /// protocol, state, zone, mark, NAT address, helper, label, status flag or address
+    /// prefix, the largest groups first, under the table's fill level and drop counters.
+    ///
+    /// The groups are printed once: -o table (default), json (one object per group) or
+    /// plain (key=value lines). Memory grows with the number of groups, not with the
+    /// table.
+    ///
+    /// Example: ct top --by src/24,dport -p tcp -n 10
+    Top(Box<TopArgs>),
+
     /// Print a shell completion script for ct.
     ///
     /// Example: ct completions bash > /etc/bash_completion.d/ct
@@ -124,6 +137,7 @@ impl Command {
             Command::Delete(_) => "delete",
             Command::Flush(_) => "flush",
             Command::Watch(_) => "watch",
+            Command::Top(_) => "top",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
         }
@@ -140,6 +154,7 @@ pub enum ManPage {
     Delete,
     Flush,
     Watch,
+    Top,
     Completions,
     Man,
 }
@@ -155,6 +170,7 @@ impl ManPage {
             ManPage::Delete => "ct-delete",
             ManPage::Flush => "ct-flush",
             ManPage::Watch => "ct-watch",
+            ManPage::Top => "ct-top",
             ManPage::Completions => "ct-completions",
             ManPage::Man => "ct-man",
         }
@@ -170,6 +186,7 @@ impl ManPage {
             ManPage::Delete => "delete",
             ManPage::Flush => "flush",
             ManPage::Watch => "watch",
+            ManPage::Top => "top",
             ManPage::Completions => "completions",
             ManPage::Man => "man",
         }
@@ -339,6 +356,87 @@ pub enum EventArg {
     Destroy,
     /// All of them.
     All,
+}
+
+/// `ct top`'s arguments. Its `-n` is the number of groups, as in `head -n`; the source
+/// NAT filter keeps its long form, `--src-nat`.
+#[derive(Debug, Args)]
+#[command(args_override_self = true, mut_arg("src_nat", |arg| arg.short(None)))]
+pub struct TopArgs {
+    /// Group by these keys, comma-separated: src, dst, sport, dport, proto, state, zone,
+    /// mark, nat, helper, label, family, flag:NAME (a status flag, as flag:ASSURED),
+    /// src/LEN and dst/LEN (networks; src/LEN4/LEN6 for each family).
+    /// Example: --by src/24,dport
+    #[arg(long = "by", value_name = "KEY[,KEY]", value_delimiter = ',',
+          default_value = "src", value_parser = parse_key)]
+    pub by: Vec<KeyField>,
+
+    /// Show the N largest groups. Example: -n 10
+    #[arg(short = 'n', long = "top", value_name = "N", default_value = "20",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: u32,
+
+    /// Order: entries (the default), packets, bytes (with accounting on), key.
+    /// Example: --sort bytes
+    #[arg(
+        long = "sort",
+        value_enum,
+        value_name = "FIELD",
+        default_value = "entries"
+    )]
+    pub sort: SortArg,
+
+    /// The format: table (the default), json (JSON Lines, one object
+    /// per group) or plain (key=value lines for grep). Example: -o json
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = "Output"
+    )]
+    pub output: Option<TopFormatArg>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// The orders of `ct top --sort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Entries,
+    Packets,
+    Bytes,
+    Key,
+}
+
+impl SortArg {
+    pub fn order(self) -> SortBy {
+        match self {
+            SortArg::Entries => SortBy::Entries,
+            SortArg::Packets => SortBy::Packets,
+            SortArg::Bytes => SortBy::Bytes,
+            SortArg::Key => SortBy::Key,
+        }
+    }
+}
+
+/// The formats of `ct top` printed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TopFormatArg {
+    /// The headline and aligned columns, for people.
+    Table,
+    /// JSON Lines: one object per group.
+    Json,
+    /// One `key=value` line per group, for grep and awk.
+    Plain,
+}
+
+fn parse_key(word: &str) -> Result<KeyField, String> {
+    KeyField::parse(word)
 }
 
 /// A positive number of seconds, fractions allowed.

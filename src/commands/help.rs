@@ -207,6 +207,17 @@ fn extra_sections(page: Option<ManPage>) -> String {
             ),
             ("ct watch expect", "expectations as helpers make them"),
         ],
+        Some(ManPage::Top) => &[
+            ("ct top", "who fills the table, live, by source"),
+            (
+                "ct top --by src/24,dport -p tcp --once",
+                "the busiest client networks and ports, once",
+            ),
+            (
+                "ct top --by proto,state -o json | jq .",
+                "the table's make-up for a script",
+            ),
+        ],
         Some(ManPage::Completions) => &[
             ("ct completions bash > /etc/bash_completion.d/ct", "bash"),
             (

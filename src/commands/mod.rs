@@ -9,6 +9,7 @@ pub mod get;
 pub mod help;
 pub mod list;
 pub mod stats;
+pub mod top;
 pub mod watch;
 
 use std::io::{self, IsTerminal, StdoutLock, Write};
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Delete(args) => delete::run(&args),
         Command::Flush(args) => delete::flush(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Top(args) => top::run(&args),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),
     }

@@ -1,9 +1,10 @@
 //! The model: what ct reads from the kernel, whatever the output format, and every fact
 //! derived from it, defined once. [`entry`] is a connection, [`event`] what happened to one, [`expect`] an expectation,
-//! [`stats`] the table's counters. These modules only describe; they neither read the
+//! [`stats`] the table's counters, [`group`] entries grouped for `ct top`. These modules only describe; they neither read the
 //! wire nor print.
 
 pub mod entry;
 pub mod event;
 pub mod expect;
+pub mod group;
 pub mod stats;

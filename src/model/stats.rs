@@ -80,6 +80,36 @@ impl GlobalStats {
     }
 }
 
+/// The table's state in one line, as `ct top` heads its groups: how full, and the
+/// counters that say packets are being lost to a full table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Headline {
+    pub global: GlobalStats,
+    /// No room for a new entry: its packet was dropped (insert_failed, drop), or an
+    /// unassured entry was evicted to make room (early_drop). Summed over the CPUs.
+    pub insert_failed: Option<u64>,
+    pub drop: Option<u64>,
+    pub early_drop: Option<u64>,
+}
+
+impl Headline {
+    pub fn new(global: GlobalStats, cpus: &[CpuStats]) -> Headline {
+        let totals = totals(cpus);
+        let total = |wanted: &str| {
+            totals
+                .iter()
+                .find(|(name, _)| *name == wanted)
+                .map(|(_, value)| *value)
+        };
+        Headline {
+            global,
+            insert_failed: total("insert_failed"),
+            drop: total("drop"),
+            early_drop: total("early_drop"),
+        }
+    }
+}
+
 /// The column of /proc/net/stat/nf_conntrack that is not a per-CPU counter: every CPU's
 /// line repeats the table's entry count there.
 const PROC_ENTRIES: &str = "entries";

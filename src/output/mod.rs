@@ -11,6 +11,7 @@ pub mod json;
 pub mod save;
 pub mod stats;
 pub mod table;
+pub mod top;
 pub mod xml;
 
 use std::io::{self, Write};

@@ -1,0 +1,104 @@
+//! `ct top`: the entries grouped by what they have in common, the largest groups
+//! first, under the table's headline, as a table, JSON Lines or plain lines.
+//!
+//! Each reading is one dump, grouped as it streams in: nothing per entry is kept.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::stats::{global_stats, per_cpu};
+use super::{Stderr, connect, stdout};
+use crate::cli::{TopArgs, TopFormatArg};
+use crate::decode;
+use crate::filter::Filter;
+use crate::kernel::*;
+use crate::labelmap::{CONNLABEL_CONF, LabelMap};
+use crate::model::entry::Entry;
+use crate::model::group::{Grouping, SortBy};
+use crate::model::stats::{Headline, StatsKind};
+use crate::netlink::Conntrack;
+use crate::output::top::{TopView, print_json, print_plain, print_table};
+use crate::plan::{self, Target};
+
+pub fn run(args: &TopArgs) -> Result<()> {
+    let target = Target::from_args(&args.target)?;
+    let (filter, label_map) = plan::filter(&args.filter)?;
+    let labels = label_map.or_else(|| LabelMap::load(std::path::Path::new(CONNLABEL_CONF)).ok());
+    let order = args.sort.order();
+    let mut conntrack = connect(&target)?;
+    let reading = read_table(&mut conntrack, &filter, Grouping::new(args.by.clone()))?;
+    let view = reading.view(order, args.top as usize, labels.as_ref(), None);
+    let (mut out, _) = stdout();
+    match args.output.unwrap_or(TopFormatArg::Table) {
+        TopFormatArg::Table => print_table(&mut out, &view)?,
+        TopFormatArg::Json => print_json(&mut out, &view)?,
+        TopFormatArg::Plain => print_plain(&mut out, &view)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// One reading of the table: its headline and its entries, grouped.
+pub struct Reading {
+    pub headline: Option<Headline>,
+    pub grouping: Grouping,
+}
+
+impl Reading {
+    /// The first `limit` groups in `order`, ready to print.
+    pub fn view<'a>(
+        &'a self,
+        order: SortBy,
+        limit: usize,
+        labels: Option<&'a LabelMap>,
+        interval: Option<f64>,
+    ) -> TopView<'a> {
+        let table_entries = self
+            .headline
+            .and_then(|headline| headline.global.entries)
+            .map_or(self.grouping.entries(), u64::from);
+        TopView {
+            grouping: &self.grouping,
+            groups: self.grouping.top(order, limit),
+            order,
+            table_entries,
+            headline: self.headline,
+            labels,
+            interval,
+        }
+    }
+}
+
+/// Reads the headline, then dumps the table into `grouping` (with as much of `filter`
+/// as the kernel takes, the rest checked here).
+pub fn read_table(
+    conntrack: &mut Conntrack,
+    filter: &Filter,
+    mut grouping: Grouping,
+) -> Result<Reading> {
+    let headline = Headline::new(
+        global_stats(conntrack)?,
+        &per_cpu(conntrack, StatsKind::Conntrack)?,
+    );
+    conntrack.dump_entries(filter, |message| {
+        if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+            return Ok(());
+        }
+        match decode::decode_entry(message.family, message.attributes) {
+            Ok(entry) => add_if_matching(&mut grouping, filter, &entry),
+            Err(err) => writeln!(Stderr, "ct: skipped an entry the kernel sent: {err}")?,
+        }
+        Ok(())
+    })?;
+    Ok(Reading {
+        headline: Some(headline),
+        grouping,
+    })
+}
+
+fn add_if_matching(grouping: &mut Grouping, filter: &Filter, entry: &Entry<'_>) {
+    if filter.matches(entry) {
+        grouping.add(entry);
+    }
+}
