@@ -24,3 +24,18 @@ for path in files:
         at += (length + 3) & ~3
 print(f"{n} entry seeds and {len(files)} datagram seeds in {corpus}")
 PY
+
+# The saved-dump target (--input): every `conntrack -L` text and JSON fixture, whole and
+# line by line, and /proc/net/nf_conntrack-style lines made from them.
+saved=fuzz/corpus/saved
+mkdir -p "$saved"
+n=0
+for file in tests/fixtures/*.txt tests/fixtures/*.json; do
+    case "$file" in *xml*) continue ;; esac
+    cp "$file" "$saved/whole-$(basename "$file")"
+    while IFS= read -r line; do
+        printf '%s\n' "$line" > "$saved/line-$n"
+        n=$((n + 1))
+    done < "$file"
+done
+echo "$n line seeds in $saved"

@@ -425,6 +425,10 @@ pub const IP_CT_TCP_FLAG_NAMES: [(u8, &str); 8] = [
 pub const CT_DCCP_ROLE_CLIENT: u8 = 0;
 pub const CT_DCCP_ROLE_SERVER: u8 = 1;
 
+/// NF_CT_LABELS_MAX_SIZE (include/net/netfilter/nf_conntrack_labels.h): the bytes of an
+/// entry's connlabel bitmap, (XT_CONNLABEL_MAXBIT + 1) / BITS_PER_BYTE, so 128 label bits.
+pub const NF_CT_LABELS_MAX_SIZE: usize = 16;
+
 // enum ctattr_seqadj: inside CTA_SEQ_ADJ_ORIG / CTA_SEQ_ADJ_REPLY (struct nf_ct_seqadj),
 // be32 each; the offsets are s32 in the kernel. Sent only with IPS_SEQ_ADJUST.
 pub const CTA_SEQADJ_CORRECTION_POS: u16 = 1;

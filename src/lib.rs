@@ -8,6 +8,7 @@
 //! | typed arguments → checked parts (target, filter, output) | [`plan`] |
 //! | one file per command, composing the stages below | [`commands`] |
 //! | the socket, namespaces, requests and the receive loop | [`netlink`] |
+//! | or a saved dump's lines (`--input`) | [`input`] |
 //! | ctnetlink attributes → the model | [`decode`] |
 //! | the model: entries, expectations, counters, and the facts derived from them | [`model`] |
 //! | which entries to show | [`filter`] |
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod commands;
 pub mod decode;
 pub mod filter;
+pub mod input;
 pub mod kernel;
 pub mod labelmap;
 pub mod model;

@@ -1,7 +1,7 @@
 //! Property tests: fixture messages captured from the kernel (entries, expectations,
 //! statistics, get replies), mutated at random (bytes overwritten, attribute lengths
 //! changed, cut short, spliced), must never panic the netlink walk, a decoder, the
-//! filter or any printer; nor may any text read as /proc/net/stat/nf_conntrack. The fuzz target in fuzz/ runs
+//! filter or any printer; nor may any text read as /proc/net/stat/nf_conntrack, or as a saved dump (`--input`). The fuzz target in fuzz/ runs
 //! the same code for millions of inputs; this runs a few thousand in every `cargo test`.
 
 #[path = "support/exercise.rs"]
@@ -129,8 +129,30 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         exercise::exercise_datagram(&bytes);
         exercise::exercise_entry(2, &bytes);
+        exercise::exercise_saved(&bytes);
+    }
+
+    #[test]
+    fn mutated_saved_dumps_never_panic(
+        saved in proptest::sample::select(SAVED_DUMPS.to_vec()),
+        edits in proptest::collection::vec(edit(), 0..6),
+    ) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(saved);
+        let mut bytes = std::fs::read(path).unwrap();
+        for e in &edits {
+            apply(&mut bytes, e);
+        }
+        exercise::exercise_saved(&bytes);
     }
 }
+
+/// Saved dumps `--input` reads: conntrack's text with every modifier, and ct's JSON.
+const SAVED_DUMPS: [&str; 4] = [
+    "router.all.txt",
+    "plain.default.txt",
+    "router.json",
+    "plain.json",
+];
 
 /// The unmutated captures go through every printer too (the proptests above mostly see
 /// broken input).

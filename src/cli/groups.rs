@@ -27,6 +27,18 @@ pub struct TargetArgs {
     pub netns: Option<String>,
 }
 
+/// Where from: a saved dump instead of the kernel.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Read a saved table instead of the kernel's: what `conntrack -L` printed (with any
+    /// of -o extended,id,ktimestamp,labels), a copy of /proc/net/nf_conntrack, or ct's
+    /// JSON Lines; `-` for standard input. A line that cannot be read is reported with its
+    /// number and skipped. Example: --input sosreport/sos_commands/networking/conntrack_-L
+    #[arg(long = "input", value_name = "FILE", conflicts_with_all = ["netns", "buffer_size"])]
+    pub input: Option<String>,
+}
+
 /// The fields of a connection's tuples: what `ct get` needs to name one entry, and the
 /// first part of every filter.
 #[derive(Debug, Clone, Args)]

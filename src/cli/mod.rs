@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::group::{KeyField, SortBy};
 
-pub use groups::{FamilyArg, FilterArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs};
+pub use groups::{
+    FamilyArg, FilterArgs, InputArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs,
+};
 
 /// Inspect the Linux connection-tracking (conntrack) table.
 ///
@@ -233,6 +235,9 @@ pub struct ListArgs {
     pub filter: FilterArgs,
 
     #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
     pub target: TargetArgs,
 }
 
@@ -245,6 +250,9 @@ pub struct CountArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,
@@ -399,6 +407,9 @@ pub struct TopArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,

@@ -13,14 +13,21 @@ use super::stats::global_stats;
 use super::{connect, stdout};
 use crate::cli::{CountArgs, CountTableArg};
 use crate::filter::Filter;
+use crate::labelmap::LabelMap;
 use crate::netlink::Conntrack;
 use crate::plan::{self, Target};
 
 pub fn run(args: &CountArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
-    let (filter, _) = plan::filter(&args.filter)?;
+    let (filter, label_map) = plan::filter(&args.filter)?;
     if args.table == CountTableArg::Expect {
         super::expect::check_filter(&filter)?;
+    }
+    if let Some(path) = &args.input.input {
+        if args.table == CountTableArg::Expect {
+            return Err(super::saved_dumps_hold_connections("expectations").into());
+        }
+        return print_count(count_saved(path, &filter, label_map)?);
     }
     let mut conntrack = connect(&target)?;
     let count = match args.table {
@@ -28,10 +35,25 @@ pub fn run(args: &CountArgs) -> Result<()> {
         CountTableArg::Conntrack => count_matching(&mut conntrack, &filter)?,
         CountTableArg::Expect => super::expect::count(&mut conntrack, &filter)?,
     };
+    print_count(count)
+}
+
+fn print_count(count: u64) -> Result<()> {
     let (mut out, _) = stdout();
     writeln!(out, "{count}")?;
     out.flush()?;
     Ok(())
+}
+
+/// The entries of a saved dump that pass `filter` (all it holds, without filters).
+fn count_saved(path: &str, filter: &Filter, labels: Option<LabelMap>) -> Result<u64> {
+    let mut dump = super::open_saved(path, labels)?;
+    let mut matching = 0;
+    dump.read(&mut super::Stderr, |entry| {
+        matching += u64::from(filter.matches(entry));
+        Ok(())
+    })?;
+    Ok(matching)
 }
 
 /// The kernel's count of the whole table (with its fallback, see [`global_stats`]).

@@ -10,6 +10,7 @@ use crate::cli::{ListArgs, TableArg};
 use crate::decode;
 use crate::filter::Filter;
 use crate::kernel::*;
+use crate::model::entry::Entry;
 use crate::netlink::{DumpStats, Message, Request};
 use crate::output::{Printer, unix_now_seconds};
 use crate::plan::{self, Output, Target};
@@ -18,6 +19,12 @@ pub fn run(args: &ListArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
     let output = Output::from_args(&args.output, label_map)?;
+    if let Some(path) = &args.input.input {
+        if args.table != TableArg::Conntrack {
+            return Err(super::saved_dumps_hold_connections("the other tables").into());
+        }
+        return list_saved(path, &filter, &output);
+    }
     let dump_list = |message_type, operation| {
         Request::dump(NFNL_SUBSYS_CTNETLINK, message_type, AF_UNSPEC, operation)
     };
@@ -53,6 +60,29 @@ fn list(target: &Target, filter: &Filter, output: &Output, request: Option<Reque
         None => conntrack.dump_entries(filter, on_message),
         Some(request) => conntrack.dump(&request, on_message),
     })
+}
+
+/// Prints the entries of a saved dump that pass `filter`, as of the time it was taken
+/// (so `delta-time` and `[start=...]` print as they were saved).
+fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
+    let labels = load_labels(&output.labels);
+    let mut dump = super::open_saved(path, labels.clone())?;
+    let (out, terminal) = stdout();
+    let printer = Printer::new(
+        &output.format,
+        labels.as_ref(),
+        dump.captured_at(),
+        terminal,
+    );
+    let mut lister = Lister::new(filter, Some(printer), out, super::Stderr, terminal);
+    dump.read(&mut super::Stderr, |entry| Ok(lister.on_entry(entry)?))?;
+    let shown = lister.finish()?;
+    report(
+        DumpStats::default(),
+        shown,
+        output.quiet,
+        &mut super::Stderr,
+    )
 }
 
 /// Runs `fetch`, which hands every message it receives to the function it is given,
@@ -125,18 +155,24 @@ impl<'m, W: Write, E: Write> Lister<'m, W, E> {
             return Ok(());
         }
         match decode::decode_entry(message.family, message.attributes) {
-            Ok(entry) if !self.filter.matches(&entry) => {}
-            Ok(entry) => {
-                self.shown += 1;
-                let Some(printer) = &mut self.printer else {
-                    return Ok(());
-                };
-                printer.print(&mut self.out, &entry)?;
-                if self.line_buffered {
-                    self.out.flush()?;
-                }
-            }
+            Ok(entry) => self.on_entry(&entry)?,
             Err(err) => writeln!(self.errors, "ct: skipped an entry the kernel sent: {err}")?,
+        }
+        Ok(())
+    }
+
+    /// Takes one entry, from the kernel or a saved dump: filtered, printed, counted.
+    pub fn on_entry(&mut self, entry: &Entry<'_>) -> std::io::Result<()> {
+        if !self.filter.matches(entry) {
+            return Ok(());
+        }
+        self.shown += 1;
+        let Some(printer) = &mut self.printer else {
+            return Ok(());
+        };
+        printer.print(&mut self.out, entry)?;
+        if self.line_buffered {
+            self.out.flush()?;
         }
         Ok(())
     }

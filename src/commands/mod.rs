@@ -18,9 +18,10 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::labelmap::LabelMap;
+use crate::input::SavedDump;
+use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::netlink::{Conntrack, netns};
-use crate::plan::{LabelSource, Target};
+use crate::plan::{LabelSource, Target, UsageError};
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<()> {
@@ -112,6 +113,20 @@ pub fn load_labels(source: &LabelSource) -> Option<LabelMap> {
             }
         },
     }
+}
+
+/// Opens the saved dump `--input` names. `labels` reads `labels=name,...`; without
+/// it the system's connlabel.conf does, if there is one.
+pub fn open_saved(path: &str, labels: Option<LabelMap>) -> Result<SavedDump> {
+    let labels = labels.or_else(|| LabelMap::load(Path::new(CONNLABEL_CONF)).ok());
+    SavedDump::open(path, labels)
+}
+
+/// `--input` reads connections only: the other tables are refused before anything is read.
+pub fn saved_dumps_hold_connections(what: &str) -> UsageError {
+    UsageError(format!(
+        "--input reads saved connection tables; {what} cannot come from a file"
+    ))
 }
 
 /// True when `err` comes from writing to a reader that went away (`ct list | head`).

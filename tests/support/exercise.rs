@@ -1,6 +1,7 @@
-//! Runs bytes through everything that reads what the kernel sends: the netlink message
-//! walk, the entry, expectation and statistics decoders, the filter and every printer
-//! (event printers and `-o save` included). Shared by the property test
+//! Runs bytes through everything that reads what the kernel sends or a file holds: the
+//! netlink message walk, the entry, expectation and statistics decoders, the saved-dump
+//! reader (`--input`), the filter, `ct top`'s grouping and every printer (event printers
+//! and `-o save` included). Shared by the property test
 //! (tests/decode_proptest.rs), the fuzz regression test and the fuzz target (fuzz/),
 //! which include it by path. Whatever the bytes, this must not panic.
 #![allow(dead_code)]
@@ -11,10 +12,12 @@ use ct::decode::decode_entry;
 use ct::decode::expect::decode_expectation;
 use ct::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
 use ct::filter::Filter;
+use ct::input::SavedDump;
 use ct::labelmap::LabelMap;
 use ct::model::entry::Entry;
 use ct::model::event::EventKind;
 use ct::model::expect::Expectation;
+use ct::model::group::{Grouping, KeyField, SortBy};
 use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
 use ct::netlink::{DumpStats, walk_datagram};
 use ct::output::ExpectPrinter;
@@ -24,6 +27,7 @@ use ct::output::json::JsonPrinter;
 use ct::output::save::SavePrinter;
 use ct::output::stats::{print_classic, print_json, print_table};
 use ct::output::table::{ColorChoice, TablePrinter};
+use ct::output::top::push_value;
 use ct::output::xml::XmlPrinter;
 use ct::plan::Format;
 
@@ -52,6 +56,49 @@ pub fn exercise_datagram(bytes: &[u8]) {
 pub fn exercise_entry(family: u8, attributes: &[u8]) {
     let mut printers = Printers::new();
     printers.every_kind(family, 0, attributes);
+    printers.finish();
+}
+
+/// Treats `bytes` as a saved dump (`--input`): every line read as conntrack's text, a
+/// /proc line or ct's JSON, and every entry read printed in every format and grouped by
+/// every key of `ct top`.
+pub fn exercise_saved(bytes: &[u8]) {
+    let source: Box<dyn std::io::Read> = Box::new(std::io::Cursor::new(bytes.to_vec()));
+    let Ok(mut dump) =
+        SavedDump::from_reader("fuzz".into(), source, Some(NOW), Some(label_map().clone()))
+    else {
+        return;
+    };
+    let mut printers = Printers::new();
+    let keys = [
+        "src",
+        "dst/24/64",
+        "sport",
+        "dport",
+        "proto",
+        "state",
+        "zone",
+        "mark",
+        "nat",
+        "helper",
+        "label",
+        "family",
+        "flag:ASSURED",
+    ];
+    let fields = keys.map(|key| KeyField::parse(key).unwrap()).to_vec();
+    let mut grouping = Grouping::new(fields);
+    let mut errors = Vec::new();
+    let _ = dump.read(&mut errors, |entry| {
+        printers.print(entry);
+        grouping.add(entry);
+        Ok(())
+    });
+    for group in grouping.top(SortBy::Entries, 5) {
+        let mut text = String::new();
+        for value in group.key {
+            push_value(&mut text, value, Some(label_map()));
+        }
+    }
     printers.finish();
 }
 

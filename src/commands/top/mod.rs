@@ -26,8 +26,11 @@ pub fn run(args: &TopArgs) -> Result<()> {
     let (filter, label_map) = plan::filter(&args.filter)?;
     let labels = label_map.or_else(|| LabelMap::load(std::path::Path::new(CONNLABEL_CONF)).ok());
     let order = args.sort.order();
-    let mut conntrack = connect(&target)?;
-    let reading = read_table(&mut conntrack, &filter, Grouping::new(args.by.clone()))?;
+    let grouping = Grouping::new(args.by.clone());
+    let reading = match &args.input.input {
+        Some(path) => read_saved(path, &filter, labels.clone(), grouping)?,
+        None => read_table(&mut connect(&target)?, &filter, grouping)?,
+    };
     let view = reading.view(order, args.top as usize, labels.as_ref(), None);
     let (mut out, _) = stdout();
     match args.output.unwrap_or(TopFormatArg::Table) {
@@ -41,7 +44,11 @@ pub fn run(args: &TopArgs) -> Result<()> {
 
 /// One reading of the table: its headline and its entries, grouped.
 pub struct Reading {
+    /// The kernel's view of the table; none for a saved dump.
     pub headline: Option<Headline>,
+    /// Entries in a saved dump, before filters (the kernel's count stands for it
+    /// otherwise).
+    pub saved_entries: Option<u64>,
     pub grouping: Grouping,
 }
 
@@ -57,7 +64,9 @@ impl Reading {
         let table_entries = self
             .headline
             .and_then(|headline| headline.global.entries)
-            .map_or(self.grouping.entries(), u64::from);
+            .map(u64::from)
+            .or(self.saved_entries)
+            .unwrap_or(self.grouping.entries());
         TopView {
             grouping: &self.grouping,
             groups: self.grouping.top(order, limit),
@@ -93,6 +102,26 @@ pub fn read_table(
     })?;
     Ok(Reading {
         headline: Some(headline),
+        saved_entries: None,
+        grouping,
+    })
+}
+
+/// Groups the entries of a saved dump that pass `filter`.
+pub fn read_saved(
+    path: &str,
+    filter: &Filter,
+    labels: Option<LabelMap>,
+    mut grouping: Grouping,
+) -> Result<Reading> {
+    let mut dump = super::open_saved(path, labels)?;
+    let stats = dump.read(&mut Stderr, |entry| {
+        add_if_matching(&mut grouping, filter, entry);
+        Ok(())
+    })?;
+    Ok(Reading {
+        headline: None,
+        saved_entries: Some(stats.entries),
         grouping,
     })
 }

@@ -1,0 +1,12 @@
+//! Arbitrary bytes as a saved dump (`--input`): each line through the conntrack-text,
+//! /proc and JSON readers, then the filter, `ct top`'s grouping and every printer
+//! (tests/support/exercise.rs). Seeded from the fixtures' `conntrack -L` lines and JSON
+//! by fuzz/seed.sh.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/support/exercise.rs"]
+mod exercise;
+
+fuzz_target!(|data: &[u8]| exercise::exercise_saved(data));
