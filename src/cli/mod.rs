@@ -102,9 +102,11 @@ pub enum Command {
     /// protocol, state, zone, mark, NAT address, helper, label, status flag or address
     /// prefix, the largest groups first, under the table's fill level and drop counters.
     ///
-    /// The groups are printed once: -o table (default), json (one object per group) or
-    /// plain (key=value lines). Memory grows with the number of groups, not with the
-    /// table.
+    /// On a terminal it is a live view, refreshed every --interval seconds, with each
+    /// group's new entries a second (keys: b grouping, s sort, f filter, space pause,
+    /// Enter open a group, q quit). Otherwise, or with --once, it prints the groups once:
+    /// -o table (default), json (one object per group) or plain (key=value lines). Memory
+    /// grows with the number of groups, not with the table.
     ///
     /// Example: ct top --by src/24,dport -p tcp -n 10
     Top(Box<TopArgs>),
@@ -384,8 +386,8 @@ pub struct TopArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub top: u32,
 
-    /// Order: entries (the default), packets, bytes (with accounting on), key.
-    /// Example: --sort bytes
+    /// Order: entries (the default), new (new entries a second, in the live view),
+    /// packets, bytes (with accounting on), key. Example: --sort bytes
     #[arg(
         long = "sort",
         value_enum,
@@ -405,6 +407,20 @@ pub struct TopArgs {
     )]
     pub output: Option<TopFormatArg>,
 
+    /// Insist on the live view: when stdout is not a terminal to draw on, exit 2 rather
+    /// than print the groups once.
+    #[arg(long = "live", conflicts_with_all = ["once", "output"], help_heading = "Output")]
+    pub live: bool,
+
+    /// Print the groups once even on a terminal.
+    #[arg(long = "once", help_heading = "Output")]
+    pub once: bool,
+
+    /// Seconds between the live view's refreshes (fractions allowed). Example: --interval 5
+    #[arg(long = "interval", value_name = "SECONDS", default_value = "2",
+          value_parser = parse_duration, help_heading = "Output")]
+    pub interval: std::time::Duration,
+
     #[command(flatten)]
     pub filter: FilterArgs,
 
@@ -419,6 +435,8 @@ pub struct TopArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
     Entries,
+    // New entries a second: only the live view counts them.
+    New,
     Packets,
     Bytes,
     Key,
@@ -428,6 +446,7 @@ impl SortArg {
     pub fn order(self) -> SortBy {
         match self {
             SortArg::Entries => SortBy::Entries,
+            SortArg::New => SortBy::New,
             SortArg::Packets => SortBy::Packets,
             SortArg::Bytes => SortBy::Bytes,
             SortArg::Key => SortBy::Key,

@@ -393,9 +393,13 @@ impl Grouping {
     /// An empty grouping that counts the entries `previous` did not have (by their
     /// kernel id), and remembers its own for the next one. With no previous grouping
     /// nothing counts as new.
-    pub fn following(fields: Vec<KeyField>, previous: Option<Grouping>) -> Grouping {
+    ///
+    /// The ids are taken out of `previous`, not copied, while its groups stay: the live
+    /// view goes on showing them until this grouping is filled (and still shows them if
+    /// filling it fails; the reading after that then has nothing to count against).
+    pub fn following(fields: Vec<KeyField>, previous: Option<&mut Grouping>) -> Grouping {
         let mut grouping = Grouping::new(fields);
-        grouping.previous_ids = previous.and_then(|previous| previous.ids);
+        grouping.previous_ids = previous.and_then(|previous| previous.ids.take());
         grouping.ids = Some(HashSet::with_capacity(
             grouping.previous_ids.as_ref().map_or(0, HashSet::len),
         ));
@@ -666,7 +670,7 @@ mod tests {
         first.add(&with_id(1, 80));
         assert!(!first.has_rates());
         assert_eq!(first.top(SortBy::New, 5)[0].totals.new, 0);
-        let mut second = Grouping::following(fields("dport"), Some(first));
+        let mut second = Grouping::following(fields("dport"), Some(&mut first));
         for (id, dport) in [(1, 80), (2, 80), (3, 443)] {
             second.add(&with_id(id, dport));
         }

@@ -1,15 +1,18 @@
 //! `ct top`: the entries grouped by what they have in common, the largest groups
 //! first, under the table's headline, as a table, JSON Lines or plain lines.
 //!
-//! Each reading is one dump, grouped as it streams in: nothing per entry is kept.
+//! Each reading is one dump, grouped as it streams in: nothing per entry is kept. On a
+//! terminal the readings repeat in the live view ([`live`]).
 
-use std::io::Write;
+pub mod live;
+
+use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 
 use super::stats::{global_stats, per_cpu};
 use super::{Stderr, connect, stdout};
-use crate::cli::{TopArgs, TopFormatArg};
+use crate::cli::{SortArg, TopArgs, TopFormatArg};
 use crate::decode;
 use crate::filter::Filter;
 use crate::kernel::*;
@@ -19,18 +22,37 @@ use crate::model::group::{Grouping, SortBy};
 use crate::model::stats::{Headline, StatsKind};
 use crate::netlink::Conntrack;
 use crate::output::top::{TopView, print_json, print_plain, print_table};
-use crate::plan::{self, Target};
+use crate::plan::{self, Target, UsageError};
 
 pub fn run(args: &TopArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
+    let live = wants_live(args, std::io::stdout().is_terminal())?;
     let labels = label_map.or_else(|| LabelMap::load(std::path::Path::new(CONNLABEL_CONF)).ok());
     let order = args.sort.order();
     let grouping = Grouping::new(args.by.clone());
     let reading = match &args.input.input {
         Some(path) => read_saved(path, &filter, labels.clone(), grouping)?,
-        None => read_table(&mut connect(&target)?, &filter, grouping)?,
+        None => {
+            let mut conntrack = connect(&target)?;
+            if live {
+                let settings = live::Settings {
+                    fields: args.by.clone(),
+                    filtered: filter != Filter::default(),
+                    filter,
+                    order,
+                    limit: args.top as usize,
+                    interval: args.interval,
+                    labels,
+                };
+                return live::run(conntrack, settings);
+            }
+            read_table(&mut conntrack, &filter, grouping)?
+        }
     };
+    for err in &reading.skipped {
+        writeln!(Stderr, "ct: skipped an entry the kernel sent: {err}")?;
+    }
     let view = reading.view(order, args.top as usize, labels.as_ref(), None);
     let (mut out, _) = stdout();
     match args.output.unwrap_or(TopFormatArg::Table) {
@@ -42,6 +64,36 @@ pub fn run(args: &TopArgs) -> Result<()> {
     Ok(())
 }
 
+/// Whether to draw the live view: on a terminal unless `--once` or `-o` asks for the
+/// groups printed once, and with `--live`, which fails without a terminal rather than
+/// quietly printing once. Checked before any socket opens.
+fn wants_live(args: &TopArgs, terminal: bool) -> Result<bool, UsageError> {
+    if args.live && !terminal {
+        return Err(UsageError(
+            "--live needs a terminal to draw on, and standard output is not one; \
+             leave --live out to print the groups once"
+                .into(),
+        ));
+    }
+    if args.live && args.input.input.is_some() {
+        return Err(UsageError(
+            "--live reads the kernel's table again and again; a saved dump (--input) is \
+             printed once"
+                .into(),
+        ));
+    }
+    let live = args.live
+        || (terminal && !args.once && args.output.is_none() && args.input.input.is_none());
+    if !live && args.sort == SortArg::New {
+        return Err(UsageError(
+            "--sort new needs the live view: new entries are counted between its \
+             refreshes, and printed once there is nothing to count against"
+                .into(),
+        ));
+    }
+    Ok(live)
+}
+
 /// One reading of the table: its headline and its entries, grouped.
 pub struct Reading {
     /// The kernel's view of the table; none for a saved dump.
@@ -50,6 +102,9 @@ pub struct Reading {
     /// otherwise).
     pub saved_entries: Option<u64>,
     pub grouping: Grouping,
+    /// Why entries the kernel sent could not be decoded, one message each: kept for the
+    /// caller to report, since the live view cannot write to stderr under its screen.
+    pub skipped: Vec<String>,
 }
 
 impl Reading {
@@ -86,6 +141,7 @@ pub fn read_table(
     filter: &Filter,
     mut grouping: Grouping,
 ) -> Result<Reading> {
+    let mut skipped = Vec::new();
     let headline = Headline::new(
         global_stats(conntrack)?,
         &per_cpu(conntrack, StatsKind::Conntrack)?,
@@ -96,7 +152,7 @@ pub fn read_table(
         }
         match decode::decode_entry(message.family, message.attributes) {
             Ok(entry) => add_if_matching(&mut grouping, filter, &entry),
-            Err(err) => writeln!(Stderr, "ct: skipped an entry the kernel sent: {err}")?,
+            Err(err) => skipped.push(err.to_string()),
         }
         Ok(())
     })?;
@@ -104,6 +160,7 @@ pub fn read_table(
         headline: Some(headline),
         saved_entries: None,
         grouping,
+        skipped,
     })
 }
 
@@ -123,6 +180,7 @@ pub fn read_saved(
         headline: None,
         saved_entries: Some(stats.entries),
         grouping,
+        skipped: Vec::new(),
     })
 }
 
