@@ -336,6 +336,17 @@ fn live_view_regroups_sorts_counts_new_entries_and_opens_groups() {
 
     tmux.keys(&["Escape"]);
     tmux.wait_for_groups("the groups again", "DPORT", by_port_counts);
+
+    // A smaller terminal: the view follows, the key help on its new last line.
+    tmux.run(&["resize-window", "-t", "live", "-x", "60", "-y", "12"]);
+    let screen = tmux.wait_for("the view redrawn at 60x12", |screen| {
+        screen.lines().count() == 12 && screen.lines().last().unwrap().starts_with("q quit")
+    });
+    assert!(
+        screen.lines().all(|line| line.chars().count() <= 60),
+        "{screen}"
+    );
+    assert!(by_port_counts(&groups(&screen).unwrap().1), "{screen}");
     tmux.keys(&["q"]);
     tmux.check_restored();
 }
