@@ -158,10 +158,25 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // kill-server leaves the socket file behind: remove it too.
+        let socket_path = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "#{socket_path}",
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .stderr(Stdio::null())
             .status();
+        if let Some(path) = socket_path.ok().filter(|path| path.ends_with(&self.socket)) {
+            let _ = std::fs::remove_file(path);
+        }
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
