@@ -386,6 +386,7 @@ fn input_errors_are_for_people() {
         &["count", "expect", "--input", "x"],
         &["list", "--input", "x", "--netns", "blue"],
         &["top", "--input", "x", "-b", "100000"],
+        &["top", "--input", "x", "--live"],
     ] {
         let out = run(ct_command().args(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -868,6 +868,7 @@ mod tests {
         }
         let reading = Reading {
             headline: None,
+            saved_entries: None,
             grouping,
             skipped: Vec::new(),
         };
