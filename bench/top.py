@@ -10,9 +10,10 @@ time, Debian package `time`):
 It makes a network namespace `ct-bench-top-<pid>`, fills its table with N UDP entries
 (examples/fill_table), and times, round by round so a slow moment hits all alike:
 `ct list` (the yardstick), `ct top` grouped by protocol and state (the issue's target:
-at most 1.2 times `ct list`, under 16 MiB peak RSS), by source /16 and by source (one
-group per entry: memory grows with groups), and what ct top replaces, `conntrack -L |
-awk | sort | uniq -c`. It then saves the table as `conntrack -L` text and as ct's JSON
+at most 1.2 times `ct list`, under 16 MiB peak RSS), by source /16, by source (about
+1,000 groups) and by source and port (a group per entry: memory grows with groups), and
+what ct top replaces, `conntrack -L | awk | sort | uniq -c` (GNU time sees only the
+shell's memory there). It then saves the table as `conntrack -L` text and as ct's JSON
 Lines (in a temporary folder, removed at the end) and times `ct list --input` and
 `ct top --input` on them. The namespace is deleted at the end, also on failure.
 """
@@ -36,8 +37,10 @@ def commands(saved_text, saved_json):
         ("ct list", [ct, "list"]),
         ("ct top --by proto,state", [ct, "top", "--by", "proto,state", "-o", "plain"]),
         ("ct top --by src/16", [ct, "top", "--by", "src/16", "-o", "plain"]),
-        ("ct top --by src (a group per entry)", [ct, "top", "--by", "src", "-o", "plain"]),
-        ("conntrack -L | awk | sort | uniq -c",
+        ("ct top --by src (about 1,000 groups)", [ct, "top", "--by", "src", "-o", "plain"]),
+        ("ct top --by src,sport (a group per entry)",
+         [ct, "top", "--by", "src,sport", "-o", "plain"]),
+        ("conntrack -L | awk | sort | uniq -c (RSS: the shell's)",
          ["sh", "-c", "conntrack -L 2>/dev/null | awk '{print $1, $4}' | sort | uniq -c | sort -rn"]),
         ("ct list --input (conntrack -L text)", [ct, "list", "--input", saved_text]),
         ("ct list --input (ct JSON Lines)", [ct, "list", "--input", saved_json]),
@@ -73,7 +76,7 @@ def inside(size, rounds):
     print(f"- ct top --by proto,state / ct list: {top / t['ct list']:.2f} (target: at most 1.2)")
     print(f"- ct top --by proto,state peak RSS: {top_kib / 1024:.1f} MiB (target: under 16 MiB)")
     print(f"- conntrack -L | awk | sort | uniq -c / ct top: "
-          f"{t['conntrack -L | awk | sort | uniq -c'] / top:.1f}")
+          f"{t['conntrack -L | awk | sort | uniq -c (RSS: the shell' + chr(39) + 's)'] / top:.1f}")
     sys.stdout.flush()
 
 
