@@ -1,14 +1,19 @@
-//! Entering another network namespace before the socket opens.
+//! Network namespaces: entering one before the socket opens, and finding every one of
+//! the host.
 //!
 //! A conntrack table belongs to a network namespace, and a netlink socket talks to the
 //! namespace it was created in. `--netns` therefore switches this (still single-threaded)
 //! process into the target namespace with setns(2), the way `ip netns exec` does, but
-//! without the extra process.
+//! without the extra process. `--all-netns` instead opens each namespace's socket from a
+//! short-lived thread that entered it ([`open_in`]): the socket keeps its namespace, and
+//! ct itself never leaves its own.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -66,9 +71,217 @@ pub fn enter(spec: &str) -> Result<()> {
     Ok(())
 }
 
+/// One network namespace of the host, as `--all-netns` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    /// The namespace's inode: what tells two namespaces apart.
+    pub inode: u64,
+    /// Its name under /run/netns, when `ip netns add` (or a CNI plugin) gave it one.
+    pub name: Option<String>,
+    /// The lowest process id in it, when a process is.
+    pub pid: Option<u32>,
+    /// The container id that process's cgroup names (docker, containerd, cri-o...).
+    pub container: Option<String>,
+    /// True for the namespace process 1 is in: the host's, unless ct runs in a
+    /// container that cannot see the host's processes.
+    pub initial: bool,
+    /// The file to enter it by.
+    pub path: PathBuf,
+}
+
+impl Namespace {
+    /// How entries are tagged: the name; `host` for the initial namespace; else
+    /// `pid:N`, a process to `nsenter -t N -n` by; else `net:INODE`.
+    pub fn label(&self) -> String {
+        match (&self.name, self.initial, self.pid) {
+            (Some(name), _, _) => name.clone(),
+            (None, true, _) => "host".into(),
+            (None, false, Some(pid)) => format!("pid:{pid}"),
+            (None, false, None) => format!("net:{}", self.inode),
+        }
+    }
+}
+
+/// Every network namespace of the host, one per inode: the named ones under /run/netns
+/// and those of every process under /proc. Named ones come first, by name, then the
+/// others by inode. A namespace file that cannot be read is left out.
+pub fn discover() -> Vec<Namespace> {
+    let mut found: BTreeMap<u64, Namespace> = BTreeMap::new();
+    let initial = inode_of(Path::new("/proc/1/ns/net"));
+    for (name, path) in named_namespaces() {
+        let Some(inode) = inode_of(&path) else {
+            continue;
+        };
+        found.entry(inode).or_insert_with(|| Namespace {
+            inode,
+            name: Some(name),
+            pid: None,
+            container: None,
+            initial: Some(inode) == initial,
+            path,
+        });
+    }
+    for pid in process_ids() {
+        let path = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        let Some(inode) = inode_of(&path) else {
+            continue;
+        };
+        let namespace = found.entry(inode).or_insert_with(|| Namespace {
+            inode,
+            name: None,
+            pid: None,
+            container: None,
+            initial: Some(inode) == initial,
+            path,
+        });
+        if namespace.pid.is_none() {
+            namespace.pid = Some(pid);
+            namespace.container = container_of(pid);
+        }
+    }
+    let mut namespaces: Vec<Namespace> = found.into_values().collect();
+    namespaces.sort_by(|a, b| {
+        (a.name.is_none(), &a.name, !a.initial, a.inode).cmp(&(
+            b.name.is_none(),
+            &b.name,
+            !b.initial,
+            b.inode,
+        ))
+    });
+    namespaces
+}
+
+/// The namespace's inode, if `path` is a namespace file that can be read.
+fn inode_of(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok()?;
+    // A name under /run/netns whose namespace is gone is an empty file on tmpfs, not a
+    // mount of nsfs: only nsfs files can be entered.
+    is_nsfs(path).then_some(meta.ino())
+}
+
+/// True when `path` lies on nsfs, the file system namespace files live on.
+fn is_nsfs(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs writes only into `stats`, and `c_path` is a valid C string.
+    let mut stats: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statfs(c_path.as_ptr(), &mut stats) };
+    rc == 0 && stats.f_type as i64 == NSFS_MAGIC
+}
+
+/// statfs's f_type for nsfs (NSFS_MAGIC in include/uapi/linux/magic.h).
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// (name, path) of each entry of /run/netns.
+fn named_namespaces() -> Vec<(String, PathBuf)> {
+    let Ok(dir) = std::fs::read_dir(NAMED_NETNS_DIR) else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let entry = entry.ok()?;
+        Some((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ))
+    })
+    .collect()
+}
+
+/// Every process id under /proc, lowest first.
+fn process_ids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = dir
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// The container id in a process's cgroup path: the first 64-hex-digit word, as
+/// docker (`/docker/ID`, `docker-ID.scope`), containerd (`cri-containerd-ID.scope`),
+/// cri-o (`crio-ID.scope`) and podman (`libpod-ID.scope`) name their cgroups.
+fn container_of(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    container_id(&text)
+}
+
+fn container_id(cgroups: &str) -> Option<String> {
+    cgroups
+        .split(|c: char| matches!(c, '/' | '-' | '.' | ':' | '\n'))
+        .find(|word| word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+}
+
+/// Runs `open` on a thread that entered `namespace`, and returns what it made: a socket
+/// opened there keeps talking to that namespace after the thread is gone, while this
+/// thread, and so ct, never leaves its own.
+pub fn open_in<T: Send>(
+    namespace: &Namespace,
+    open: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    let path = namespace.path.to_string_lossy().into_owned();
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                enter(&path)?;
+                open()
+            })
+            .join()
+            .unwrap_or_else(|_| bail!("the thread entering network namespace {path} failed"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_ids_from_cgroup_paths() {
+        let id = "4f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+        for cgroup in [
+            format!("0::/system.slice/docker-{id}.scope\n"),
+            format!("12:pids:/docker/{id}\n"),
+            format!("0::/kubepods.slice/kubepods-burstable.slice/cri-containerd-{id}.scope\n"),
+            format!("0::/machine.slice/libpod-{id}.scope/container\n"),
+        ] {
+            assert_eq!(container_id(&cgroup).as_deref(), Some(id), "{cgroup}");
+        }
+        assert_eq!(
+            container_id("0::/user.slice/user-1000.slice/session-2.scope\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn labels_say_name_host_pid_or_inode() {
+        let namespace = |name: Option<&str>, initial, pid| Namespace {
+            inode: 4026532281,
+            name: name.map(String::from),
+            pid,
+            container: None,
+            initial,
+            path: PathBuf::from("/x"),
+        };
+        assert_eq!(namespace(Some("blue"), true, Some(1)).label(), "blue");
+        assert_eq!(namespace(None, true, Some(1)).label(), "host");
+        assert_eq!(namespace(None, false, Some(77)).label(), "pid:77");
+        assert_eq!(namespace(None, false, None).label(), "net:4026532281");
+    }
+
+    #[test]
+    fn this_process_namespace_is_found() {
+        let own = inode_of(Path::new("/proc/self/ns/net")).unwrap();
+        let all = discover();
+        assert_eq!(all.iter().filter(|ns| ns.inode == own).count(), 1);
+        let mut inodes: Vec<u64> = all.iter().map(|ns| ns.inode).collect();
+        inodes.sort_unstable();
+        inodes.dedup();
+        assert_eq!(inodes.len(), all.len(), "one entry per inode");
+    }
 
     #[test]
     fn names_paths_and_pids() {
