@@ -27,6 +27,20 @@ pub struct TargetArgs {
     pub netns: Option<String>,
 }
 
+/// Every network namespace of the host at once.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Kernel")]
+pub struct AllNetnsArgs {
+    /// Read the table of every network namespace of the host: the named ones
+    /// (/run/netns) and every process's (/proc/*/ns/net), each once. Each line is tagged
+    /// with its namespace: `[NAME] ` before conntrack's line (the name, `host`, or
+    /// `pid:N` of a process in it), a `netns` field in JSON, a NETNS column in tables.
+    /// A namespace that vanishes or cannot be entered is reported and skipped.
+    /// Example: ct count --all-netns
+    #[arg(long = "all-netns", conflicts_with = "netns")]
+    pub all_netns: bool,
+}
+
 /// Where from: a saved dump instead of the kernel.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Input")]
@@ -35,7 +49,7 @@ pub struct InputArgs {
     /// of -o extended,id,ktimestamp,labels), a copy of /proc/net/nf_conntrack, or ct's
     /// JSON Lines; `-` for standard input. A line that cannot be read is reported with its
     /// number and skipped. Example: --input sosreport/sos_commands/networking/conntrack_-L
-    #[arg(long = "input", value_name = "FILE", conflicts_with_all = ["netns", "buffer_size"])]
+    #[arg(long = "input", value_name = "FILE", conflicts_with_all = ["netns", "buffer_size", "all_netns"])]
     pub input: Option<String>,
 }
 

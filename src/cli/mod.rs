@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::model::group::{KeyField, SortBy};
 
 pub use groups::{
-    FamilyArg, FilterArgs, InputArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs,
+    AllNetnsArgs, FamilyArg, FilterArgs, InputArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs,
 };
 
 /// Inspect the Linux connection-tracking (conntrack) table.
@@ -240,6 +240,9 @@ pub struct ListArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub all: AllNetnsArgs,
+
+    #[command(flatten)]
     pub target: TargetArgs,
 }
 
@@ -255,6 +258,9 @@ pub struct CountArgs {
 
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub all: AllNetnsArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,
@@ -278,6 +284,9 @@ pub struct StatsArgs {
         help_heading = "Output"
     )]
     pub output: Option<StatsFormatArg>,
+
+    #[command(flatten)]
+    pub all: AllNetnsArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,
@@ -349,6 +358,9 @@ pub struct WatchArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub all: AllNetnsArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,
@@ -426,6 +438,9 @@ pub struct TopArgs {
 
     #[command(flatten)]
     pub input: InputArgs,
+
+    #[command(flatten)]
+    pub all: AllNetnsArgs,
 
     #[command(flatten)]
     pub target: TargetArgs,

@@ -15,6 +15,7 @@ use crate::cli::{CountArgs, CountTableArg};
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::netlink::Conntrack;
+use crate::output::NetnsTag;
 use crate::plan::{self, Target};
 
 pub fn run(args: &CountArgs) -> Result<()> {
@@ -29,13 +30,25 @@ pub fn run(args: &CountArgs) -> Result<()> {
         }
         return print_count(count_saved(path, &filter, label_map)?);
     }
-    let mut conntrack = connect(&target)?;
-    let count = match args.table {
-        CountTableArg::Conntrack if filter == Filter::default() => count_all(&mut conntrack)?,
-        CountTableArg::Conntrack => count_matching(&mut conntrack, &filter)?,
-        CountTableArg::Expect => super::expect::count(&mut conntrack, &filter)?,
+    let count = |conntrack: &mut Conntrack| match args.table {
+        CountTableArg::Conntrack if filter == Filter::default() => count_all(conntrack),
+        CountTableArg::Conntrack => count_matching(conntrack, &filter),
+        CountTableArg::Expect => super::expect::count(conntrack, &filter),
     };
-    print_count(count)
+    if !args.all.all_netns {
+        return print_count(count(&mut connect(&target)?)?);
+    }
+    // One line per namespace, `[LABEL] COUNT`, each as soon as it is known.
+    let (mut out, _) = stdout();
+    super::for_each_table(&target, true, |conntrack, namespace| {
+        let count = count(conntrack)?;
+        let tag = namespace.map(NetnsTag::of);
+        out.write_all(tag.as_ref().map_or(&b""[..], |tag| &tag.prefix))?;
+        writeln!(out, "{count}")?;
+        Ok(())
+    })?;
+    out.flush()?;
+    Ok(())
 }
 
 fn print_count(count: u64) -> Result<()> {

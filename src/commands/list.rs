@@ -12,8 +12,8 @@ use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::entry::Entry;
 use crate::netlink::{DumpStats, Message, Request};
-use crate::output::{Printer, unix_now_seconds};
-use crate::plan::{self, Output, Target};
+use crate::output::{NetnsTag, Printer, unix_now_seconds};
+use crate::plan::{self, Format, Output, Target, UsageError};
 
 pub fn run(args: &ListArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
@@ -24,6 +24,18 @@ pub fn run(args: &ListArgs) -> Result<()> {
             return Err(super::saved_dumps_hold_connections("the other tables").into());
         }
         return list_saved(path, &filter, &output);
+    }
+    if args.all.all_netns {
+        if args.table != TableArg::Conntrack {
+            return Err(UsageError(
+                "--all-netns lists the conntrack table of each namespace; list the other \
+                 tables of one namespace at a time with --netns"
+                    .into(),
+            )
+            .into());
+        }
+        check_taggable(&output.format)?;
+        return list_all_namespaces(&target, &filter, &output);
     }
     let dump_list = |message_type, operation| {
         Request::dump(NFNL_SUBSYS_CTNETLINK, message_type, AF_UNSPEC, operation)
@@ -60,6 +72,42 @@ fn list(target: &Target, filter: &Filter, output: &Output, request: Option<Reque
         None => conntrack.dump_entries(filter, on_message),
         Some(request) => conntrack.dump(&request, on_message),
     })
+}
+
+/// XML and `-o save` have no place to say which namespace an entry is in.
+pub fn check_taggable(format: &Format) -> Result<(), UsageError> {
+    match format {
+        Format::Xml { .. } | Format::Save => Err(UsageError(
+            "--all-netns cannot mark the namespace in -o xml or -o save; use the classic \
+             line, json or table"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The entries of every namespace, each tagged with its namespace, in one output (one
+/// table, one summary).
+fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
+    let labels = load_labels(&output.labels);
+    let (out, terminal) = stdout();
+    let mut printer = Printer::new(
+        &output.format,
+        labels.as_ref(),
+        unix_now_seconds(),
+        terminal,
+    );
+    printer.show_namespaces();
+    let mut lister = Lister::new(filter, Some(printer), out, super::Stderr, terminal);
+    let mut all_stats = DumpStats::default();
+    super::for_each_table(target, true, |conntrack, namespace| {
+        lister.netns = namespace.map(NetnsTag::of);
+        let stats = conntrack.dump_entries(filter, |message| lister.on_message(message))?;
+        all_stats.interrupted |= stats.interrupted;
+        Ok(())
+    })?;
+    let shown = lister.finish()?;
+    report(all_stats, shown, output.quiet, &mut super::Stderr)
 }
 
 /// Prints the entries of a saved dump that pass `filter`, as of the time it was taken
@@ -129,6 +177,8 @@ pub struct Lister<'m, W: Write, E: Write> {
     /// Flush after every entry, as a terminal expects.
     line_buffered: bool,
     shown: u64,
+    /// The namespace of the entries coming in, with `--all-netns`.
+    pub netns: Option<NetnsTag>,
 }
 
 impl<'m, W: Write, E: Write> Lister<'m, W, E> {
@@ -146,6 +196,7 @@ impl<'m, W: Write, E: Write> Lister<'m, W, E> {
             errors,
             line_buffered,
             shown: 0,
+            netns: None,
         }
     }
 
@@ -170,7 +221,10 @@ impl<'m, W: Write, E: Write> Lister<'m, W, E> {
         let Some(printer) = &mut self.printer else {
             return Ok(());
         };
-        printer.print(&mut self.out, entry)?;
+        match &self.netns {
+            Some(netns) => printer.print_in(&mut self.out, entry, netns)?,
+            None => printer.print(&mut self.out, entry)?,
+        }
         if self.line_buffered {
             self.out.flush()?;
         }

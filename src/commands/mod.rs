@@ -20,7 +20,8 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::input::SavedDump;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
-use crate::netlink::{Conntrack, netns};
+use crate::netlink::Conntrack;
+use crate::netlink::netns::{self, Namespace};
 use crate::plan::{LabelSource, Target, UsageError};
 
 /// Runs the command the user asked for.
@@ -45,6 +46,61 @@ pub fn connect(target: &Target) -> Result<Conntrack> {
         netns::enter(netns)?;
     }
     Conntrack::open(target.socket_buffer)
+}
+
+/// Runs `each` on the table of the namespace `target` names, or with `all` on the
+/// table of every namespace of the host, each opened from a thread that entered it
+/// (ct never leaves its own namespace).
+pub fn for_each_table(
+    target: &Target,
+    all: bool,
+    mut each: impl FnMut(&mut Conntrack, Option<&Namespace>) -> Result<()>,
+) -> Result<()> {
+    if !all {
+        return each(&mut connect(target)?, None);
+    }
+    for_each_namespace(|namespace| {
+        let mut conntrack = netns::open_in(namespace, || Conntrack::open(target.socket_buffer))?;
+        each(&mut conntrack, Some(namespace))
+    })
+}
+
+/// Runs `each` for every namespace of the host (`--all-netns`). A namespace for which
+/// it fails (it vanished, cannot be entered, or refused) is reported and skipped, and
+/// the rest go on; the command fails only when every namespace failed, or when stdout
+/// does.
+pub fn for_each_namespace(mut each: impl FnMut(&Namespace) -> Result<()>) -> Result<()> {
+    let mut last_failure = None;
+    let mut read_any = false;
+    for namespace in netns::discover() {
+        match each(&namespace) {
+            Ok(()) => read_any = true,
+            Err(err) if is_output_failure(&err) => return Err(err),
+            Err(err) => {
+                let _ = writeln!(
+                    Stderr,
+                    "ct: network namespace {}: {err:#}; skipped",
+                    namespace.label()
+                );
+                last_failure = Some(err);
+            }
+        }
+    }
+    match last_failure {
+        Some(err) if !read_any => Err(err.context("no network namespace could be read")),
+        _ => Ok(()),
+    }
+}
+
+/// True when `err` is standard output's: a closed pipe or a full disk ends the command,
+/// whichever namespace was being read.
+fn is_output_failure(err: &anyhow::Error) -> bool {
+    is_broken_pipe(err)
+        || err.chain().any(|cause| {
+            cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.to_string().starts_with(STDOUT_ERROR))
+        })
 }
 
 /// Standard output, buffered, and whether it is a terminal (which then wants every line
@@ -72,11 +128,11 @@ impl Write for StdoutWriter {
 }
 
 fn stdout_error(err: io::Error) -> io::Error {
-    io::Error::new(
-        err.kind(),
-        format!("cannot write to standard output: {err}"),
-    )
+    io::Error::new(err.kind(), format!("{STDOUT_ERROR}: {err}"))
 }
+
+/// How stdout's write errors begin.
+const STDOUT_ERROR: &str = "cannot write to standard output";
 
 /// Standard error for messages: a message that cannot be written (stderr full or
 /// closed) is dropped, never turned into a failure or a panic. The exit status still

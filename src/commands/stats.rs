@@ -1,15 +1,18 @@
 //! `ct stats`: the kernel's per-CPU counters, as `conntrack -S` prints them, or with the
 //! table's fill level and totals for people (`-o table`) and scripts (`-o json`).
 
+use std::io::Write;
+
 use anyhow::{Context, Result, anyhow};
 
 use super::{connect, stdout};
 use crate::cli::{CountTableArg, StatsArgs, StatsFormatArg};
 use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
 use crate::kernel::*;
-use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
+use crate::model::stats::{CpuStats, GlobalStats, Headline, StatsKind};
 use crate::netlink::{Conntrack, KernelError, Request};
-use crate::output::stats::{print_classic, print_json, print_table};
+use crate::output::NetnsTag;
+use crate::output::stats::{print_classic, print_json, print_namespaces_table, print_table};
 use crate::plan::Target;
 
 /// Where the kernel keeps the counters for readers without ctnetlink.
@@ -21,26 +24,78 @@ pub fn run(args: &StatsArgs) -> Result<()> {
         CountTableArg::Conntrack => StatsKind::Conntrack,
         CountTableArg::Expect => StatsKind::Expect,
     };
+    let (mut out, _) = stdout();
+    if args.all.all_netns {
+        return all_namespaces(&target, kind, args.output, &mut out);
+    }
     let mut conntrack = connect(&target)?;
     let cpus = per_cpu(&mut conntrack, kind)?;
-    let (mut out, _) = stdout();
     match args.output {
         None => print_classic(&mut out, &cpus)?,
         Some(format) => {
-            let global = match kind {
-                StatsKind::Conntrack => global_stats(&mut conntrack)?,
-                StatsKind::Expect => GlobalStats {
-                    entries: Some(super::expect::count_all(&mut conntrack)?),
-                    max_entries: read_sysctl_number(EXPECT_MAX_SYSCTL),
-                },
-            };
+            let global = global(&mut conntrack, kind)?;
             match format {
                 StatsFormatArg::Json => print_json(&mut out, kind, &global, &cpus)?,
                 StatsFormatArg::Table => print_table(&mut out, kind, &global, &cpus)?,
             }
         }
     }
-    std::io::Write::flush(&mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The entries and the limit of the connections' or the expectations' table.
+fn global(conntrack: &mut Conntrack, kind: StatsKind) -> Result<GlobalStats> {
+    Ok(match kind {
+        StatsKind::Conntrack => global_stats(conntrack)?,
+        StatsKind::Expect => GlobalStats {
+            entries: Some(super::expect::count_all(conntrack)?),
+            max_entries: read_sysctl_number(EXPECT_MAX_SYSCTL),
+        },
+    })
+}
+
+/// `--all-netns`: conntrack's lines with each namespace's `[LABEL] ` before them, one
+/// JSON object per namespace with its `netns` first, or one table of every namespace's
+/// fill level and drop counters.
+fn all_namespaces<W: Write>(
+    target: &Target,
+    kind: StatsKind,
+    format: Option<StatsFormatArg>,
+    out: &mut W,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    let mut text = Vec::new();
+    super::for_each_table(target, true, |conntrack, namespace| {
+        let tag = namespace
+            .map(NetnsTag::of)
+            .context("every table has a namespace")?;
+        let cpus = per_cpu(conntrack, kind)?;
+        text.clear();
+        match format {
+            None => {
+                print_classic(&mut text, &cpus)?;
+                for line in text.split_inclusive(|byte| *byte == b'\n') {
+                    out.write_all(&tag.prefix)?;
+                    out.write_all(line)?;
+                }
+            }
+            Some(StatsFormatArg::Json) => {
+                print_json(&mut text, kind, &global(conntrack, kind)?, &cpus)?;
+                out.write_all(b"{")?;
+                out.write_all(&tag.json_head)?;
+                out.write_all(text.get(1..).unwrap_or_default())?;
+            }
+            Some(StatsFormatArg::Table) => {
+                rows.push((tag.label, Headline::new(global(conntrack, kind)?, &cpus)));
+            }
+        }
+        Ok(())
+    })?;
+    if format == Some(StatsFormatArg::Table) {
+        print_namespaces_table(out, kind, &rows)?;
+    }
+    out.flush()?;
     Ok(())
 }
 

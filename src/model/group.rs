@@ -33,6 +33,8 @@ pub enum KeyField {
     Label,
     /// Whether one IPS_* status bit is set.
     Flag(u32),
+    /// The network namespace the entry is in (`--all-netns`).
+    Netns,
 }
 
 /// The prefix lengths an address is cut to: one for IPv4, one for IPv6, since one
@@ -84,7 +86,7 @@ fn mask_u128(length: u8) -> u128 {
 
 /// The names `--by` takes, for help texts and errors.
 pub const KEY_NAMES: &str = "src, dst, sport, dport, proto, state, zone, mark, nat, helper, \
-     label, family, flag:NAME (a status flag such as flag:ASSURED), src/LEN and dst/LEN \
+     label, family, netns (with --all-netns), flag:NAME (a status flag such as flag:ASSURED), src/LEN and dst/LEN \
      (a prefix, or src/LEN4/LEN6 for each family)";
 
 impl KeyField {
@@ -124,6 +126,7 @@ impl KeyField {
             ("nat", None) => KeyField::Nat,
             ("helper", None) => KeyField::Helper,
             ("label" | "labels", None) => KeyField::Label,
+            ("netns", None) => KeyField::Netns,
             _ => return Err(format!("unknown key '{word}'; use {KEY_NAMES}")),
         };
         Ok(field)
@@ -151,12 +154,14 @@ impl KeyField {
             KeyField::Nat => "nat".into(),
             KeyField::Helper => "helper".into(),
             KeyField::Label => "label".into(),
+            KeyField::Netns => "netns".into(),
             KeyField::Flag(bit) => flag_name(bit).map_or_else(|| format!("bit{bit}"), String::from),
         }
     }
 
-    /// This field's value in `entry`.
-    pub fn value(self, entry: &Entry<'_>) -> KeyValue {
+    /// This field's value in `entry`, which is in the namespace `netns` (its label;
+    /// empty when ct reads one namespace).
+    pub fn value(self, entry: &Entry<'_>, netns: &'static str) -> KeyValue {
         let original = &entry.original;
         match self {
             KeyField::Family => KeyValue::Family(entry.family.raw()),
@@ -180,6 +185,7 @@ impl KeyField {
                     .fold(0, |set, bit| set | 1 << bit)
             })),
             KeyField::Flag(bit) => KeyValue::Flag(entry.has_status(bit)),
+            KeyField::Netns => KeyValue::Netns(netns),
         }
     }
 }
@@ -246,6 +252,25 @@ pub enum KeyValue {
     /// The label bits, bit N for label N (the kernel has 128).
     Labels(u128),
     Flag(bool),
+    /// A namespace's label, interned ([`intern_netns`]).
+    Netns(&'static str),
+}
+
+/// A namespace's label as a key value lives as long as the program: each distinct
+/// label is kept once, so that keys stay `Copy` and re-reading the namespaces (the
+/// live view) allocates nothing new for those already seen.
+pub fn intern_netns(label: &str) -> &'static str {
+    use std::sync::Mutex;
+    static LABELS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut labels = LABELS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(known) = labels.iter().find(|known| **known == label) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(label.to_string().into_boxed_str());
+    labels.push(leaked);
+    leaked
 }
 
 impl KeyValue {
@@ -362,6 +387,8 @@ pub struct Grouping {
     entries: u64,
     /// Whether any entry carried counters (accounting is on).
     accounting: bool,
+    /// The namespace of the entries being added (`--all-netns`).
+    netns: &'static str,
     /// The ids of the previous grouping's entries, to count new ones; `None` when no
     /// rate is wanted (one-shot) or there is no previous grouping yet.
     previous_ids: Option<HashSet<u32>>,
@@ -385,6 +412,7 @@ impl Grouping {
             groups: HashMap::new(),
             entries: 0,
             accounting: false,
+            netns: "",
             previous_ids: None,
             ids: None,
         }
@@ -410,14 +438,22 @@ impl Grouping {
         &self.fields
     }
 
+    /// The namespace of the entries added from now on (its interned label).
+    pub fn set_netns(&mut self, netns: &'static str) {
+        self.netns = netns;
+    }
+
     /// Adds one entry to its group.
     pub fn add(&mut self, entry: &Entry<'_>) {
         self.entries += 1;
         self.accounting |= entry.counters_original.is_some();
         let new = self.is_new(entry);
         self.key.clear();
-        self.key
-            .extend(self.fields.iter().map(|field| field.value(entry)));
+        self.key.extend(
+            self.fields
+                .iter()
+                .map(|field| field.value(entry, self.netns)),
+        );
         match self.groups.get_mut(self.key.as_slice()) {
             Some(totals) => totals.add(entry, new),
             None => {
@@ -438,14 +474,14 @@ impl Grouping {
             .is_some_and(|previous| !previous.contains(&id))
     }
 
-    /// True when `entry` belongs to the group named `key`.
-    pub fn belongs(&self, entry: &Entry<'_>, key: &[KeyValue]) -> bool {
+    /// True when `entry`, in namespace `netns`, belongs to the group named `key`.
+    pub fn belongs(&self, entry: &Entry<'_>, netns: &'static str, key: &[KeyValue]) -> bool {
         self.fields.len() == key.len()
             && self
                 .fields
                 .iter()
                 .zip(key)
-                .all(|(field, value)| field.value(entry) == *value)
+                .all(|(field, value)| field.value(entry, netns) == *value)
     }
 
     /// How many entries were added.
@@ -688,8 +724,8 @@ mod tests {
             KeyValue::Network("10.0.0.0".parse().unwrap(), 24),
             KeyValue::Port(Some(80)),
         ];
-        assert!(grouping.belongs(&entry, &key));
-        assert!(!grouping.belongs(&tcp("10.0.1.77", 80, 3), &key));
+        assert!(grouping.belongs(&entry, "", &key));
+        assert!(!grouping.belongs(&tcp("10.0.1.77", 80, 3), "", &key));
     }
 
     #[test]

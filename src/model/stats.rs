@@ -82,7 +82,7 @@ impl GlobalStats {
 
 /// The table's state in one line, as `ct top` heads its groups: how full, and the
 /// counters that say packets are being lost to a full table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Headline {
     pub global: GlobalStats,
     /// No room for a new entry: its packet was dropped (insert_failed, drop), or an
@@ -90,6 +90,8 @@ pub struct Headline {
     pub insert_failed: Option<u64>,
     pub drop: Option<u64>,
     pub early_drop: Option<u64>,
+    /// With `--all-netns`: how many namespaces are summed up.
+    pub namespaces: Option<Namespaces>,
 }
 
 impl Headline {
@@ -106,8 +108,49 @@ impl Headline {
             insert_failed: total("insert_failed"),
             drop: total("drop"),
             early_drop: total("early_drop"),
+            namespaces: None,
         }
     }
+}
+
+impl Headline {
+    /// Many namespaces' headlines as one: entries and counters summed, and the
+    /// fullest namespace named, since limits are per namespace and do not add up.
+    pub fn of_namespaces(each: &[(&'static str, Headline)]) -> Headline {
+        let sum = |value: fn(&Headline) -> Option<u64>| {
+            each.iter()
+                .filter_map(|(_, headline)| value(headline))
+                .reduce(|a, b| a + b)
+        };
+        let entries = each
+            .iter()
+            .filter_map(|(_, headline)| headline.global.entries)
+            .fold(0u32, u32::saturating_add);
+        let fullest = each
+            .iter()
+            .filter_map(|(netns, headline)| Some((*netns, headline.global.fill_percent()?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        Headline {
+            global: GlobalStats {
+                entries: Some(entries),
+                max_entries: None,
+            },
+            insert_failed: sum(|h| h.insert_failed),
+            drop: sum(|h| h.drop),
+            early_drop: sum(|h| h.early_drop),
+            namespaces: Some(Namespaces {
+                count: each.len(),
+                fullest,
+            }),
+        }
+    }
+}
+
+/// How many namespaces a headline covers, and which is the fullest (how full, percent).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Namespaces {
+    pub count: usize,
+    pub fullest: Option<(&'static str, f64)>,
 }
 
 /// The column of /proc/net/stat/nf_conntrack that is not a per-CPU counter: every CPU's

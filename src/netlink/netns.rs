@@ -107,7 +107,7 @@ impl Namespace {
 /// others by inode. A namespace file that cannot be read is left out.
 pub fn discover() -> Vec<Namespace> {
     let mut found: BTreeMap<u64, Namespace> = BTreeMap::new();
-    let initial = inode_of(Path::new("/proc/1/ns/net"));
+    let initial = initial_namespace();
     for (name, path) in named_namespaces() {
         let Some(inode) = inode_of(&path) else {
             continue;
@@ -149,6 +149,17 @@ pub fn discover() -> Vec<Namespace> {
         ))
     });
     namespaces
+}
+
+/// The initial namespace's inode: process 1's, or where that cannot be read (a sandbox
+/// may hide it), kthreadd's: kernel threads always live in the initial namespace.
+fn initial_namespace() -> Option<u64> {
+    inode_of(Path::new("/proc/1/ns/net")).or_else(|| {
+        let comm = std::fs::read_to_string("/proc/2/comm").ok()?;
+        (comm.trim() == "kthreadd")
+            .then(|| inode_of(Path::new("/proc/2/ns/net")))
+            .flatten()
+    })
 }
 
 /// The namespace's inode, if `path` is a namespace file that can be read.
@@ -211,7 +222,7 @@ fn container_of(pid: u32) -> Option<String> {
 
 fn container_id(cgroups: &str) -> Option<String> {
     cgroups
-        .split(|c: char| matches!(c, '/' | '-' | '.' | ':' | '\n'))
+        .split(['/', '-', '.', ':', '\n'])
         .find(|word| word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string)
 }
@@ -223,6 +234,11 @@ pub fn open_in<T: Send>(
     namespace: &Namespace,
     open: impl FnOnce() -> Result<T> + Send,
 ) -> Result<T> {
+    // ct's own namespace needs no entering (nor CAP_SYS_ADMIN, which setns asks for
+    // even there).
+    if inode_of(Path::new("/proc/thread-self/ns/net")) == Some(namespace.inode) {
+        return open();
+    }
     let path = namespace.path.to_string_lossy().into_owned();
     std::thread::scope(|scope| {
         scope

@@ -64,6 +64,42 @@ impl<'m> Printer<'m> {
         }
     }
 
+    /// Prints `entry` tagged with the namespace it is in (`--all-netns`): `[LABEL] `
+    /// before conntrack's line, a `netns` object first in JSON, the NETNS column of
+    /// the table. XML and `-o save` have no place for it and are refused before.
+    pub fn print_in<W: Write>(
+        &mut self,
+        out: &mut W,
+        entry: &Entry<'_>,
+        netns: &NetnsTag,
+    ) -> io::Result<()> {
+        match self {
+            Printer::Classic(p) => {
+                out.write_all(&netns.prefix)?;
+                p.print(out, entry)
+            }
+            Printer::Save(p) => {
+                out.write_all(&netns.prefix)?;
+                p.print_listed(out, entry)
+            }
+            Printer::Json(p) => p.print_headed(out, &netns.json_head, entry),
+            Printer::Xml(p) => p.print(out, entry),
+            Printer::Table(p) => {
+                p.set_netns(Some(&netns.label));
+                p.add(entry);
+                Ok(())
+            }
+        }
+    }
+
+    /// Readies the printer for entries of many namespaces: the table gains its NETNS
+    /// column.
+    pub fn show_namespaces(&mut self) {
+        if let Printer::Table(p) = self {
+            p.show_namespaces();
+        }
+    }
+
     /// The printer of deleted entries: as `new`, but `-o save` writes each as the
     /// command that deletes it (`-D`), as `conntrack -D -o save` does.
     pub fn for_deleted(self) -> Self {
@@ -145,6 +181,52 @@ impl ExpectPrinter<'_> {
             ExpectPrinter::Classic { .. } | ExpectPrinter::Json(_) => Ok(()),
         }
     }
+}
+
+/// A namespace as each format tags what comes from it (`--all-netns`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetnsTag {
+    /// The name people see: the namespace's name, `host`, `pid:N` or `net:INODE`.
+    pub label: String,
+    /// `[LABEL] `, before conntrack's line.
+    pub prefix: Vec<u8>,
+    /// `"netns":{...},`, the first member of a JSON object.
+    pub json_head: Vec<u8>,
+}
+
+impl NetnsTag {
+    pub fn of(namespace: &crate::netlink::netns::Namespace) -> NetnsTag {
+        let label = namespace.label();
+        let object = JsonNetns {
+            label: &label,
+            name: namespace.name.as_deref(),
+            inode: namespace.inode,
+            pid: namespace.pid,
+            container: namespace.container.as_deref(),
+        };
+        let mut json_head = b"\"netns\":".to_vec();
+        // Strings and numbers always serialise.
+        json_head.extend_from_slice(&serde_json::to_vec(&object).unwrap_or_default());
+        json_head.push(b',');
+        NetnsTag {
+            prefix: format!("[{label}] ").into_bytes(),
+            json_head,
+            label,
+        }
+    }
+}
+
+/// The `netns` member of JSON: the label, then what identifies the namespace.
+#[derive(serde::Serialize)]
+struct JsonNetns<'a> {
+    label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    inode: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<&'a str>,
 }
 
 /// conntrack's `-o timestamp` prefix: `[seconds.microseconds]` and a tab, each number

@@ -9,7 +9,7 @@ use tabled::builder::Builder;
 
 use super::push_decimal;
 use super::table::render;
-use crate::model::stats::{CpuStats, GlobalStats, StatsKind, totals};
+use crate::model::stats::{CpuStats, GlobalStats, Headline, StatsKind, totals};
 
 /// `conntrack -S` (and `-S expect`), byte for byte: `cpu=N` left-aligned in four
 /// columns and a tab, then each counter as `name=value ` (the model already holds them
@@ -147,6 +147,47 @@ pub fn print_table<W: Write>(
     }
     let right: Vec<usize> = (1..cpus.len() + 2).collect();
     writeln!(out, "{}", render(counters, &right))
+}
+
+/// `--all-netns -o table`: one row per namespace, its fill level and the counters
+/// that say a table is full (summed over its CPUs).
+pub fn print_namespaces_table<W: Write>(
+    out: &mut W,
+    kind: StatsKind,
+    rows: &[(String, Headline)],
+) -> io::Result<()> {
+    let number = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
+    let mut table = Builder::new();
+    table.push_record(
+        [
+            "NETNS",
+            "TABLE",
+            "ENTRIES",
+            "LIMIT",
+            "FULL",
+            "INSERT_FAILED",
+            "DROP",
+            "EARLY_DROP",
+        ]
+        .map(String::from),
+    );
+    for (label, headline) in rows {
+        table.push_record([
+            label.clone(),
+            kind.table_name().to_string(),
+            number(headline.global.entries.map(u64::from)),
+            number(headline.global.max_entries.map(u64::from)),
+            headline
+                .global
+                .fill_percent()
+                .map(|p| format!("{p:.1}%"))
+                .unwrap_or_default(),
+            number(headline.insert_failed),
+            number(headline.drop),
+            number(headline.early_drop),
+        ]);
+    }
+    writeln!(out, "{}", render(table, &[2, 3, 4, 5, 6, 7]))
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub enum Column {
     Use,
     Id,
     Labels,
+    /// The network namespace the entry is in (`--all-netns`).
+    Netns,
 }
 
 impl Column {
@@ -86,6 +88,7 @@ impl Column {
             Column::Use => "USE",
             Column::Id => "ID",
             Column::Labels => "LABELS",
+            Column::Netns => "NETNS",
         }
     }
 
@@ -100,7 +103,7 @@ impl Column {
     /// outside (helper, labels), or colour.
     fn needs_measuring(self, color: bool) -> bool {
         match self {
-            Column::Helper | Column::Labels => true,
+            Column::Helper | Column::Labels | Column::Netns => true,
             Column::State | Column::Nat => color,
             _ => false,
         }
@@ -161,6 +164,8 @@ pub struct TablePrinter<'m> {
     color: bool,
     /// The rows so far.
     cells: Cells,
+    /// The namespace of the entries being added, for the NETNS column.
+    netns: Option<String>,
 }
 
 impl<'m> TablePrinter<'m> {
@@ -175,15 +180,32 @@ impl<'m> TablePrinter<'m> {
             labels,
             chosen,
             color,
+            netns: None,
         }
+    }
+
+    /// Puts the NETNS column first (`--all-netns`), unless the user's columns hold it.
+    pub fn show_namespaces(&mut self) {
+        if !self.columns.contains(&Column::Netns) {
+            self.columns.insert(0, Column::Netns);
+            self.cells = Cells::new(measuring(&self.columns, self.color));
+        }
+    }
+
+    /// The namespace of the entries added from now on.
+    pub fn set_netns(&mut self, label: Option<&str>) {
+        self.netns = label.map(String::from);
     }
 
     /// Keeps the entry's cells for the table.
     pub fn add(&mut self, entry: &Entry<'_>) {
         let (color, labels) = (self.color, self.labels);
         for (index, &column) in self.columns.iter().enumerate() {
-            self.cells
-                .push(index, |text| write_cell(text, column, entry, color, labels));
+            let netns = self.netns.as_deref();
+            self.cells.push(index, |text| match column {
+                Column::Netns => text.extend_from_slice(netns.unwrap_or_default().as_bytes()),
+                _ => write_cell(text, column, entry, color, labels),
+            });
         }
     }
 
@@ -516,6 +538,8 @@ fn write_cell(
     labels: Option<&LabelMap>,
 ) {
     match column {
+        // Not the entry's: TablePrinter::add writes it.
+        Column::Netns => {}
         Column::Family => text.extend_from_slice(entry.family.name().as_bytes()),
         Column::Proto => push_proto(text, entry.protonum()),
         Column::State => {

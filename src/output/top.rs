@@ -89,6 +89,12 @@ pub fn headline(headline: Option<&Headline>, table_entries: u64) -> String {
     if let Some(full) = headline.global.fill_percent() {
         let _ = write!(text, " ({full:.1}% full)");
     }
+    if let Some(namespaces) = headline.namespaces {
+        let _ = write!(text, " in {} namespaces", namespaces.count);
+        if let Some((netns, full)) = namespaces.fullest {
+            let _ = write!(text, " (fullest: {netns}, {full:.1}%)");
+        }
+    }
     for (name, value) in [
         ("insert_failed", headline.insert_failed),
         ("drop", headline.drop),
@@ -128,6 +134,7 @@ pub fn push_value(text: &mut String, value: &KeyValue, labels: Option<&LabelMap>
             Ok(())
         }
         KeyValue::Flag(set) => write!(text, "{}", if set { "yes" } else { "no" }),
+        KeyValue::Netns(label) => write!(text, "{label}"),
         KeyValue::State(None)
         | KeyValue::Address(None)
         | KeyValue::Port(None)
@@ -393,6 +400,7 @@ mod tests {
             insert_failed: Some(0),
             drop: Some(2),
             early_drop: Some(0),
+            namespaces: None,
         };
         let mut out = Vec::new();
         print_table(&mut out, &view(&grouping, 1, Some(headline))).unwrap();
@@ -468,6 +476,9 @@ mod tests {
         raw[0..4].copy_from_slice(&(1u32 << 5).to_ne_bytes());
         let mut labelled = sample()[2];
         labelled.labels = Some(Labels(&raw));
-        assert_eq!(KeyField::Label.value(&labelled), KeyValue::Labels(1 << 5));
+        assert_eq!(
+            KeyField::Label.value(&labelled, ""),
+            KeyValue::Labels(1 << 5)
+        );
     }
 }

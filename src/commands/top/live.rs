@@ -26,14 +26,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
-use super::{Reading, read_table};
+use super::{Reading, Tables, read_table};
 use crate::cli::FilterArgs;
-use crate::decode;
 use crate::filter::Filter;
-use crate::kernel::*;
 use crate::labelmap::LabelMap;
 use crate::model::group::{Grouping, KeyField, KeyValue, SortBy};
-use crate::netlink::Conntrack;
 use crate::output::classic::{ClassicOptions, ClassicPrinter};
 use crate::output::table::{human_bytes, human_count};
 use crate::output::top::{TopView, fields_text, headline, push_value};
@@ -56,10 +53,10 @@ pub struct Settings {
 
 /// Draws the live view on the terminal until the user quits. Only setting the terminal
 /// up can fail the command; a failed reading is shown and retried.
-pub fn run(mut conntrack: Conntrack, settings: Settings) -> Result<()> {
+pub fn run(mut tables: Tables, settings: Settings) -> Result<()> {
     let mut screen = Screen::open().context("cannot set up the terminal for the live view")?;
     let mut app = App::new(settings);
-    app.refresh(&mut conntrack);
+    app.refresh(&mut tables);
     let mut next_reading = Instant::now() + app.interval;
     while !app.quit {
         screen.terminal.draw(|frame| draw(frame, &mut app))?;
@@ -74,14 +71,14 @@ pub fn run(mut conntrack: Conntrack, settings: Settings) -> Result<()> {
             match app.on_event(event::read()?) {
                 Action::None => {}
                 Action::Refresh => {
-                    app.refresh(&mut conntrack);
+                    app.refresh(&mut tables);
                     next_reading = Instant::now() + app.interval;
                 }
-                Action::Open(key) => app.open(&mut conntrack, &key),
+                Action::Open(key) => app.open(&mut tables, &key),
             }
         }
         if !app.paused && Instant::now() >= next_reading {
-            app.refresh(&mut conntrack);
+            app.refresh(&mut tables);
             next_reading = Instant::now() + app.interval;
         }
     }
@@ -196,13 +193,13 @@ impl App {
 
     /// Reads the table again. On failure the last reading stays on screen with the
     /// error under it, and the next interval tries again.
-    fn refresh(&mut self, conntrack: &mut Conntrack) {
+    fn refresh(&mut self, tables: &mut Tables) {
         let previous = match self.reading.as_mut() {
             Some((reading, _)) if !self.forget_ids => Some(&mut reading.grouping),
             _ => None,
         };
         let grouping = Grouping::following(self.fields.clone(), previous);
-        match read_table(conntrack, &self.filter, grouping) {
+        match read_table(tables, &self.filter, grouping) {
             Ok(reading) => self.take_reading(reading, Instant::now()),
             Err(err) => self.refresh_error = Some(format!("reading the table failed: {err:#}")),
         }
@@ -216,11 +213,12 @@ impl App {
             }
             _ => None,
         };
-        if let Some(first) = reading.skipped.first() {
-            self.show_error(format!(
-                "skipped {} entries the kernel sent: {first}",
-                reading.skipped.len()
-            ));
+        match reading.skipped.as_slice() {
+            [] => {}
+            [only] => self.show_error(only.clone()),
+            [first, rest @ ..] => {
+                self.show_error(format!("{first} (and {} more)", rest.len()));
+            }
         }
         self.reading = Some((reading, at));
         self.forget_ids = false;
@@ -230,12 +228,12 @@ impl App {
 
     /// Lists the entries of the group named `key`: a new dump with the current filter,
     /// keeping the entries the grouping puts in that group.
-    fn open(&mut self, conntrack: &mut Conntrack, key: &[KeyValue]) {
+    fn open(&mut self, tables: &mut Tables, key: &[KeyValue]) {
         let Some((reading, _)) = &self.reading else {
             return;
         };
         let grouping = Grouping::new(reading.grouping.fields().to_vec());
-        match group_entries(conntrack, &self.filter, &grouping, key) {
+        match group_entries(tables, &self.filter, &grouping, key) {
             Ok((lines, total)) => {
                 self.page = Page::Entries(EntryList {
                     title: key_text(grouping.fields(), key, self.labels.as_ref()),
@@ -467,10 +465,10 @@ fn parse_filter(text: &str) -> Result<Filter, String> {
     Ok(filter)
 }
 
-/// Dumps the table and keeps, as conntrack's lines, the entries that pass `filter` and
+/// Dumps the tables and keeps, as conntrack's lines, the entries that pass `filter` and
 /// that `grouping` puts in the group named `key`; also returns how many there were.
 fn group_entries(
-    conntrack: &mut Conntrack,
+    tables: &mut Tables,
     filter: &Filter,
     grouping: &Grouping,
     key: &[KeyValue],
@@ -479,23 +477,21 @@ fn group_entries(
     let mut lines = Vec::new();
     let mut total = 0u64;
     let mut line = Vec::with_capacity(256);
-    conntrack.dump_entries(filter, |message| {
-        if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-            return Ok(());
-        }
-        // An entry that does not decode is left out: stderr is under the screen.
-        let Ok(entry) = decode::decode_entry(message.family, message.attributes) else {
-            return Ok(());
-        };
-        if filter.matches(&entry) && grouping.belongs(&entry, key) {
+    // Entries that do not decode are left out: stderr is under the screen.
+    let mut problems = Vec::new();
+    tables.for_each_entry(filter, &mut problems, |entry, netns| {
+        if grouping.belongs(entry, netns, key) {
             total += 1;
             if lines.len() < MAX_ENTRY_LINES {
                 line.clear();
-                printer.print(&mut line, &entry)?;
+                if !netns.is_empty() {
+                    line.extend_from_slice(format!("[{netns}] ").as_bytes());
+                }
+                // Writing into a Vec cannot fail.
+                let _ = printer.print(&mut line, entry);
                 lines.push(String::from_utf8_lossy(&line).trim_end().to_string());
             }
         }
-        Ok(())
     })?;
     Ok((lines, total))
 }
@@ -824,6 +820,7 @@ fn install_panic_hook() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::IPPROTO_TCP;
     use crate::model::entry::{Entry, Family, L4, Tuple};
     use ratatui::backend::TestBackend;
 

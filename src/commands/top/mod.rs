@@ -8,7 +8,7 @@ pub mod live;
 
 use std::io::{IsTerminal, Write};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::stats::{global_stats, per_cpu};
 use super::{Stderr, connect, stdout};
@@ -18,9 +18,9 @@ use crate::filter::Filter;
 use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
-use crate::model::group::{Grouping, SortBy};
+use crate::model::group::{Grouping, KeyField, SortBy, intern_netns};
 use crate::model::stats::{Headline, StatsKind};
-use crate::netlink::Conntrack;
+use crate::netlink::{Conntrack, netns};
 use crate::output::top::{TopView, print_json, print_plain, print_table};
 use crate::plan::{self, Target, UsageError};
 
@@ -34,7 +34,16 @@ pub fn run(args: &TopArgs) -> Result<()> {
     let reading = match &args.input.input {
         Some(path) => read_saved(path, &filter, labels.clone(), grouping)?,
         None => {
-            let mut conntrack = connect(&target)?;
+            if args.by.contains(&KeyField::Netns) && !args.all.all_netns {
+                return Err(UsageError(
+                    "--by netns groups the entries of every namespace: add --all-netns".into(),
+                )
+                .into());
+            }
+            let mut tables = match args.all.all_netns {
+                true => Tables::All(target.clone()),
+                false => Tables::One(connect(&target)?),
+            };
             if live {
                 let settings = live::Settings {
                     fields: args.by.clone(),
@@ -45,13 +54,13 @@ pub fn run(args: &TopArgs) -> Result<()> {
                     interval: args.interval,
                     labels,
                 };
-                return live::run(conntrack, settings);
+                return live::run(tables, settings);
             }
-            read_table(&mut conntrack, &filter, grouping)?
+            read_table(&mut tables, &filter, grouping)?
         }
     };
-    for err in &reading.skipped {
-        writeln!(Stderr, "ct: skipped an entry the kernel sent: {err}")?;
+    for problem in &reading.skipped {
+        writeln!(Stderr, "ct: {problem}")?;
     }
     let view = reading.view(order, args.top as usize, labels.as_ref(), None);
     let (mut out, _) = stdout();
@@ -134,27 +143,95 @@ impl Reading {
     }
 }
 
-/// Reads the headline, then dumps the table into `grouping` (with as much of `filter`
-/// as the kernel takes, the rest checked here).
-pub fn read_table(
-    conntrack: &mut Conntrack,
-    filter: &Filter,
-    mut grouping: Grouping,
-) -> Result<Reading> {
-    let mut skipped = Vec::new();
-    let headline = Headline::new(
-        global_stats(conntrack)?,
-        &per_cpu(conntrack, StatsKind::Conntrack)?,
-    );
-    conntrack.dump_entries(filter, |message| {
-        if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-            return Ok(());
-        }
-        match decode::decode_entry(message.family, message.attributes) {
-            Ok(entry) => add_if_matching(&mut grouping, filter, &entry),
-            Err(err) => skipped.push(err.to_string()),
+/// Where `ct top` reads: one namespace's table, or every namespace's (`--all-netns`),
+/// found again at each reading so that the live view sees namespaces come and go.
+pub enum Tables {
+    One(Conntrack),
+    All(Target),
+}
+
+impl Tables {
+    /// Runs `each` on the socket of every table with its namespace's interned label
+    /// (empty for one table). A namespace that cannot be read is noted in `problems`
+    /// and skipped.
+    fn for_each(
+        &mut self,
+        problems: &mut Vec<String>,
+        mut each: impl FnMut(&mut Conntrack, &'static str) -> Result<()>,
+    ) -> Result<()> {
+        let target = match self {
+            Tables::One(conntrack) => return each(conntrack, ""),
+            Tables::All(target) => target,
+        };
+        for namespace in netns::discover() {
+            let label = intern_netns(&namespace.label());
+            let opened = netns::open_in(&namespace, || Conntrack::open(target.socket_buffer));
+            if let Err(err) = opened.and_then(|mut conntrack| each(&mut conntrack, label)) {
+                problems.push(format!("network namespace {label}: {err:#}; skipped"));
+            }
         }
         Ok(())
+    }
+
+    /// Dumps every table and hands each entry that passes `filter` to `each` with its
+    /// namespace's label. Entries that cannot be decoded are noted in `problems`.
+    pub fn for_each_entry(
+        &mut self,
+        filter: &Filter,
+        problems: &mut Vec<String>,
+        mut each: impl FnMut(&Entry<'_>, &'static str),
+    ) -> Result<()> {
+        let mut undecodable = Vec::new();
+        self.for_each(problems, |conntrack, netns| {
+            conntrack.dump_entries(filter, |message| {
+                if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+                    return Ok(());
+                }
+                match decode::decode_entry(message.family, message.attributes) {
+                    Ok(entry) if filter.matches(&entry) => each(&entry, netns),
+                    Ok(_) => {}
+                    Err(err) => {
+                        undecodable.push(format!("skipped an entry the kernel sent: {err}"))
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+        problems.append(&mut undecodable);
+        Ok(())
+    }
+
+    /// The headline: one table's, or the sum of every namespace's with the fullest
+    /// named.
+    fn headline(&mut self, problems: &mut Vec<String>) -> Result<Headline> {
+        let mut each = Vec::new();
+        self.for_each(problems, |conntrack, netns| {
+            let global = global_stats(conntrack)?;
+            each.push((
+                netns,
+                Headline::new(global, &per_cpu(conntrack, StatsKind::Conntrack)?),
+            ));
+            Ok(())
+        })?;
+        match self {
+            Tables::One(_) => each
+                .pop()
+                .map(|(_, headline)| headline)
+                .context("the kernel sent no statistics"),
+            Tables::All(_) => Ok(Headline::of_namespaces(&each)),
+        }
+    }
+}
+
+/// Reads the headline, then dumps the tables into `grouping` (with as much of `filter`
+/// as the kernel takes, the rest checked here).
+pub fn read_table(tables: &mut Tables, filter: &Filter, mut grouping: Grouping) -> Result<Reading> {
+    let mut skipped = Vec::new();
+    let headline = tables.headline(&mut skipped)?;
+    tables.for_each_entry(filter, &mut skipped, |entry, netns| {
+        grouping.set_netns(netns);
+        grouping.add(entry);
     })?;
     Ok(Reading {
         headline: Some(headline),

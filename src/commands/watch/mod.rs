@@ -21,7 +21,9 @@ use crate::decode::{decode_entry, expect::decode_expectation};
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::event::{EventKind, EventSet};
+use crate::netlink::netns;
 use crate::netlink::{Conntrack, EventReceive, Message, event_filter};
+use crate::output::NetnsTag;
 use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
 use crate::plan::{self, Output, Target, Watch};
 use programs::ProgramNames;
@@ -48,9 +50,15 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         super::expect::check_filter(&filter)?;
         super::expect::check_format(&output.format)?;
     }
+    if args.all.all_netns {
+        super::list::check_taggable(&output.format)?;
+    }
     // Before any thread exists, so that none of them takes the signals.
     let signals = StopSignals::install()?;
-    let mut conntrack = open_event_socket(&target, &watch, &filter)?;
+    let mut sockets = match args.all.all_netns {
+        true => open_in_every_namespace(&watch, &filter)?,
+        false => vec![(None, open_event_socket(&target, &watch, &filter)?)],
+    };
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
     let mut watcher = Watcher {
@@ -68,12 +76,16 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         line_buffered: terminal,
         limit: watch.count,
         shown: 0,
+        netns: None,
+        tagged: Vec::new(),
     };
     let deadline = watch.duration.map(|duration| Instant::now() + duration);
-    let overruns = stream(&mut conntrack, &mut watcher, &signals, deadline)?;
+    let overruns = stream(&mut sockets, &mut watcher, &signals, deadline)?;
     let shown = watcher.finish()?;
-    if overruns.count > 0 {
-        report_overruns(&conntrack, overruns.count);
+    for ((_, conntrack), overruns) in sockets.iter().zip(&overruns) {
+        if overruns.count > 0 {
+            report_overruns(conntrack, overruns.count);
+        }
     }
     if !output.quiet {
         let what = if watch.expectations {
@@ -84,6 +96,23 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         let _ = writeln!(Stderr, "ct: {shown} {what} events have been shown.");
     }
     Ok(())
+}
+
+/// `--all-netns`: an event socket in every namespace present now, each opened from a
+/// thread that entered it. Namespaces made later are not followed. One that cannot be
+/// entered is reported and skipped.
+fn open_in_every_namespace(
+    watch: &Watch,
+    filter: &Filter,
+) -> Result<Vec<(Option<NetnsTag>, Conntrack)>> {
+    let mut sockets = Vec::new();
+    super::for_each_namespace(|namespace| {
+        let opened = netns::open_in(namespace, || {
+            open_event_socket(&Target::default(), watch, filter)
+        });
+        opened.map(|conntrack| sockets.push((Some(NetnsTag::of(namespace)), conntrack)))
+    })?;
+    Ok(sockets)
 }
 
 /// Opens the socket in the target namespace, sized, joined to the groups of the events
@@ -114,60 +143,74 @@ struct Overruns {
     last_warning: Option<Instant>,
 }
 
-/// Receives and prints events until a stop signal, the deadline or the count; returns
-/// how often events were lost.
+/// Receives and prints events, from every socket in turn, until a stop signal, the
+/// deadline or the count; returns how often each socket lost events.
 fn stream<W: Write>(
-    conntrack: &mut Conntrack,
+    sockets: &mut [(Option<NetnsTag>, Conntrack)],
     watcher: &mut Watcher<'_, W>,
     signals: &StopSignals,
     deadline: Option<Instant>,
-) -> Result<Overruns> {
-    let mut overruns = Overruns::default();
+) -> Result<Vec<Overruns>> {
+    let mut overruns: Vec<Overruns> = sockets.iter().map(|_| Overruns::default()).collect();
     let mut since_check = 0;
-    while !watcher.done() {
-        match conntrack.try_receive_events(|message| watcher.on_message(message))? {
-            EventReceive::Messages(_) => {
-                since_check += 1;
-                if since_check < EVENTS_BETWEEN_CHECKS {
-                    continue;
+    let fds: Vec<_> = sockets
+        .iter()
+        .map(|(_, conntrack)| conntrack.raw_fd())
+        .collect();
+    'streaming: while !watcher.done() {
+        let mut idle = true;
+        for ((netns, conntrack), overruns) in sockets.iter_mut().zip(&mut overruns) {
+            watcher.netns = netns.clone();
+            match conntrack.try_receive_events(|message| watcher.on_message(message))? {
+                EventReceive::Messages(_) => {
+                    idle = false;
+                    since_check += 1;
+                    if since_check < EVENTS_BETWEEN_CHECKS {
+                        continue;
+                    }
+                    since_check = 0;
+                    if signals.arrived() || deadline.is_some_and(|d| Instant::now() >= d) {
+                        break 'streaming;
+                    }
                 }
-                since_check = 0;
-                if signals.arrived() || deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
+                EventReceive::Overrun => {
+                    idle = false;
+                    overruns.count += 1;
+                    let due = overruns
+                        .last_warning
+                        .is_none_or(|last| last.elapsed() >= OVERRUN_WARNING_INTERVAL);
+                    if due {
+                        overruns.last_warning = Some(Instant::now());
+                        warn_overruns(conntrack, netns.as_ref(), overruns.count);
+                    }
                 }
+                EventReceive::Nothing => {}
             }
-            EventReceive::Overrun => {
-                overruns.count += 1;
-                let due = overruns
-                    .last_warning
-                    .is_none_or(|last| last.elapsed() >= OVERRUN_WARNING_INTERVAL);
-                if due {
-                    overruns.last_warning = Some(Instant::now());
-                    warn_overruns(conntrack, overruns.count);
-                }
-            }
-            EventReceive::Nothing => {
-                watcher.flush()?;
-                match stop::wait(conntrack.raw_fd(), signals, deadline)? {
-                    Wakeup::Readable => {}
-                    Wakeup::Signal | Wakeup::Deadline => break,
-                }
+        }
+        if idle {
+            watcher.flush()?;
+            match stop::wait(&fds, signals, deadline)? {
+                Wakeup::Readable => {}
+                Wakeup::Signal | Wakeup::Deadline => break,
             }
         }
     }
     Ok(overruns)
 }
 
-/// Says that the kernel dropped events, how often, and what helps.
-fn warn_overruns(conntrack: &Conntrack, count: u64) {
+/// Says that the kernel dropped events (of which namespace), how often, and what helps.
+fn warn_overruns(conntrack: &Conntrack, netns: Option<&NetnsTag>, count: u64) {
     let buffer = conntrack
         .socket_buffer()
         .map(|bytes| format!(" ({bytes} bytes)"))
         .unwrap_or_default();
+    let whose = netns
+        .map(|tag| format!(" of network namespace {}", tag.label))
+        .unwrap_or_default();
     let _ = writeln!(
         Stderr,
-        "ct: warning: the kernel dropped events: the socket's receive buffer{buffer} was \
-         full (ENOBUFS, {count} times so far); raise it with -b, narrow the filters, or \
+        "ct: warning: the kernel dropped events{whose}: the socket's receive buffer{buffer} \
+         was full (ENOBUFS, {count} times so far); raise it with -b, narrow the filters, or \
          write to a faster destination"
     );
 }
@@ -186,6 +229,31 @@ fn report_overruns(conntrack: &Conntrack, count: u64) {
     );
 }
 
+/// Writes what `print` prints to `out`, tagged with `netns` when there is one: `[LABEL] `
+/// before the line, or the `netns` member first in a JSON object. `text` is scratch.
+fn write_tagged<W: Write>(
+    out: &mut W,
+    text: &mut Vec<u8>,
+    netns: Option<&NetnsTag>,
+    print: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> Result<()> {
+    text.clear();
+    print(text)?;
+    match (netns, text.split_first()) {
+        (None, _) => out.write_all(text)?,
+        (Some(netns), Some((b'{', rest))) => {
+            out.write_all(b"{")?;
+            out.write_all(&netns.json_head)?;
+            out.write_all(rest)?;
+        }
+        (Some(netns), _) => {
+            out.write_all(&netns.prefix)?;
+            out.write_all(text)?;
+        }
+    }
+    Ok(())
+}
+
 /// The per-event path: decode, check the kind and the filter, print, count.
 struct Watcher<'m, W: Write> {
     filter: &'m Filter,
@@ -198,6 +266,10 @@ struct Watcher<'m, W: Write> {
     line_buffered: bool,
     limit: Option<u64>,
     shown: u64,
+    /// The namespace of the socket being read, with `--all-netns`.
+    netns: Option<NetnsTag>,
+    /// An event's text, before its namespace's tag goes in.
+    tagged: Vec<u8>,
 }
 
 impl<W: Write> Watcher<'_, W> {
@@ -250,7 +322,13 @@ impl<W: Write> Watcher<'_, W> {
             time: entry.event_time.unwrap_or_else(unix_now_nanos),
             cause,
         };
-        self.printer.print(&mut self.out, &event, &entry)?;
+        let printer = &mut self.printer;
+        write_tagged(
+            &mut self.out,
+            &mut self.tagged,
+            self.netns.as_ref(),
+            |text| printer.print(text, &event, &entry),
+        )?;
         Ok(true)
     }
 
@@ -274,8 +352,13 @@ impl<W: Write> Watcher<'_, W> {
             time: unix_now_nanos(),
             cause: None,
         };
-        self.printer
-            .print_expectation(&mut self.out, &event, &expectation)?;
+        let printer = &mut self.printer;
+        write_tagged(
+            &mut self.out,
+            &mut self.tagged,
+            self.netns.as_ref(),
+            |text| printer.print_expectation(text, &event, &expectation),
+        )?;
         Ok(true)
     }
 

@@ -65,7 +65,7 @@ impl StopSignals {
 }
 
 /// Waits until `socket` is readable, a stop signal arrives or `deadline` passes.
-pub fn wait(socket: RawFd, signals: &StopSignals, deadline: Option<Instant>) -> Result<Wakeup> {
+pub fn wait(sockets: &[RawFd], signals: &StopSignals, deadline: Option<Instant>) -> Result<Wakeup> {
     loop {
         let timeout = match deadline {
             None => -1,
@@ -78,19 +78,17 @@ pub fn wait(socket: RawFd, signals: &StopSignals, deadline: Option<Instant>) -> 
                 left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
             }
         };
-        let mut fds = [
-            libc::pollfd {
-                fd: socket,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: signals.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: `fds` holds two initialised pollfd structures and outlives the call.
+        let poll_fd = |fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // The signals first, then the sockets.
+        let mut fds: Vec<libc::pollfd> = std::iter::once(signals.fd.as_raw_fd())
+            .chain(sockets.iter().copied())
+            .map(poll_fd)
+            .collect();
+        // SAFETY: `fds` holds initialised pollfd structures and outlives the call.
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if ready < 0 {
             let err = io::Error::last_os_error();
@@ -99,10 +97,10 @@ pub fn wait(socket: RawFd, signals: &StopSignals, deadline: Option<Instant>) -> 
             }
             return Err(err).context("cannot wait for events");
         }
-        if fds[1].revents != 0 && signals.arrived() {
+        if fds[0].revents != 0 && signals.arrived() {
             return Ok(Wakeup::Signal);
         }
-        if fds[0].revents != 0 {
+        if fds[1..].iter().any(|fd| fd.revents != 0) {
             return Ok(Wakeup::Readable);
         }
     }
