@@ -223,6 +223,17 @@ fn namespaces_coming_and_going_do_not_fail_a_run() {
             for (ns, lines) in stable.iter().zip(&expected) {
                 assert_eq!(&tagged(&text, ns.name()), lines);
             }
+            // A namespace that vanished between being found and being read is named and
+            // skipped; nothing else is said but the summary.
+            let errors = String::from_utf8_lossy(&out.stderr);
+            for line in errors.lines() {
+                assert!(
+                    (line.starts_with("ct: network namespace ") && line.ends_with("; skipped"))
+                        || (line.starts_with("ct: ")
+                            && line.ends_with(" flow entries have been shown.")),
+                    "{errors}"
+                );
+            }
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
