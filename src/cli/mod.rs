@@ -111,6 +111,20 @@ pub enum Command {
     /// Example: ct top --by src/24,dport -p tcp -n 10
     Top(Box<TopArgs>),
 
+    /// Serve the table's size, limit, per-CPU counters and entries by state, zone and
+    /// status as Prometheus metrics on /metrics.
+    ///
+    /// Each scrape reads the kernel once per namespace (one dump, counted as it streams:
+    /// memory does not grow with the table); scrapes that arrive while a reading is under
+    /// way share it. It listens on 127.0.0.1:9447 by default, because the table reveals
+    /// who talks to whom (and --top-sources names them): expose it wider only behind a
+    /// firewall or NetworkPolicy. Needs CAP_NET_ADMIN; --netns and --all-netns also
+    /// CAP_SYS_ADMIN (setns), and --all-netns CAP_SYS_PTRACE to see other processes'
+    /// namespaces.
+    ///
+    /// Example: ct exporter --listen 127.0.0.1:9447 --all-netns
+    Exporter(Box<ExporterArgs>),
+
     /// Print a shell completion script for ct.
     ///
     /// Example: ct completions bash > /etc/bash_completion.d/ct
@@ -142,6 +156,7 @@ impl Command {
             Command::Flush(_) => "flush",
             Command::Watch(_) => "watch",
             Command::Top(_) => "top",
+            Command::Exporter(_) => "exporter",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
         }
@@ -159,6 +174,7 @@ pub enum ManPage {
     Flush,
     Watch,
     Top,
+    Exporter,
     Completions,
     Man,
 }
@@ -175,6 +191,7 @@ impl ManPage {
             ManPage::Flush => "ct-flush",
             ManPage::Watch => "ct-watch",
             ManPage::Top => "ct-top",
+            ManPage::Exporter => "ct-exporter",
             ManPage::Completions => "ct-completions",
             ManPage::Man => "ct-man",
         }
@@ -191,6 +208,7 @@ impl ManPage {
             ManPage::Flush => "flush",
             ManPage::Watch => "watch",
             ManPage::Top => "top",
+            ManPage::Exporter => "exporter",
             ManPage::Completions => "completions",
             ManPage::Man => "man",
         }
@@ -444,6 +462,52 @@ pub struct TopArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `ct exporter`'s arguments.
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct ExporterArgs {
+    /// The address and port to serve /metrics on. The default is localhost only: the
+    /// table reveals who talks to whom. Example: --listen 0.0.0.0:9447
+    #[arg(
+        long = "listen",
+        value_name = "ADDR:PORT",
+        default_value = "127.0.0.1:9447"
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// Read another network namespace's table instead of ct's own: a name from `ip netns
+    /// list`, a path to a namespace file (/proc/PID/ns/net) or a process id.
+    /// Example: --netns blue
+    #[arg(
+        long = "netns",
+        value_name = "NAME|PATH|PID",
+        conflicts_with = "all_netns"
+    )]
+    pub netns: Option<String>,
+
+    /// Read every network namespace of the host, found again at each scrape (named ones
+    /// under /run/netns and those of every process), each under its own `netns` label.
+    #[arg(long = "all-netns")]
+    pub all_netns: bool,
+
+    /// One series per CPU (label `cpu`) for the kernel's counters, instead of their sum.
+    #[arg(long = "per-cpu")]
+    pub per_cpu: bool,
+
+    /// Also export the N source addresses with the most entries
+    /// (conntrack_top_source_entries). Off by default: addresses are unbounded label
+    /// values. Example: --top-sources 10
+    #[arg(long = "top-sources", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub top_sources: Option<u32>,
+
+    /// Also export the N destination addresses with the most entries
+    /// (conntrack_top_destination_entries). Example: --top-destinations 10
+    #[arg(long = "top-destinations", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub top_destinations: Option<u32>,
 }
 
 /// The orders of `ct top --sort`.

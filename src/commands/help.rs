@@ -218,6 +218,17 @@ fn extra_sections(page: Option<ManPage>) -> String {
                 "the table's make-up for a script",
             ),
         ],
+        Some(ManPage::Exporter) => &[
+            ("ct exporter", "serve /metrics on 127.0.0.1:9447"),
+            (
+                "ct exporter --all-netns --listen 0.0.0.0:9447",
+                "every namespace of the host, for a node's Prometheus",
+            ),
+            (
+                "curl -s localhost:9447/metrics | grep conntrack_entries",
+                "how full the table is",
+            ),
+        ],
         Some(ManPage::Completions) => &[
             ("ct completions bash > /etc/bash_completion.d/ct", "bash"),
             (

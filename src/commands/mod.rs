@@ -5,6 +5,7 @@
 pub mod count;
 pub mod delete;
 pub mod expect;
+pub mod exporter;
 pub mod get;
 pub mod help;
 pub mod list;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Flush(args) => delete::flush(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Top(args) => top::run(&args),
+        Command::Exporter(args) => exporter::run(&args),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),
     }
