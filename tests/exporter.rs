@@ -629,3 +629,22 @@ fn memory_stays_flat_over_100_scrapes_of_20000_entries() {
     );
     assert!(after_100 < 32 * 1024, "RSS {after_100} KiB");
 }
+
+#[test]
+fn a_vanished_namespace_is_counted_as_an_error_and_serving_goes_on() {
+    require_kernel!();
+    let home = Netns::new();
+    let other = Netns::new();
+    let name = other.name().to_string();
+    let _exporter = start_exporter(&home, &["--netns", &name]);
+    let errors = format!("conntrack_scrape_errors_total{{netns=\"{name}\"}}");
+    assert_eq!(value(&scrape(&home), &errors), Some(0.0));
+    drop(other);
+    let body = scrape(&home);
+    assert_eq!(value(&body, &errors), Some(1.0), "{body}");
+    assert_eq!(
+        value(&body, &format!("conntrack_entries{{netns=\"{name}\"}}")),
+        None
+    );
+    assert_eq!(value(&scrape(&home), &errors), Some(2.0));
+}

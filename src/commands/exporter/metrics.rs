@@ -266,6 +266,8 @@ impl Metrics {
         self.duration
             .get_metric_with_label_values(&[netns])?
             .set(scrape.seconds);
+        // Shown at 0 from the first scrape, so that rate() and alerts see it start.
+        self.errors.get_metric_with_label_values(&[netns])?;
         let Some(reading) = &scrape.reading else {
             return Ok(());
         };
@@ -525,6 +527,7 @@ mod tests {
             "conntrack_entries_by_status{netns=\"host\",status=\"dnat\"} 0",
             "conntrack_scrape_duration_seconds{netns=\"host\"} 0.25",
             "conntrack_scrape_errors_total{netns=\"gone\"} 2",
+            "conntrack_scrape_errors_total{netns=\"host\"} 0",
             "conntrack_exporter_readings_total 7",
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
