@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use hyper::body::Bytes;
 use tokio::sync::Mutex;
 
@@ -42,10 +42,23 @@ impl Sources {
                         path.display()
                     )
                 })?;
-                match netns::discover().into_iter().find(|ns| ns.inode == inode) {
-                    Some(namespace) => Ok(Sources::One(namespace)),
-                    None => bail!("'{spec}' ({}) is not a network namespace", path.display()),
-                }
+                // Found by inode, it is labelled as --all-netns would label it; a file
+                // discover() does not list (bind-mounted elsewhere) by what was typed.
+                let namespace = netns::discover()
+                    .into_iter()
+                    .find(|ns| ns.inode == inode)
+                    .unwrap_or_else(|| Namespace {
+                        inode,
+                        name: Some(spec.to_string()),
+                        pid: None,
+                        container: None,
+                        initial: false,
+                        path,
+                    });
+                // Entered once now, so that a file that is no namespace, or missing
+                // rights, fail at start rather than at every scrape.
+                netns::open_in(&namespace, || Conntrack::open(None))?;
+                Ok(Sources::One(namespace))
             }
         }
     }
