@@ -7,6 +7,8 @@
 
 #[macro_use]
 mod common;
+#[path = "support/fill.rs"]
+mod fill;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -295,6 +297,64 @@ fn watch_follows_every_namespace_present_at_its_start() {
         assert_eq!(objects[0]["netns"]["name"], ns.name());
         assert_eq!(objects[0]["event"], "new");
     }
+}
+
+#[test]
+fn a_namespace_deleted_mid_run_is_reported_and_the_run_succeeds() {
+    require_kernel!();
+    // Two namespaces; ct reads the one whose name sorts first before the other. Its
+    // 20,000 entries fill the pipe to ct's stdout, so ct waits, mid-run, until the test
+    // reads: the second namespace is deleted meanwhile.
+    let mut pair = [Netns::new(), Netns::new()];
+    pair.sort_by(|a, b| a.name().cmp(b.name()));
+    let [first, second] = pair;
+    fill::fill(
+        first.name(),
+        fill::FillSpec {
+            count: 20_000,
+            base: 233,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    second.insert("-p udp -s 10.232.8.1 -d 10.232.8.2 --sport 1 --dport 2 -t 600");
+    let mut child = Command::new(ct_bin())
+        .args(["list", "--all-netns"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    // ct is inside the first namespace's dump once its first line arrives.
+    loop {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0);
+        if line.starts_with(&format!("[{}] ", first.name())) {
+            break;
+        }
+    }
+    let deleted = run(Command::new("ip").args(["netns", "del", second.name()]));
+    assert!(deleted.status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let mut errors = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut errors).unwrap();
+    assert!(child.wait().unwrap().success(), "{errors}");
+    let shown = 1 + rest
+        .lines()
+        .filter(|line| line.starts_with(&format!("[{}] ", first.name())))
+        .count();
+    assert_eq!(shown, 20_000);
+    assert!(!rest.contains(&format!("[{}] ", second.name())));
+    assert!(
+        errors.contains(&format!(
+            "ct: network namespace {}: network namespace '/run/netns/{}' not found",
+            second.name(),
+            second.name()
+        )),
+        "{errors}"
+    );
 }
 
 #[test]
