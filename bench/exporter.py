@@ -17,7 +17,6 @@ inside the namespace, which is deleted at the end, also on failure.
 
 import argparse
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -113,23 +112,9 @@ def main():
     if args.inside:
         inside(args.inside, args.scrapes)
         return
-    if os.geteuid() != 0:
-        sys.exit("bench: run as root (it creates a network namespace)")
-    for tool in ("ip", "conntrack", "cargo"):
-        if not shutil.which(tool):
-            sys.exit(f"bench: {tool} is needed")
-    listing.build()
-    print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
-    netns = f"ct-bench-exporter-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", netns], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
-        env = dict(os.environ, CT_BENCH_NETNS=netns)
-        subprocess.run(["ip", "netns", "exec", netns, sys.executable, os.path.abspath(__file__),
-                        "--inside", str(args.size), "--scrapes", str(args.scrapes)],
-                       env=env, check=True)
-    finally:
-        subprocess.run(["ip", "netns", "del", netns], check=False)
+    listing.check_and_build(need_gnu_time=False)
+    listing.run_inside(f"ct-bench-exporter-{os.getpid()}", __file__,
+                       ["--inside", str(args.size), "--scrapes", str(args.scrapes)])
 
 
 if __name__ == "__main__":

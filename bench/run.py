@@ -54,6 +54,32 @@ def build():
         cwd=TOP, check=True)
 
 
+def check_and_build(need_gnu_time=True):
+    """Refuses to start without root or the tools, then builds the release binaries."""
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it creates a network namespace)")
+    for tool in ("ip", "conntrack", "cargo"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is needed")
+    if need_gnu_time and not os.path.exists("/usr/bin/time"):
+        sys.exit("bench: GNU time is needed for the RSS figures (apt-get install time)")
+    build()
+    print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
+
+
+def run_inside(netns, script, args):
+    """Runs `script --inside ... args` inside a fresh namespace `netns` (loopback up,
+    CT_BENCH_NETNS naming it), deleting the namespace afterwards, also on failure."""
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
+        env = dict(os.environ, CT_BENCH_NETNS=netns)
+        subprocess.run(["ip", "netns", "exec", netns, sys.executable, os.path.abspath(script)]
+                       + args, env=env, check=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+
+
 def commands():
     ct = os.path.join(RELEASE, "ct")
     cmds = [

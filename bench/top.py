@@ -20,7 +20,6 @@ Lines (in a temporary folder, removed at the end) and times `ct list --input` an
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,24 +89,9 @@ def main():
     if args.inside:
         inside(args.inside, args.rounds)
         return
-    if os.geteuid() != 0:
-        sys.exit("bench: run as root (it creates a network namespace)")
-    for tool in ("ip", "conntrack", "cargo"):
-        if not shutil.which(tool):
-            sys.exit(f"bench: {tool} is needed")
-    if not os.path.exists("/usr/bin/time"):
-        sys.exit("bench: GNU time is needed for the RSS figures (apt-get install time)")
-    listing.build()
-    print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
-    netns = f"ct-bench-top-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", netns], check=True)
-    try:
-        env = dict(os.environ, CT_BENCH_NETNS=netns)
-        subprocess.run(["ip", "netns", "exec", netns, sys.executable, os.path.abspath(__file__),
-                        "--inside", str(args.size), "--rounds", str(args.rounds)],
-                       env=env, check=True)
-    finally:
-        subprocess.run(["ip", "netns", "del", netns], check=False)
+    listing.check_and_build()
+    listing.run_inside(f"ct-bench-top-{os.getpid()}", __file__,
+                       ["--inside", str(args.size), "--rounds", str(args.rounds)])
 
 
 if __name__ == "__main__":
