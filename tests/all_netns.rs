@@ -358,6 +358,39 @@ fn a_namespace_deleted_mid_run_is_reported_and_the_run_succeeds() {
 }
 
 #[test]
+fn watch_picks_up_namespaces_made_after_it_started() {
+    require_kernel!();
+    let before = Netns::new();
+    let watcher = events::EventWatcher::spawn({
+        let mut cmd = ct_command();
+        cmd.args(["watch", "--all-netns", "-e", "NEW"]);
+        cmd
+    });
+    events::wait_for_listeners(&before, 1);
+    let after = Netns::new();
+    // ct looks for new namespaces every second.
+    events::wait_for_listeners(&after, 1);
+    after.insert("-p udp -s 10.232.7.1 -d 10.232.7.2 --sport 5 --dport 6 -t 600");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !watcher.printed().stdout.contains("src=10.232.7.1 ")
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let printed = watcher.stop().stdout;
+    let lines: Vec<&str> = printed
+        .lines()
+        .filter(|line| line.contains("src=10.232.7.1 "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{printed}");
+    assert!(
+        lines[0].starts_with(&format!("[{}]     [NEW] udp      17 ", after.name())),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
 fn tags_need_all_netns_and_a_format_with_room_for_them() {
     for args in [
         &["list", "--all-netns", "-o", "xml"][..],

@@ -10,6 +10,7 @@
 mod programs;
 mod stop;
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -55,9 +56,16 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     }
     // Before any thread exists, so that none of them takes the signals.
     let signals = StopSignals::install()?;
-    let mut sockets = match args.all.all_netns {
-        true => open_in_every_namespace(&watch, &filter)?,
-        false => vec![(None, open_event_socket(&target, &watch, &filter)?)],
+    let mut scan = args
+        .all
+        .all_netns
+        .then(|| NamespaceScan::new(&watch, &filter));
+    let mut sockets = match &mut scan {
+        Some(scan) => scan.first()?,
+        None => vec![EventSocket::new(
+            None,
+            open_event_socket(&target, &watch, &filter)?,
+        )],
     };
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
@@ -80,11 +88,17 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         tagged: Vec::new(),
     };
     let deadline = watch.duration.map(|duration| Instant::now() + duration);
-    let overruns = stream(&mut sockets, &mut watcher, &signals, deadline)?;
+    stream(
+        &mut sockets,
+        scan.as_mut(),
+        &mut watcher,
+        &signals,
+        deadline,
+    )?;
     let shown = watcher.finish()?;
-    for ((_, conntrack), overruns) in sockets.iter().zip(&overruns) {
-        if overruns.count > 0 {
-            report_overruns(conntrack, overruns.count);
+    for socket in &sockets {
+        if socket.overruns.count > 0 {
+            report_overruns(&socket.conntrack, socket.overruns.count);
         }
     }
     if !output.quiet {
@@ -98,21 +112,90 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--all-netns`: an event socket in every namespace present now, each opened from a
-/// thread that entered it. Namespaces made later are not followed. One that cannot be
-/// entered is reported and skipped.
-fn open_in_every_namespace(
-    watch: &Watch,
-    filter: &Filter,
-) -> Result<Vec<(Option<NetnsTag>, Conntrack)>> {
-    let mut sockets = Vec::new();
-    super::for_each_namespace(|namespace| {
-        let opened = netns::open_in(namespace, || {
-            open_event_socket(&Target::default(), watch, filter)
-        });
-        opened.map(|conntrack| sockets.push((Some(NetnsTag::of(namespace)), conntrack)))
-    })?;
-    Ok(sockets)
+/// One socket events arrive on: that of ct's namespace, or with `--all-netns` one per
+/// namespace, with how often it lost events.
+struct EventSocket {
+    netns: Option<NetnsTag>,
+    conntrack: Conntrack,
+    overruns: Overruns,
+}
+
+impl EventSocket {
+    fn new(netns: Option<NetnsTag>, conntrack: Conntrack) -> EventSocket {
+        EventSocket {
+            netns,
+            conntrack,
+            overruns: Overruns::default(),
+        }
+    }
+}
+
+/// How often `--all-netns` looks for namespaces made since it started.
+const NAMESPACE_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `--all-netns`: an event socket in every namespace, each opened from a thread that
+/// entered it; those present at the start, then, looked for every second, those made
+/// since. A namespace that cannot be entered is reported once and skipped.
+struct NamespaceScan<'a> {
+    watch: &'a Watch,
+    filter: &'a Filter,
+    /// The namespaces watched, or tried and skipped, by inode.
+    known: HashSet<u64>,
+    next: Instant,
+}
+
+impl<'a> NamespaceScan<'a> {
+    fn new(watch: &'a Watch, filter: &'a Filter) -> Self {
+        NamespaceScan {
+            watch,
+            filter,
+            known: HashSet::new(),
+            next: Instant::now() + NAMESPACE_SCAN_INTERVAL,
+        }
+    }
+
+    /// The sockets of the namespaces present now; fails when none could be opened.
+    fn first(&mut self) -> Result<Vec<EventSocket>> {
+        let mut sockets = Vec::new();
+        super::for_each_namespace(|namespace| {
+            self.known.insert(namespace.inode);
+            let conntrack = self.open(namespace)?;
+            sockets.push(EventSocket::new(Some(NetnsTag::of(namespace)), conntrack));
+            Ok(())
+        })?;
+        Ok(sockets)
+    }
+
+    /// When due, adds the sockets of namespaces made since the last look.
+    fn pick_up(&mut self, sockets: &mut Vec<EventSocket>) {
+        if Instant::now() < self.next {
+            return;
+        }
+        self.next = Instant::now() + NAMESPACE_SCAN_INTERVAL;
+        for namespace in netns::discover() {
+            if !self.known.insert(namespace.inode) {
+                continue;
+            }
+            match self.open(&namespace) {
+                Ok(conntrack) => {
+                    sockets.push(EventSocket::new(Some(NetnsTag::of(&namespace)), conntrack))
+                }
+                Err(err) => {
+                    let _ = writeln!(
+                        Stderr,
+                        "ct: network namespace {}: {err:#}; skipped",
+                        namespace.label()
+                    );
+                }
+            }
+        }
+    }
+
+    fn open(&self, namespace: &netns::Namespace) -> Result<Conntrack> {
+        netns::open_in(namespace, || {
+            open_event_socket(&Target::default(), self.watch, self.filter)
+        })
+    }
 }
 
 /// Opens the socket in the target namespace, sized, joined to the groups of the events
@@ -144,24 +227,23 @@ struct Overruns {
 }
 
 /// Receives and prints events, from every socket in turn, until a stop signal, the
-/// deadline or the count; returns how often each socket lost events.
+/// deadline or the count. With `scan`, namespaces made meanwhile join in.
 fn stream<W: Write>(
-    sockets: &mut [(Option<NetnsTag>, Conntrack)],
+    sockets: &mut Vec<EventSocket>,
+    mut scan: Option<&mut NamespaceScan<'_>>,
     watcher: &mut Watcher<'_, W>,
     signals: &StopSignals,
     deadline: Option<Instant>,
-) -> Result<Vec<Overruns>> {
-    let mut overruns: Vec<Overruns> = sockets.iter().map(|_| Overruns::default()).collect();
+) -> Result<()> {
     let mut since_check = 0;
-    let fds: Vec<_> = sockets
-        .iter()
-        .map(|(_, conntrack)| conntrack.raw_fd())
-        .collect();
     'streaming: while !watcher.done() {
         let mut idle = true;
-        for ((netns, conntrack), overruns) in sockets.iter_mut().zip(&mut overruns) {
-            watcher.netns = netns.clone();
-            match conntrack.try_receive_events(|message| watcher.on_message(message))? {
+        for socket in sockets.iter_mut() {
+            watcher.netns = socket.netns.clone();
+            match socket
+                .conntrack
+                .try_receive_events(|message| watcher.on_message(message))?
+            {
                 EventReceive::Messages(_) => {
                     idle = false;
                     since_check += 1;
@@ -175,27 +257,43 @@ fn stream<W: Write>(
                 }
                 EventReceive::Overrun => {
                     idle = false;
-                    overruns.count += 1;
-                    let due = overruns
-                        .last_warning
-                        .is_none_or(|last| last.elapsed() >= OVERRUN_WARNING_INTERVAL);
-                    if due {
-                        overruns.last_warning = Some(Instant::now());
-                        warn_overruns(conntrack, netns.as_ref(), overruns.count);
-                    }
+                    note_overrun(socket);
                 }
                 EventReceive::Nothing => {}
             }
         }
+        if let Some(scan) = scan.as_deref_mut() {
+            scan.pick_up(sockets);
+        }
         if idle {
             watcher.flush()?;
-            match stop::wait(&fds, signals, deadline)? {
+            let fds: Vec<_> = sockets.iter().map(|s| s.conntrack.raw_fd()).collect();
+            // Woken for the next look for namespaces too, when there is one.
+            let wake = match (deadline, scan.as_deref()) {
+                (Some(deadline), Some(scan)) => Some(deadline.min(scan.next)),
+                (deadline, scan) => deadline.or(scan.map(|scan| scan.next)),
+            };
+            match stop::wait(&fds, signals, wake)? {
                 Wakeup::Readable => {}
+                Wakeup::Deadline if deadline.is_none_or(|d| Instant::now() < d) => {}
                 Wakeup::Signal | Wakeup::Deadline => break,
             }
         }
     }
-    Ok(overruns)
+    Ok(())
+}
+
+/// Counts a loss of events on `socket`, and warns at most once a second.
+fn note_overrun(socket: &mut EventSocket) {
+    let overruns = &mut socket.overruns;
+    overruns.count += 1;
+    let due = overruns
+        .last_warning
+        .is_none_or(|last| last.elapsed() >= OVERRUN_WARNING_INTERVAL);
+    if due {
+        overruns.last_warning = Some(Instant::now());
+        warn_overruns(&socket.conntrack, socket.netns.as_ref(), overruns.count);
+    }
 }
 
 /// Says that the kernel dropped events (of which namespace), how often, and what helps.
