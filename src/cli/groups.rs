@@ -34,7 +34,8 @@ pub struct AllNetnsArgs {
     /// Read the table of every network namespace of the host: the named ones
     /// (/run/netns) and every process's (/proc/*/ns/net), each once. Each line is tagged
     /// with its namespace: `[NAME] ` before conntrack's line (the name, `host`, or
-    /// `pid:N` of a process in it), a `netns` field in JSON, a NETNS column in tables.
+    /// its inode, a process and its container: net:INODE,pid:N,container:ID), a `netns`
+    /// field in JSON, a NETNS column in tables.
     /// A namespace that vanishes or cannot be entered is reported and skipped.
     /// Example: ct count --all-netns
     #[arg(long = "all-netns", conflicts_with = "netns")]

@@ -90,17 +90,31 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// How entries are tagged: the name; `host` for the initial namespace; else
-    /// `pid:N`, a process to `nsenter -t N -n` by; else `net:INODE`.
+    /// How entries are tagged: the name; `host` for the initial namespace; else its
+    /// inode, a process in it (to `nsenter -t N -n` by) and that process's container
+    /// (the short id docker prints), without spaces so that the tag stays one word:
+    /// `net:4026532281,pid:4242,container:4f1e2d3c4b5a`.
     pub fn label(&self) -> String {
-        match (&self.name, self.initial, self.pid) {
-            (Some(name), _, _) => name.clone(),
-            (None, true, _) => "host".into(),
-            (None, false, Some(pid)) => format!("pid:{pid}"),
-            (None, false, None) => format!("net:{}", self.inode),
+        if let Some(name) = &self.name {
+            return name.clone();
         }
+        if self.initial {
+            return "host".into();
+        }
+        let mut label = format!("net:{}", self.inode);
+        if let Some(pid) = self.pid {
+            label.push_str(&format!(",pid:{pid}"));
+        }
+        if let Some(container) = &self.container {
+            let short = container.get(..SHORT_CONTAINER_ID).unwrap_or(container);
+            label.push_str(&format!(",container:{short}"));
+        }
+        label
     }
 }
+
+/// How much of a container id a label shows: as much as `docker ps` does.
+const SHORT_CONTAINER_ID: usize = 12;
 
 /// Every network namespace of the host, one per inode: the named ones under /run/netns
 /// and those of every process under /proc. Named ones come first, by name, then the
@@ -284,8 +298,17 @@ mod tests {
         };
         assert_eq!(namespace(Some("blue"), true, Some(1)).label(), "blue");
         assert_eq!(namespace(None, true, Some(1)).label(), "host");
-        assert_eq!(namespace(None, false, Some(77)).label(), "pid:77");
+        assert_eq!(
+            namespace(None, false, Some(77)).label(),
+            "net:4026532281,pid:77"
+        );
         assert_eq!(namespace(None, false, None).label(), "net:4026532281");
+        let mut contained = namespace(None, false, Some(77));
+        contained.container = Some("4f1e2d3c4b5a69788796a5b4c3d2e1f0".into());
+        assert_eq!(
+            contained.label(),
+            "net:4026532281,pid:77,container:4f1e2d3c4b5a"
+        );
     }
 
     #[test]

@@ -186,7 +186,7 @@ impl ExpectPrinter<'_> {
 /// A namespace as each format tags what comes from it (`--all-netns`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetnsTag {
-    /// The name people see: the namespace's name, `host`, `pid:N` or `net:INODE`.
+    /// The name people see: the namespace's name, `host`, or `net:INODE,pid:N,...`.
     pub label: String,
     /// `[LABEL] `, before conntrack's line.
     pub prefix: Vec<u8>,

@@ -77,7 +77,7 @@ impl Sources {
 }
 
 /// The label of ct's own namespace: `host` when it is the initial one, else the label
-/// `--all-netns` would give it (its name under /run/netns, `pid:N`...).
+/// `--all-netns` would give it (its name under /run/netns, `net:INODE,pid:N`...).
 fn own_label() -> String {
     let own = inode("/proc/self/ns/net".as_ref());
     if own.is_some() && own == inode("/proc/1/ns/net".as_ref()) {
