@@ -12,6 +12,7 @@ mod stop;
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -115,13 +116,14 @@ pub fn run(args: &WatchArgs) -> Result<()> {
 /// One socket events arrive on: that of ct's namespace, or with `--all-netns` one per
 /// namespace, with how often it lost events.
 struct EventSocket {
-    netns: Option<NetnsTag>,
+    /// Shared with the watcher while this socket is read: a count, not a copy.
+    netns: Option<Rc<NetnsTag>>,
     conntrack: Conntrack,
     overruns: Overruns,
 }
 
 impl EventSocket {
-    fn new(netns: Option<NetnsTag>, conntrack: Conntrack) -> EventSocket {
+    fn new(netns: Option<Rc<NetnsTag>>, conntrack: Conntrack) -> EventSocket {
         EventSocket {
             netns,
             conntrack,
@@ -160,7 +162,10 @@ impl<'a> NamespaceScan<'a> {
         super::for_each_namespace(|namespace| {
             self.known.insert(namespace.inode);
             let conntrack = self.open(namespace)?;
-            sockets.push(EventSocket::new(Some(NetnsTag::of(namespace)), conntrack));
+            sockets.push(EventSocket::new(
+                Some(Rc::new(NetnsTag::of(namespace))),
+                conntrack,
+            ));
             Ok(())
         })?;
         Ok(sockets)
@@ -177,9 +182,10 @@ impl<'a> NamespaceScan<'a> {
                 continue;
             }
             match self.open(&namespace) {
-                Ok(conntrack) => {
-                    sockets.push(EventSocket::new(Some(NetnsTag::of(&namespace)), conntrack))
-                }
+                Ok(conntrack) => sockets.push(EventSocket::new(
+                    Some(Rc::new(NetnsTag::of(&namespace))),
+                    conntrack,
+                )),
                 Err(err) => {
                     let _ = writeln!(
                         Stderr,
@@ -292,7 +298,7 @@ fn note_overrun(socket: &mut EventSocket) {
         .is_none_or(|last| last.elapsed() >= OVERRUN_WARNING_INTERVAL);
     if due {
         overruns.last_warning = Some(Instant::now());
-        warn_overruns(&socket.conntrack, socket.netns.as_ref(), overruns.count);
+        warn_overruns(&socket.conntrack, socket.netns.as_deref(), overruns.count);
     }
 }
 
@@ -365,7 +371,7 @@ struct Watcher<'m, W: Write> {
     limit: Option<u64>,
     shown: u64,
     /// The namespace of the socket being read, with `--all-netns`.
-    netns: Option<NetnsTag>,
+    netns: Option<Rc<NetnsTag>>,
     /// An event's text, before its namespace's tag goes in.
     tagged: Vec<u8>,
 }
@@ -424,7 +430,7 @@ impl<W: Write> Watcher<'_, W> {
         write_tagged(
             &mut self.out,
             &mut self.tagged,
-            self.netns.as_ref(),
+            self.netns.as_deref(),
             |text| printer.print(text, &event, &entry),
         )?;
         Ok(true)
@@ -454,7 +460,7 @@ impl<W: Write> Watcher<'_, W> {
         write_tagged(
             &mut self.out,
             &mut self.tagged,
-            self.netns.as_ref(),
+            self.netns.as_deref(),
             |text| printer.print_expectation(text, &event, &expectation),
         )?;
         Ok(true)
