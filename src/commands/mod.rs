@@ -101,7 +101,8 @@ fn is_output_failure(err: &anyhow::Error) -> bool {
         || err.chain().any(|cause| {
             cause
                 .downcast_ref::<io::Error>()
-                .is_some_and(|io| io.to_string().starts_with(STDOUT_ERROR))
+                .and_then(io::Error::get_ref)
+                .is_some_and(|inner| inner.is::<StdoutError>())
         })
 }
 
@@ -130,11 +131,21 @@ impl Write for StdoutWriter {
 }
 
 fn stdout_error(err: io::Error) -> io::Error {
-    io::Error::new(err.kind(), format!("{STDOUT_ERROR}: {err}"))
+    io::Error::new(err.kind(), StdoutError(err))
 }
 
-/// How stdout's write errors begin.
-const STDOUT_ERROR: &str = "cannot write to standard output";
+/// A write to standard output failed: its own type, so that `--all-netns` can tell it
+/// from a namespace's failure (which skips that namespace) and stop.
+#[derive(Debug)]
+struct StdoutError(io::Error);
+
+impl std::fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write to standard output: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {}
 
 /// Standard error for messages: a message that cannot be written (stderr full or
 /// closed) is dropped, never turned into a failure or a panic. The exit status still
