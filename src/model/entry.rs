@@ -476,6 +476,24 @@ pub fn proto_name(protonum: u8) -> Option<&'static str> {
     }
 }
 
+/// A TCP entry from `src` to `dst` with its reply, and nothing else: what the unit
+/// tests of the stages after the model build their cases from.
+#[cfg(test)]
+pub(crate) fn tcp_entry(src: &str, dst: &str, sport: u16, dport: u16) -> Entry<'static> {
+    let tuple = |src: &str, dst: &str, sport, dport| Tuple {
+        src: Some(src.parse().unwrap()),
+        dst: Some(dst.parse().unwrap()),
+        protonum: IPPROTO_TCP,
+        l4: L4::Ports { sport, dport },
+        zone: None,
+    };
+    Entry::new(
+        Family::Ipv4,
+        tuple(src, dst, sport, dport),
+        tuple(dst, src, dport, sport),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

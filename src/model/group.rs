@@ -554,21 +554,10 @@ pub fn flag_name(bit: u32) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::kernel::*;
-    use crate::model::entry::{Counters, L4, ProtoState, Status, Tuple};
+    use crate::model::entry::{Counters, ProtoState, Status, tcp_entry};
 
     fn tcp(src: &str, dport: u16, state: u8) -> Entry<'static> {
-        let tuple = |src: &str, dst: &str, sport, dport| Tuple {
-            src: Some(src.parse().unwrap()),
-            dst: Some(dst.parse().unwrap()),
-            protonum: IPPROTO_TCP,
-            l4: L4::Ports { sport, dport },
-            zone: None,
-        };
-        let mut entry = Entry::new(
-            Family::Ipv4,
-            tuple(src, "10.9.9.9", 40000, dport),
-            tuple("10.9.9.9", src, dport, 40000),
-        );
+        let mut entry = tcp_entry(src, "10.9.9.9", 40000, dport);
         entry.state = Some(ProtoState::Tcp(state));
         entry.status = Some(Status(1 << IPS_CONFIRMED_BIT));
         entry

@@ -820,8 +820,7 @@ fn install_panic_hook() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::IPPROTO_TCP;
-    use crate::model::entry::{Entry, Family, L4, Tuple};
+    use crate::model::entry::{Entry, tcp_entry};
     use ratatui::backend::TestBackend;
 
     fn settings(by: &str) -> Settings {
@@ -837,18 +836,7 @@ mod tests {
     }
 
     fn entry(id: u32, src: &str, dport: u16) -> Entry<'static> {
-        let tuple = |src: &str, dst: &str, sport, dport| Tuple {
-            src: Some(src.parse().unwrap()),
-            dst: Some(dst.parse().unwrap()),
-            protonum: IPPROTO_TCP,
-            l4: L4::Ports { sport, dport },
-            zone: None,
-        };
-        let mut entry = Entry::new(
-            Family::Ipv4,
-            tuple(src, "10.240.9.9", 40000, dport),
-            tuple("10.240.9.9", src, dport, 40000),
-        );
+        let mut entry = tcp_entry(src, "10.240.9.9", 40000, dport);
         entry.id = Some(id);
         entry
     }
