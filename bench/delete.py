@@ -10,12 +10,15 @@ Each run makes a fresh network namespace `ct-bench-delete-<pid>-<n>` and fills i
 250,000 UDP entries (examples/fill_table): 64,000 from 10.1.0.0/16 with mark 42, the
 rest from other /16s with mark 0. Then it times one deletion, output to /dev/null:
 
-- by the /16 prefix (`-s 10.1.0.0/16`): a prefix the kernel cannot match exactly, so
-  `ct delete` dumps and deletes entry by entry, many to a datagram; conntrack dumps and
-  sends one request per entry, waiting for each acknowledgement;
-- by mark (`-m 42`): `ct delete` sends one flush request carrying the mark (Linux 6.12
-  and later take the whole filter), after dumping what it is about to delete for the
-  lines it prints; conntrack dumps by mark and deletes one by one.
+- by the /16 prefix (`-s 10.1.0.0/16`): a prefix the kernel cannot match, so all
+  250,000 entries cross; `ct delete` (entry by entry, its default) deletes many to a
+  datagram; conntrack dumps and sends one request per entry, waiting for each
+  acknowledgement;
+- by mark (`-m 42`): `ct delete` dumps what the kernel's filter lets through and deletes
+  it entry by entry (its default, whose lines and count are exact); `ct delete
+  --one-request` sends one flush request carrying the mark (Linux 6.12 and later take
+  the whole filter), after dumping what it is about to delete for the lines it prints;
+  conntrack dumps by mark and deletes one by one.
 
 It also times `ct flush -f ipv6` on the same table (no IPv6 entry): the floor of any
 flush request, the kernel's walk of the whole table. It checks that exactly 64,000
@@ -91,6 +94,7 @@ def main():
         ("ct delete -s 10.1.0.0/16", [ct, "delete", "-s", "10.1.0.0/16"]),
         ("conntrack -D -s 10.1.0.0/16", ["conntrack", "-D", "-s", "10.1.0.0/16"]),
         ("ct delete -m 42", [ct, "delete", "-m", "42"]),
+        ("ct delete -m 42 --one-request", [ct, "delete", "-m", "42", "--one-request"]),
         ("conntrack -D -m 42", ["conntrack", "-D", "-m", "42"]),
         # The floor of any flush request: the kernel walks the whole table (no IPv6
         # entry here, so it deletes nothing).
@@ -112,7 +116,7 @@ def main():
         if name.startswith("ct flush"):
             reference = "conntrack -D -m 42"
         elif name.startswith("ct"):
-            reference = "conntrack -D" + name.split("delete", 1)[1]
+            reference = "conntrack -D" + name.split("delete", 1)[1].split(" --", 1)[0]
         else:
             reference = name
         print(f"| {name} | {median[name]:.3f} s | {median[name] / median[reference]:.2f} |")

@@ -12,6 +12,7 @@ mod common;
 mod fill;
 
 use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -270,4 +271,196 @@ fn exact_while_the_table_changes() {
     stop.store(true, Ordering::Relaxed);
     let changed = churn.join().unwrap().unwrap();
     assert!(changed >= 2_000, "the churn ran ({changed} entries)");
+}
+
+/// What `ct delete -m 2 PATH` does when its reader goes away: every entry the filter
+/// matches goes all the same (the deletion is the command, the lines its report), the
+/// count on stderr says so, the exit status is 0, and the near misses stay.
+#[test]
+fn a_reader_that_goes_away_leaves_no_half_done_deletion() {
+    require_kernel!();
+    let matching = FillSpec {
+        count: 20_000,
+        base: 1,
+        mark: 2,
+        ..FillSpec::default()
+    };
+    let near_misses = FillSpec {
+        count: 500,
+        base: 2,
+        mark: 3,
+        ..FillSpec::default()
+    };
+    let paths: [(&[&str], &str); 2] = [
+        (&[], "ct: 20000 flow entries have been deleted.\n"),
+        (
+            &["--one-request"],
+            "ct: 20000 flow entries matched; one flush request deleted them and any that \
+             matched after them, unlisted.\n",
+        ),
+    ];
+    let readers: [(&str, &[&str], i32); 2] = [
+        ("head -1", &["head", "-n", "1"], 0),
+        ("grep -q mark=2", &["grep", "-q", "mark=2"], 0),
+    ];
+    for (path, summary) in paths {
+        for (what, reader, reader_code) in readers {
+            let ns = Netns::new();
+            ns.run_in(|| fill::fill_here(matching)).unwrap();
+            ns.run_in(|| fill::fill_here(near_misses)).unwrap();
+            let mut args = vec![ct_bin(), "delete".into(), "-m".into(), "2".into()];
+            args.extend(path.iter().map(|a| a.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let mut ct = ns
+                .exec_cmd(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pipe = ct.stdout.take().unwrap();
+            let reader_out = Command::new(reader[0])
+                .args(&reader[1..])
+                .stdin(pipe)
+                .output()
+                .unwrap();
+            let ct_out = ct.wait_with_output().unwrap();
+            let at = format!("ct delete -m 2 {path:?} | {what}");
+            assert_eq!(reader_out.status.code(), Some(reader_code), "{at}");
+            if what.starts_with("head") {
+                let line = String::from_utf8(reader_out.stdout).unwrap();
+                assert!(
+                    line.ends_with(" mark=2 use=1\n") && line.lines().count() == 1,
+                    "{at}: {line}"
+                );
+            }
+            assert_eq!(
+                (
+                    ct_out.status.code(),
+                    String::from_utf8_lossy(&ct_out.stderr).as_ref()
+                ),
+                (Some(0), summary),
+                "{at}"
+            );
+            let count = |mark: &str| ns.exec_ok(&[&ct_bin(), "count", "-m", mark]);
+            assert_eq!(
+                (count("2"), count("3")),
+                ("0\n".into(), "500\n".into()),
+                "{at}"
+            );
+        }
+    }
+}
+
+/// While entries that match the filter keep being created, `ct delete` (its default
+/// path) prints exactly the entries it deleted and counts exactly those: what the table
+/// holds afterwards is everything ever made minus what was printed. (One flush request
+/// cannot promise this: it also deletes entries made after its list, unreported.)
+#[test]
+fn the_report_is_exact_while_matching_entries_are_created() {
+    require_kernel!();
+    let ns = Netns::new();
+    let first = FillSpec {
+        count: 30_000,
+        base: 1,
+        mark: 9,
+        ..FillSpec::default()
+    };
+    ns.run_in(|| fill::fill_here(first)).unwrap();
+    // Blocks of 1,000 more, each from its own /16, made one after another while ct runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let inserter = {
+        let (name, stop) = (ns.name().to_string(), stop.clone());
+        std::thread::spawn(move || -> anyhow::Result<u32> {
+            ct::netlink::netns::enter(&name)?;
+            let mut made = 0;
+            for base in 20..=120u8 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let spec = FillSpec {
+                    count: 1_000,
+                    base,
+                    mark: 9,
+                    ..FillSpec::default()
+                };
+                fill::fill_here(spec)?;
+                made += spec.count;
+                let _ = started_tx.send(());
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Ok(made)
+        })
+    };
+    started.recv().unwrap();
+    let out = ct_in(&ns, &["delete", "-m", "9", "-o", "save"]);
+    stop.store(true, Ordering::Relaxed);
+    let made = first.count + inserter.join().unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let printed = keys(&String::from_utf8(out.stdout).unwrap());
+    let left = listed(&ns, &["-m", "9"]);
+    assert!(
+        printed.is_disjoint(&left),
+        "ct printed entries that are still there"
+    );
+    assert_eq!(
+        printed.len() + left.len(),
+        made as usize,
+        "{made} entries made, {} printed as deleted, {} left: some went unreported",
+        printed.len(),
+        left.len()
+    );
+    assert_eq!(
+        stderr,
+        format!("ct: {} flow entries have been deleted.\n", printed.len())
+    );
+    assert!(
+        made > first.count + 1_000,
+        "entries were made while ct deleted ({made})"
+    );
+}
+
+/// Standard output that cannot be written otherwise than by a closed pipe (/dev/full)
+/// fails the command (exit 1), but only after the deletion, whose count is said first.
+/// A dry run only reads: a closed pipe ends it quietly, and nothing is deleted.
+#[test]
+fn a_full_disk_fails_after_the_deletion_and_a_dry_run_stops_at_a_closed_pipe() {
+    require_kernel!();
+    let ns = Netns::new();
+    let spec = FillSpec {
+        count: 5_000,
+        base: 1,
+        mark: 2,
+        ..FillSpec::default()
+    };
+    ns.run_in(|| fill::fill_here(spec)).unwrap();
+    let dry = ns.exec(&[
+        "sh",
+        "-c",
+        "\"$0\" delete -m 2 --dry-run | head -n 1 > /dev/null; echo $?",
+        &ct_bin(),
+    ]);
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&dry.stdout).as_ref(),
+            String::from_utf8_lossy(&dry.stderr).as_ref()
+        ),
+        ("0\n", "")
+    );
+    assert_eq!(ns.exec_ok(&[&ct_bin(), "count", "-m", "2"]), "5000\n");
+    let full = ns.exec(&["sh", "-c", "\"$0\" delete -m 2 > /dev/full", &ct_bin()]);
+    assert_eq!(
+        (
+            full.status.code(),
+            String::from_utf8_lossy(&full.stderr).as_ref()
+        ),
+        (
+            Some(1),
+            "ct: 5000 flow entries have been deleted.\nct: the list of deleted flow entries \
+             is incomplete, the deletion is not: cannot write to standard output: No space \
+             left on device (os error 28)\n"
+        )
+    );
+    assert_eq!(ns.exec_ok(&[&ct_bin(), "count", "-m", "2"]), "0\n");
 }

@@ -62,12 +62,21 @@ pub enum Command {
     /// Delete the entries `ct list` shows with the same filters (as `conntrack -D`), or
     /// expectations with `ct delete expect`.
     ///
-    /// Each deleted entry is printed, in any format of ct list, and "N flow entries have
-    /// been deleted." goes to stderr; the exit status is 1 when nothing matched. Where
-    /// the kernel can apply the whole filter exactly and is known to (the mark and mask,
-    /// the status, exact IPv4 addresses, one protocol and TCP/UDP ports, the family), one
-    /// flush request deletes them all at once; otherwise ct dumps what matches and
-    /// deletes it entry by entry, many to a datagram.
+    /// ct dumps what matches and deletes it entry by entry, many to a datagram; each
+    /// entry is printed (in any format of ct list) once the kernel has deleted it, and
+    /// "N flow entries have been deleted." goes to stderr, N being exactly the lines,
+    /// however the table changes meanwhile. The exit status is 0 when every matching
+    /// entry was deleted, 1 when nothing matched or anything failed.
+    ///
+    /// The deletion is the command and the lines are its report: if the reader of
+    /// stdout goes away (ct delete ... | head -1), the deletion still goes to its end,
+    /// the count on stderr says what went, and the exit status is 0; any other failure to
+    /// write stdout (a full disk) exits 1 after the deletion. A --dry-run only reads,
+    /// and ends at a closed pipe as ct list does.
+    ///
+    /// --one-request trades the exact report for speed where the kernel can apply the
+    /// whole filter (the mark and mask, the status, exact IPv4 addresses, one protocol
+    /// and TCP/UDP ports, the family): one flush request deletes every match.
     ///
     /// Example: ct delete -p udp -s 10.1.0.0/16 --dry-run
     #[command(visible_alias = "D")]
@@ -610,13 +619,17 @@ pub struct DeleteModeArgs {
     #[arg(long = "dry-run")]
     pub dry_run: bool,
 
-    /// Delete entry by entry even where one flush request could (for comparing, or a
-    /// kernel ct has reason to distrust).
+    /// Delete entry by entry: `ct delete`'s default (here for scripts that say it);
+    /// makes `ct flush -f FAMILY` do so too. Each entry is printed once the kernel has
+    /// deleted it, and the count is exactly what went, however the table changes
+    /// meanwhile.
     #[arg(long = "per-entry", conflicts_with = "one_request")]
     pub per_entry: bool,
 
-    /// Delete with one flush request, or refuse (exit 2) when the kernel cannot apply
-    /// this filter exactly or is not known to honour it.
+    /// Delete with one flush request (faster for many entries), or refuse (exit 2) when
+    /// the kernel cannot apply this filter exactly or is not known to honour it. The
+    /// trade-off: the lines and the count are the entries that matched just before the
+    /// request; entries that come to match meanwhile are deleted too, unreported.
     #[arg(long = "one-request")]
     pub one_request: bool,
 }

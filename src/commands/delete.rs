@@ -1,22 +1,30 @@
 //! `ct delete` and `ct flush`: exactly the entries `ct list` shows with the same filters.
 //!
-//! Two paths, chosen by `netlink::flush`. Where the kernel applies the whole filter
-//! exactly and is known to, one flush request (per family) deletes everything at once;
-//! the entries it is about to delete are first dumped with the same filter, for the
-//! lines and the count. Everywhere else, the matching entries are dumped (with what of
-//! the filter the kernel can apply) and each is deleted by its tuple, zone and id (so
-//! an entry made again with the same tuple meanwhile is left alone; the kernel's own
-//! attributes are sent back, with nothing to encode), many to a datagram, from a thread
-//! and a socket of their own while the dump goes on. An entry already gone (ENOENT)
-//! is neither an error nor counted. An entry is printed once the kernel has deleted it.
+//! Two paths. By default the matching entries are dumped (with what of the filter the
+//! kernel can apply) and each is deleted by its tuple, zone and id (so an entry made
+//! again with the same tuple meanwhile is left alone; the kernel's own attributes are
+//! sent back, with nothing to encode), many to a datagram, from a thread and a socket
+//! of their own while the dump goes on. An entry already gone (ENOENT) is neither an
+//! error nor counted, and an entry is printed once the kernel has acknowledged its
+//! deletion: the lines and the count are exactly what the kernel deleted, however the
+//! table changes meanwhile. With `--one-request` (and for `ct flush`, which reports
+//! nothing), where `netlink::flush` says the kernel applies the whole filter exactly,
+//! one flush request (per family) deletes everything at once; the lines are the
+//! entries that matched just before it, and entries that came to match after them go
+//! too, unreported: its summary says so.
+//!
+//! The deletion is the command and the lines are its report: when standard output
+//! fails (the reader went away, `| head -1`), the deletion goes on to its end, and the
+//! count on stderr says what went. A closed pipe then still exits 0; any other write
+//! failure exits 1 after the deletion. A dry run only reads, and stops at a closed pipe.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::mpsc;
 
 use anyhow::Result;
 
-use super::{Stderr, connect, load_labels, stdout};
+use super::{Report, Stderr, connect, load_labels, stdout};
 use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
 use crate::decode::{decode_entry, expect::decode_expectation};
 use crate::filter::Filter;
@@ -37,27 +45,39 @@ const BATCH: usize = 256;
 /// How the user asked to delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Path {
-    /// One flush request where it is exact and safe, else entry by entry.
+    /// One flush request where it is exact and safe, else entry by entry: `ct flush`'s
+    /// default, which reports no entries.
     Auto,
+    /// Entry by entry: `ct delete`'s default, whose report is exact.
     PerEntry,
     OneRequest,
 }
 
 impl Path {
-    fn from_args(args: &DeleteModeArgs) -> Path {
+    fn from_args(args: &DeleteModeArgs, default: Path) -> Path {
         match (args.per_entry, args.one_request) {
             (true, _) => Path::PerEntry,
             (_, true) => Path::OneRequest,
-            _ => Path::Auto,
+            _ => default,
         }
     }
+}
+
+/// What a deletion did.
+struct Deleted {
+    /// How many entries the kernel deleted (or, in a dry run, would delete).
+    count: u64,
+    /// The write that cut the printed report short, if one failed; the deletion went on.
+    output: Option<io::Error>,
+    /// Whether one flush request deleted, its count being what matched just before.
+    one_request: bool,
 }
 
 pub fn run(args: &DeleteArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
     let output = Output::from_args(&args.output, label_map)?;
-    let path = Path::from_args(&args.delete);
+    let path = Path::from_args(&args.delete, Path::PerEntry);
     let dry_run = args.delete.dry_run;
     let deleted = match args.table {
         CountTableArg::Conntrack => delete_entries(&target, &filter, &output, path, dry_run, true)?,
@@ -79,7 +99,7 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
 pub fn flush(args: &FlushArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let output = Output::from_args(&args.output, None)?;
-    let path = Path::from_args(&args.delete);
+    let path = Path::from_args(&args.delete, Path::Auto);
     let dry_run = args.delete.dry_run;
     let filter = Filter {
         family: args.family.map(|family| match family {
@@ -146,17 +166,37 @@ fn refuse_one_request_for_expectations(path: Path) -> Result<(), UsageError> {
 }
 
 /// "ct: N flow entries have been deleted." (or "would be deleted"), and the exit
-/// status conntrack's scripts rely on: 1 when nothing was (or would be) deleted.
-fn report(deleted: u64, what: &str, dry_run: bool, quiet: bool) -> Result<()> {
+/// status conntrack's scripts rely on: 1 when nothing was (or would be) deleted. A
+/// report cut short by a closed pipe is no failure (the deletion went to its end);
+/// one cut short otherwise (a full disk) is, once the count is said.
+fn report(deleted: Deleted, what: &str, dry_run: bool, quiet: bool) -> Result<()> {
+    let Deleted {
+        count,
+        output,
+        one_request,
+    } = deleted;
     if !quiet {
-        let verb = if dry_run {
-            "would be deleted"
+        let _ = if dry_run {
+            writeln!(Stderr, "ct: {count} {what} would be deleted.")
+        } else if one_request {
+            writeln!(
+                Stderr,
+                "ct: {count} {what} matched; one flush request deleted them and any that \
+                 matched after them, unlisted."
+            )
         } else {
-            "have been deleted"
+            writeln!(Stderr, "ct: {count} {what} have been deleted.")
         };
-        let _ = writeln!(Stderr, "ct: {deleted} {what} {verb}.");
     }
-    if deleted == 0 {
+    match output {
+        Some(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "the list of deleted {what} is incomplete, the deletion is not"
+            )));
+        }
+        _ => {}
+    }
+    if count == 0 {
         return Err(NothingMatched.into());
     }
     Ok(())
@@ -175,7 +215,7 @@ impl std::fmt::Display for NothingMatched {
 impl std::error::Error for NothingMatched {}
 
 /// Deletes (or with `dry_run` only shows) the entries `filter` matches; prints them when
-/// `print`. Returns how many were deleted.
+/// `print`.
 fn delete_entries(
     target: &Target,
     filter: &Filter,
@@ -183,7 +223,7 @@ fn delete_entries(
     path: Path,
     dry_run: bool,
     print: bool,
-) -> Result<u64> {
+) -> Result<Deleted> {
     let one_request = match (path, KernelRelease::running()) {
         (Path::PerEntry, _) | (_, None) => None,
         (_, Some(release)) => flush::requests(filter, release),
@@ -199,7 +239,8 @@ fn delete_entries(
         .into());
     }
     let labels = load_labels(&output.labels);
-    let (mut out, terminal) = stdout();
+    let (out, terminal) = stdout();
+    let mut out = Report::new(out);
     // With -o save a dry run writes the commands that would delete (conntrack -R).
     let mut printer = print.then(|| {
         Printer::new(
@@ -211,21 +252,22 @@ fn delete_entries(
         .for_deleted()
     });
     let mut dumper = connect(target)?;
-    let deleted = match one_request {
-        Some(requests) if !dry_run => {
+    let one_request = one_request.filter(|_| !dry_run);
+    let count = match &one_request {
+        Some(requests) => {
             // What is about to go, for the lines and the count; a flush reports neither.
             let shown = if print {
-                show_matching(&mut dumper, filter, &mut printer, &mut out)?
+                show_matching(&mut dumper, filter, &mut printer, &mut out, false)?
             } else {
                 0
             };
-            for request in &requests {
+            for request in requests {
                 dumper.request(request, |_| Ok(()))?;
             }
             shown
         }
-        _ if dry_run => show_matching(&mut dumper, filter, &mut printer, &mut out)?,
-        _ => {
+        None if dry_run => show_matching(&mut dumper, filter, &mut printer, &mut out, true)?,
+        None => {
             let deleter = Conntrack::open(target.socket_buffer)?;
             delete_one_by_one(&mut dumper, deleter, filter, &mut printer, &mut out)?
         }
@@ -233,23 +275,31 @@ fn delete_entries(
     if let Some(printer) = &mut printer {
         printer.finish(&mut out)?;
     }
-    out.flush()?;
-    Ok(deleted)
+    Ok(Deleted {
+        count,
+        output: out.finish(),
+        one_request: one_request.is_some(),
+    })
 }
 
-/// Dumps what `filter` matches and prints it: what a dry run shows, and the list of what
-/// one flush request is about to delete.
+/// Dumps what `filter` matches and prints it: what a dry run shows (which, only
+/// reading, stops at a closed pipe: `stop_when_closed`), and the list of what one flush
+/// request is about to delete (which goes on to the request).
 fn show_matching<W: Write>(
     conntrack: &mut Conntrack,
     filter: &Filter,
     printer: &mut Option<Printer<'_>>,
-    out: &mut W,
+    out: &mut Report<W>,
+    stop_when_closed: bool,
 ) -> Result<u64> {
     let mut shown = 0;
     conntrack.dump_entries(filter, |message| {
         if let Some(entry) = matching_entry(&message, filter)? {
-            if let Some(printer) = printer {
+            if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
                 printer.print(out, &entry)?;
+            }
+            if stop_when_closed {
+                out.check()?;
             }
             shown += 1;
         }
@@ -283,7 +333,7 @@ fn delete_one_by_one<W: Write>(
     mut deleter: Conntrack,
     filter: &Filter,
     printer: &mut Option<Printer<'_>>,
-    out: &mut W,
+    out: &mut Report<W>,
 ) -> Result<u64> {
     std::thread::scope(|scope| {
         let (to_delete, batches) = mpsc::sync_channel::<EntryBatch>(2);
@@ -406,15 +456,19 @@ impl EntryBatch {
 }
 
 impl DeletedBatch {
-    /// Prints the entries the kernel deleted; returns how many.
-    fn print<W: Write>(self, printer: &mut Option<Printer<'_>>, out: &mut W) -> Result<u64> {
+    /// Prints the entries the kernel deleted (while the report is open); returns how many.
+    fn print<W: Write>(
+        self,
+        printer: &mut Option<Printer<'_>>,
+        out: &mut Report<W>,
+    ) -> Result<u64> {
         let mut deleted = 0;
         for ((family, span), gone) in self.batch.entry_spans.iter().zip(self.gone) {
             if gone {
                 continue;
             }
             deleted += 1;
-            if let Some(printer) = printer {
+            if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
                 let entry = decode_entry(*family, &self.batch.dumped[span.clone()])?;
                 printer.print(out, &entry)?;
             }
@@ -424,14 +478,14 @@ impl DeletedBatch {
 }
 
 /// Deletes (or with `dry_run` only shows) the expectations `filter` matches, one by one
-/// (by tuple and id); prints them when `print`. Returns how many were deleted.
+/// (by tuple and id); prints them when `print`.
 fn delete_expectations(
     target: &Target,
     filter: &Filter,
     output: &Output,
     dry_run: bool,
     print: bool,
-) -> Result<u64> {
+) -> Result<Deleted> {
     let mut dumper = connect(target)?;
     let mut found: Vec<(u8, Vec<u8>)> = Vec::new();
     super::expect::dump(&mut dumper, filter, |message| {
@@ -442,24 +496,31 @@ fn delete_expectations(
         }
         Ok(())
     })?;
-    let (mut out, _) = stdout();
+    let (out, _) = stdout();
+    let mut out = Report::new(out);
     let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
-    let mut deleted = 0;
+    let mut count = 0;
     for (family, attributes) in &found {
         let expectation = decode_expectation(*family, attributes)?;
         if !dry_run && !delete_expectation(&mut dumper, *family, &expectation)? {
             continue;
         }
-        deleted += 1;
-        if let Some(printer) = &mut printer {
+        count += 1;
+        if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
             printer.print(&mut out, &expectation)?;
+        }
+        if dry_run {
+            out.check()?;
         }
     }
     if let Some(printer) = &mut printer {
         printer.finish(&mut out)?;
     }
-    out.flush()?;
-    Ok(deleted)
+    Ok(Deleted {
+        count,
+        output: out.finish(),
+        one_request: false,
+    })
 }
 
 /// Deletes one expectation; false when it was already gone.

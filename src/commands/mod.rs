@@ -115,6 +115,66 @@ pub fn stdout() -> (io::BufWriter<StdoutWriter>, bool) {
     (io::BufWriter::with_capacity(64 * 1024, writer), terminal)
 }
 
+/// The report of a command that changes the table (`ct delete`): its lines go to `out`
+/// until a write fails (the reader went away, the disk is full); from then on they are
+/// dropped and the first failure is kept, so that the change the report describes goes
+/// on to its end instead of stopping half done. `finish` says whether the report was
+/// cut short.
+pub struct Report<W: Write> {
+    out: W,
+    failed: Option<io::Error>,
+}
+
+impl<W: Write> Report<W> {
+    pub fn new(out: W) -> Report<W> {
+        Report { out, failed: None }
+    }
+
+    /// False once a write has failed: lines need not be formatted any more.
+    pub fn is_open(&self) -> bool {
+        self.failed.is_none()
+    }
+
+    /// The failure that cut the report short, as an error (taken): for a command that
+    /// only reads (a dry run) and stops there.
+    pub fn check(&mut self) -> io::Result<()> {
+        self.failed.take().map_or(Ok(()), Err)
+    }
+
+    /// Flushes what is buffered; the write failure that cut the report short, if any.
+    pub fn finish(mut self) -> Option<io::Error> {
+        if self.failed.is_none() {
+            let result = self.out.flush();
+            self.note(result);
+        }
+        self.failed
+    }
+
+    fn note(&mut self, result: io::Result<()>) {
+        if let Err(err) = result {
+            self.failed = Some(err);
+        }
+    }
+}
+
+impl<W: Write> Write for Report<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed.is_none() {
+            let result = self.out.write_all(buf);
+            self.note(result);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed.is_none() {
+            let result = self.out.flush();
+            self.note(result);
+        }
+        Ok(())
+    }
+}
+
 /// Standard output whose write errors say they are standard output's ("cannot write to
 /// standard output: No space left on device"), keeping their kind so that a closed pipe
 /// is still recognised as one.
