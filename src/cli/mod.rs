@@ -619,17 +619,17 @@ pub struct DeleteModeArgs {
     #[arg(long = "dry-run")]
     pub dry_run: bool,
 
-    /// Delete entry by entry: `ct delete`'s default (here for scripts that say it);
-    /// makes `ct flush -f FAMILY` do so too. Each entry is printed once the kernel has
-    /// deleted it, and the count is exactly what went, however the table changes
-    /// meanwhile.
+    /// Delete entry by entry: `ct delete`'s default, whose lines and count are exactly
+    /// what the kernel deleted, however the table changes meanwhile. `ct flush`, which
+    /// otherwise sends one flush request, then dumps and deletes entry by entry too.
     #[arg(long = "per-entry", conflicts_with = "one_request")]
     pub per_entry: bool,
 
     /// Delete with one flush request (faster for many entries), or refuse (exit 2) when
     /// the kernel cannot apply this filter exactly or is not known to honour it. The
-    /// trade-off: the lines and the count are the entries that matched just before the
-    /// request; entries that come to match meanwhile are deleted too, unreported.
+    /// trade-off, for ct delete: its lines and count are the entries that matched in a
+    /// dump just before the request (held until the kernel has taken it); entries that
+    /// come to match meanwhile are deleted too, unreported.
     #[arg(long = "one-request")]
     pub one_request: bool,
 }

@@ -64,13 +64,38 @@ impl Path {
 }
 
 /// What a deletion did.
+#[derive(Default)]
 struct Deleted {
     /// How many entries the kernel deleted (or, in a dry run, would delete).
     count: u64,
+    /// What stopped the deletion part way, after `count` entries went.
+    failure: Option<anyhow::Error>,
     /// The write that cut the printed report short, if one failed; the deletion went on.
     output: Option<io::Error>,
     /// Whether one flush request deleted, its count being what matched just before.
     one_request: bool,
+}
+
+impl Deleted {
+    /// Counts and prints what a batch of deletions did (while the report is open), and
+    /// keeps the first failure.
+    fn absorb<W: Write>(
+        &mut self,
+        batch: Result<DeletedBatch>,
+        printer: &mut Option<Printer<'_>>,
+        out: &mut Report<W>,
+    ) {
+        let failure = match batch.and_then(|batch| batch.print(printer, out)) {
+            Ok((count, failure)) => {
+                self.count += count;
+                failure
+            }
+            Err(err) => Some(err),
+        };
+        if self.failure.is_none() {
+            self.failure = failure;
+        }
+    }
 }
 
 pub fn run(args: &DeleteArgs) -> Result<()> {
@@ -128,7 +153,10 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
     match args.table {
         // conntrack -F prints nothing on stdout.
         CountTableArg::Conntrack => {
-            delete_entries(&target, &filter, &output, path, false, false)?;
+            let deleted = delete_entries(&target, &filter, &output, path, false, false)?;
+            if let Some(failure) = deleted.failure {
+                return Err(failure);
+            }
         }
         CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
             let mut conntrack = connect(&target)?;
@@ -143,7 +171,10 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
         }
         CountTableArg::Expect => {
             refuse_one_request_for_expectations(path)?;
-            delete_expectations(&target, &filter, &output, false, false)?;
+            let deleted = delete_expectations(&target, &filter, &output, false, false)?;
+            if let Some(failure) = deleted.failure {
+                return Err(failure);
+            }
         }
     }
     let scope = match args.family {
@@ -172,12 +203,19 @@ fn refuse_one_request_for_expectations(path: Path) -> Result<(), UsageError> {
 fn report(deleted: Deleted, what: &str, dry_run: bool, quiet: bool) -> Result<()> {
     let Deleted {
         count,
+        failure,
         output,
         one_request,
     } = deleted;
-    if !quiet {
+    // A failure before anything went says only what failed.
+    if !quiet && (failure.is_none() || count > 0) {
         let _ = if dry_run {
             writeln!(Stderr, "ct: {count} {what} would be deleted.")
+        } else if failure.is_some() {
+            writeln!(
+                Stderr,
+                "ct: {count} {what} have been deleted before a failure stopped the deletion."
+            )
         } else if one_request {
             writeln!(
                 Stderr,
@@ -188,11 +226,14 @@ fn report(deleted: Deleted, what: &str, dry_run: bool, quiet: bool) -> Result<()
             writeln!(Stderr, "ct: {count} {what} have been deleted.")
         };
     }
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
     match output {
         Some(err) if err.kind() != io::ErrorKind::BrokenPipe => {
-            return Err(anyhow::Error::new(err).context(format!(
-                "the list of deleted {what} is incomplete, the deletion is not"
-            )));
+            return Err(
+                anyhow::Error::new(err).context(format!("the deleted {what} were not all listed"))
+            );
         }
         _ => {}
     }
@@ -239,8 +280,7 @@ fn delete_entries(
         .into());
     }
     let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
-    let mut out = Report::new(out);
+    let (mut out, terminal) = stdout();
     // With -o save a dry run writes the commands that would delete (conntrack -R).
     let mut printer = print.then(|| {
         Printer::new(
@@ -252,59 +292,70 @@ fn delete_entries(
         .for_deleted()
     });
     let mut dumper = connect(target)?;
-    let one_request = one_request.filter(|_| !dry_run);
-    let count = match &one_request {
+    if dry_run {
+        // Only reading, as `ct list`: a closed pipe ends it.
+        let count = show_matching(&mut dumper, filter, &mut printer, &mut out)?;
+        out.flush()?;
+        return Ok(Deleted {
+            count,
+            ..Deleted::default()
+        });
+    }
+    let mut report = Report::new(out);
+    let deleted = match one_request {
         Some(requests) => {
-            // What is about to go, for the lines and the count; a flush reports neither.
-            let shown = if print {
-                show_matching(&mut dumper, filter, &mut printer, &mut out, false)?
+            // What is about to go, for the lines and the count (a flush reports
+            // neither), held until the kernel has taken the flush.
+            let mut listing = Vec::new();
+            let count = if print {
+                show_matching(&mut dumper, filter, &mut printer, &mut listing)?
             } else {
                 0
             };
-            for request in requests {
-                dumper.request(request, |_| Ok(()))?;
+            if count > 0 || !print {
+                for request in &requests {
+                    dumper.request(request, |_| Ok(()))?;
+                }
             }
-            shown
+            report.write_all(&listing)?;
+            Deleted {
+                count,
+                one_request: true,
+                ..Deleted::default()
+            }
         }
-        None if dry_run => show_matching(&mut dumper, filter, &mut printer, &mut out, true)?,
         None => {
             let deleter = Conntrack::open(target.socket_buffer)?;
-            delete_one_by_one(&mut dumper, deleter, filter, &mut printer, &mut out)?
+            delete_one_by_one(&mut dumper, deleter, filter, &mut printer, &mut report)
         }
     };
-    if let Some(printer) = &mut printer {
-        printer.finish(&mut out)?;
-    }
     Ok(Deleted {
-        count,
-        output: out.finish(),
-        one_request: one_request.is_some(),
+        output: report.finish(),
+        ..deleted
     })
 }
 
-/// Dumps what `filter` matches and prints it: what a dry run shows (which, only
-/// reading, stops at a closed pipe: `stop_when_closed`), and the list of what one flush
-/// request is about to delete (which goes on to the request).
+/// Dumps what `filter` matches and prints it: what a dry run shows, and the list of
+/// what one flush request is about to delete. Returns how many matched.
 fn show_matching<W: Write>(
     conntrack: &mut Conntrack,
     filter: &Filter,
     printer: &mut Option<Printer<'_>>,
-    out: &mut Report<W>,
-    stop_when_closed: bool,
+    out: &mut W,
 ) -> Result<u64> {
     let mut shown = 0;
     conntrack.dump_entries(filter, |message| {
         if let Some(entry) = matching_entry(&message, filter)? {
-            if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
+            if let Some(printer) = printer {
                 printer.print(out, &entry)?;
-            }
-            if stop_when_closed {
-                out.check()?;
             }
             shown += 1;
         }
         Ok(())
     })?;
+    if let Some(printer) = printer.take().as_mut() {
+        printer.finish(out)?;
+    }
     Ok(shown)
 }
 
@@ -327,14 +378,16 @@ fn matching_entry<'m>(message: &Message<'m>, filter: &Filter) -> Result<Option<E
 /// The per-entry path. Three things overlap on two cores: the kernel's dump (the
 /// receive thread of `Conntrack::dump`), the filter in this thread, and the kernel's
 /// deletions, sent in batches from a thread of their own over a second socket. Each
-/// batch comes back with what the kernel deleted, and is printed here.
+/// batch comes back with what the kernel deleted, and is printed here. A failure stops
+/// the dump; what was deleted before it is still printed and counted.
 fn delete_one_by_one<W: Write>(
     dumper: &mut Conntrack,
     mut deleter: Conntrack,
     filter: &Filter,
     printer: &mut Option<Printer<'_>>,
     out: &mut Report<W>,
-) -> Result<u64> {
+) -> Deleted {
+    let mut deleted = Deleted::default();
     std::thread::scope(|scope| {
         let (to_delete, batches) = mpsc::sync_channel::<EntryBatch>(2);
         let (to_print, done) = mpsc::channel::<Result<DeletedBatch>>();
@@ -347,45 +400,50 @@ fn delete_one_by_one<W: Write>(
                 }
             }
         });
-        let mut deleted = 0;
         let mut batch = EntryBatch::default();
-        dumper.dump_entries(filter, |message| {
+        let dumped = dumper.dump_entries(filter, |message| {
             if matching_entry(&message, filter)?.is_none() {
                 return Ok(());
             }
-            batch.add(&message);
+            // Once the report is cut short, only the deletion needs the entry.
+            batch.add(&message, printer.is_some() && out.is_open());
             if batch.len() >= BATCH {
-                send_or_fail(&to_delete, &done, std::mem::take(&mut batch))?;
+                send_or_fail(&to_delete, std::mem::take(&mut batch))?;
                 while let Ok(result) = done.try_recv() {
-                    deleted += result?.print(printer, out)?;
+                    deleted.absorb(result, printer, out);
+                }
+                if deleted.failure.is_some() {
+                    return Err(anyhow::anyhow!("the deletion stopped"));
                 }
             }
             Ok(())
-        })?;
-        if batch.len() > 0 {
-            send_or_fail(&to_delete, &done, batch)?;
-        }
+        });
+        let last = match dumped {
+            Ok(_) if batch.len() > 0 => send_or_fail(&to_delete, batch),
+            other => other.map(|_| ()),
+        };
         drop(to_delete);
         for result in done {
-            deleted += result?.print(printer, out)?;
+            deleted.absorb(result, printer, out);
         }
-        Ok(deleted)
-    })
+        if let (Err(err), None) = (last, &deleted.failure) {
+            deleted.failure = Some(err);
+        }
+    });
+    if let Some(printer) = printer {
+        if let Err(err) = printer.finish(out) {
+            deleted.failure.get_or_insert(err.into());
+        }
+    }
+    deleted
 }
 
-/// Hands `batch` to the deleting thread; if that thread has stopped, its error.
-fn send_or_fail(
-    to_delete: &mpsc::SyncSender<EntryBatch>,
-    done: &mpsc::Receiver<Result<DeletedBatch>>,
-    batch: EntryBatch,
-) -> Result<()> {
-    if to_delete.send(batch).is_ok() {
-        return Ok(());
-    }
-    match done.recv() {
-        Ok(Err(err)) => Err(err),
-        _ => Err(anyhow::anyhow!("the deleting thread stopped")),
-    }
+/// Hands `batch` to the deleting thread; if that thread has stopped, its error is
+/// among what it sent back, and this says only that it stopped.
+fn send_or_fail(to_delete: &mpsc::SyncSender<EntryBatch>, batch: EntryBatch) -> Result<()> {
+    to_delete
+        .send(batch)
+        .map_err(|_| anyhow::anyhow!("the deleting thread stopped"))
 }
 
 /// Entries waiting to be deleted: the attributes of their delete requests, copied from
@@ -400,10 +458,10 @@ struct EntryBatch {
     dumped: Vec<u8>,
 }
 
-/// A batch the kernel has seen: which of its entries were already gone.
+/// A batch the kernel has seen: the error it answered each deletion with (0 for none).
 struct DeletedBatch {
     batch: EntryBatch,
-    gone: Vec<bool>,
+    errnos: Vec<i32>,
 }
 
 impl EntryBatch {
@@ -413,8 +471,8 @@ impl EntryBatch {
 
     /// Queues the deletion of the entry `message` carries: by its original tuple, its
     /// zone and its id, the kernel's own attributes copied, so that only this very entry
-    /// goes.
-    fn add(&mut self, message: &Message<'_>) {
+    /// goes; and, when it will be printed (`keep`), its attributes as dumped.
+    fn add(&mut self, message: &Message<'_>, keep: bool) {
         let start = self.requests.len();
         copy_raw(
             message.attributes,
@@ -424,48 +482,58 @@ impl EntryBatch {
         self.request_spans
             .push((message.family, start..self.requests.len()));
         let start = self.dumped.len();
-        self.dumped.extend_from_slice(message.attributes);
+        if keep {
+            self.dumped.extend_from_slice(message.attributes);
+        }
         self.entry_spans
             .push((message.family, start..self.dumped.len()));
     }
 
-    /// Sends the deletions; an entry already gone (ENOENT) is noted, not an error.
+    /// Sends the deletions and collects every answer, refusals included, so that what
+    /// the kernel did delete is known even when it refused some.
     fn send(self, deleter: &mut Conntrack) -> Result<DeletedBatch> {
         let requests: Vec<(u8, &[u8])> = self
             .request_spans
             .iter()
             .map(|(family, span)| (*family, &self.requests[span.clone()]))
             .collect();
-        let mut gone = vec![false; requests.len()];
+        let mut errnos = vec![0; requests.len()];
         deleter.send_raw_batch(
             NFNL_SUBSYS_CTNETLINK,
             IPCTNL_MSG_CT_DELETE,
             "the deletion of an entry",
             &requests,
             |index, errno| {
-                if errno == libc::ENOENT {
-                    // Gone meanwhile (timed out, or deleted by someone else): not ours.
-                    gone[index] = true;
-                    return Ok(());
-                }
-                Err(kernel_error(errno, "the deletion of an entry"))
+                errnos[index] = errno;
+                Ok(())
             },
         )?;
-        Ok(DeletedBatch { batch: self, gone })
+        Ok(DeletedBatch {
+            batch: self,
+            errnos,
+        })
     }
 }
 
 impl DeletedBatch {
-    /// Prints the entries the kernel deleted (while the report is open); returns how many.
+    /// Prints the entries the kernel deleted (while the report is open); returns how
+    /// many, and the first refusal. An entry already gone (ENOENT: timed out, or deleted
+    /// by someone else meanwhile) is not ours, and no failure.
     fn print<W: Write>(
         self,
         printer: &mut Option<Printer<'_>>,
         out: &mut Report<W>,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Option<anyhow::Error>)> {
         let mut deleted = 0;
-        for ((family, span), gone) in self.batch.entry_spans.iter().zip(self.gone) {
-            if gone {
-                continue;
+        let mut refused = None;
+        for ((family, span), errno) in self.batch.entry_spans.iter().zip(self.errnos) {
+            match errno {
+                0 => {}
+                libc::ENOENT => continue,
+                errno => {
+                    refused.get_or_insert(errno);
+                    continue;
+                }
             }
             deleted += 1;
             if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
@@ -473,7 +541,8 @@ impl DeletedBatch {
                 printer.print(out, &entry)?;
             }
         }
-        Ok(deleted)
+        let refused = refused.map(|errno| kernel_error(errno, "the deletion of an entry"));
+        Ok((deleted, refused))
     }
 }
 
@@ -496,30 +565,46 @@ fn delete_expectations(
         }
         Ok(())
     })?;
-    let (out, _) = stdout();
-    let mut out = Report::new(out);
+    let (mut out, _) = stdout();
     let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
-    let mut count = 0;
+    if dry_run {
+        // Only reading, as `ct list expect`: a closed pipe ends it.
+        for (family, attributes) in &found {
+            if let Some(printer) = &mut printer {
+                printer.print(&mut out, &decode_expectation(*family, attributes)?)?;
+            }
+        }
+        if let Some(printer) = &mut printer {
+            printer.finish(&mut out)?;
+        }
+        out.flush()?;
+        return Ok(Deleted {
+            count: found.len() as u64,
+            ..Deleted::default()
+        });
+    }
+    let mut report = Report::new(out);
+    let mut deleted = Deleted::default();
     for (family, attributes) in &found {
         let expectation = decode_expectation(*family, attributes)?;
-        if !dry_run && !delete_expectation(&mut dumper, *family, &expectation)? {
-            continue;
+        match delete_expectation(&mut dumper, *family, &expectation) {
+            Ok(true) => deleted.count += 1,
+            Ok(false) => continue,
+            Err(err) => {
+                deleted.failure = Some(err);
+                break;
+            }
         }
-        count += 1;
-        if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
-            printer.print(&mut out, &expectation)?;
-        }
-        if dry_run {
-            out.check()?;
+        if let Some(printer) = printer.as_mut().filter(|_| report.is_open()) {
+            printer.print(&mut report, &expectation)?;
         }
     }
     if let Some(printer) = &mut printer {
-        printer.finish(&mut out)?;
+        printer.finish(&mut report)?;
     }
     Ok(Deleted {
-        count,
-        output: out.finish(),
-        one_request: false,
+        output: report.finish(),
+        ..deleted
     })
 }
 

@@ -135,12 +135,6 @@ impl<W: Write> Report<W> {
         self.failed.is_none()
     }
 
-    /// The failure that cut the report short, as an error (taken): for a command that
-    /// only reads (a dry run) and stops there.
-    pub fn check(&mut self) -> io::Result<()> {
-        self.failed.take().map_or(Ok(()), Err)
-    }
-
     /// Flushes what is buffered; the write failure that cut the report short, if any.
     pub fn finish(mut self) -> Option<io::Error> {
         if self.failed.is_none() {
