@@ -87,6 +87,25 @@ pub fn gre_and_unknown(net: u8) -> Vec<String> {
     .into()
 }
 
+/// GRE entries between one pair of addresses that differ only in their keys (one with
+/// a reply key rewritten, as NAT would), an IPv6 one with the first one's keys, and a TCP
+/// entry whose ports are the same numbers (16 and 32): a key filter selects GRE entries
+/// by their keys alone.
+pub fn gre_keys(net: u8) -> Vec<String> {
+    let (a, b) = (format!("10.{net}.18.1"), format!("10.{net}.18.2"));
+    [
+        format!("-p gre -s {a} -d {b} --srckey 0x10 --dstkey 0x20 -t 100"),
+        format!("-p gre -s {a} -d {b} --srckey 0x11 --dstkey 0x20 -t 101"),
+        format!("-p gre -s {a} -d {b} --srckey 0x10 --dstkey 0x21 -t 102"),
+        format!(
+            "-p gre -s {a} -d {b} --srckey 0x12 --dstkey 0x20 -r {b} -q {a} --reply-key-src 0x20 --reply-key-dst 0x99 -t 103"
+        ),
+        format!("-p gre -s fd00:{net}::18:1 -d fd00:{net}::18:2 --srckey 0x10 --dstkey 0x20 -t 104"),
+        format!("-p tcp -s {a} -d {b} --sport 16 --dport 32 --state ESTABLISHED -t 105"),
+    ]
+    .into()
+}
+
 /// One TCP tuple in the entry's zone (7, 65535), the original direction's (8) and the
 /// reply's (9), plus UDP and ICMP in zones. (The kernel rejects --orig-zone with
 /// --reply-zone, and -w with either, with EINVAL.)
