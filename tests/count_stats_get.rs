@@ -262,20 +262,20 @@ fn get_and_count_by_gre_keys() {
     }
     let gets = [
         (
-            "-p gre -s 10.212.18.1 -d 10.212.18.2 --srckey 0x11 --dstkey 0x20",
-            "-p gre -s 10.212.18.1 -d 10.212.18.2 --srckey 17 --dstkey 32",
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 0x11 --dstkey 0x20",
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 17 --dstkey 32",
         ),
         (
-            "-p gre -s 10.212.18.1 -d 10.212.18.2 --orig-key-src 0x10 --orig-key-dst 0x21",
-            "-p gre -r 10.212.18.2 -q 10.212.18.1 --reply-key-src 0x21 --reply-key-dst 16",
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --orig-key-src 0x10 --orig-key-dst 0x21",
+            "-p gre -r 10.212.24.2 -q 10.212.24.1 --reply-key-src 0x21 --reply-key-dst 16",
         ),
         (
-            "-p gre -s 10.212.18.1 -d 10.212.18.2 --srckey 0x12 --dstkey 0x20",
-            "-p gre -r 10.212.18.2 -q 10.212.18.1 --reply-key-src 32 --reply-key-dst 0x99",
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 0x12 --dstkey 0x20",
+            "-p gre -r 10.212.24.2 -q 10.212.24.1 --reply-key-src 32 --reply-key-dst 0x99",
         ),
         (
-            "-p gre -s fd00:212::18:1 -d fd00:212::18:2 --srckey 0x10 --dstkey 0x20",
-            "-p gre -r fd00:212::18:2 -q fd00:212::18:1 --reply-key-src 0x20 --reply-key-dst 0x10",
+            "-p gre -s fd00:212::24:1 -d fd00:212::24:2 --srckey 0x10 --dstkey 0x20",
+            "-p gre -r fd00:212::24:2 -q fd00:212::24:1 --reply-key-src 0x20 --reply-key-dst 0x10",
         ),
     ];
     for (original, other) in gets {
@@ -294,7 +294,7 @@ fn get_and_count_by_gre_keys() {
     // Keys no entry has: conntrack's words, exit 1.
     let (code, out, err) = ct(
         &ns,
-        &words("get -p gre -s 10.212.18.1 -d 10.212.18.2 --srckey 0x11 --dstkey 0x21"),
+        &words("get -p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 0x11 --dstkey 0x21"),
     );
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(err, "ct: Operation failed: such conntrack doesn't exist\n");

@@ -1575,7 +1575,7 @@ fn gre_keys_select_exactly_their_entries() {
         ("--reply-key-dst 0x12", [None, None, None, Some(0x12)], 0),
         ("--srckey 0x13", [Some(0x13), None, None, None], 0),
         (
-            "-s 10.31.18.1 -d 10.31.18.2 -p gre --srckey 0x10 --dstkey 0x21",
+            "-s 10.31.24.1 -d 10.31.24.2 -p gre --srckey 0x10 --dstkey 0x21",
             [Some(0x10), Some(0x21), None, None],
             1,
         ),
