@@ -20,7 +20,7 @@ use crate::cli::{
 use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
 use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
-use crate::model::entry::{Family, L4, Tuple, has_ports};
+use crate::model::entry::{Family, L4, Tuple, has_ports, proto_name};
 use crate::model::event::EventSet;
 use crate::output::classic::ClassicOptions;
 use crate::output::table::{ColorChoice, Column};
@@ -150,16 +150,20 @@ pub struct Lookup {
 
 /// The tuple `ct get` looks up. The kernel finds an entry only by a whole tuple, so both
 /// addresses, the protocol and its layer-4 fields are required (ports; or ICMP type,
-/// code and id; or GRE keys as ports), in one direction: `-s -d` or `-r -q`.
+/// code and id; or GRE keys), in one direction: `-s -d` or `-r -q`. Layer-4 flags the
+/// protocol has no use for are refused, as `ct list` refuses them.
 pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
     let original = args.src.is_some() || args.dst.is_some();
     let reply = args.reply_src.is_some() || args.reply_dst.is_some();
-    let (direction, src, dst, ports, zone_flag) = match (original, reply) {
+    let (direction, src, dst, (ports, keys), zone_flag) = match (original, reply) {
         (true, _) => (
             (CTA_TUPLE_ORIG, "-s/--src", "-d/--dst"),
             args.src,
             args.dst,
-            (args.sport, args.dport, "--sport", "--dport"),
+            (
+                (args.sport, args.dport, "--sport", "--dport"),
+                (args.srckey, args.dstkey, "--srckey", "--dstkey"),
+            ),
             (
                 args.orig_zone,
                 "--orig-zone",
@@ -172,10 +176,18 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
             args.reply_src,
             args.reply_dst,
             (
-                args.reply_port_src,
-                args.reply_port_dst,
-                "--reply-port-src",
-                "--reply-port-dst",
+                (
+                    args.reply_port_src,
+                    args.reply_port_dst,
+                    "--reply-port-src",
+                    "--reply-port-dst",
+                ),
+                (
+                    args.reply_key_src,
+                    args.reply_key_dst,
+                    "--reply-key-src",
+                    "--reply-key-dst",
+                ),
             ),
             (
                 args.reply_zone,
@@ -187,7 +199,8 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
         (false, false) => {
             return Err(usage(
                 "get needs a tuple: -s/--src and -d/--dst (or -r/--reply-src and \
-                 -q/--reply-dst), -p/--proto and its ports or ICMP type, code and id",
+                 -q/--reply-dst), -p/--proto and its ports, ICMP type, code and id, or GRE \
+                 keys",
             ));
         }
     };
@@ -225,7 +238,21 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
         [] => return Err(usage("get needs -p/--proto")),
         _ => return Err(usage("get takes one protocol in -p/--proto")),
     };
-    let l4 = lookup_l4(args, protonum, ports)?;
+    check_layer4_flags(args, None, &[protonum])?;
+    let other_keys = if kind == CTA_TUPLE_ORIG {
+        [
+            (args.reply_key_src, "--reply-key-src"),
+            (args.reply_key_dst, "--reply-key-dst"),
+        ]
+    } else {
+        [(args.srckey, "--srckey"), (args.dstkey, "--dstkey")]
+    };
+    if let Some((_, flag)) = other_keys.iter().find(|(key, _)| key.is_some()) {
+        return Err(usage(format!(
+            "{flag} does not fit a tuple given with {src_flag} and {dst_flag}"
+        )));
+    }
+    let l4 = lookup_l4(args, protonum, ports, keys)?;
     let (tuple_zone, _, other_zone, other_flag) = zone_flag;
     if other_zone.is_some() {
         return Err(usage(format!(
@@ -247,16 +274,27 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
     })
 }
 
+/// One direction's pair of layer-4 values (ports or keys) and their flags.
+type Pair<'a> = (Option<u16>, Option<u16>, &'a str, &'a str);
+
 /// The layer-4 part of a lookup's tuple: what the protocol's tracker needs.
 fn lookup_l4(
     args: &TupleArgs,
     protonum: u8,
-    (sport, dport, sport_flag, dport_flag): (Option<u16>, Option<u16>, &str, &str),
+    (sport, dport, sport_flag, dport_flag): Pair,
+    (srckey, dstkey, srckey_flag, dstkey_flag): Pair,
 ) -> Result<L4, UsageError> {
     let both_ports = || match (sport, dport) {
         (Some(sport), Some(dport)) => Ok((sport, dport)),
         _ => Err(usage(format!(
             "get needs {sport_flag} and {dport_flag} for this protocol"
+        ))),
+    };
+    let both_keys = || match (srckey, dstkey) {
+        (Some(srckey), Some(dstkey)) => Ok(L4::Gre { srckey, dstkey }),
+        _ => Err(usage(format!(
+            "get needs {srckey_flag} and {dstkey_flag} for gre (its tuple carries keys, in \
+             hex or decimal)"
         ))),
     };
     match protonum {
@@ -270,7 +308,7 @@ fn lookup_l4(
                 "get needs --icmp-type, --icmp-code and --icmp-id for icmp and icmpv6",
             )),
         },
-        IPPROTO_GRE => both_ports().map(|(srckey, dstkey)| L4::Gre { srckey, dstkey }),
+        IPPROTO_GRE => both_keys(),
         protonum if has_ports(protonum) => {
             both_ports().map(|(sport, dport)| L4::Ports { sport, dport })
         }
@@ -418,6 +456,10 @@ pub fn filter_with_labels(
         reply_sport: tuple.reply_port_src,
         reply_dport: tuple.reply_port_dst,
         any_port: args.port,
+        orig_key_src: tuple.srckey,
+        orig_key_dst: tuple.dstkey,
+        reply_key_src: tuple.reply_key_src,
+        reply_key_dst: tuple.reply_key_dst,
         icmp_type: tuple.icmp_type,
         icmp_code: tuple.icmp_code,
         icmp_id: tuple.icmp_id,
@@ -438,7 +480,9 @@ pub fn filter_with_labels(
             return Err(usage("-u/--status asks for a flag both set and clear"));
         }
     }
-    check_ports_have_a_protocol(args, &filter.protocols)?;
+    if !filter.protocols.is_empty() {
+        check_layer4_flags(tuple, args.port, &filter.protocols)?;
+    }
     check_icmp_has_a_protocol(tuple, &filter.protocols)?;
     filter.states = resolve_states(&args.state, &filter.protocols)
         .map_err(|message| usage(format!("invalid --state: {message}")))?;
@@ -527,27 +571,73 @@ fn with_mask(
     }
 }
 
-/// Port flags with `-p` naming only protocols that have no ports select nothing; say so
-/// (conntrack refuses such port options outright).
-fn check_ports_have_a_protocol(args: &FilterArgs, protocols: &[u8]) -> Result<(), UsageError> {
-    let tuple = &args.tuple;
+/// Port flags with `-p` naming only protocols that have no ports select nothing, and so
+/// do key flags without gre in `-p`: say so, and where the protocol's tuple carries
+/// something else in those fields (GRE keys, ICMP's type, code and id), name the flags
+/// that select it (conntrack refuses such options outright). `--sport` never means a
+/// GRE key: ct prints keys as keys, and conntrack has no `--sport` for gre.
+fn check_layer4_flags(
+    tuple: &TupleArgs,
+    any_port: Option<u16>,
+    protocols: &[u8],
+) -> Result<(), UsageError> {
+    // Each flag with its counterpart among the keys (ports) or the ports (keys).
     let port_flag = [
-        (tuple.sport, "--sport"),
-        (tuple.dport, "--dport"),
-        (tuple.reply_port_src, "--reply-port-src"),
-        (tuple.reply_port_dst, "--reply-port-dst"),
-        (args.port, "--port"),
+        (tuple.sport, "--sport", "--srckey"),
+        (tuple.dport, "--dport", "--dstkey"),
+        (tuple.reply_port_src, "--reply-port-src", "--reply-key-src"),
+        (tuple.reply_port_dst, "--reply-port-dst", "--reply-key-dst"),
+        (any_port, "--port", "--srckey/--dstkey"),
     ]
     .into_iter()
-    .find_map(|(value, flag)| value.map(|_| flag));
-    match port_flag {
-        Some(flag) if !protocols.is_empty() && !protocols.iter().any(|&p| has_ports(p)) => {
-            Err(usage(format!(
-                "{flag} needs a protocol with ports (tcp, udp, udplite, sctp, dccp) in -p"
-            )))
+    .find_map(|(value, flag, key)| value.map(|_| (flag, key)));
+    if let Some((flag, key)) = port_flag {
+        if !protocols.iter().any(|&p| has_ports(p)) {
+            let icmp = protocols.iter().find(|&&p| is_icmp(p));
+            return Err(usage(if protocols.contains(&IPPROTO_GRE) {
+                format!("gre has no ports: its tuple carries keys; use {key} instead of {flag}")
+            } else if let Some(&icmp) = icmp {
+                format!(
+                    "{} has no ports: its tuple carries a type, code and id; use \
+                     --icmp-type, --icmp-code and --icmp-id instead of {flag}",
+                    proto_name(icmp).unwrap_or("icmp")
+                )
+            } else {
+                format!("{flag} needs a protocol with ports (tcp, udp, udplite, sctp, dccp) in -p")
+            }));
         }
-        _ => Ok(()),
     }
+    let key_flag = [
+        (tuple.srckey, "--srckey", "--sport"),
+        (tuple.dstkey, "--dstkey", "--dport"),
+        (tuple.reply_key_src, "--reply-key-src", "--reply-port-src"),
+        (tuple.reply_key_dst, "--reply-key-dst", "--reply-port-dst"),
+    ]
+    .into_iter()
+    .find_map(|(value, flag, port)| value.map(|_| (flag, port)));
+    if let Some((flag, port)) = key_flag {
+        if !protocols.contains(&IPPROTO_GRE) {
+            let with_ports = protocols.iter().find(|&&p| has_ports(p));
+            let icmp = protocols.iter().find(|&&p| is_icmp(p));
+            return Err(usage(match (with_ports, icmp) {
+                (Some(&p), _) => format!(
+                    "{} has no keys: {flag} is a GRE key; its tuple carries ports, use {port}",
+                    proto_name(p).unwrap_or("this protocol")
+                ),
+                (None, Some(&p)) => format!(
+                    "{} has no keys: {flag} is a GRE key; its tuple carries a type, code and \
+                     id, use --icmp-type, --icmp-code and --icmp-id",
+                    proto_name(p).unwrap_or("icmp")
+                ),
+                (None, None) => format!("{flag} is a GRE key: it needs gre in -p"),
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn is_icmp(protonum: u8) -> bool {
+    matches!(protonum, IPPROTO_ICMP | IPPROTO_ICMPV6)
 }
 
 /// ICMP flags with `-p` naming neither icmp nor icmpv6 select nothing; say so.
@@ -652,11 +742,145 @@ mod tests {
     #[test]
     fn ports_need_a_protocol_with_ports() {
         assert_eq!(
-            plan("list -p icmp --dport 80").unwrap_err().0,
+            plan("list -p 99 --dport 80").unwrap_err().0,
             "--dport needs a protocol with ports (tcp, udp, udplite, sctp, dccp) in -p"
+        );
+        assert_eq!(
+            plan("list -p icmp --dport 80").unwrap_err().0,
+            "icmp has no ports: its tuple carries a type, code and id; use --icmp-type, \
+             --icmp-code and --icmp-id instead of --dport"
         );
         assert!(plan("list -p icmp,tcp --dport 80").is_ok());
         assert!(plan("list --dport 80").is_ok());
+    }
+
+    /// `--sport` never means a GRE key: gre's tuple carries keys, with flags of their own.
+    #[test]
+    fn gre_has_keys_not_ports() {
+        assert_eq!(
+            plan("list -p gre --sport 16").unwrap_err().0,
+            "gre has no ports: its tuple carries keys; use --srckey instead of --sport"
+        );
+        assert_eq!(
+            plan("list -p gre,icmp --reply-port-dst 16").unwrap_err().0,
+            "gre has no ports: its tuple carries keys; use --reply-key-dst instead of \
+             --reply-port-dst"
+        );
+        assert_eq!(
+            plan("list -p gre --port 16").unwrap_err().0,
+            "gre has no ports: its tuple carries keys; use --srckey/--dstkey instead of --port"
+        );
+        assert_eq!(
+            plan("list -p tcp --srckey 0x10").unwrap_err().0,
+            "tcp has no keys: --srckey is a GRE key; its tuple carries ports, use --sport"
+        );
+        assert_eq!(
+            plan("list -p icmpv6 --reply-key-dst 1").unwrap_err().0,
+            "icmpv6 has no keys: --reply-key-dst is a GRE key; its tuple carries a type, \
+             code and id, use --icmp-type, --icmp-code and --icmp-id"
+        );
+        assert_eq!(
+            plan("list -p 99 --dstkey 1").unwrap_err().0,
+            "--dstkey is a GRE key: it needs gre in -p"
+        );
+        let p = plan(
+            "list -p gre --srckey 0x10 --orig-key-dst 32 --reply-key-src 0x20 \
+                      --reply-key-dst 16",
+        )
+        .unwrap();
+        let f = &p.filter;
+        assert_eq!(
+            (
+                f.orig_key_src,
+                f.orig_key_dst,
+                f.reply_key_src,
+                f.reply_key_dst
+            ),
+            (Some(16), Some(32), Some(32), Some(16))
+        );
+        assert!(
+            plan("list --srckey 0x10").is_ok(),
+            "keys alone select GRE entries"
+        );
+        assert!(plan("list -p tcp,gre --sport 80 --srckey 1").is_ok());
+    }
+
+    fn get(args: &str) -> Result<Lookup, UsageError> {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let Command::Get(get) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not a get command");
+        };
+        lookup(&get.tuple)
+    }
+
+    #[test]
+    fn get_takes_gre_keys_in_each_direction() {
+        let original = get("get -p gre -s 10.0.0.1 -d 10.0.0.2 --srckey 0x10 --dstkey 32").unwrap();
+        assert_eq!(
+            (original.direction, original.tuple.l4),
+            (
+                CTA_TUPLE_ORIG,
+                L4::Gre {
+                    srckey: 16,
+                    dstkey: 32
+                }
+            )
+        );
+        let reply = get("get -p gre -r 10.0.0.2 -q 10.0.0.1 --reply-key-src 0x20 \
+                         --reply-key-dst 0x10")
+        .unwrap();
+        assert_eq!(
+            (reply.direction, reply.tuple.l4),
+            (
+                CTA_TUPLE_REPLY,
+                L4::Gre {
+                    srckey: 32,
+                    dstkey: 16
+                }
+            )
+        );
+        assert_eq!(
+            get("get -p gre -s 10.0.0.1 -d 10.0.0.2 --sport 16 --dport 32")
+                .unwrap_err()
+                .0,
+            "gre has no ports: its tuple carries keys; use --srckey instead of --sport"
+        );
+        assert_eq!(
+            get("get -p gre -s 10.0.0.1 -d 10.0.0.2 --srckey 16")
+                .unwrap_err()
+                .0,
+            "get needs --srckey and --dstkey for gre (its tuple carries keys, in hex or \
+             decimal)"
+        );
+        assert_eq!(
+            get("get -p gre -r 10.0.0.2 -q 10.0.0.1 --reply-key-src 1")
+                .unwrap_err()
+                .0,
+            "get needs --reply-key-src and --reply-key-dst for gre (its tuple carries keys, \
+             in hex or decimal)"
+        );
+        assert_eq!(
+            get("get -p gre -s 10.0.0.1 -d 10.0.0.2 --srckey 1 --dstkey 2 --reply-key-src 2")
+                .unwrap_err()
+                .0,
+            "--reply-key-src does not fit a tuple given with -s/--src and -d/--dst"
+        );
+        assert_eq!(
+            get("get -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1 --dport 2 --srckey 1")
+                .unwrap_err()
+                .0,
+            "udp has no keys: --srckey is a GRE key; its tuple carries ports, use --sport"
+        );
+        assert_eq!(
+            get(
+                "get -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 \
+                 --icmp-id 1 --sport 5"
+            )
+            .unwrap_err()
+            .0,
+            "icmp has no ports: its tuple carries a type, code and id; use --icmp-type, \
+             --icmp-code and --icmp-id instead of --sport"
+        );
     }
 
     #[test]

@@ -196,6 +196,119 @@ fn value_errors_name_the_flag_the_value_and_what_would_do() {
     );
 }
 
+/// GRE keys and ports are refused alike in every command that takes a tuple or a
+/// filter: exit 2, nothing on stdout, the whole message on stderr.
+#[test]
+fn gre_keys_and_ports_are_refused_alike_in_every_command() {
+    let gre_tuple = ["-p", "gre", "-s", "10.0.0.1", "-d", "10.0.0.2"];
+    for command in ["get", "list", "delete", "count", "watch"] {
+        let with = |extra: &[&'static str]| -> Vec<&str> {
+            let mut args = vec![command];
+            args.extend(gre_tuple);
+            args.extend_from_slice(extra);
+            args
+        };
+        let hint = format!("\n\nFor more information, try 'ct {command} --help'.\n");
+        let cases: [(Vec<&str>, String); 5] = [
+            (
+                with(&["--sport", "16", "--dport", "32"]),
+                format!(
+                    "error: gre has no ports: its tuple carries keys; use --srckey instead \
+                     of --sport{hint}"
+                ),
+            ),
+            (
+                with(&["--reply-port-dst", "16"]),
+                format!(
+                    "error: gre has no ports: its tuple carries keys; use --reply-key-dst \
+                     instead of --reply-port-dst{hint}"
+                ),
+            ),
+            (
+                vec![
+                    command, "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--srckey", "0x10",
+                ],
+                format!(
+                    "error: tcp has no keys: --srckey is a GRE key; its tuple carries \
+                     ports, use --sport{hint}"
+                ),
+            ),
+            (
+                with(&["--srckey", "0x10000", "--dstkey", "1"]),
+                "error: invalid value '0x10000' for '--srckey <KEY>': 0x10000 is not a GRE \
+                 key: the kernel keeps a key in the tuple's 16-bit port field, so it is 0 to \
+                 0xffff (65535)\n\nFor more information, try '--help'.\n"
+                    .to_string(),
+            ),
+            (
+                with(&["--orig-key-dst", "key"]),
+                "error: invalid value 'key' for '--dstkey <KEY>': 'key' is not a GRE key (0x0 \
+                 to 0xffff, or 0 to 65535 in decimal)\n\nFor more information, try '--help'.\n"
+                    .to_string(),
+            ),
+        ];
+        for (args, message) in cases {
+            let out = ct(&args);
+            assert_eq!(out.status.code(), Some(2), "ct {args:?}");
+            assert_eq!(text(&out.stdout), "", "ct {args:?} printed on stdout");
+            assert_eq!(text(&out.stderr), message, "ct {args:?}");
+        }
+    }
+    // A hex port is refused with a word on the keys, which ct prints in hex.
+    let out = ct(&["list", "-p", "tcp", "--sport", "0x10"]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(2), String::new())
+    );
+    assert_eq!(
+        text(&out.stderr).lines().next().unwrap_or_default(),
+        "error: invalid value '0x10' for '--sport <PORT>': '0x10' is not a port number: ports \
+         are decimal (0 to 65535); GRE keys, which ct prints in hex, go in --srckey/--dstkey"
+    );
+    // get names the keys it misses, in the direction given.
+    for (args, message) in [
+        (
+            &[
+                "get", "-p", "gre", "-s", "10.0.0.1", "-d", "10.0.0.2", "--srckey", "1",
+            ][..],
+            "error: get needs --srckey and --dstkey for gre (its tuple carries keys, in hex \
+             or decimal)",
+        ),
+        (
+            &["get", "-p", "gre", "-r", "10.0.0.2", "-q", "10.0.0.1"],
+            "error: get needs --reply-key-src and --reply-key-dst for gre (its tuple carries \
+             keys, in hex or decimal)",
+        ),
+        (
+            &[
+                "get",
+                "-p",
+                "gre",
+                "-s",
+                "10.0.0.1",
+                "-d",
+                "10.0.0.2",
+                "--srckey",
+                "1",
+                "--dstkey",
+                "2",
+                "--reply-key-dst",
+                "1",
+            ],
+            "error: --reply-key-dst does not fit a tuple given with -s/--src and -d/--dst",
+        ),
+    ] {
+        let out = ct(args);
+        assert_eq!(out.status.code(), Some(2), "ct {args:?}");
+        assert_eq!(text(&out.stdout), "", "ct {args:?}");
+        assert_eq!(
+            text(&out.stderr).lines().next().unwrap_or_default(),
+            message,
+            "ct {args:?}"
+        );
+    }
+}
+
 /// A usage error names the command it belongs to in its hint.
 #[test]
 fn usage_errors_point_at_their_commands_help() {

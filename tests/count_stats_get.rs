@@ -35,14 +35,6 @@ struct Shape {
     get_reply: &'static str,
 }
 
-/// `conntrack -G` spells GRE keys its own way; every other tuple is ct's.
-fn conntrack_get(shape: &Shape) -> String {
-    shape.get_original.replace(
-        "-p gre -s 10.210.5.1 -d 10.210.5.2 --sport 1 --dport 2",
-        "-p gre -s 10.210.5.1 -d 10.210.5.2 --srckey 1 --dstkey 2",
-    )
-}
-
 const SHAPES: [Shape; 10] = [
     Shape {
         insert: "-p tcp -s 10.210.0.1 -d 10.210.0.2 --sport 1234 --dport 80 --state ESTABLISHED -t 3600 -u SEEN_REPLY,ASSURED",
@@ -81,8 +73,8 @@ const SHAPES: [Shape; 10] = [
     },
     Shape {
         insert: "-p gre -s 10.210.5.1 -d 10.210.5.2 --srckey 0x1 --dstkey 0x2 -t 3600",
-        get_original: "-p gre -s 10.210.5.1 -d 10.210.5.2 --sport 1 --dport 2",
-        get_reply: "-p gre -r 10.210.5.2 -q 10.210.5.1 --reply-port-src 2 --reply-port-dst 1",
+        get_original: "-p gre -s 10.210.5.1 -d 10.210.5.2 --srckey 0x1 --dstkey 2",
+        get_reply: "-p gre -r 10.210.5.2 -q 10.210.5.1 --reply-key-src 0x2 --reply-key-dst 1",
     },
     Shape {
         insert: "-p 253 -s 10.210.6.1 -d 10.210.6.2 -t 3600",
@@ -122,8 +114,7 @@ fn get_finds_every_tracker_in_both_directions_as_conntrack_g() {
             &["-o", "save"][..],
         ] {
             let mut theirs = vec!["conntrack", "-G"];
-            let conntrack_args = conntrack_get(shape);
-            theirs.extend(words(&conntrack_args));
+            theirs.extend(words(shape.get_original));
             theirs.extend_from_slice(opts);
             let mut expected = ns.exec_ok(&theirs);
             if shape.insert.starts_with("-p sctp") {
@@ -246,7 +237,7 @@ fn get_says_what_is_missing_and_what_is_not_there() {
         (
             "get -p udp",
             2,
-            "error: get needs a tuple: -s/--src and -d/--dst (or -r/--reply-src and -q/--reply-dst), -p/--proto and its ports or ICMP type, code and id\n\nFor more information, try 'ct get --help'.\n",
+            "error: get needs a tuple: -s/--src and -d/--dst (or -r/--reply-src and -q/--reply-dst), -p/--proto and its ports, ICMP type, code and id, or GRE keys\n\nFor more information, try 'ct get --help'.\n",
         ),
     ];
     for (args, code, message) in cases {
@@ -255,6 +246,75 @@ fn get_says_what_is_missing_and_what_is_not_there() {
             (got_code, out.as_str(), err.as_str()),
             (code, "", message),
             "ct {args}"
+        );
+    }
+}
+
+/// `ct get` by GRE keys (conntrack's spellings, hex or decimal) finds the one entry
+/// `conntrack -G` finds among entries that differ only in their keys, in both directions;
+/// `ct count` by key counts exactly the entries with those keys.
+#[test]
+fn get_and_count_by_gre_keys() {
+    require_kernel!();
+    let ns = Netns::new();
+    for entry in shapes::gre_keys(212) {
+        ns.insert(&entry);
+    }
+    let gets = [
+        (
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 0x11 --dstkey 0x20",
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 17 --dstkey 32",
+        ),
+        (
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --orig-key-src 0x10 --orig-key-dst 0x21",
+            "-p gre -r 10.212.24.2 -q 10.212.24.1 --reply-key-src 0x21 --reply-key-dst 16",
+        ),
+        (
+            "-p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 0x12 --dstkey 0x20",
+            "-p gre -r 10.212.24.2 -q 10.212.24.1 --reply-key-src 32 --reply-key-dst 0x99",
+        ),
+        (
+            "-p gre -s fd00:212::24:1 -d fd00:212::24:2 --srckey 0x10 --dstkey 0x20",
+            "-p gre -r fd00:212::24:2 -q fd00:212::24:1 --reply-key-src 0x20 --reply-key-dst 0x10",
+        ),
+    ];
+    for (original, other) in gets {
+        let mut theirs = vec!["conntrack", "-G"];
+        theirs.extend(words(original));
+        let expected = ns.exec_ok(&theirs);
+        assert_eq!(expected.lines().count(), 1, "harness: {expected}");
+        for get in [original, other] {
+            let mut args = vec!["get"];
+            args.extend(words(get));
+            let (code, out, err) = ct(&ns, &args);
+            assert_eq!(code, 0, "ct {args:?}: {err}");
+            assert_same_lines(&out, &expected);
+        }
+    }
+    // Keys no entry has: conntrack's words, exit 1.
+    let (code, out, err) = ct(
+        &ns,
+        &words("get -p gre -s 10.212.24.1 -d 10.212.24.2 --srckey 0x11 --dstkey 0x21"),
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "ct: Operation failed: such conntrack doesn't exist\n");
+
+    for (filter, expected) in [
+        ("-p gre", 5),
+        ("--srckey 0x10", 3),
+        ("--srckey 16 --dstkey 0x20", 2),
+        ("-f ipv4 --srckey 16 --dstkey 0x20", 1),
+        ("-p gre --orig-key-src 0x11", 1),
+        ("--reply-key-dst 0x99", 1),
+        ("--reply-key-dst 0x12", 0),
+        ("-p tcp --sport 16", 1),
+    ] {
+        let mut count = vec!["count"];
+        count.extend(words(filter));
+        assert_eq!(
+            ct_ok(&ns, &count),
+            format!("{expected}\n"),
+            "count {filter}"
         );
     }
 }

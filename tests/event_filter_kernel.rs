@@ -337,6 +337,8 @@ fn the_kernel_takes_every_program() {
         mark: Some("5/0xff".parse().unwrap()),
         zone: Some(9),
         status: Some("ASSURED,!EXPECTED".parse().unwrap()),
+        orig_key_src: Some(0x10),
+        reply_key_dst: Some(0xffff),
         ..Default::default()
     };
     let filters = [
@@ -359,6 +361,13 @@ fn the_kernel_takes_every_program() {
         },
         Filter {
             zone: Some(0),
+            ..Default::default()
+        },
+        Filter {
+            orig_key_src: Some(0x10),
+            orig_key_dst: Some(0x20),
+            reply_key_src: Some(0x20),
+            reply_key_dst: Some(0),
             ..Default::default()
         },
         Filter::default(),

@@ -1503,6 +1503,116 @@ fn deliberate_differences_pinned() {
     assert_namespaces_gone(&[name]);
 }
 
+/// A line's GRE keys: srckey and dstkey of the original tuple, then of the reply.
+fn gre_keys(line: &str) -> [Option<u16>; 4] {
+    let mut keys = [None; 4];
+    let (mut src, mut dst) = (0, 1);
+    for word in line.split_whitespace() {
+        let hex = |v: &str| u16::from_str_radix(v.trim_start_matches("0x"), 16).ok();
+        if let Some(v) = word.strip_prefix("srckey=") {
+            keys[src] = hex(v);
+            src += 2;
+        } else if let Some(v) = word.strip_prefix("dstkey=") {
+            keys[dst] = hex(v);
+            dst += 2;
+        }
+    }
+    keys
+}
+
+/// `--srckey`, `--dstkey`, `--reply-key-src`, `--reply-key-dst` (and conntrack's
+/// `--orig-key-*` spellings), in hex or decimal, select exactly the GRE entries with
+/// those keys among entries that differ only in their keys, never a TCP entry whose
+/// ports are the same numbers. conntrack 1.4.7 takes the options and ignores them: its
+/// rows are the whole protocol.
+#[test]
+fn gre_keys_select_exactly_their_entries() {
+    require_kernel!();
+    let ns = Netns::new();
+    let name = ns.name().to_string();
+    for entry in shapes::gre_keys(31) {
+        ns.insert(&entry);
+    }
+    let env = Env::Ns(&ns);
+    let all = cn_rows(env, "");
+    assert_eq!(line_count(&all), 6, "harness: {all}");
+    // IPv4 lines only where the case names an IPv4 address or family.
+    let with_keys = |wanted: [Option<u16>; 4], args: &str| {
+        let v4_only = args.contains("ipv4") || args.contains("10.31.");
+        select(&all, |row| {
+            let have = gre_keys(&row.line);
+            row.line.starts_with("gre")
+                && !(v4_only && row.line.contains("fd00:"))
+                && wanted
+                    .iter()
+                    .zip(have)
+                    .all(|(w, h)| w.is_none_or(|w| Some(w) == h))
+        })
+    };
+    let mut failures = Vec::new();
+    let cases: &[(&str, [Option<u16>; 4], usize)] = &[
+        ("--srckey 0x10", [Some(0x10), None, None, None], 3),
+        ("--srckey 16", [Some(0x10), None, None, None], 3),
+        (
+            "-p gre --srckey 0x10 --dstkey 32",
+            [Some(0x10), Some(0x20), None, None],
+            2,
+        ),
+        (
+            "-f ipv4 --orig-key-src 16 --orig-key-dst 0x20",
+            [Some(0x10), Some(0x20), None, None],
+            1,
+        ),
+        ("-p gre --srckey 0x11", [Some(0x11), None, None, None], 1),
+        ("--dstkey 0x21", [None, Some(0x21), None, None], 1),
+        ("--reply-key-src 0x21", [None, None, Some(0x21), None], 1),
+        ("--reply-key-dst 0x99", [None, None, None, Some(0x99)], 1),
+        (
+            "--srckey 0x12 --reply-key-dst 153",
+            [Some(0x12), None, None, Some(0x99)],
+            1,
+        ),
+        ("--reply-key-dst 0x12", [None, None, None, Some(0x12)], 0),
+        ("--srckey 0x13", [Some(0x13), None, None, None], 0),
+        (
+            "-s 10.31.24.1 -d 10.31.24.2 -p gre --srckey 0x10 --dstkey 0x21",
+            [Some(0x10), Some(0x21), None, None],
+            1,
+        ),
+    ];
+    for &(args, wanted, count) in cases {
+        if let Err(e) = pin(
+            env,
+            args,
+            &with_keys(wanted, args),
+            count,
+            "the GRE lines with those keys",
+        ) {
+            failures.push(e);
+        }
+    }
+    // The TCP entry's ports are 16 and 32: ports and keys never stand for each other.
+    if let Err(e) = pin(
+        env,
+        "--sport 16 --dport 32",
+        &cn_rows(env, "-p tcp"),
+        1,
+        "the TCP entry",
+    ) {
+        failures.push(e);
+    }
+    if conntrack_is_1_4_7() {
+        assert_eq!(
+            line_count(&cn_rows(env, "-p gre --srckey 0x11")),
+            5,
+            "conntrack now filters by GRE key: revisit the README's difference"
+        );
+    }
+    finish(failures);
+    drop(ns);
+    assert_namespaces_gone(&[name]);
+}
+
 // ---------------------------------------------------------------------------
 // Bad values: exit 2, nothing on stdout, a message naming the flag or the value
 // ---------------------------------------------------------------------------
@@ -1548,6 +1658,13 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ),
     ("-p icmp --dport 80", &["--dport"]),
     ("-p gre,99 --port 80", &["--port"]),
+    // GRE keys
+    ("-p gre --sport 16", &["--sport", "--srckey"]),
+    ("-p gre --srckey 0x10000", &["--srckey", "0x10000"]),
+    ("-p gre --dstkey 65536", &["--dstkey", "65536"]),
+    ("-p gre --reply-key-src 0x1g", &["--reply-key-src", "0x1g"]),
+    ("-p gre --reply-key-dst -1", &["--reply-key-dst", "-1"]),
+    ("-p udp --srckey 1", &["--srckey", "--sport"]),
     // marks
     ("-m abc", &["--mark", "abc"]),
     ("-m 5/", &["--mark", "5/"]),

@@ -280,6 +280,9 @@ fn filters_without_a_family_are_applied_per_family() {
         "-p icmpv6 -s fd00:3::1 -d fd00:3::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 7 -t 300",
         "-p icmpv6 -s fd00:3::1 -d fd00:3::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 9 -t 300",
         "-p udp -s fd00:3::1 -d fd00:3::2 --sport 5 --dport 53 -t 300",
+        "-p gre -s 10.3.0.1 -d 10.3.0.2 --srckey 0x10 --dstkey 0x20 -t 300",
+        "-p gre -s 10.3.0.1 -d 10.3.0.2 --srckey 0x11 --dstkey 0x20 -t 300",
+        "-p gre -s fd00:3::1 -d fd00:3::2 --srckey 0x10 --dstkey 0x20 -t 300",
     ] {
         ns.insert(shape);
     }
@@ -353,6 +356,26 @@ fn filters_without_a_family_are_applied_per_family() {
             },
             1,
             1,
+        ),
+        // A GRE key asks each family for its GRE entries; the kernel compares no key.
+        (
+            "--srckey 0x10",
+            Filter {
+                orig_key_src: Some(0x10),
+                ..Default::default()
+            },
+            2,
+            3,
+        ),
+        (
+            "-p gre --reply-key-dst 0x11",
+            Filter {
+                protocols: vec![IPPROTO_GRE],
+                reply_key_dst: Some(0x11),
+                ..Default::default()
+            },
+            1,
+            3,
         ),
     ];
     for (name, filter, expected, sent) in cases {

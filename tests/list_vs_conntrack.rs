@@ -683,3 +683,53 @@ fn netns_option_missing_pid() {
     // above the largest possible pid_max (2^22), so it cannot exist
     assert_missing_netns("4194305");
 }
+
+/// ct's `-o save` of GRE entries (`-p gre --srckey 16 --dstkey 32 --reply-key-src 32
+/// --reply-key-dst 16`, as conntrack writes them) is read back by `conntrack -R` in
+/// another namespace into the same table; saved with a key filter, into exactly the
+/// entries with that key.
+#[test]
+fn gre_save_lines_make_the_same_table_with_conntrack_r() {
+    require_kernel!();
+    let source = Netns::new();
+    for entry in shapes::gre_keys(NET)
+        .iter()
+        .chain(&shapes::gre_and_unknown(NET))
+    {
+        source.insert(entry);
+    }
+    let table = |ns: &Netns, args: &[&str]| -> Vec<String> {
+        let mut lines: Vec<String> = ns
+            .conntrack(&[&["-L"][..], args].concat())
+            .lines()
+            .map(normalise)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let ct = ct_bin();
+    for (filter, expected) in [
+        (&[][..], table(&source, &[])),
+        (&["--srckey", "0x10"][..], {
+            let mut lines = table(&source, &["-p", "gre", "-s", "10.200.24.1"]);
+            lines.extend(table(&source, &["-p", "gre", "-f", "ipv6"]));
+            lines.retain(|l| l.contains(" srckey=0x10 "));
+            lines.sort();
+            lines
+        }),
+    ] {
+        let saved = source.exec_ok(&[&[ct.as_str(), "list", "-o", "save"][..], filter].concat());
+        assert!(
+            saved.contains(" -p gre --srckey 16 --dstkey 32 --reply-key-src 32 --reply-key-dst 16"),
+            "{saved}"
+        );
+        let file = TempFile::new("gre-save", &saved);
+        let copy = Netns::new();
+        copy.conntrack(&["-R", file.path_str()]);
+        assert_eq!(
+            table(&copy, &[]),
+            expected,
+            "ct list -o save {filter:?}:\n{saved}"
+        );
+    }
+}

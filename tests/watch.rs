@@ -323,3 +323,54 @@ fn the_kernel_filter_changes_nothing_shown() {
         assert_eq!(filtered.lines().count(), expected);
     }
 }
+
+/// `ct watch` by GRE key shows the events of the entry with those keys only, among
+/// entries that differ only in their keys, with and without the kernel-side filter.
+#[test]
+fn gre_keys_select_the_events_of_their_entry() {
+    require_kernel!();
+    let ns = Netns::new();
+    let by_key = ["-p", "gre", "--srckey", "0x11", "--dstkey", "32"];
+    let filtered = ct_watch(&ns, &by_key);
+    let unfiltered = ct_watch(&ns, &[&by_key[..], &["--no-kernel-filter"]].concat());
+    let reply_key = ct_watch(&ns, &["--reply-key-dst", "0x99", "-e", "NEW", "-o", "json"]);
+    wait_for_listeners(&ns, 3);
+    for entry in shapes::gre_keys(214) {
+        ns.insert(&entry);
+    }
+    ns.conntrack(&["-F"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let filtered = filtered.stop();
+    let lines: Vec<&str> = filtered.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", filtered.stdout);
+    for (line, kind) in lines.iter().zip(["    [NEW] gre ", "[DESTROY] gre "]) {
+        assert!(line.starts_with(kind), "{line}");
+        assert!(
+            line.contains(
+                " src=10.214.24.1 dst=10.214.24.2 srckey=0x11 dstkey=0x20 [UNREPLIED] \
+                 src=10.214.24.2 dst=10.214.24.1 srckey=0x20 dstkey=0x11 "
+            ),
+            "{line}"
+        );
+    }
+    assert_eq!(filtered.stderr, "ct: 2 flow events have been shown.\n");
+    assert_eq!(
+        normalise(&unfiltered.stop().stdout),
+        normalise(&filtered.stdout)
+    );
+    let reply_key = reply_key.stop();
+    let events: Vec<serde_json::Value> = reply_key
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "{}", reply_key.stdout);
+    assert_eq!(events[0]["event"], "new");
+    assert_eq!(
+        (
+            &events[0]["original"]["srckey"],
+            &events[0]["reply"]["dstkey"]
+        ),
+        (&serde_json::json!(0x12), &serde_json::json!(0x99))
+    );
+}

@@ -97,12 +97,14 @@ pub struct TupleArgs {
     #[arg(short = 'q', long = "reply-dst", value_name = "ADDR[/LEN]")]
     pub reply_dst: Option<AddrMatch>,
 
-    /// Original source port. Example: --sport 51000
+    /// Original source port, in decimal (tcp, udp, udplite, sctp, dccp: GRE's keys are
+    /// --srckey/--dstkey, ICMP's fields --icmp-type/--icmp-code/--icmp-id).
+    /// Example: --sport 51000
     #[arg(long = "sport", visible_alias = "orig-port-src", value_name = "PORT",
           value_parser = values::parse_port)]
     pub sport: Option<u16>,
 
-    /// Original destination port. Example: --dport 443
+    /// Original destination port, in decimal. Example: --dport 443
     #[arg(long = "dport", visible_alias = "orig-port-dst", value_name = "PORT",
           value_parser = values::parse_port)]
     pub dport: Option<u16>,
@@ -116,6 +118,31 @@ pub struct TupleArgs {
     /// Example: --reply-port-dst 61000
     #[arg(long = "reply-port-dst", value_name = "PORT", value_parser = values::parse_port)]
     pub reply_port_dst: Option<u16>,
+
+    /// GRE key of the original direction's source: the PPTP call id the kernel keeps in
+    /// the tuple's 16-bit port field, in hex (0x10, as ct and conntrack print it) or
+    /// decimal. Only GRE entries have keys. conntrack 1.4.7 takes the key options but
+    /// ignores them when it lists, deletes or watches; ct filters by them.
+    /// Example: -p gre --srckey 0x10
+    #[arg(long = "srckey", visible_alias = "orig-key-src", value_name = "KEY",
+          value_parser = values::parse_gre_key)]
+    pub srckey: Option<u16>,
+
+    /// GRE key of the original direction's destination, in hex or decimal.
+    /// Example: -p gre --dstkey 0x20
+    #[arg(long = "dstkey", visible_alias = "orig-key-dst", value_name = "KEY",
+          value_parser = values::parse_gre_key)]
+    pub dstkey: Option<u16>,
+
+    /// GRE key of the reply direction's source (the original's destination key, unless
+    /// NAT rewrote it), in hex or decimal. Example: --reply-key-src 0x20
+    #[arg(long = "reply-key-src", value_name = "KEY", value_parser = values::parse_gre_key)]
+    pub reply_key_src: Option<u16>,
+
+    /// GRE key of the reply direction's destination, in hex or decimal.
+    /// Example: --reply-key-dst 0x10
+    #[arg(long = "reply-key-dst", value_name = "KEY", value_parser = values::parse_gre_key)]
+    pub reply_key_dst: Option<u16>,
 
     /// ICMP or ICMPv6 type of the original direction (8 is an echo request, 128 its
     /// ICMPv6 counterpart). Example: -p icmp --icmp-type 8

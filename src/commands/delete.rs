@@ -272,9 +272,9 @@ fn delete_entries(
     if path == Path::OneRequest && one_request.is_none() {
         return Err(UsageError(
             "--one-request: the kernel cannot delete by this filter in one request (it \
-             matches prefixes, IPv6 addresses, zones, states, NAT or labels only in ct, or \
-             this kernel is older than the one that honours it); leave it out to delete \
-             entry by entry"
+             matches prefixes, IPv6 addresses, zones, GRE keys, states, NAT or labels only \
+             in ct, or this kernel is older than the one that honours it); leave it out to \
+             delete entry by entry"
                 .into(),
         )
         .into());

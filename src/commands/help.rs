@@ -178,6 +178,10 @@ fn extra_sections(page: Option<ManPage>) -> String {
                 "ct get -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7 -w 3",
                 "an echo request in zone 3",
             ),
+            (
+                "ct get -p gre -s 10.0.0.1 -d 10.0.0.2 --srckey 0x10 --dstkey 0x20",
+                "a PPTP call's GRE entry, by its keys as ct prints them",
+            ),
         ],
         Some(ManPage::Delete) => &[
             (
@@ -282,7 +286,9 @@ the count ct count reads where netlink refuses
 const DIFFERENCES: &str = r#".SH "DIFFERENCES FROM CONNTRACK"
 Where ct does what conntrack does, it prints the same bytes. On purpose it differs where
 conntrack 1.4.7 is wrong or limited: values are checked (conntrack reads \-\-sport http as
-port 0); \-u mixing set and cleared flags works; IPv6 NAT addresses are compared; \-g does
+port 0); GRE keys (\-\-srckey, \-\-dstkey, \-\-reply\-key\-src, \-\-reply\-key\-dst) filter, where
+conntrack 1.4.7 ignores them in \-L, \-D and \-E (its \-D by a GRE tuple deletes every GRE
+entry between the two addresses); \-u mixing set and cleared flags works; IPv6 NAT addresses are compared; \-g does
 not take every masqueraded ping for destination NAT; list expect and count expect show
 both families (conntrack: IPv4 unless \-f ipv6); count takes filters; get looks up by the
 reply tuple and by zone; SCTP and DCCP states are named right in XML; watch takes every

@@ -35,6 +35,12 @@ pub struct Filter {
     pub reply_dport: Option<u16>,
     /// `--port`: any of the four ports.
     pub any_port: Option<u16>,
+    /// `--srckey`, `--dstkey`, `--reply-key-src`, `--reply-key-dst`: GRE keys, which
+    /// only GRE entries have (the kernel keeps them in the tuple's port fields).
+    pub orig_key_src: Option<u16>,
+    pub orig_key_dst: Option<u16>,
+    pub reply_key_src: Option<u16>,
+    pub reply_key_dst: Option<u16>,
     /// `--icmp-type`, `--icmp-code`, `--icmp-id` (or the icmpv6 spellings): of the
     /// original direction, as conntrack compares them; ICMP and ICMPv6 entries only.
     pub icmp_type: Option<u8>,
@@ -63,6 +69,7 @@ impl Filter {
             && (self.protocols.is_empty() || self.protocols.contains(&entry.protonum()))
             && self.addresses_match(entry)
             && self.ports_match(entry)
+            && self.keys_match(entry)
             && self.icmp_matches(entry)
             && (self.states.is_empty() || entry.state.is_some_and(|s| self.states.contains(&s)))
             && self
@@ -81,15 +88,17 @@ impl Filter {
     }
 
     /// The flag of the first condition that says nothing about an expectation, if any:
-    /// only the family, the protocol, the expected connection's addresses and ports
-    /// (`-s`, `-d`, `--sport`, `--dport`), any address or port (`--addr`, `--port`, the
-    /// master's too) and the helper apply.
+    /// only the family, the protocol, the expected connection's addresses, ports and GRE
+    /// keys (`-s`, `-d`, `--sport`, `--dport`, `--srckey`, `--dstkey`), any address or
+    /// port (`--addr`, `--port`, the master's too) and the helper apply.
     pub fn not_for_expectations(&self) -> Option<&'static str> {
         [
             (self.reply_src.is_some(), "-r/--reply-src"),
             (self.reply_dst.is_some(), "-q/--reply-dst"),
             (self.reply_sport.is_some(), "--reply-port-src"),
             (self.reply_dport.is_some(), "--reply-port-dst"),
+            (self.reply_key_src.is_some(), "--reply-key-src"),
+            (self.reply_key_dst.is_some(), "--reply-key-dst"),
             (self.icmp_type.is_some(), "--icmp-type"),
             (self.icmp_code.is_some(), "--icmp-code"),
             (self.icmp_id.is_some(), "--icmp-id"),
@@ -133,6 +142,7 @@ impl Filter {
             && self
                 .orig_dport
                 .is_none_or(|p| expected.ports().is_some_and(|(_, dport)| dport == p))
+            && keys_match(self.orig_key_src, self.orig_key_dst, expected.l4)
             && self.any_port.is_none_or(|p| {
                 ports
                     .into_iter()
@@ -184,8 +194,28 @@ impl Filter {
             && self.any_port.is_none_or(|p| [os, od, rs, rd].contains(&p))
     }
 
+    /// Keys match only GRE entries, each direction its own keys: the kernel keeps them
+    /// where other protocols keep ports, but `--sport 16` never means key 16.
+    fn keys_match(&self, entry: &Entry<'_>) -> bool {
+        keys_match(self.orig_key_src, self.orig_key_dst, entry.original.l4)
+            && keys_match(self.reply_key_src, self.reply_key_dst, entry.reply.l4)
+    }
+
+    /// True when the filter asks for any GRE key.
+    pub fn wants_keys(&self) -> bool {
+        self.orig_key_src.is_some()
+            || self.orig_key_dst.is_some()
+            || self.reply_key_src.is_some()
+            || self.reply_key_dst.is_some()
+    }
+
+    /// True when the filter asks for any ICMP field.
+    pub fn wants_icmp(&self) -> bool {
+        self.icmp_type.is_some() || self.icmp_code.is_some() || self.icmp_id.is_some()
+    }
+
     fn icmp_matches(&self, entry: &Entry<'_>) -> bool {
-        if self.icmp_type.is_none() && self.icmp_code.is_none() && self.icmp_id.is_none() {
+        if !self.wants_icmp() {
             return true;
         }
         let L4::Icmp {
@@ -231,6 +261,22 @@ impl Filter {
             .iter()
             .all(|want| labels.bits().any(|bit| bit == *want))
     }
+}
+
+/// One tuple's GRE keys against the keys wanted: none wanted matches anything, any
+/// wanted only a GRE tuple with those keys.
+fn keys_match(srckey: Option<u16>, dstkey: Option<u16>, have: L4) -> bool {
+    if srckey.is_none() && dstkey.is_none() {
+        return true;
+    }
+    let L4::Gre {
+        srckey: src,
+        dstkey: dst,
+    } = have
+    else {
+        return false;
+    };
+    srckey.is_none_or(|k| k == src) && dstkey.is_none_or(|k| k == dst)
 }
 
 /// `-n`/`-g`/`-j`: the entry was NATed that way and, when given, to that address and port.

@@ -165,6 +165,49 @@ fn ports_never_match_a_protocol_without_ports() {
     assert!(!shows(&f, &icmp));
 }
 
+/// A GRE entry 10.0.0.1 → 10.0.0.2 with keys 0x10 → 0x20, the reply's key rewritten to
+/// `reply_dstkey`.
+fn gre(reply_dstkey: u16) -> Entry<'static> {
+    let mut entry = tcp();
+    let keys = |srckey, dstkey| L4::Gre { srckey, dstkey };
+    entry.original = tuple("10.0.0.1", "10.0.0.2", IPPROTO_GRE, keys(0x10, 0x20));
+    entry.reply = tuple(
+        "10.0.0.2",
+        "10.0.0.1",
+        IPPROTO_GRE,
+        keys(0x20, reply_dstkey),
+    );
+    entry.state = None;
+    entry
+}
+
+#[test]
+fn gre_keys_per_direction_and_only_gre() {
+    let keys = |orig_key_src, orig_key_dst, reply_key_src, reply_key_dst| Filter {
+        orig_key_src,
+        orig_key_dst,
+        reply_key_src,
+        reply_key_dst,
+        ..Default::default()
+    };
+    assert!(shows(&keys(Some(0x10), Some(0x20), None, None), &gre(0x10)));
+    assert!(shows(&keys(None, None, Some(0x20), Some(0x10)), &gre(0x10)));
+    assert!(!shows(&keys(Some(0x11), None, None, None), &gre(0x10)));
+    assert!(!shows(&keys(None, Some(0x10), None, None), &gre(0x10)));
+    // NAT rewrote the reply's key: each direction is compared as it is.
+    assert!(shows(&keys(None, None, None, Some(0x99)), &gre(0x99)));
+    assert!(!shows(&keys(None, None, None, Some(0x10)), &gre(0x99)));
+    // A TCP entry whose ports are the numbers has no keys; a GRE entry no ports.
+    let mut tcp_16 = tcp();
+    tcp_16.original = tuple("10.0.0.1", "10.0.0.2", IPPROTO_TCP, ports(0x10, 0x20));
+    assert!(!shows(&keys(Some(0x10), None, None, None), &tcp_16));
+    let port_16 = Filter {
+        orig_sport: Some(0x10),
+        ..Default::default()
+    };
+    assert!(!shows(&port_16, &gre(0x10)));
+}
+
 #[test]
 fn icmp_type_code_and_id_of_the_original_direction() {
     let mut ping = tcp();
@@ -372,4 +415,40 @@ fn conditions_are_anded() {
         ..Default::default()
     };
     assert!(!shows(&f, &tcp()), "the mark differs");
+}
+
+/// A PPTP expectation's expected connection is GRE: `--srckey`/`--dstkey` are its keys,
+/// as `--sport`/`--dport` are an FTP expectation's ports; the reply keys say nothing.
+#[test]
+fn gre_keys_of_an_expected_connection() {
+    use crate::model::expect::Expectation;
+    let keys = |srckey, dstkey| L4::Gre { srckey, dstkey };
+    let expected = tuple("10.0.0.2", "10.0.0.1", IPPROTO_GRE, keys(0, 0x20));
+    let master = tuple("10.0.0.1", "10.0.0.2", IPPROTO_TCP, ports(40000, 1723));
+    let expectation = Expectation {
+        family: Family::Ipv4,
+        expected,
+        mask: expected,
+        master,
+        timeout: None,
+        id: None,
+        flags: None,
+        class: None,
+        zone: None,
+        helper: None,
+        nat: None,
+        function: None,
+    };
+    let dstkey = |key| Filter {
+        orig_key_dst: Some(key),
+        ..Default::default()
+    };
+    assert!(dstkey(0x20).matches_expectation(&expectation));
+    assert!(!dstkey(0x21).matches_expectation(&expectation));
+    let reply = Filter {
+        reply_key_src: Some(0x20),
+        ..Default::default()
+    };
+    assert_eq!(reply.not_for_expectations(), Some("--reply-key-src"));
+    assert_eq!(dstkey(0x20).not_for_expectations(), None);
 }

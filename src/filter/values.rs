@@ -116,10 +116,37 @@ pub fn parse_number<T: TryFrom<u64>>(text: &str) -> Result<T, String> {
     T::try_from(value).map_err(|_| format!("{text} is out of range"))
 }
 
-/// A port: 0 to 65535, in decimal.
+/// A port: 0 to 65535, in decimal, as every format of ct prints ports. A hex number is
+/// refused with a word on GRE keys, which ct prints in hex and which have flags of their
+/// own.
 pub fn parse_port(text: &str) -> Result<u16, String> {
-    text.parse()
-        .map_err(|_| format!("'{text}' is not a port number (0 to 65535)"))
+    text.parse().map_err(|_| {
+        if text.starts_with("0x") || text.starts_with("0X") {
+            format!(
+                "'{text}' is not a port number: ports are decimal (0 to 65535); GRE keys, \
+                 which ct prints in hex, go in --srckey/--dstkey"
+            )
+        } else {
+            format!("'{text}' is not a port number (0 to 65535)")
+        }
+    })
+}
+
+/// A GRE key, as conntrack's strtoul reads it: hex (`0x10`, as ct and conntrack print
+/// keys), decimal, or octal after a leading 0. The kernel keeps the key in the tuple's
+/// 16-bit port field (PPTP's call id), so it is 0 to 0xffff.
+pub fn parse_gre_key(text: &str) -> Result<u16, String> {
+    match parse_number::<u64>(text) {
+        Ok(key) => u16::try_from(key).map_err(|_| {
+            format!(
+                "{text} is not a GRE key: the kernel keeps a key in the tuple's 16-bit port \
+                 field, so it is 0 to 0xffff (65535)"
+            )
+        }),
+        Err(_) => Err(format!(
+            "'{text}' is not a GRE key (0x0 to 0xffff, or 0 to 65535 in decimal)"
+        )),
+    }
 }
 
 /// A zone: 0 to 65535 (decimal, hex or octal, as conntrack).
@@ -352,6 +379,45 @@ mod tests {
         assert_eq!(
             "10.0.0.0/x".parse::<AddrMatch>().unwrap_err(),
             "'x' is not a prefix length"
+        );
+    }
+
+    #[test]
+    fn gre_keys_in_hex_or_decimal_and_16_bits() {
+        assert_eq!(parse_gre_key("0x10"), Ok(16));
+        assert_eq!(parse_gre_key("0XFFFF"), Ok(0xffff));
+        assert_eq!(parse_gre_key("16"), Ok(16));
+        assert_eq!(parse_gre_key("010"), Ok(8), "strtoul's octal, as conntrack");
+        assert_eq!(
+            parse_gre_key("0x10000"),
+            Err(
+                "0x10000 is not a GRE key: the kernel keeps a key in the tuple's 16-bit \
+                 port field, so it is 0 to 0xffff (65535)"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            parse_gre_key("key"),
+            Err("'key' is not a GRE key (0x0 to 0xffff, or 0 to 65535 in decimal)".to_string())
+        );
+        assert!(parse_gre_key("-1").is_err());
+        assert!(parse_gre_key("").is_err());
+    }
+
+    #[test]
+    fn ports_are_decimal_and_a_hex_one_points_to_the_keys() {
+        assert_eq!(parse_port("443"), Ok(443));
+        assert_eq!(
+            parse_port("0x10"),
+            Err(
+                "'0x10' is not a port number: ports are decimal (0 to 65535); GRE keys, \
+                 which ct prints in hex, go in --srckey/--dstkey"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            parse_port("http"),
+            Err("'http' is not a port number (0 to 65535)".to_string())
         );
     }
 

@@ -11,9 +11,9 @@
 //! # What the program judges
 //!
 //! The event's kind (message type and NLM_F_CREATE, against the `-e` set), the family,
-//! the protocol, the original and reply addresses under their masks, the protocol state,
-//! the mark, the zone and the status bits: the conditions that each look at one
-//! fixed-size attribute. It finds attributes with the kernel's own netlink-attribute
+//! the protocol, the original and reply addresses under their masks, the GRE keys, the
+//! protocol state, the mark, the zone and the status bits: the conditions that each look
+//! at fixed-size attributes. It finds attributes with the kernel's own netlink-attribute
 //! loads (SKF_AD_NLATTR, SKF_AD_NLATTR_NEST), so it needs no loops. Ports, NAT, labels,
 //! the helper, the ICMP fields, the tuple zones and `--addr` are left to user space.
 //!
@@ -206,6 +206,8 @@ fn entry_checks(filter: &Filter) -> Vec<Vec<sock_filter>> {
             .map(|(tuple, side, wanted)| wanted.and_then(|w| address_check(tuple, side, w))),
     );
     checks.extend([
+        key_check(CTA_TUPLE_ORIG, filter.orig_key_src, filter.orig_key_dst),
+        key_check(CTA_TUPLE_REPLY, filter.reply_key_src, filter.reply_key_dst),
         state_check(&filter.states),
         filter.mark.and_then(mark_check),
         filter.zone.and_then(zone_check),
@@ -373,6 +375,38 @@ fn address_words(wanted: AddrMatch) -> Option<Vec<(u32, u32)>> {
         }
         _ => None,
     }
+}
+
+/// Drops an entry whose `tuple` (CTA_TUPLE_ORIG or CTA_TUPLE_REPLY) is of another
+/// protocol than GRE, or has other GRE keys than those wanted: the kernel keeps a key in
+/// the tuple's port attributes (CTA_PROTO_SRC_PORT, CTA_PROTO_DST_PORT). A tuple without
+/// its protocol or a key goes on.
+fn key_check(tuple: u16, srckey: Option<u16>, dstkey: Option<u16>) -> Option<Vec<sock_filter>> {
+    if srckey.is_none() && dstkey.is_none() {
+        return None;
+    }
+    assemble_block(|asm, pass| {
+        let drop = asm.label();
+        asm.find_path(&[tuple, CTA_TUPLE_PROTO], pass);
+        asm.store(NEST_SLOT);
+        asm.find_nested(CTA_PROTO_NUM);
+        asm.if_equal(0, pass);
+        asm.enter_value(1, pass);
+        asm.load_value(Size::Byte, VALUE_OFFSET);
+        asm.unless_equal(IPPROTO_GRE.into(), drop);
+        for (kind, key) in [(CTA_PROTO_SRC_PORT, srckey), (CTA_PROTO_DST_PORT, dstkey)] {
+            let Some(key) = key else { continue };
+            asm.load_stored(NEST_SLOT);
+            asm.find_nested(kind);
+            asm.if_equal(0, pass);
+            asm.enter_value(2, pass);
+            asm.load_value(Size::Half, VALUE_OFFSET);
+            asm.unless_equal(key.into(), drop);
+        }
+        asm.goto(pass);
+        asm.place(drop);
+        asm.ret(DROP);
+    })
 }
 
 /// A tracker that has a state: its nest in CTA_PROTOINFO, the state attribute in that
@@ -896,6 +930,9 @@ mod tests {
         /// Source and destination of the original tuple, then of the reply tuple.
         original: [Option<IpAddr>; 2],
         reply: [Option<IpAddr>; 2],
+        /// Source and destination port (GRE: key) of the original tuple, then of the
+        /// reply tuple; each tuple with a protocol has them.
+        ports: [(u16, u16); 2],
         protoinfo: Option<Protoinfo>,
         mark: Option<u32>,
         zone: Option<u16>,
@@ -912,6 +949,7 @@ mod tests {
             protonum: Some(IPPROTO_TCP),
             original: [Some(src), Some(dst)],
             reply: [Some(dst), Some(src)],
+            ports: [(40000, 80), (80, 40000)],
             protoinfo: Some(TCP_ESTABLISHED),
             mark: Some(0),
             zone: None,
@@ -929,8 +967,8 @@ mod tests {
 
     impl Event {
         fn attributes(&self) -> Vec<u8> {
-            let mut bytes = self.tuple(CTA_TUPLE_ORIG, self.original);
-            bytes.extend(self.tuple(CTA_TUPLE_REPLY, self.reply));
+            let mut bytes = self.tuple(CTA_TUPLE_ORIG, self.original, self.ports[0]);
+            bytes.extend(self.tuple(CTA_TUPLE_REPLY, self.reply, self.ports[1]));
             if let Some(zone) = self.zone {
                 bytes.extend(attr(CTA_ZONE, &zone.to_be_bytes()));
             }
@@ -957,7 +995,12 @@ mod tests {
             bytes
         }
 
-        fn tuple(&self, kind: u16, [src, dst]: [Option<IpAddr>; 2]) -> Vec<u8> {
+        fn tuple(
+            &self,
+            kind: u16,
+            [src, dst]: [Option<IpAddr>; 2],
+            (sport, dport): (u16, u16),
+        ) -> Vec<u8> {
             let address = |address: Option<IpAddr>, side: Side| {
                 let (v4, v6) = side.attributes();
                 address.map(|address| match address {
@@ -975,8 +1018,8 @@ mod tests {
                     CTA_TUPLE_PROTO,
                     &[
                         attr(CTA_PROTO_NUM, &[protonum]),
-                        attr(CTA_PROTO_SRC_PORT, &40000u16.to_be_bytes()),
-                        attr(CTA_PROTO_DST_PORT, &80u16.to_be_bytes()),
+                        attr(CTA_PROTO_SRC_PORT, &sport.to_be_bytes()),
+                        attr(CTA_PROTO_DST_PORT, &dport.to_be_bytes()),
                     ],
                 ));
             }
@@ -1123,6 +1166,48 @@ mod tests {
             ..Default::default()
         };
         assert!(!passes(&icmp, &with_protocol(Some(IPPROTO_TCP))));
+    }
+
+    /// GRE keys are judged in the kernel: a key is the tuple's port attribute, and only
+    /// a GRE tuple has keys.
+    #[test]
+    fn gre_keys_of_each_direction() {
+        let gre = |ports| Event {
+            protonum: Some(IPPROTO_GRE),
+            protoinfo: None,
+            ports,
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        let event = gre([(0x10, 0x20), (0x20, 0x10)]);
+        let keys = |orig_key_src, orig_key_dst, reply_key_src, reply_key_dst| Filter {
+            orig_key_src,
+            orig_key_dst,
+            reply_key_src,
+            reply_key_dst,
+            ..Default::default()
+        };
+        assert!(passes(&keys(Some(0x10), None, None, None), &event));
+        assert!(passes(&keys(Some(0x10), Some(0x20), None, None), &event));
+        assert!(passes(&keys(None, None, Some(0x20), Some(0x10)), &event));
+        assert!(!passes(&keys(Some(0x11), None, None, None), &event));
+        assert!(!passes(&keys(Some(0x10), Some(0x21), None, None), &event));
+        assert!(!passes(&keys(None, None, None, Some(0x11)), &event));
+        // NAT rewrote the reply's key: each direction has its own.
+        let natted = gre([(0x10, 0x20), (0x20, 0x99)]);
+        assert!(passes(&keys(Some(0x10), None, None, Some(0x99)), &natted));
+        assert!(!passes(&keys(None, None, None, Some(0x10)), &natted));
+        // A TCP entry whose ports are the keys has no keys.
+        let tcp_ports = Event {
+            ports: [(0x10, 0x20), (0x20, 0x10)],
+            ..tcp("10.0.0.1", "10.0.0.2")
+        };
+        assert!(!passes(&keys(Some(0x10), None, None, None), &tcp_ports));
+        // No protocol in the tuple: cannot be judged.
+        let unknown = Event {
+            protonum: None,
+            ..event.clone()
+        };
+        assert!(passes(&keys(Some(0x11), None, None, None), &unknown));
     }
 
     #[test]
@@ -1599,7 +1684,17 @@ mod tests {
 
     const V4_ADDRESSES: [&str; 4] = ["10.0.0.1", "10.0.1.2", "10.1.0.1", "192.0.2.1"];
     const V6_ADDRESSES: [&str; 4] = ["fd00::1", "fd00::2", "fd00:0:0:1::1", "2001:db8::1"];
-    const PROTOCOLS: [u8; 6] = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP, 33, 0];
+    const PROTOCOLS: [u8; 7] = [
+        IPPROTO_TCP,
+        IPPROTO_UDP,
+        IPPROTO_SCTP,
+        IPPROTO_ICMP,
+        IPPROTO_GRE,
+        33,
+        0,
+    ];
+    /// Ports and GRE keys alike.
+    const PORTS: [u16; 3] = [0x10, 0x11, 80];
     const TRACKERS: [u16; 3] = [CTA_PROTOINFO_TCP, CTA_PROTOINFO_SCTP, CTA_PROTOINFO_DCCP];
     const MARKS: [u32; 5] = [0, 1, 7, 0x17, 0xffff_ffff];
     const ZONES: [u16; 3] = [0, 1, 5];
@@ -1645,6 +1740,10 @@ mod tests {
                 set: r.below(16) as u32,
                 clear: r.below(16) as u32 & !0b0011,
             }),
+            orig_key_src: random.some(10, |r| r.pick(&PORTS)),
+            orig_key_dst: random.some(10, |r| r.pick(&PORTS)),
+            reply_key_src: random.some(10, |r| r.pick(&PORTS)),
+            reply_key_dst: random.some(10, |r| r.pick(&PORTS)),
             ..Default::default()
         }
     }
@@ -1658,6 +1757,8 @@ mod tests {
         };
         let original = [address(random), address(random)];
         let reply = [address(random), address(random)];
+        let port = |random: &mut Random| random.pick(&PORTS);
+        let ports = [(port(random), port(random)), (port(random), port(random))];
         let protoinfo = random.some(75, |r| Protoinfo {
             nest: if r.chance(3) { 9 } else { r.pick(&TRACKERS) },
             state: r.some(95, |r| r.below(5) as u8),
@@ -1668,6 +1769,7 @@ mod tests {
             protonum: random.some(90, |r| r.pick(&PROTOCOLS)),
             original,
             reply,
+            ports,
             protoinfo,
             mark: random.some(85, |r| r.pick(&MARKS) ^ r.below(2) as u32),
             zone: random.some(60, |r| r.pick(&ZONES)),

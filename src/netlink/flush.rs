@@ -10,7 +10,8 @@
 //!    set `ct list` shows: the family, the mark and mask, the status bits, exact IPv4
 //!    addresses, one protocol and TCP or UDP ports ([`whole_filter_attributes`]).
 //!    Anything else (prefixes, IPv6 addresses, whose comparison the kernel has inverted,
-//!    zones, which CTA_ZONE matches in either direction, states, NAT, labels, lists)
+//!    zones, which CTA_ZONE matches in either direction, GRE keys, which it does not
+//!    compare, states, NAT, labels, lists)
 //!    leaves the work to the per-entry path.
 //! 2. The running kernel is known to honour every attribute sent: its release is at
 //!    least the one that brought it ([`KernelRelease::honours`]). The release is what
@@ -154,6 +155,7 @@ fn whole_filter_attributes(
         && filter.icmp_type.is_none()
         && filter.icmp_code.is_none()
         && filter.icmp_id.is_none()
+        && !filter.wants_keys()
         && filter.states.is_empty()
         && filter.zone.is_none()
         && filter.orig_zone.is_none()
@@ -269,7 +271,27 @@ mod tests {
             orig_dport: Some(80),
             ..Filter::default()
         };
-        for filter in [v6, prefix, zone, two_protocols, sctp_port] {
+        // The kernel takes a GRE tuple's ports in a filter and compares none of them: a
+        // flush by key would delete every GRE entry.
+        let gre_key = Filter {
+            family: Some(AF_INET),
+            protocols: vec![IPPROTO_GRE],
+            orig_key_src: Some(0x10),
+            ..Filter::default()
+        };
+        let reply_key = Filter {
+            reply_key_dst: Some(0x10),
+            ..Filter::default()
+        };
+        for filter in [
+            v6,
+            prefix,
+            zone,
+            two_protocols,
+            sctp_port,
+            gre_key,
+            reply_key,
+        ] {
             assert!(requests(&filter, NOW).is_none(), "{filter:?}");
         }
     }

@@ -10,8 +10,8 @@
 //! - CTA_FILTER with CTA_TUPLE_ORIG / CTA_TUPLE_REPLY, exact tuple fields: Linux 5.8.
 //!   Used here for exact IPv4 addresses, one protocol, TCP/UDP ports and the ICMP and
 //!   ICMPv6 type, code and id: in 6.18 the IPv6 address comparison is inverted (it keeps
-//!   every entry but the one asked for), ports of other protocols are not compared, and a
-//!   tuple zone is never matched. The kernel takes CTA_FILTER only with a family of
+//!   every entry but the one asked for), ports of other protocols (GRE keys among them)
+//!   are not compared, and a tuple zone is never matched. The kernel takes CTA_FILTER only with a family of
 //!   ipv4 or ipv6 (AF_UNSPEC is refused), so a filter without `-f` that CTA_FILTER can
 //!   help is dumped once per family, each with what that family can have filtered: see
 //!   [`entry_dumps`].
@@ -144,19 +144,21 @@ fn zone_attribute(filter: &Filter) -> Vec<DefaultNla> {
 /// CTA_FILTER for a dump of `family` (ipv4 or ipv6; nothing for AF_UNSPEC, which the
 /// kernel refuses it with): exact IPv4 addresses, one protocol, TCP or UDP ports, and
 /// the original direction's ICMP (ICMPv6) type, code and id. The fields named by the
-/// flags present.
+/// flags present. GRE keys only make the protocol gre: the kernel parses a GRE tuple's
+/// ports in a filter but compares ports of TCP and UDP alone.
 pub(super) fn tuple_filter(filter: &Filter, family: u8) -> Vec<DefaultNla> {
     let icmp_protocol = match family {
         AF_INET => IPPROTO_ICMP,
         AF_INET6 => IPPROTO_ICMPV6,
         _ => return Vec::new(),
     };
-    let wants_icmp =
-        filter.icmp_type.is_some() || filter.icmp_code.is_some() || filter.icmp_id.is_some();
+    let (wants_icmp, wants_keys) = (filter.wants_icmp(), filter.wants_keys());
     let protocol = match filter.protocols[..] {
         [one] => Some(one),
-        // Only the family's ICMP entries can have an ICMP type.
-        [] if wants_icmp => Some(icmp_protocol),
+        // Only the family's ICMP entries can have an ICMP type, only GRE entries keys
+        // (which the kernel does not compare: user space does).
+        [] if wants_icmp && !wants_keys => Some(icmp_protocol),
+        [] if wants_keys && !wants_icmp => Some(IPPROTO_GRE),
         _ => None,
     };
     let ports_compared = matches!(protocol, Some(IPPROTO_TCP | IPPROTO_UDP));
@@ -463,6 +465,40 @@ mod tests {
             ][..]);
             assert_eq!(ladder.last().unwrap().attributes, vec![]);
         }
+    }
+
+    /// GRE keys are compared in user space only: without -p they ask the kernel for GRE
+    /// entries, in each family, and never send a port.
+    #[test]
+    fn gre_keys_ask_for_gre_entries_only() {
+        let key = Filter {
+            orig_key_src: Some(0x10),
+            reply_key_dst: Some(0x10),
+            ..Default::default()
+        };
+        let dumps = entry_dumps(&key);
+        assert_eq!(dumps.len(), 2, "one dump per family");
+        for ladder in &dumps {
+            #[rustfmt::skip]
+            assert_eq!(bytes(&ladder[0])[4..], [
+                16, 0, 1, 0x80,                      // CTA_TUPLE_ORIG
+                  12, 0, 2, 0x80,                    //   CTA_TUPLE_PROTO
+                    5, 0, 1, 0, 47, 0, 0, 0,         //     CTA_PROTO_NUM gre
+                20, 0, 25, 0x80,                     // CTA_FILTER
+                  8, 0, 1, 0, 0b1000, 0, 0, 0,       //   ORIG_FLAGS: PROTO_NUM
+                  8, 0, 2, 0, 0, 0, 0, 0,            //   REPLY_FLAGS: none
+            ][..]);
+        }
+        let with_gre = Filter {
+            family: Some(AF_INET),
+            protocols: vec![IPPROTO_GRE],
+            ..key.clone()
+        };
+        assert_eq!(
+            bytes(&entry_requests(&with_gre)[0]),
+            bytes(&dumps[0][0]),
+            "-p gre asks the same"
+        );
     }
 
     /// ICMP fields go in under the family's own attributes; without -p the family's ICMP

@@ -1,7 +1,7 @@
 //! Entry shapes: `conntrack -I` arguments for groups of entries that more than one test
 //! file inserts. Each group keeps to its own addresses, so that any groups fit one table:
 //! `net` picks the test file's block (`10.<net>.G.x` and `fd00:<net>::G:x`, with G fixed
-//! per group: 10 tcp, 12 icmp, 14 gre and unknown protocols, 17 zones).
+//! per group: 10 tcp, 12 icmp, 14 gre and unknown protocols, 17 zones, 24 GRE keys).
 
 use super::{SCTP_STATES, TCP_STATES};
 
@@ -83,6 +83,25 @@ pub fn gre_and_unknown(net: u8) -> Vec<String> {
         format!("-p 50 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 64"),
         format!("-p 255 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 65 -u SEEN_REPLY,ASSURED"),
         format!("-p 99 -s fd00:{net}::14:1 -d fd00:{net}::14:2 -t 66"),
+    ]
+    .into()
+}
+
+/// GRE entries between one pair of addresses that differ only in their keys (one with
+/// a reply key rewritten, as NAT would), an IPv6 one with the first one's keys, and a TCP
+/// entry whose ports are the same numbers (16 and 32): a key filter selects GRE entries
+/// by their keys alone.
+pub fn gre_keys(net: u8) -> Vec<String> {
+    let (a, b) = (format!("10.{net}.24.1"), format!("10.{net}.24.2"));
+    [
+        format!("-p gre -s {a} -d {b} --srckey 0x10 --dstkey 0x20 -t 100"),
+        format!("-p gre -s {a} -d {b} --srckey 0x11 --dstkey 0x20 -t 101"),
+        format!("-p gre -s {a} -d {b} --srckey 0x10 --dstkey 0x21 -t 102"),
+        format!(
+            "-p gre -s {a} -d {b} --srckey 0x12 --dstkey 0x20 -r {b} -q {a} --reply-key-src 0x20 --reply-key-dst 0x99 -t 103"
+        ),
+        format!("-p gre -s fd00:{net}::24:1 -d fd00:{net}::24:2 --srckey 0x10 --dstkey 0x20 -t 104"),
+        format!("-p tcp -s {a} -d {b} --sport 16 --dport 32 --state ESTABLISHED -t 105"),
     ]
     .into()
 }
