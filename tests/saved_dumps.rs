@@ -393,3 +393,98 @@ fn input_errors_are_for_people() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// What `--input` says when the file is no saved table, for every command that reads one.
+const ADVICE: &str = "save the table with conntrack -L or -L -o extended, or with ct list -o json";
+
+#[test]
+fn files_in_other_formats_exit_2_naming_the_format() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let random = TempFile::new("random", "Dear diary,\ntoday the firewall was quiet.\n");
+    let events = TempFile::new(
+        "events",
+        "    [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1\n",
+    );
+    let cases = [
+        (
+            format!("{fixtures}/router.xml.txt"),
+            "looks like conntrack's XML output (-o xml), which --input cannot read".to_string(),
+        ),
+        (
+            format!("{fixtures}/router.table"),
+            "looks like ct's table (-o table), which --input cannot read".into(),
+        ),
+        (
+            events.path_str().to_string(),
+            "looks like event lines (conntrack -E, ct watch), which --input cannot read".into(),
+        ),
+        (
+            random.path_str().to_string(),
+            "is not a saved table: line 1 ('Dear diary,') is none of conntrack -L text, \
+             /proc/net/nf_conntrack or ct's JSON Lines"
+                .into(),
+        ),
+    ];
+    for (path, what) in cases {
+        for command in [&["list"][..], &["count"], &["top", "-n", "1"]] {
+            let mut argv = command.to_vec();
+            argv.extend(["--input", &path]);
+            let out = run(ct_command().args(&argv));
+            assert_eq!(out.status.code(), Some(2), "{argv:?}");
+            assert!(out.stdout.is_empty(), "{argv:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!("ct: {path} {what}; {ADVICE}\n"),
+                "{argv:?}"
+            );
+        }
+    }
+    // Standard input is named as such.
+    let out = run(Command::new("sh").args([
+        "-c",
+        &format!("{} count --input - < {fixtures}/router.table", ct_bin()),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "ct: standard input looks like ct's table (-o table), which --input cannot read; \
+             {ADVICE}\n"
+        )
+    );
+}
+
+/// A message quotes at most 80 characters of a line, whatever its length; a line longer
+/// than any entry is reported by its start, and the lines after it are read.
+#[test]
+fn messages_quote_at_most_80_characters_of_a_line() {
+    let good = "udp      17 29 src=10.231.1.1 dst=10.231.1.2 sport=1 dport=2 [UNREPLIED] src=10.231.1.2 dst=10.231.1.1 sport=2 dport=1 mark=0 use=1";
+    let huge = format!("udp 17 29 src={}", "1".repeat(5_000_000));
+    let long_value = format!(
+        "{{\"family\":\"ipv4\",\"proto\":\"{}\"}}",
+        "é".repeat(10_000)
+    );
+    let text = format!("{good}\n{huge}\n{long_value}\n{good}\n");
+    let file = TempFile::new("long", &text);
+    let out = run(ct_command().args(["list", "--input", file.path_str()]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{good}\n{good}\n")
+    );
+    let name = file.path_str();
+    let ones = "1".repeat(65);
+    let accents = "é".repeat(79);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "ct: {name}:2: the line is {} bytes long, longer than any saved entry (65536 \
+             bytes at most): 'udp 17 29 src={ones}…'; skipped\n\
+             ct: {name}:3: 'proto': unknown protocol '{accents}…'; skipped\n\
+             ct: 2 lines of {name} could not be read and were skipped.\n\
+             ct: 2 flow entries have been shown.\n",
+            huge.len() + 1
+        )
+    );
+}
