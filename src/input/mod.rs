@@ -2,8 +2,9 @@
 //! standard input), for support bundles analysed on another machine.
 //!
 //! A line is whatever `conntrack -L` printed (any of `-o extended,id,ktimestamp,labels`),
-//! a line of `/proc/net/nf_conntrack` ([`text`]), or one of ct's own JSON Lines
-//! ([`json`]); the first character tells which, line by line. Each line becomes an [`Entry`] and goes through the same
+//! a line of `/proc/net/nf_conntrack` ([`text`]), one of ct's own JSON Lines ([`json`]),
+//! or a command line of `-o save`, conntrack's or ct's ([`save`]); the first character
+//! tells which, line by line. Each line becomes an [`Entry`] and goes through the same
 //! filters and printers as a dumped one.
 //!
 //! The first line that is not blank decides whether the file is a saved table at all:
@@ -15,6 +16,7 @@
 //! [`excerpt`], at most [`EXCERPT_CHARS`] characters of it.
 
 pub mod json;
+pub mod save;
 pub mod text;
 
 use std::fmt;
@@ -83,7 +85,7 @@ impl std::error::Error for UnreadableDump {}
 
 /// What to save a table with instead, for [`UnreadableDump`]'s message.
 const READABLE: &str =
-    "save the table with conntrack -L or -L -o extended, or with ct list -o json";
+    "save the table with conntrack -L, -L -o extended or -L -o save, or with ct list -o json";
 
 /// An open saved dump.
 pub struct SavedDump {
@@ -202,6 +204,7 @@ impl SavedDump {
                     text if text.trim_start().starts_with('{') => {
                         json::parse_line(text, &mut json_scratch)
                     }
+                    text if save::is_save_line(text) => save::parse_line(text),
                     text => text::parse_line(text, &context, &mut text_scratch),
                 },
             };
@@ -256,6 +259,7 @@ impl SavedDump {
         let text = text.trim();
         let first_word = text.split_ascii_whitespace().next().unwrap_or_default();
         let readable_shape = text.starts_with('{')
+            || save::is_save_line(text)
             || matches!(first_word, "ipv4" | "ipv6" | "unknown")
             || text::protonum_of(first_word).is_some();
         if readable_shape {
@@ -276,7 +280,7 @@ impl SavedDump {
         } else {
             return Some(UnreadableDump(format!(
                 "{name} is not a saved table: line {number} ('{}') is none of conntrack -L \
-                 text, /proc/net/nf_conntrack or ct's JSON Lines; {READABLE}",
+                 text, /proc/net/nf_conntrack, ct's JSON Lines or -o save lines; {READABLE}",
                 excerpt(text)
             )));
         };
@@ -450,6 +454,10 @@ mod tests {
                      4294967295"
                 ),
             ),
+            (
+                format!("-A -s 10.0.0.1 -d 10.0.0.2 -p {long}"),
+                format!("'-p {start}…': unknown protocol"),
+            ),
         ];
         for (line, expected) in cases {
             let (stats, errors) = read_all(&format!("{udp}\n{line}\n"));
@@ -517,7 +525,8 @@ mod tests {
     /// by name, before anything is read; a wrong line of a format it reads is skipped.
     #[test]
     fn the_first_line_decides_whether_the_file_is_a_saved_table() {
-        let advice = "save the table with conntrack -L or -L -o extended, or with ct list -o json";
+        let advice = "save the table with conntrack -L, -L -o extended or -L -o save, or with \
+                      ct list -o json";
         let cases = [
             (
                 "\n<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<conntrack>\n",
@@ -555,7 +564,7 @@ mod tests {
                 "hello world\nudp 17 30 src=10.0.0.1\n",
                 format!(
                     "test is not a saved table: line 1 ('hello world') is none of conntrack -L \
-                     text, /proc/net/nf_conntrack or ct's JSON Lines; {advice}"
+                     text, /proc/net/nf_conntrack, ct's JSON Lines or -o save lines; {advice}"
                 ),
             ),
         ];
@@ -591,7 +600,12 @@ mod tests {
             format!("test looks like binary data, not a saved table; {advice}")
         );
         // A wrong line in a format ct reads is skipped, first or not.
-        for first in ["udp 17 30 src=10.0.0.999", "{\"family\":1}", "ipv4 2 x"] {
+        for first in [
+            "udp 17 30 src=10.0.0.999",
+            "{\"family\":1}",
+            "-A -s x",
+            "ipv4 2 x",
+        ] {
             let (stats, errors) = read_all(&format!("{first}\n"));
             assert_eq!(stats.unwrap().skipped, 1, "{first}");
             assert!(errors.starts_with("ct: test:1: "), "{errors}");
