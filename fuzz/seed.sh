@@ -25,8 +25,8 @@ for path in files:
 print(f"{n} entry seeds and {len(files)} datagram seeds in {corpus}")
 PY
 
-# The saved-dump target (--input): every `conntrack -L` text and JSON fixture, whole and
-# line by line, and /proc/net/nf_conntrack-style lines made from them.
+# The saved-dump target (--input): every `conntrack -L` text, JSON and `-o save` fixture,
+# whole and line by line, and /proc/net/nf_conntrack-style lines made from them.
 saved=fuzz/corpus/saved
 mkdir -p "$saved"
 n=0

@@ -34,6 +34,11 @@ fn main() -> ExitCode {
             );
             ExitCode::from(2)
         }
+        // `--input` of a file that is no saved table: a bad argument, exit 2.
+        Err(err) if err.is::<ct::input::UnreadableDump>() => {
+            let _ = writeln!(Stderr, "ct: {err}");
+            ExitCode::from(2)
+        }
         Err(err) => {
             let _ = writeln!(Stderr, "ct: {err:#}");
             ExitCode::from(1)

@@ -146,12 +146,15 @@ proptest! {
     }
 }
 
-/// Saved dumps `--input` reads: conntrack's text with every modifier, and ct's JSON.
-const SAVED_DUMPS: [&str; 4] = [
+/// Saved dumps `--input` reads: conntrack's text with every modifier, ct's JSON, and
+/// `-o save` lines (router.save.txt: `ct list --input router.json -o save`, which
+/// writes what conntrack -L -o save would).
+const SAVED_DUMPS: [&str; 5] = [
     "router.all.txt",
     "plain.default.txt",
     "router.json",
     "plain.json",
+    "router.save.txt",
 ];
 
 /// The unmutated captures go through every printer too (the proptests above mostly see

@@ -393,3 +393,214 @@ fn input_errors_are_for_people() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// What `--input` says when the file is no saved table, for every command that reads one.
+const ADVICE: &str =
+    "save the table with conntrack -L, -L -o extended or -L -o save, or with ct list -o json";
+
+#[test]
+fn files_in_other_formats_exit_2_naming_the_format() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let random = TempFile::new("random", "Dear diary,\ntoday the firewall was quiet.\n");
+    let events = TempFile::new(
+        "events",
+        "    [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1\n",
+    );
+    let cases = [
+        (
+            format!("{fixtures}/router.xml.txt"),
+            "looks like conntrack's XML output (-o xml), which --input cannot read".to_string(),
+        ),
+        (
+            format!("{fixtures}/router.table"),
+            "looks like ct's table (-o table), which --input cannot read".into(),
+        ),
+        (
+            events.path_str().to_string(),
+            "looks like event lines (conntrack -E, ct watch), which --input cannot read".into(),
+        ),
+        (
+            random.path_str().to_string(),
+            "is not a saved table: line 1 ('Dear diary,') is none of conntrack -L text, \
+             /proc/net/nf_conntrack, ct's JSON Lines or -o save lines"
+                .into(),
+        ),
+    ];
+    for (path, what) in cases {
+        for command in [&["list"][..], &["count"], &["top", "-n", "1"]] {
+            let mut argv = command.to_vec();
+            argv.extend(["--input", &path]);
+            let out = run(ct_command().args(&argv));
+            assert_eq!(out.status.code(), Some(2), "{argv:?}");
+            assert!(out.stdout.is_empty(), "{argv:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!("ct: {path} {what}; {ADVICE}\n"),
+                "{argv:?}"
+            );
+        }
+    }
+    // Standard input is named as such.
+    let out = run(Command::new("sh").args([
+        "-c",
+        &format!("{} count --input - < {fixtures}/router.table", ct_bin()),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "ct: standard input looks like ct's table (-o table), which --input cannot read; \
+             {ADVICE}\n"
+        )
+    );
+}
+
+/// A message quotes at most 80 characters of a line, whatever its length; a line longer
+/// than any entry is reported by its start, and the lines after it are read.
+#[test]
+fn messages_quote_at_most_80_characters_of_a_line() {
+    let good = "udp      17 29 src=10.231.1.1 dst=10.231.1.2 sport=1 dport=2 [UNREPLIED] src=10.231.1.2 dst=10.231.1.1 sport=2 dport=1 mark=0 use=1";
+    let huge = format!("udp 17 29 src={}", "1".repeat(5_000_000));
+    let long_value = format!(
+        "{{\"family\":\"ipv4\",\"proto\":\"{}\"}}",
+        "é".repeat(10_000)
+    );
+    let text = format!("{good}\n{huge}\n{long_value}\n{good}\n");
+    let file = TempFile::new("long", &text);
+    let out = run(ct_command().args(["list", "--input", file.path_str()]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{good}\n{good}\n")
+    );
+    let name = file.path_str();
+    let ones = "1".repeat(65);
+    let accents = "é".repeat(79);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "ct: {name}:2: the line is {} bytes long, longer than any saved entry (65536 \
+             bytes at most): 'udp 17 29 src={ones}…'; skipped\n\
+             ct: {name}:3: 'proto': unknown protocol '{accents}…'; skipped\n\
+             ct: 2 lines of {name} could not be read and were skipped.\n\
+             ct: 2 flow entries have been shown.\n",
+            huge.len() + 1
+        )
+    );
+}
+
+/// The words of `ct list`'s line that a save line carries: all but `mark=` and `use=`
+/// (counters, id, timestamps and labels are not on the default line without
+/// accounting), with the TTL normalised; sorted.
+fn carried_rows(text: &str) -> Vec<String> {
+    let mut rows: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let kept: Vec<&str> = line
+                .split(' ')
+                .filter(|word| !word.starts_with("mark=") && !word.starts_with("use="))
+                .collect();
+            normalise(&kept.join(" "))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// `conntrack -L -o save` and `ct list -o save` of a table, read back with `--input`,
+/// print the rows `ct list` prints of the live table, for every protocol, but for what a
+/// save line does not carry (mark, use, id, counters, timestamps, labels). The JSON
+/// agrees in every field read, the state and SCTP's vtags included.
+#[test]
+fn save_lines_read_back_as_the_live_rows() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.enable_labels();
+    let mut entries = shapes::tcp_states(232);
+    entries.extend(shapes::icmp(232));
+    entries.extend(shapes::gre_and_unknown(232));
+    entries.extend(shapes::zones(232));
+    entries.extend(shapes::sctp_states("10.232.20.1", "10.232.20.2", 7));
+    entries.extend(
+        [
+            "-p tcp -s 10.232.18.1 -d 10.232.18.2 --sport 1001 --dport 80 --state ESTABLISHED -t 200 --src-nat 10.232.18.100",
+            "-p tcp -s 10.232.18.1 -d 10.232.18.2 --sport 1003 --dport 80 --state ESTABLISHED -t 200 --dst-nat 10.232.18.101:8080 -u SEEN_REPLY,ASSURED",
+            "-p udp -s 10.232.18.1 -d 10.232.18.2 --sport 1005 --dport 53 -t 200 --src-nat 10.232.18.100:20000 --dst-nat 10.232.18.101:5353 -u SEEN_REPLY",
+            "-p udp -s 10.232.19.1 -d 10.232.19.2 --sport 1 --dport 53 -t 200 -m 7",
+            "-p udp -s fd00:232::19:1 -d fd00:232::19:2 --sport 2 --dport 53 -t 200 -m 0x10",
+            "-p tcp -s fd00:232::19:1 -d fd00:232::19:2 --sport 3 --dport 22 --state ESTABLISHED -t 200 -u SEEN_REPLY,ASSURED",
+        ]
+        .map(String::from),
+    );
+    ns.insert_bulk(&entries);
+    ns.insert_with_labels(
+        FULL_LABEL_MAP,
+        "-p udp -s 10.232.30.1 -d 10.232.30.2 --sport 1 --dport 2 -t 300 --label-add one,five",
+    );
+    let bin = ct_bin();
+    let live = ns.exec_ok(&[&bin, "list"]);
+    let live_json = ns.exec_ok(&[&bin, "list", "-o", "json"]);
+    for protocol in [
+        "tcp ", "udp ", "icmp ", "icmpv6 ", "gre ", "sctp ", "unknown ",
+    ] {
+        assert!(
+            live.lines().any(|line| line.starts_with(protocol)),
+            "{protocol}: {live}"
+        );
+    }
+    for shape in ["zone=", "[ASSURED]", "dst=fd00:", "srckey="] {
+        assert!(live.contains(shape), "{shape}: {live}");
+    }
+    // An entry by its original tuple (without what only a dump carries: counters, and
+    // the tracker's window scale and flags) and zone.
+    let key = |entry: &Value| {
+        let mut original = entry["original"].clone();
+        original.as_object_mut().unwrap().retain(|field, _| {
+            !matches!(field.as_str(), "packets" | "bytes" | "wscale" | "tcp_flags")
+        });
+        format!("{} {original} {}", entry["proto"], entry["zone"])
+    };
+    let live_by_key: BTreeMap<String, Value> = live_json
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|entry| (key(&entry), entry))
+        .collect();
+    assert_eq!(live_by_key.len(), live.lines().count());
+
+    for saver in [
+        &["conntrack", "-L", "-o", "save"][..],
+        &[&bin, "list", "-o", "save"],
+    ] {
+        let saved = ns.exec_ok(saver);
+        assert_eq!(saved.lines().count(), live.lines().count(), "{saver:?}");
+        let file = TempFile::new("save", &saved);
+        let out = ns.exec(&[&bin, "list", "--input", file.path_str()]);
+        let read = check_ok("ct list --input", &out);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "ct: {} flow entries have been shown.\n",
+                saved.lines().count()
+            ),
+            "{saver:?}"
+        );
+        assert_eq!(carried_rows(&read), carried_rows(&live), "{saver:?}");
+
+        let read_json = ns.exec_ok(&[&bin, "list", "--input", file.path_str(), "-o", "json"]);
+        for line in read_json.lines() {
+            let entry: Value = serde_json::from_str(line).unwrap();
+            let Some(theirs) = live_by_key.get(&key(&entry)) else {
+                panic!("{line} is not in the live table: {live_json}");
+            };
+            assert_carried_fields_equal(&entry, theirs, line);
+            for absent in ["mark", "use", "id", "labels", "start"] {
+                assert!(entry.get(absent).is_none(), "{absent} in {line}");
+            }
+            if entry["proto"] == "sctp" {
+                assert_eq!(entry["state"], theirs["state"], "{line}");
+                assert!(entry["original"].get("vtag").is_some(), "{line}");
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Arbitrary bytes as a saved dump (`--input`): each line through the conntrack-text,
-//! /proc and JSON readers, then the filter, `ct top`'s grouping and every printer
-//! (tests/support/exercise.rs). Seeded from the fixtures' `conntrack -L` lines and JSON
-//! by fuzz/seed.sh.
+//! /proc, JSON and `-o save` readers, then the filter, `ct top`'s grouping and every printer
+//! (tests/support/exercise.rs). Seeded from the fixtures' `conntrack -L` lines, JSON
+//! and `-o save` lines by fuzz/seed.sh.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

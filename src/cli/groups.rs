@@ -47,9 +47,13 @@ pub struct AllNetnsArgs {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Read a saved table instead of the kernel's: what `conntrack -L` printed (with any
-    /// of -o extended,id,ktimestamp,labels), a copy of /proc/net/nf_conntrack, or ct's
-    /// JSON Lines; `-` for standard input. A line that cannot be read is reported with its
-    /// number and skipped. Example: --input sosreport/sos_commands/networking/conntrack_-L
+    /// of -o extended,id,ktimestamp,labels), a copy of /proc/net/nf_conntrack, ct's JSON
+    /// Lines, or -o save command lines (conntrack's or ct's: -A, -I, -U, -D; numbers in
+    /// decimal or 0x hex); `-` for standard input. A line that cannot be read is reported
+    /// with its number (quoting at most 80 characters of it) and skipped. A file whose
+    /// first non-blank line is in none of these formats (conntrack's -o xml, ct's -o
+    /// table, event lines...) is refused with exit status 2, naming what it looks like.
+    /// Example: --input sosreport/sos_commands/networking/conntrack_-L
     #[arg(long = "input", value_name = "FILE", conflicts_with_all = ["netns", "buffer_size", "all_netns"])]
     pub input: Option<String>,
 }

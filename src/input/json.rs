@@ -26,6 +26,7 @@ use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 
+use super::excerpt;
 use crate::kernel::{
     DCCP_CONNTRACK_NAMES, IP_CT_TCP_FLAG_NAMES, IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP,
     IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPS_NAMES,
@@ -249,7 +250,8 @@ impl<K: Key> Visitor<'_> for KeyVisitor<K> {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<K, E> {
-        K::from_name(name).ok_or_else(|| E::custom(format_args!("unknown key '{name}'")))
+        K::from_name(name)
+            .ok_or_else(|| E::custom(format_args!("unknown key '{name}'", name = excerpt(name))))
     }
 }
 
@@ -275,6 +277,15 @@ where
         read_value(key, &mut map).map_err(|error| within(key.name(), &error))?;
     }
     Ok(())
+}
+
+/// serde's message for a string where something else belongs, with the string cut to
+/// an excerpt: serde's own would quote it whole.
+fn unexpected_string<E: de::Error>(text: &str, expected: &dyn de::Expected) -> E {
+    E::custom(format_args!(
+        "invalid type: string \"{}\", expected {expected}",
+        excerpt(text)
+    ))
 }
 
 /// `error`, raised by the value of `key`, with the key's name in front.
@@ -337,7 +348,7 @@ impl<'de, T: Integer> DeserializeSeed<'de> for IntegerSeed<T> {
     type Value = T;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_u64(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -346,6 +357,10 @@ impl<T: Integer> Visitor<'_> for IntegerSeed<T> {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "an integer from {}", T::RANGE)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        Err(unexpected_string(text, &self))
     }
 
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<T, E> {
@@ -445,14 +460,14 @@ fn family(text: &str) -> Result<Family, String> {
         _ => match decimal(text).map(Family::from_raw) {
             Some(Family::Other(raw)) => Ok(Family::Other(raw)),
             Some(named) => Err(format!("family '{text}' is written '{}'", named.name())),
-            None => Err(format!("unknown family '{text}'")),
+            None => Err(format!("unknown family '{text}'", text = excerpt(text))),
         },
     }
 }
 
 fn address(text: &str) -> Result<IpAddr, String> {
     text.parse()
-        .map_err(|_| format!("'{text}' is not an IP address"))
+        .map_err(|_| format!("'{text}' is not an IP address", text = excerpt(text)))
 }
 
 /// The protocols [`proto_name`] names; a test checks the list against it.
@@ -484,7 +499,7 @@ impl ProtoText {
         }
         decimal(text)
             .map(ProtoText::Number)
-            .ok_or_else(|| format!("unknown protocol '{text}'"))
+            .ok_or_else(|| format!("unknown protocol '{text}'", text = excerpt(text)))
     }
 
     /// `proto` must be what the printer writes for `protonum`: its name, or its number
@@ -540,7 +555,7 @@ impl StateText {
             find(&DCCP_CONNTRACK_NAMES),
         );
         let Some((name, _)) = tcp.or(sctp).or(dccp) else {
-            return Err(format!("unknown state '{text}'"));
+            return Err(format!("unknown state '{text}'", text = excerpt(text)));
         };
         let raw = |found: Option<(&str, u8)>| found.map(|(_, raw)| raw);
         Ok(StateText {
@@ -582,7 +597,7 @@ fn dccp_role(text: &str) -> Result<DccpRole, String> {
                 Some(name) => Err(format!("dccp role '{text}' is written '{name}'")),
                 None => Ok(role),
             },
-            None => Err(format!("unknown dccp role '{text}'")),
+            None => Err(format!("unknown dccp role '{text}'", text = excerpt(text))),
         },
     }
 }
@@ -604,7 +619,7 @@ const STATUS_FLAGS: FlagList = FlagList {
             .iter()
             .find(|(_, name)| *name == text)
             .map(|(bit, name)| (1 << bit, *name))
-            .ok_or_else(|| format!("unknown status flag '{text}'"))
+            .ok_or_else(|| format!("unknown status flag '{text}'", text = excerpt(text)))
     },
 };
 
@@ -616,7 +631,7 @@ const TCP_FLAGS: FlagList = FlagList {
             .iter()
             .find(|(_, name)| *name == text)
             .map(|(flag, name)| (u32::from(*flag), *name))
-            .ok_or_else(|| format!("unknown tcp flag '{text}'"))
+            .ok_or_else(|| format!("unknown tcp flag '{text}'", text = excerpt(text)))
     },
 };
 
@@ -624,7 +639,7 @@ impl<'de> DeserializeSeed<'de> for FlagList {
     type Value = u32;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u32, D::Error> {
-        deserializer.deserialize_seq(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -633,6 +648,10 @@ impl<'de> Visitor<'de> for FlagList {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(self.list)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<u32, E> {
+        Err(unexpected_string(text, &self))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u32, A::Error> {
@@ -659,7 +678,7 @@ impl<'de> DeserializeSeed<'de> for LabelsInto<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -668,6 +687,10 @@ impl<'de> Visitor<'de> for LabelsInto<'_> {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a list of labels")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        Err(unexpected_string(text, &self))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -713,7 +736,7 @@ impl<'de, T: FromObject> DeserializeSeed<'de> for ObjectSeed<T> {
     type Value = T;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_map(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -722,6 +745,10 @@ impl<'de, T: FromObject> Visitor<'de> for ObjectSeed<T> {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(T::WHAT)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        Err(unexpected_string(text, &self))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
@@ -1122,7 +1149,7 @@ impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
     type Value = RawEntry;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawEntry, D::Error> {
-        deserializer.deserialize_map(self)
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -1131,6 +1158,10 @@ impl<'de> Visitor<'de> for EntrySeed<'_> {
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<RawEntry, E> {
+        Err(unexpected_string(text, &self))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEntry, A::Error> {

@@ -20,6 +20,8 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use super::excerpt;
+
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
 use crate::model::entry::{
@@ -187,7 +189,7 @@ fn read_header(tokens: &mut Tokens<'_>) -> Result<Header, String> {
     let first = tokens.next().ok_or("the line is empty")?;
     let first_number = tokens
         .next()
-        .ok_or_else(|| format!("the line ends after '{first}'"))?;
+        .ok_or_else(|| format!("the line ends after '{first}'", first = excerpt(first)))?;
     if !starts_with_family(first, tokens) {
         let (protonum, tracked) = read_protocol(first, first_number)?;
         return Ok(Header {
@@ -197,7 +199,13 @@ fn read_header(tokens: &mut Tokens<'_>) -> Result<Header, String> {
         });
     }
     let family = read_family(first, first_number)?;
-    let ends = || format!("the line ends after '{first} {first_number}'");
+    let ends = || {
+        format!(
+            "the line ends after '{first} {first_number}'",
+            first = excerpt(first),
+            first_number = excerpt(first_number)
+        )
+    };
     let name = tokens.next().ok_or_else(ends)?;
     let number = tokens.next().ok_or_else(ends)?;
     let (protonum, tracked) = read_protocol(name, number)?;
@@ -225,12 +233,19 @@ fn read_family(name: &str, number: &str) -> Result<Family, String> {
         .parse()
         .ok()
         .filter(|_| is_decimal(number))
-        .ok_or_else(|| format!("'{number}' is not a family number"))?;
+        .ok_or_else(|| {
+            format!(
+                "'{number}' is not a family number",
+                number = excerpt(number)
+            )
+        })?;
     let family = Family::from_raw(raw);
     if family.name() != name {
         return Err(format!(
             "'{name} {number}': family {raw} is {}",
-            family.name()
+            family.name(),
+            name = excerpt(name),
+            number = excerpt(number),
         ));
     }
     Ok(family)
@@ -242,19 +257,28 @@ fn read_protocol(name: &str, number: &str) -> Result<(u8, bool), String> {
         .parse()
         .ok()
         .filter(|_| is_decimal(number))
-        .ok_or_else(|| format!("'{number}' is not a protocol number (0 to 255)"))?;
+        .ok_or_else(|| {
+            format!(
+                "'{number}' is not a protocol number (0 to 255)",
+                number = excerpt(number)
+            )
+        })?;
     if name == "unknown" {
         return Ok((protonum, false));
     }
     match protonum_of(name) {
         Some(known) if known == protonum => Ok((protonum, true)),
-        Some(known) => Err(format!("'{name} {number}': {name} is protocol {known}")),
-        None => Err(format!("unknown protocol '{name}'")),
+        Some(known) => Err(format!(
+            "'{name} {number}': {name} is protocol {known}",
+            name = excerpt(name),
+            number = excerpt(number)
+        )),
+        None => Err(format!("unknown protocol '{name}'", name = excerpt(name))),
     }
 }
 
 /// The number of a protocol conntrack names; the inverse of [`proto_name`].
-fn protonum_of(name: &str) -> Option<u8> {
+pub(super) fn protonum_of(name: &str) -> Option<u8> {
     Some(match name {
         "tcp" => IPPROTO_TCP,
         "udp" => IPPROTO_UDP,
@@ -300,7 +324,7 @@ fn read_state(tokens: &mut Tokens<'_>, protonum: u8) -> Result<Option<ProtoState
         IPPROTO_TCP => (&TCP_CONNTRACK_NAMES, ProtoState::Tcp),
         IPPROTO_SCTP => (&SCTP_CONNTRACK_NAMES, ProtoState::Sctp),
         IPPROTO_DCCP => (&DCCP_CONNTRACK_NAMES, ProtoState::Dccp),
-        _ => return Err(format!("unknown field '{token}'")),
+        _ => return Err(format!("unknown field '{token}'", token = excerpt(token))),
     };
     names
         .iter()
@@ -309,7 +333,10 @@ fn read_state(tokens: &mut Tokens<'_>, protonum: u8) -> Result<Option<ProtoState
         .map(|raw| Some(state(raw)))
         .ok_or_else(|| {
             let protocol = proto_name(protonum).unwrap_or("this protocol's");
-            format!("'{token}' is not a {protocol} state")
+            format!(
+                "'{token}' is not a {protocol} state",
+                token = excerpt(token)
+            )
         })
 }
 
@@ -392,7 +419,10 @@ fn read_addresses(
         Some(token) if token.starts_with("src=") => {}
         Some(token) => {
             let name = direction.name();
-            return Err(format!("no {name} tuple: '{token}' where 'src=' should be"));
+            return Err(format!(
+                "no {name} tuple: '{token}' where 'src=' should be",
+                token = excerpt(token)
+            ));
         }
         None => return Err(format!("no {} tuple", direction.name())),
     }
@@ -407,7 +437,7 @@ fn read_addresses(
 fn read_address(text: &str, family: &mut Option<Family>) -> Result<IpAddr, String> {
     let address: IpAddr = text
         .parse()
-        .map_err(|_| format!("'{text}' is not an address"))?;
+        .map_err(|_| format!("'{text}' is not an address", text = excerpt(text)))?;
     let of_address = match address {
         IpAddr::V4(_) => Family::Ipv4,
         IpAddr::V6(_) => Family::Ipv6,
@@ -415,7 +445,11 @@ fn read_address(text: &str, family: &mut Option<Family>) -> Result<IpAddr, Strin
     match *family {
         None => *family = Some(of_address),
         Some(expected) if expected != of_address => {
-            return Err(format!("'{text}' is not an {} address", expected.name()));
+            return Err(format!(
+                "'{text}' is not an {} address",
+                expected.name(),
+                text = excerpt(text)
+            ));
         }
         Some(_) => {}
     }
@@ -473,8 +507,20 @@ impl L4Fields<'_, '_> {
         let digits = value
             .strip_prefix("0x")
             .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| format!("'{token}': '{value}' is not a 0x hex number"))?;
-        u16::from_str_radix(digits, 16).map_err(|_| format!("'{token}': {value} is too large"))
+            .ok_or_else(|| {
+                format!(
+                    "'{token}': '{value}' is not a 0x hex number",
+                    token = excerpt(token),
+                    value = excerpt(value)
+                )
+            })?;
+        u16::from_str_radix(digits, 16).map_err(|_| {
+            format!(
+                "'{token}': {value} is too large",
+                token = excerpt(token),
+                value = excerpt(value)
+            )
+        })
     }
 }
 
@@ -488,9 +534,12 @@ fn expect_field<'a>(
     let token = tokens
         .next()
         .ok_or_else(|| format!("the line ends before '{key}' of the {name} tuple"))?;
-    let value = token
-        .strip_prefix(key)
-        .ok_or_else(|| format!("'{token}' where '{key}' of the {name} tuple should be"))?;
+    let value = token.strip_prefix(key).ok_or_else(|| {
+        format!(
+            "'{token}' where '{key}' of the {name} tuple should be",
+            token = excerpt(token)
+        )
+    })?;
     Ok((token, value))
 }
 
@@ -517,12 +566,15 @@ fn read_counters(tokens: &mut Tokens<'_>) -> Result<Option<Counters>, String> {
         return Ok(None);
     };
     let packets = number(token, token.trim_start_matches("packets="))?;
-    let token = tokens
-        .next()
-        .ok_or_else(|| format!("the line ends after '{token}', before 'bytes='"))?;
+    let token = tokens.next().ok_or_else(|| {
+        format!(
+            "the line ends after '{token}', before 'bytes='",
+            token = excerpt(token)
+        )
+    })?;
     let bytes = token
         .strip_prefix("bytes=")
-        .ok_or_else(|| format!("'{token}' where 'bytes=' should be"))?;
+        .ok_or_else(|| format!("'{token}' where 'bytes=' should be", token = excerpt(token)))?;
     let bytes = number(token, bytes)?;
     Ok(Some(Counters { packets, bytes }))
 }
@@ -591,7 +643,7 @@ impl<'a> Tail<'a> {
             return once(&mut self.stop, bracketed_time(token, "[stop=")?, "[stop=");
         }
         let Some((key, value)) = token.split_once('=') else {
-            return Err(format!("unknown field '{token}'"));
+            return Err(format!("unknown field '{token}'", token = excerpt(token)));
         };
         match key {
             "mark" => once(&mut self.mark, number(token, value)?, token),
@@ -602,7 +654,7 @@ impl<'a> Tail<'a> {
             "helper" => once(&mut self.helper, value, token),
             "use" => once(&mut self.use_count, number(token, value)?, token),
             "id" => once(&mut self.id, number(token, value)?, token),
-            _ => Err(format!("unknown field '{token}'")),
+            _ => Err(format!("unknown field '{token}'", token = excerpt(token))),
         }
     }
 }
@@ -612,7 +664,10 @@ impl<'a> Tail<'a> {
 fn once<T>(slot: &mut Option<T>, value: T, token: &str) -> Result<(), String> {
     if slot.is_some() {
         let key = token.split_once('=').map_or(token, |(key, _)| key);
-        return Err(format!("'{token}': {key} appears twice"));
+        return Err(format!(
+            "'{token}': {key} appears twice",
+            token = excerpt(token)
+        ));
     }
     *slot = Some(value);
     Ok(())
@@ -629,7 +684,10 @@ fn read_labels(
         return Ok(());
     }
     let Some(names) = text.strip_prefix("labels=") else {
-        return Err(format!("'labels' must end the line: '{text}'"));
+        return Err(format!(
+            "'labels' must end the line: '{text}'",
+            text = excerpt(text)
+        ));
     };
     for name in names.split(',') {
         set_label_bit(bitmap, label_bit(name, map)?)?;
@@ -644,12 +702,15 @@ fn label_bit(name: &str, map: Option<&LabelMap>) -> Result<u32, String> {
     if is_decimal(name) {
         return name
             .parse()
-            .map_err(|_| format!("label bit {name} is too large"));
+            .map_err(|_| format!("label bit {name} is too large", name = excerpt(name)));
     }
     match map {
         _ if name.is_empty() => Err("an empty label name".to_string()),
-        Some(_) => Err(format!("unknown label '{name}'")),
-        None => Err(format!("label '{name}' needs a label map to be read")),
+        Some(_) => Err(format!("unknown label '{name}'", name = excerpt(name))),
+        None => Err(format!(
+            "label '{name}' needs a label map to be read",
+            name = excerpt(name)
+        )),
     }
 }
 
@@ -694,7 +755,7 @@ fn status(unreplied: bool, flag: Option<u32>, original: &Tuple, reply: &Tuple) -
 /// Without NAT the reply tuple is the original turned around. Source NAT shows as a reply
 /// going back to another address, or another port (ICMP id, GRE key), than the original
 /// came from.
-fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
+pub(super) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
     let l4 = match (original.l4, reply.l4) {
         (L4::Ports { sport, .. }, L4::Ports { dport, .. }) => sport != dport,
         (L4::Gre { srckey, .. }, L4::Gre { dstkey, .. }) => srckey != dstkey,
@@ -706,7 +767,7 @@ fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
 
 /// Destination NAT: the reply comes from another address or port (GRE key) than the
 /// original went to. ICMP has no destination half NAT could rewrite.
-fn destination_rewritten(original: &Tuple, reply: &Tuple) -> bool {
+pub(super) fn destination_rewritten(original: &Tuple, reply: &Tuple) -> bool {
     let l4 = match (original.l4, reply.l4) {
         (L4::Ports { dport, .. }, L4::Ports { sport, .. }) => dport != sport,
         (L4::Gre { dstkey, .. }, L4::Gre { srckey, .. }) => dstkey != srckey,
@@ -755,7 +816,7 @@ fn bracketed_time(token: &str, open: &str) -> Result<i64, String> {
     let inner = token
         .strip_prefix(open)
         .and_then(|rest| rest.strip_suffix(']'))
-        .ok_or_else(|| format!("'{token}' has no closing ']'"))?;
+        .ok_or_else(|| format!("'{token}' has no closing ']'", token = excerpt(token)))?;
     local_time_seconds(inner)
 }
 
@@ -787,7 +848,10 @@ fn local_time_seconds(text: &str) -> Result<i64, String> {
     // mktime moves a date that does not exist (Feb 30, a skipped hour, the wrong day of
     // the week) to one that does; ctime never prints such a date.
     if seconds == -1 || !same(&fields, &converted) {
-        return Err(format!("'{text}' is not a local time"));
+        return Err(format!(
+            "'{text}' is not a local time",
+            text = excerpt(text)
+        ));
     }
     #[allow(
         clippy::useless_conversion,
@@ -798,7 +862,12 @@ fn local_time_seconds(text: &str) -> Result<i64, String> {
 
 /// The fields of a ctime text, `tm_isdst` left for mktime to find.
 fn ctime_fields(text: &str) -> Result<libc::tm, String> {
-    let bad = || format!("'{text}' is not a time like 'Wed Nov 25 10:14:07 2026'");
+    let bad = || {
+        format!(
+            "'{text}' is not a time like 'Wed Nov 25 10:14:07 2026'",
+            text = excerpt(text)
+        )
+    };
     let mut parts = text.split_ascii_whitespace();
     let (Some(day), Some(month), Some(mday), Some(clock), Some(year), None) = (
         parts.next(),
@@ -848,11 +917,19 @@ fn ctime_fields(text: &str) -> Result<libc::tm, String> {
 /// also take a `+`). The token is named in the error.
 fn number<T: FromStr>(token: &str, value: &str) -> Result<T, String> {
     if !is_decimal(value) {
-        return Err(format!("'{token}': '{value}' is not a number"));
+        return Err(format!(
+            "'{token}': '{value}' is not a number",
+            token = excerpt(token),
+            value = excerpt(value)
+        ));
     }
-    value
-        .parse()
-        .map_err(|_| format!("'{token}': {value} is out of range"))
+    value.parse().map_err(|_| {
+        format!(
+            "'{token}': {value} is out of range",
+            token = excerpt(token),
+            value = excerpt(value)
+        )
+    })
 }
 
 /// `%ld`: an optional minus, then digits.

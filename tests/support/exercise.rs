@@ -60,9 +60,9 @@ pub fn exercise_entry(family: u8, attributes: &[u8]) {
 }
 
 /// Treats `bytes` as a saved dump (`--input`): every line read as conntrack's text, a
-/// /proc line or ct's JSON, and every entry read filtered, printed by the printers a
-/// saved dump's reader most often meets (conntrack's line with every modifier, JSON,
-/// XML) and grouped by every key of `ct top`. Lighter than the netlink exercise, so
+/// /proc line, ct's JSON or a `-o save` line, and every entry read filtered, printed by
+/// the printers a saved dump's reader most often meets (conntrack's line with every
+/// modifier, JSON, XML, save) and grouped by every key of `ct top`. Lighter than the netlink exercise, so
 /// that the fuzzer spends its time in the readers.
 pub fn exercise_saved(bytes: &[u8]) {
     let source: Box<dyn std::io::Read> = Box::new(std::io::Cursor::new(bytes.to_vec()));
@@ -79,6 +79,7 @@ pub fn exercise_saved(bytes: &[u8]) {
     let mut classic = ClassicPrinter::new(all, Some(label_map()), dump.captured_at());
     let mut json = JsonPrinter::new(Some(label_map()));
     let mut xml = XmlPrinter::new(true, Some(label_map()), dump.captured_at());
+    let mut save = SavePrinter::new("-A");
     let keys = [
         "src",
         "dst/24/64",
@@ -104,6 +105,7 @@ pub fn exercise_saved(bytes: &[u8]) {
         classic.print(&mut out, entry).unwrap();
         json.print(&mut out, entry).unwrap();
         xml.print(&mut out, entry).unwrap();
+        save.print_listed(&mut out, entry).unwrap();
         grouping.add(entry);
         Ok(())
     });
