@@ -395,6 +395,17 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// True when the kernel sends again every event it could not deliver: with
+    /// `--reliable` (NETLINK_BROADCAST_ERROR) ctnetlink keeps a connection's DESTROY
+    /// event that did not fit and retries it, but folds a lost NEW or UPDATE into the
+    /// connection's next event, and sends expectation events once. So only a watch of
+    /// connections' DESTROY events alone loses nothing when the socket's buffer is full.
+    pub fn resends_lost_events(&self) -> bool {
+        self.reliable && !self.expectations && !self.events.new && !self.events.update
+    }
+}
+
 fn usage(message: impl Into<String>) -> UsageError {
     UsageError(message.into())
 }
