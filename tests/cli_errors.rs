@@ -502,3 +502,54 @@ fn full_and_closed_stdout_and_stderr() {
         assert_eq!(text(&out.stderr), stderr, "{what}");
     }
 }
+
+/// A flush prints no entries, so what shapes entries is refused without --dry-run (exit
+/// 2, nothing on stdout, the table untouched), and --quiet silences its line on stderr.
+#[test]
+fn flush_refuses_output_options_and_is_quiet_when_asked() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.insert("-p udp -s 10.221.0.1 -d 10.221.0.2 --sport 1 --dport 2 -t 100");
+    for (args, given) in [
+        (&["-o", "table"][..], "-o"),
+        (&["-o", "json"], "-o"),
+        (&["-o", "extended"], "-o"),
+        (&["--columns", "src"], "--columns"),
+        (&["--color", "always"], "--color"),
+    ] {
+        let out = ct_command()
+            .args(["flush", "--netns", ns.name()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&out.stdout), "");
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "error: {given} shapes the entries --dry-run shows; a flush prints none (it \
+                 says on stderr that the table was emptied): add --dry-run to see what it \
+                 would delete, or leave {given} out\n\nFor more information, try 'ct flush \
+                 --help'.\n"
+            )
+        );
+    }
+    assert_eq!(ns.conntrack(&["-C"]), "1\n", "a refused flush deleted");
+    let dry = ct(&[
+        "flush",
+        "--netns",
+        ns.name(),
+        "--dry-run",
+        "-o",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(dry.status.code(), Some(0));
+    assert_eq!(text(&dry.stdout).lines().count(), 1);
+    assert_eq!(text(&dry.stderr), "");
+    let quiet = ct(&["flush", "--netns", ns.name(), "--quiet"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(text(&quiet.stdout), "");
+    assert_eq!(text(&quiet.stderr), "");
+    assert_eq!(ns.conntrack(&["-C"]), "0\n");
+}

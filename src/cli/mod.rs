@@ -76,6 +76,11 @@ pub enum Command {
     /// Empty the conntrack table (as `conntrack -F`), or with -f only that family's
     /// entries, or the expectation table with `ct flush expect`.
     ///
+    /// A flush prints nothing on stdout and "ct: connection tracking table has been
+    /// emptied." on stderr (nothing with --quiet). --dry-run lists what it would delete
+    /// instead, in any format of ct list; without --dry-run, -o, --columns and --color
+    /// are refused (exit 2), as conntrack -F refuses -o.
+    ///
     /// Example: ct flush -f ipv6
     #[command(visible_alias = "F")]
     Flush(Box<FlushArgs>),
