@@ -152,8 +152,9 @@ impl SavedDump {
         if stats.skipped > 0 {
             writeln!(
                 errors,
-                "ct: {} lines of {} could not be read and were skipped.",
-                stats.skipped, self.name
+                "ct: skipped {} of {} that could not be read.",
+                crate::output::count(stats.skipped as u64, "line", "lines"),
+                self.name
             )?;
         }
         Ok(stats)
@@ -208,7 +209,7 @@ mod tests {
         assert!(lines[1].starts_with("ct: test:5: "), "{errors}");
         assert_eq!(
             lines[2],
-            "ct: 2 lines of test could not be read and were skipped."
+            "ct: skipped 2 lines of test that could not be read."
         );
     }
 

@@ -473,4 +473,12 @@ mod tests {
             assert_eq!(line, text.as_bytes());
         }
     }
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(count(1, "group", "groups"), "1 group");
+        assert_eq!(count(0, "group", "groups"), "0 groups");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+    }
 }

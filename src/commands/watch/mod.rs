@@ -115,8 +115,8 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     if ending.unwritten > 0 {
         let _ = writeln!(
             Stderr,
-            "ct: standard output took nothing for {} ms after the signal; {} received \
-             were not written",
+            "ct: standard output took nothing for {} ms after the signal; ct gave up on it \
+             with {} unwritten",
             stop::STOP_GRACE.as_millis(),
             crate::output::count(ending.unwritten, "event", "events")
         );
