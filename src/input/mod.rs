@@ -153,7 +153,7 @@ impl SavedDump {
             writeln!(
                 errors,
                 "ct: skipped {} of {} that could not be read.",
-                crate::output::count(stats.skipped as u64, "line", "lines"),
+                crate::output::count(stats.skipped, "line", "lines"),
                 self.name
             )?;
         }
