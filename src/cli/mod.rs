@@ -42,12 +42,30 @@ pub enum Command {
     /// Count the entries (as `conntrack -C`): the kernel's own counter, or with filters
     /// the entries `ct list` would show.
     ///
+    /// Without CAP_NET_ADMIN the kernel refuses ctnetlink; then ct count, ct stats and
+    /// ct stats expect read the same numbers from /proc, in every format, as conntrack
+    /// falls back: the entry count and limit from /proc/sys/net/netfilter
+    /// (nf_conntrack_count, nf_conntrack_max), the per-CPU counters (of connections and
+    /// expectations alike) from /proc/net/stat/nf_conntrack, the expectation count from
+    /// /proc/net/nf_conntrack_expect (which only root can read). They say so in one note
+    /// on stderr and exit 0; a number /proc does not give (a filtered count, or the
+    /// expectations for a user who is not root) is an error, exit 1.
+    ///
     /// Example: ct count -p tcp --state ESTABLISHED
     #[command(visible_alias = "C")]
     Count(Box<CountArgs>),
 
     /// Show the kernel's conntrack statistics (as `conntrack -S`): one line per CPU, or
     /// with -o table or json the table's fill level and the totals.
+    ///
+    /// Without CAP_NET_ADMIN the kernel refuses ctnetlink; then ct count, ct stats and
+    /// ct stats expect read the same numbers from /proc, in every format, as conntrack
+    /// falls back: the entry count and limit from /proc/sys/net/netfilter
+    /// (nf_conntrack_count, nf_conntrack_max), the per-CPU counters (of connections and
+    /// expectations alike) from /proc/net/stat/nf_conntrack, the expectation count from
+    /// /proc/net/nf_conntrack_expect (which only root can read). They say so in one note
+    /// on stderr and exit 0; a number /proc does not give (a filtered count, or the
+    /// expectations for a user who is not root) is an error, exit 1.
     ///
     /// Example: ct stats -o table
     #[command(visible_alias = "S")]
