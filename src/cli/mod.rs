@@ -385,7 +385,9 @@ pub struct WatchArgs {
     /// Ask the kernel to deliver every DESTROY event, retrying those a full socket
     /// buffer refused (NETLINK_BROADCAST_ERROR, as conntrackd's NetlinkEventsReliable).
     /// While ct lags, destroyed entries then wait in the kernel's dying list and still
-    /// count against the table's limit.
+    /// count against the table's limit. Only connections' DESTROY events are sent again
+    /// (a lost NEW or UPDATE is folded into the entry's next event), so only -e DESTROY
+    /// --reliable loses nothing, and ct warns of lost events otherwise.
     #[arg(long = "reliable", help_heading = "Kernel")]
     pub reliable: bool,
 
