@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::{
-    CountTableArg, EventArg, FamilyArg, FilterArgs, OutputArgs, OutputOption, TargetArgs,
-    TupleArgs, WatchArgs,
+    CountTableArg, EventArg, FamilyArg, FilterArgs, FlushArgs, OutputArgs, OutputOption,
+    TargetArgs, TupleArgs, WatchArgs,
 };
 use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
 use crate::kernel::*;
@@ -431,6 +431,42 @@ impl Watch {
             kernel_filter: !args.no_kernel_filter,
         })
     }
+}
+
+impl Watch {
+    /// True when the kernel sends again every event it could not deliver: with
+    /// `--reliable` (NETLINK_BROADCAST_ERROR) ctnetlink keeps a connection's DESTROY
+    /// event that did not fit and retries it, but folds a lost NEW or UPDATE into the
+    /// connection's next event, and sends expectation events once. So only a watch of
+    /// connections' DESTROY events alone loses nothing when the socket's buffer is full.
+    pub fn resends_lost_events(&self) -> bool {
+        self.reliable && !self.expectations && !self.events.new && !self.events.update
+    }
+}
+
+/// `ct flush` prints entries only with `--dry-run` (those it would delete); the flush
+/// itself prints none, as `conntrack -F`, which refuses `-o`. So the options that shape
+/// entries (`-o`, any format or modifier, `--columns`, `--color`) are refused without
+/// `--dry-run` rather than ignored; `--quiet` applies to both.
+pub fn check_flush_output(args: &FlushArgs) -> Result<(), UsageError> {
+    if args.delete.dry_run {
+        return Ok(());
+    }
+    let output = &args.output;
+    let given = if !output.output.is_empty() {
+        "-o"
+    } else if output.columns.is_some() {
+        "--columns"
+    } else if output.color.is_some() {
+        "--color"
+    } else {
+        return Ok(());
+    };
+    Err(usage(format!(
+        "{given} shapes the entries --dry-run shows; a flush prints none (it says on \
+         stderr that the table was emptied): add --dry-run to see what it would delete, \
+         or leave {given} out"
+    )))
 }
 
 fn usage(message: impl Into<String>) -> UsageError {

@@ -615,3 +615,122 @@ fn full_and_closed_stdout_and_stderr() {
         assert_eq!(text(&out.stderr), stderr, "{what}");
     }
 }
+
+/// A flush prints no entries, so what shapes entries is refused without --dry-run (exit
+/// 2, nothing on stdout, the table untouched), and --quiet silences its line on stderr.
+#[test]
+fn flush_refuses_output_options_and_is_quiet_when_asked() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.insert("-p udp -s 10.221.0.1 -d 10.221.0.2 --sport 1 --dport 2 -t 100");
+    for (args, given) in [
+        (&["-o", "table"][..], "-o"),
+        (&["-o", "json"], "-o"),
+        (&["-o", "extended"], "-o"),
+        (&["--columns", "src"], "--columns"),
+        (&["--color", "always"], "--color"),
+    ] {
+        let out = ct_command()
+            .args(["flush", "--netns", ns.name()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&out.stdout), "");
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "error: {given} shapes the entries --dry-run shows; a flush prints none (it \
+                 says on stderr that the table was emptied): add --dry-run to see what it \
+                 would delete, or leave {given} out\n\nFor more information, try 'ct flush \
+                 --help'.\n"
+            )
+        );
+    }
+    assert_eq!(ns.conntrack(&["-C"]), "1\n", "a refused flush deleted");
+    let dry = ct(&[
+        "flush",
+        "--netns",
+        ns.name(),
+        "--dry-run",
+        "-o",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(dry.status.code(), Some(0));
+    assert_eq!(text(&dry.stdout).lines().count(), 1);
+    assert_eq!(text(&dry.stderr), "");
+    let quiet = ct(&["flush", "--netns", ns.name(), "--quiet"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(text(&quiet.stdout), "");
+    assert_eq!(text(&quiet.stderr), "");
+    assert_eq!(ns.conntrack(&["-C"]), "0\n");
+}
+
+/// Without CAP_NET_ADMIN `ct count`, `ct stats` and `ct stats expect` fall back to /proc
+/// alike in every format: the same note on stderr and exit 0, or, where /proc does not
+/// give the number (the expectations' count, root's file), the same error and exit 1.
+#[test]
+fn count_and_stats_fall_back_alike_in_every_format() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.insert("-p udp -s 10.222.0.1 -d 10.222.0.2 --sport 1 --dport 2 -t 100");
+    ns.insert("-p udp -s 10.222.0.1 -d 10.222.0.2 --sport 3 --dport 4 -t 100");
+    let note = "ct: note: without CAP_NET_ADMIN the kernel refuses ctnetlink; the numbers \
+                come from /proc instead, as conntrack's do\n";
+    let no_expectations = "ct: permission denied reading the conntrack table; run as root or \
+                           with CAP_NET_ADMIN; and /proc/net/nf_conntrack_expect, where the \
+                           expectations can be counted too, cannot be read (Permission denied";
+    let bin = ct_bin();
+    for (drop, root) in [
+        (
+            &["--reuid=65534", "--regid=65534", "--clear-groups"][..],
+            false,
+        ),
+        (
+            &["--inh-caps=-net_admin", "--bounding-set=-net_admin"][..],
+            true,
+        ),
+    ] {
+        for command in [
+            &["count"][..],
+            &["count", "expect"],
+            &["stats"],
+            &["stats", "-o", "json"],
+            &["stats", "-o", "table"],
+            &["stats", "expect"],
+            &["stats", "expect", "-o", "json"],
+            &["stats", "expect", "-o", "table"],
+        ] {
+            let mut args = vec!["setpriv"];
+            args.extend_from_slice(drop);
+            args.push(bin.as_str());
+            args.extend_from_slice(command);
+            let out = ns.exec(&args);
+            let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+            let counts_expectations =
+                command.contains(&"expect") && (command[0] == "count" || command.contains(&"-o"));
+            if counts_expectations && !root {
+                assert_eq!(out.status.code(), Some(1), "{drop:?} {command:?}: {stderr}");
+                assert_eq!(stdout, "", "{drop:?} {command:?}");
+                assert!(
+                    stderr.starts_with(no_expectations) && stderr.lines().count() == 1,
+                    "{drop:?} {command:?}: {stderr}"
+                );
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(0), "{drop:?} {command:?}: {stderr}");
+            assert_eq!(stderr, note, "{drop:?} {command:?}");
+            match command {
+                ["count"] => assert_eq!(stdout, "2\n"),
+                ["count", "expect"] => assert_eq!(stdout, "0\n"),
+                [.., "json"] => {
+                    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+                    let expected = if command[1] == "expect" { 0 } else { 2 };
+                    assert_eq!(json["global"]["entries"], expected, "{command:?}: {stdout}");
+                }
+                _ => assert!(stdout.lines().count() >= 2, "{command:?}: {stdout}"),
+            }
+        }
+    }
+}

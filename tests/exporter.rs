@@ -648,3 +648,127 @@ fn a_vanished_namespace_is_counted_as_an_error_and_serving_goes_on() {
     );
     assert_eq!(value(&scrape(&home), &errors), Some(2.0));
 }
+
+/// Sends `raw`, ends the sending side and reads the answer: (status, head and body).
+fn send_and_close(ns: &Netns, raw: &str) -> (u16, String) {
+    let mut stream = connect(ns, EXPORTER).unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    read_response(stream)
+}
+
+/// Everything the server sends until it closes: (status, head and body).
+fn read_response(mut stream: TcpStream) -> (u16, String) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+/// `head` (a request line, maybe after blank lines), then Host and Connection: close;
+/// the whole response.
+fn ask(ns: &Netns, head: &str) -> (u16, String) {
+    let mut stream = connect(ns, EXPORTER).unwrap();
+    let raw = format!("{head}Host: t\r\nConnection: close\r\n\r\n");
+    stream.write_all(raw.as_bytes()).unwrap();
+    read_response(stream)
+}
+
+/// Any method but GET and HEAD is 405 (with Allow), whatever the path, `OPTIONS *`
+/// included; a request that is only blank lines is 400, as a malformed one; a client
+/// that sends nothing is closed on.
+#[test]
+fn methods_are_checked_before_paths_and_empty_requests_are_bad() {
+    require_kernel!();
+    let ns = Netns::new();
+    let _exporter = start_exporter(&ns, &[]);
+    for request_line in [
+        "OPTIONS * HTTP/1.1",
+        "OPTIONS /metrics HTTP/1.1",
+        "OPTIONS /nope HTTP/1.1",
+        "PUT /nope HTTP/1.1",
+        "PATCH / HTTP/1.1",
+    ] {
+        let (status, response) = ask(&ns, &format!("{request_line}\r\n"));
+        assert_eq!(status, 405, "{request_line}: {response}");
+        assert!(
+            response.contains("\r\nallow: GET, HEAD\r\n"),
+            "{request_line}: {response}"
+        );
+    }
+    assert_eq!(ask(&ns, "GET /nope HTTP/1.1\r\n").0, 404);
+    for blank in ["\r\n", "\r\n\r\n", "\n", "\r\n\r\n\r\n\r\n"] {
+        let (status, response) = send_and_close(&ns, blank);
+        assert_eq!(status, 400, "{blank:?}: {response}");
+        assert!(
+            response.ends_with("\r\n\r\nan empty request; the metrics are at /metrics\n"),
+            "{response}"
+        );
+    }
+    assert_eq!(send_and_close(&ns, "GARBAGE\r\n").0, 400);
+    assert_eq!(send_and_close(&ns, "").0, 0);
+    // Blank lines before a request are skipped, as RFC 9112 allows.
+    let (status, response) = ask(&ns, "\r\n\r\nGET / HTTP/1.1\r\n");
+    assert_eq!(status, 200, "{response}");
+}
+
+/// Without CAP_NET_ADMIN, CAP_SYS_ADMIN or CAP_SYS_PTRACE (so /proc/1/ns/net cannot be
+/// looked into), the exporter in the initial namespace still labels it `host`; that it
+/// cannot read the table is counted as a scrape error of `host`.
+#[test]
+fn the_initial_namespace_is_host_without_rights() {
+    require_kernel!();
+    // The kernel registers net.core.netdev_max_backlog in the initial namespace only.
+    if !Path::new("/proc/sys/net/core/netdev_max_backlog").exists() {
+        eprintln!("skipped: the tests do not run in the initial network namespace");
+        return;
+    }
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let bin = ct_bin();
+    for drop in [
+        &["--reuid=65534", "--regid=65534", "--clear-groups"][..],
+        &[
+            "--inh-caps=-net_admin,-sys_admin,-sys_ptrace",
+            "--bounding-set=-net_admin,-sys_admin,-sys_ptrace",
+        ],
+    ] {
+        let child = Command::new("setpriv")
+            .args(drop)
+            .args([bin.as_str(), "exporter", "--listen", &addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let _guard = Guard(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let body = loop {
+            let answer = TcpStream::connect(&addr).and_then(|stream| {
+                request(
+                    stream,
+                    "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                )
+            });
+            match answer {
+                Ok((200, body)) => break body,
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                other => panic!("{drop:?}: no scrape in 30 s: {other:?}"),
+            }
+        };
+        assert_eq!(
+            value(&body, "conntrack_scrape_errors_total{netns=\"host\"}"),
+            Some(1.0),
+            "{drop:?}: {body}"
+        );
+    }
+}

@@ -366,7 +366,7 @@ fn bad_lines_are_reported_skipped_and_counted() {
     }
     assert_eq!(
         lines[4],
-        format!("ct: 4 lines of {name} could not be read and were skipped.")
+        format!("ct: skipped 4 lines of {name} that could not be read.")
     );
     assert_eq!(lines[5], "ct: 2 flow entries have been shown.");
 }

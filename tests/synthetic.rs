@@ -252,7 +252,7 @@ fn wrong_sizes_name_the_attribute() {
     );
     assert_eq!(
         decode_entry(AF_INET, &long_v4).unwrap_err().to_string(),
-        "invalid CTA_IP_V4_SRC value: 5 bytes where 4 were expected"
+        "invalid CTA_IP_V4_SRC value: 5 bytes instead of 4 bytes"
     );
     let no_tuple = attr(CTA_MARK, &0u32.to_be_bytes());
     assert_eq!(

@@ -117,6 +117,67 @@ fn a_reader_that_goes_away_ends_the_stream_quietly() {
     assert_eq!(stderr, "");
 }
 
+/// `ct watch | sleep 1000`: a burst fills the pipe and ct's buffer, the reader never
+/// reads, and SIGINT (then SIGTERM) still ends ct within a second, with status 0 and the
+/// summary counting exactly the whole lines that went into the pipe.
+#[test]
+fn a_signal_ends_the_stream_while_the_reader_stalls() {
+    require_kernel!();
+    for (n, signal) in [libc::SIGINT, libc::SIGTERM].into_iter().enumerate() {
+        let ns = Netns::new();
+        let (reader, writer) = std::io::pipe().unwrap();
+        let err = TempFile::new("stalled-err", "");
+        let mut child = ns
+            .exec_cmd(&[&ct_bin(), "watch", "-e", "NEW"])
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(std::fs::File::create(err.path_str()).unwrap())
+            .spawn()
+            .unwrap();
+        wait_for_listeners(&ns, 1);
+        // 5,000 lines of about 130 bytes: far more than a pipe (64 KiB) and ct's buffer
+        // hold together.
+        ns.run_in(|| fill::fill_here(udp_entries(40 + n as u8, 5000)))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(child.try_wait().unwrap().is_none(), "ct ended on its own");
+        // SAFETY: kill on the pid of a child we have not reaped.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let signalled = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if signalled.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("ct still ran 10 s after signal {signal} with its reader stalled");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let took = signalled.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "signal {signal}: took {took:?}"
+        );
+        assert_eq!(status.code(), Some(0));
+        let stderr = std::fs::read_to_string(err.path_str()).unwrap();
+        let shown = events_shown(&stderr);
+        // Whatever sat in the pipe: whole lines only, as many as the summary says.
+        let mut piped = String::new();
+        let mut reader = reader;
+        reader.read_to_string(&mut piped).unwrap();
+        assert!(piped.ends_with('\n'), "half a line in the pipe");
+        assert_eq!(piped.lines().count() as u64, shown, "{stderr}");
+        assert!(shown > 0 && shown < 5000, "{shown}");
+        assert!(
+            stderr.starts_with("ct: standard output took nothing for 500 ms after the signal; "),
+            "{stderr}"
+        );
+        assert!(stderr.ends_with(&format!("ct: {shown} flow events have been shown.\n")));
+    }
+}
+
 /// Real UDP on the namespace's loopback, then deleted: the DESTROY event in JSON carries
 /// both directions' counters and the start and stop times, fits the schema, and the
 /// flow-log recipe of docs/json.md turns it into one line with the duration and the bytes
@@ -263,6 +324,31 @@ fn reliable_delivery_keeps_every_destroy_event() {
     std::thread::sleep(Duration::from_millis(300));
     let reliable = reliable.stop();
     assert_eq!(reliable.stdout.lines().count(), COUNT as usize);
+    // The kernel sent every refused DESTROY event again: nothing was lost, nothing to
+    // warn about.
+    assert_eq!(
+        reliable.stderr,
+        format!("ct: {COUNT} flow events have been shown.\n")
+    );
+
+    // NEW events are not sent again (a lost one is folded into the entry's next event):
+    // with them, --reliable still loses events, and ct says which ones it kept.
+    let (_mixed_ns, mixed) = burst(&["--reliable", "-e", "NEW,DESTROY"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let mixed = mixed.stop();
+    assert!(
+        mixed.stdout.lines().count() < 2 * COUNT as usize,
+        "a 4 KiB buffer took a burst of {COUNT} inserts and deletes"
+    );
+    assert!(
+        mixed.stderr.contains(
+            "ct: warning: events were lost: the kernel found the socket's receive buffer full "
+        ) && mixed.stderr.contains(
+            "; --reliable has the kernel send again only the DESTROY events of connections\n"
+        ),
+        "{}",
+        mixed.stderr
+    );
 
     let (_plain_ns, plain) = burst(&[]);
     std::thread::sleep(Duration::from_millis(500));

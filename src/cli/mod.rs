@@ -42,12 +42,30 @@ pub enum Command {
     /// Count the entries (as `conntrack -C`): the kernel's own counter, or with filters
     /// the entries `ct list` would show.
     ///
+    /// Without CAP_NET_ADMIN the kernel refuses ctnetlink; then ct count, ct stats and
+    /// ct stats expect read the same numbers from /proc, in every format, as conntrack
+    /// falls back: the entry count and limit from /proc/sys/net/netfilter
+    /// (nf_conntrack_count, nf_conntrack_max), the per-CPU counters (of connections and
+    /// expectations alike) from /proc/net/stat/nf_conntrack, the expectation count from
+    /// /proc/net/nf_conntrack_expect (which only root can read). They say so in one note
+    /// on stderr and exit 0; a number /proc does not give (a filtered count, or the
+    /// expectations for a user who is not root) is an error, exit 1.
+    ///
     /// Example: ct count -p tcp --state ESTABLISHED
     #[command(visible_alias = "C")]
     Count(Box<CountArgs>),
 
     /// Show the kernel's conntrack statistics (as `conntrack -S`): one line per CPU, or
     /// with -o table or json the table's fill level and the totals.
+    ///
+    /// Without CAP_NET_ADMIN the kernel refuses ctnetlink; then ct count, ct stats and
+    /// ct stats expect read the same numbers from /proc, in every format, as conntrack
+    /// falls back: the entry count and limit from /proc/sys/net/netfilter
+    /// (nf_conntrack_count, nf_conntrack_max), the per-CPU counters (of connections and
+    /// expectations alike) from /proc/net/stat/nf_conntrack, the expectation count from
+    /// /proc/net/nf_conntrack_expect (which only root can read). They say so in one note
+    /// on stderr and exit 0; a number /proc does not give (a filtered count, or the
+    /// expectations for a user who is not root) is an error, exit 1.
     ///
     /// Example: ct stats -o table
     #[command(visible_alias = "S")]
@@ -84,6 +102,11 @@ pub enum Command {
 
     /// Empty the conntrack table (as `conntrack -F`), or with -f only that family's
     /// entries, or the expectation table with `ct flush expect`.
+    ///
+    /// A flush prints nothing on stdout and "ct: connection tracking table has been
+    /// emptied." on stderr (nothing with --quiet). --dry-run lists what it would delete
+    /// instead, in any format of ct list; without --dry-run, -o, --columns and --color
+    /// are refused (exit 2), as conntrack -F refuses -o.
     ///
     /// Example: ct flush -f ipv6
     #[command(visible_alias = "F")]
@@ -371,7 +394,9 @@ pub struct WatchArgs {
     /// Ask the kernel to deliver every DESTROY event, retrying those a full socket
     /// buffer refused (NETLINK_BROADCAST_ERROR, as conntrackd's NetlinkEventsReliable).
     /// While ct lags, destroyed entries then wait in the kernel's dying list and still
-    /// count against the table's limit.
+    /// count against the table's limit. Only connections' DESTROY events are sent again
+    /// (a lost NEW or UPDATE is folded into the entry's next event), so only -e DESTROY
+    /// --reliable loses nothing, and ct warns of lost events otherwise.
     #[arg(long = "reliable", help_heading = "Kernel")]
     pub reliable: bool,
 

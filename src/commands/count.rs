@@ -9,7 +9,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use super::list::Lister;
-use super::stats::global_stats;
+use super::stats::{global_stats, report_proc_fallback};
 use super::{connect, stdout};
 use crate::cli::{CountArgs, CountTableArg};
 use crate::filter::Filter;
@@ -33,6 +33,9 @@ pub fn run(args: &CountArgs) -> Result<()> {
     let count = |conntrack: &mut Conntrack| match args.table {
         CountTableArg::Conntrack if filter == Filter::default() => count_all(conntrack),
         CountTableArg::Conntrack => count_matching(conntrack, &filter),
+        CountTableArg::Expect if filter == Filter::default() => {
+            super::expect::count_all(conntrack).map(u64::from)
+        }
         CountTableArg::Expect => super::expect::count(conntrack, &filter),
     };
     if !args.all.all_netns {
@@ -48,6 +51,7 @@ pub fn run(args: &CountArgs) -> Result<()> {
         Ok(())
     })?;
     out.flush()?;
+    report_proc_fallback();
     Ok(())
 }
 
@@ -55,6 +59,7 @@ fn print_count(count: u64) -> Result<()> {
     let (mut out, _) = stdout();
     writeln!(out, "{count}")?;
     out.flush()?;
+    report_proc_fallback();
     Ok(())
 }
 

@@ -122,6 +122,7 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
 
 /// `ct flush`: the whole table in one request, or one family's entries.
 pub fn flush(args: &FlushArgs) -> Result<()> {
+    crate::plan::check_flush_output(args)?;
     let target = Target::from_args(&args.target)?;
     let output = Output::from_args(&args.output, None)?;
     let path = Path::from_args(&args.delete, Path::Auto);
@@ -183,7 +184,9 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
         Some(FamilyArg::Ipv6) => " of ipv6 entries".into(),
     };
     // conntrack's words, and the family when there was one.
-    let _ = writeln!(Stderr, "ct: {table} has been emptied{scope}.");
+    if !output.quiet {
+        let _ = writeln!(Stderr, "ct: {table} has been emptied{scope}.");
+    }
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use super::{connect, stdout};
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
 use crate::kernel::*;
-use crate::netlink::{Conntrack, DumpStats, Message, Request};
+use crate::netlink::{Conntrack, DumpStats, KernelError, Message, Request};
 use crate::output::ExpectPrinter;
 use crate::plan::{Format, Output, Target, UsageError};
 
@@ -76,9 +76,15 @@ pub fn count(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
     Ok(counted)
 }
 
-/// Every expectation, of both families (the kernel keeps no counter of them).
+/// Every expectation, of both families (the kernel keeps no counter of them); where the
+/// kernel refuses the dump, counted in /proc ([`super::stats::count_proc_expectations`]).
 pub fn count_all(conntrack: &mut Conntrack) -> Result<u32> {
-    let counted = count(conntrack, &Filter::default())?;
+    let counted = match count(conntrack, &Filter::default()) {
+        Err(err) if err.downcast_ref::<KernelError>().is_some() => {
+            super::stats::count_proc_expectations(err)?
+        }
+        other => other?,
+    };
     Ok(u32::try_from(counted).unwrap_or(u32::MAX))
 }
 

@@ -281,6 +281,9 @@ the statistics ct stats reads where netlink refuses
 .TP
 .I /proc/sys/net/netfilter/nf_conntrack_count
 the count ct count reads where netlink refuses
+.TP
+.I /proc/net/nf_conntrack_expect
+the expectations ct count expect and ct stats expect count where netlink refuses (root only)
 "#;
 
 const DIFFERENCES: &str = r#".SH "DIFFERENCES FROM CONNTRACK"

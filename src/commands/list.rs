@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(
             String::from_utf8(errors).unwrap(),
             "ct: skipped an entry the kernel sent: \
-             invalid CTA_MARK value: 2 bytes where 4 were expected\n"
+             invalid CTA_MARK value: 2 bytes instead of 4 bytes\n"
         );
     }
 }

@@ -2,21 +2,65 @@
 //! table's fill level and totals for people (`-o table`) and scripts (`-o json`).
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{connect, stdout};
+use super::{Stderr, connect, stdout};
 use crate::cli::{CountTableArg, StatsArgs, StatsFormatArg};
 use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
 use crate::kernel::*;
 use crate::model::stats::{CpuStats, GlobalStats, Headline, StatsKind};
-use crate::netlink::{Conntrack, KernelError, Request};
+use crate::netlink::{Conntrack, KernelError, Request, kernel_errno};
 use crate::output::NetnsTag;
 use crate::output::stats::{print_classic, print_json, print_namespaces_table, print_table};
 use crate::plan::Target;
 
 /// Where the kernel keeps the counters for readers without ctnetlink.
 const PROC_STATS: &str = "/proc/net/stat/nf_conntrack";
+
+/// The expectations, one a line, for root even without CAP_NET_ADMIN.
+const PROC_EXPECTATIONS: &str = "/proc/net/nf_conntrack_expect";
+
+/// Why the numbers came from /proc, once one did: the kernel refused ctnetlink.
+static PROC_FALLBACK: OnceLock<String> = OnceLock::new();
+
+/// Remembers that the kernel refused ctnetlink and a number came from /proc instead.
+fn note_proc_fallback(refused: &anyhow::Error) {
+    PROC_FALLBACK.get_or_init(|| match kernel_errno(refused) {
+        Some(libc::EPERM | libc::EACCES) => {
+            "without CAP_NET_ADMIN the kernel refuses ctnetlink".to_string()
+        }
+        _ => format!("{refused:#}"),
+    });
+}
+
+/// Says, once the output is out, that numbers came from /proc (if they did): the same
+/// note for `ct count`, `ct stats` and `ct stats expect`, whatever the format. A
+/// command that fails says nothing of it.
+pub fn report_proc_fallback() {
+    if let Some(why) = PROC_FALLBACK.get() {
+        let _ = writeln!(
+            Stderr,
+            "ct: note: {why}; the numbers come from /proc instead, as conntrack's do"
+        );
+    }
+}
+
+/// The number of expectations, where the kernel refuses to dump them: the lines of
+/// /proc/net/nf_conntrack_expect, which root can read without CAP_NET_ADMIN.
+pub fn count_proc_expectations(refused: anyhow::Error) -> Result<u64> {
+    match std::fs::read(PROC_EXPECTATIONS) {
+        Ok(text) => {
+            note_proc_fallback(&refused);
+            Ok(text.iter().filter(|&&byte| byte == b'\n').count() as u64)
+        }
+        Err(proc_err) => Err(anyhow!(
+            "{refused:#}; and {PROC_EXPECTATIONS}, where the expectations can be counted \
+             too, cannot be read ({proc_err})"
+        )),
+    }
+}
 
 pub fn run(args: &StatsArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
@@ -41,6 +85,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
         }
     }
     out.flush()?;
+    report_proc_fallback();
     Ok(())
 }
 
@@ -96,6 +141,7 @@ fn all_namespaces<W: Write>(
         print_namespaces_table(out, kind, &rows)?;
     }
     out.flush()?;
+    report_proc_fallback();
     Ok(())
 }
 
@@ -126,6 +172,7 @@ pub fn per_cpu(conntrack: &mut Conntrack, kind: StatsKind) -> Result<Vec<CpuStat
                      kernel offers no conntrack statistics"
                 )
             })?;
+            note_proc_fallback(&err);
             Ok(decode_proc_stats(&text))
         }
         Err(err) => Err(err),
@@ -140,6 +187,7 @@ pub fn global_stats(conntrack: &mut Conntrack) -> Result<GlobalStats> {
         Err(err) if err.downcast_ref::<KernelError>().is_some() => {
             let entries = require_sysctl_number(CONNTRACK_COUNT_SYSCTL)
                 .with_context(|| format!("{err:#}; and the sysctl fallback failed"))?;
+            note_proc_fallback(&err);
             Ok(GlobalStats {
                 entries: Some(entries),
                 max_entries: read_sysctl_number(CONNTRACK_MAX_SYSCTL),

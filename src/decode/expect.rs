@@ -96,7 +96,7 @@ mod tests {
         ];
         assert_eq!(
             decode_expectation(AF_INET, &bytes).unwrap_err().to_string(),
-            "invalid CTA_EXPECT_CLASS value: 2 bytes where 4 were expected"
+            "invalid CTA_EXPECT_CLASS value: 2 bytes instead of 4 bytes"
         );
     }
 

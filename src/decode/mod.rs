@@ -71,7 +71,9 @@ impl fmt::Display for DecodeError {
                 found,
             } => write!(
                 f,
-                "invalid {attribute} value: {found} bytes where {expected} were expected"
+                "invalid {attribute} value: {} instead of {}",
+                crate::output::count(*found as u64, "byte", "bytes"),
+                crate::output::count(*expected as u64, "byte", "bytes")
             ),
             DecodeError::Missing(attribute) => write!(f, "entry has no {attribute}"),
         }

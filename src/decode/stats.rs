@@ -118,7 +118,7 @@ mod tests {
             decode_cpu_stats(StatsKind::Conntrack, 0, &bytes)
                 .unwrap_err()
                 .to_string(),
-            "invalid CTA_STATS_* value: 2 bytes where 4 were expected"
+            "invalid CTA_STATS_* value: 2 bytes instead of 4 bytes"
         );
     }
 

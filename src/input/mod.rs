@@ -228,8 +228,9 @@ impl SavedDump {
         if stats.skipped > 0 {
             writeln!(
                 errors,
-                "ct: {} lines of {} could not be read and were skipped.",
-                stats.skipped, self.name
+                "ct: skipped {} of {} that could not be read.",
+                crate::output::count(stats.skipped, "line", "lines"),
+                self.name
             )?;
         }
         Ok(stats)
@@ -377,7 +378,7 @@ mod tests {
         assert!(lines[1].starts_with("ct: test:5: "), "{errors}");
         assert_eq!(
             lines[2],
-            "ct: 2 lines of test could not be read and were skipped."
+            "ct: skipped 2 lines of test that could not be read."
         );
     }
 

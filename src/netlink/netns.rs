@@ -166,14 +166,37 @@ pub fn discover() -> Vec<Namespace> {
 }
 
 /// The initial namespace's inode: process 1's, or where that cannot be read (a sandbox
-/// may hide it), kthreadd's: kernel threads always live in the initial namespace.
-fn initial_namespace() -> Option<u64> {
-    inode_of(Path::new("/proc/1/ns/net")).or_else(|| {
-        let comm = std::fs::read_to_string("/proc/2/comm").ok()?;
-        (comm.trim() == "kthreadd")
-            .then(|| inode_of(Path::new("/proc/2/ns/net")))
-            .flatten()
-    })
+/// may hide it), kthreadd's: kernel threads always live in the initial namespace. Both
+/// need the right to look into those processes (ptrace's read mode), which an
+/// unprivileged ct lacks; then ct's own namespace is known to be the initial one, or
+/// the initial one is not known.
+pub fn initial_namespace() -> Option<u64> {
+    inode_of(Path::new("/proc/1/ns/net"))
+        .or_else(|| {
+            let comm = std::fs::read_to_string("/proc/2/comm").ok()?;
+            (comm.trim() == "kthreadd")
+                .then(|| inode_of(Path::new("/proc/2/ns/net")))
+                .flatten()
+        })
+        .or_else(own_if_initial)
+}
+
+/// The inode Linux 6.18 on gives the initial network namespace (NET_NS_INIT_INO,
+/// linux/nsfs.h). Earlier kernels number namespaces from 0xF0000000 up, so no other
+/// namespace has it there.
+const NET_NS_INIT_INO: u64 = 0xEFFF_FFF9;
+
+/// A sysctl the kernel registers in the initial network namespace only (net_core_table,
+/// net/core/sysctl_net_core.c), and /proc/sys shows the reader's namespace's: anyone can
+/// see whether it is there.
+const INITIAL_ONLY_SYSCTL: &str = "/proc/sys/net/core/netdev_max_backlog";
+
+/// The inode of this thread's namespace when it is the initial one, found without any
+/// right: by its fixed inode (Linux 6.18 on), or by a sysctl only the initial namespace
+/// has.
+fn own_if_initial() -> Option<u64> {
+    let own = inode_of(Path::new("/proc/thread-self/ns/net"))?;
+    (own == NET_NS_INIT_INO || Path::new(INITIAL_ONLY_SYSCTL).exists()).then_some(own)
 }
 
 /// The namespace's inode, if `path` is a namespace file that can be read.

@@ -21,6 +21,17 @@ use crate::model::entry::Entry;
 use crate::model::expect::Expectation;
 use crate::plan::Format;
 
+/// A count in ct's own words, its noun agreeing with it: "1 group", "2 groups", "0
+/// groups". Lines that copy conntrack's keep conntrack's plural ("1 flow entries have
+/// been shown.") and do not use this.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// The printer for the chosen format.
 pub enum Printer<'m> {
     Classic(classic::ClassicPrinter<'m>),
@@ -461,5 +472,13 @@ mod tests {
             push_hex(&mut line, value);
             assert_eq!(line, text.as_bytes());
         }
+    }
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(count(1, "group", "groups"), "1 group");
+        assert_eq!(count(0, "group", "groups"), "0 groups");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
     }
 }

@@ -62,9 +62,13 @@ impl TopView<'_> {
     pub fn summary(&self) -> String {
         let by: Vec<String> = self.grouping.fields().iter().map(|f| f.name()).collect();
         format!(
-            "{} matching entries in {} groups by {}, sorted by {}",
-            self.grouping.entries(),
-            self.grouping.len(),
+            "{} in {} by {}, sorted by {}",
+            super::count(
+                self.grouping.entries(),
+                "matching entry",
+                "matching entries"
+            ),
+            super::count(self.grouping.len() as u64, "group", "groups"),
             by.join(","),
             self.order
         )
@@ -90,7 +94,11 @@ pub fn headline(headline: Option<&Headline>, table_entries: u64) -> String {
         let _ = write!(text, " ({full:.1}% full)");
     }
     if let Some(namespaces) = headline.namespaces {
-        let _ = write!(text, " in {} namespaces", namespaces.count);
+        let _ = write!(
+            text,
+            " in {}",
+            super::count(namespaces.count as u64, "namespace", "namespaces")
+        );
         if let Some((netns, full)) = namespaces.fullest {
             let _ = write!(text, " (fullest: {netns}, {full:.1}%)");
         }
@@ -222,7 +230,12 @@ pub fn print_table<W: Write>(out: &mut W, view: &TopView<'_>) -> io::Result<()> 
     writeln!(out, "{}", render(rows, &numbers))?;
     let (groups, entries) = view.hidden();
     if groups > 0 {
-        writeln!(out, "({groups} more groups with {entries} entries)")?;
+        writeln!(
+            out,
+            "({} with {})",
+            super::count(groups as u64, "more group", "more groups"),
+            super::count(entries, "entry", "entries")
+        )?;
     }
     Ok(())
 }
@@ -412,7 +425,7 @@ mod tests {
                 "\n",
                 "SRC       STATE        DPORT  ENTRIES  SHARE  PACKETS  BYTES\n",
                 "10.0.0.1  ESTABLISHED  80           2  50.0%     3.0k   4.0K\n",
-                "(1 more groups with 1 entries)\n",
+                "(1 more group with 1 entry)\n",
             )
         );
     }

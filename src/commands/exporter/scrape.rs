@@ -80,7 +80,7 @@ impl Sources {
 /// `--all-netns` would give it (its name under /run/netns, `net:INODE,pid:N`...).
 fn own_label() -> String {
     let own = inode("/proc/self/ns/net".as_ref());
-    if own.is_some() && own == inode("/proc/1/ns/net".as_ref()) {
+    if own.is_some() && own == netns::initial_namespace() {
         return "host".into();
     }
     let found = own.and_then(|own| netns::discover().into_iter().find(|ns| ns.inode == own));

@@ -701,7 +701,11 @@ fn elide(text: &str, width: usize) -> String {
 fn draw_entries(frame: &mut Frame, list: &EntryList, area: Rect) {
     let [title_area, lines_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-    let mut title = format!("{}: {} entries", list.title, list.total);
+    let mut title = format!(
+        "{}: {}",
+        list.title,
+        crate::output::count(list.total, "entry", "entries")
+    );
     if (list.lines.len() as u64) < list.total {
         title.push_str(&format!(" (the first {} shown)", list.lines.len()));
     }

@@ -5,19 +5,22 @@
 //! has a large receive buffer, so that a burst does not overrun it. Each event is then
 //! decoded, checked against the filter (the output never depends on the BPF program),
 //! and printed. Output is flushed whenever the socket runs dry (at once on a terminal),
-//! so a reader sees each event promptly while a burst is written in large blocks.
+//! so a reader sees each event promptly while a burst is written in large blocks; it is
+//! written only as fast as standard output takes it (`output`), so that SIGINT and
+//! SIGTERM end ct even while its reader has stopped reading.
 
+mod output;
 mod programs;
 mod stop;
 
 use std::collections::HashSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{Stderr, connect, load_labels, stdout};
+use super::{Stderr, connect, load_labels};
 use crate::cli::WatchArgs;
 use crate::decode::{decode_entry, expect::decode_expectation};
 use crate::filter::Filter;
@@ -28,6 +31,7 @@ use crate::netlink::{Conntrack, EventReceive, Message, event_filter};
 use crate::output::NetnsTag;
 use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
 use crate::plan::{self, Output, Target, Watch};
+use output::{Drained, EventOutput};
 use programs::ProgramNames;
 use stop::{StopSignals, Wakeup};
 
@@ -42,6 +46,9 @@ const EVENTS_BETWEEN_CHECKS: u32 = 1024;
 
 /// How often, at most, the "events were lost" warning is repeated.
 const OVERRUN_WARNING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How much output ct gathers before it writes it, when the socket does not run dry.
+const OUTPUT_BUFFER: usize = 64 * 1024;
 
 pub fn run(args: &WatchArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
@@ -69,7 +76,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         )],
     };
     let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
+    let terminal = std::io::stdout().is_terminal();
     let mut watcher = Watcher {
         filter: &filter,
         events: watch.events,
@@ -81,7 +88,9 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             watch.expectations,
         ),
         programs: ProgramNames::default(),
-        out,
+        out: EventOutput::default(),
+        signals: &signals,
+        gave_up: false,
         line_buffered: terminal,
         limit: watch.count,
         shown: 0,
@@ -95,12 +104,22 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         &mut watcher,
         &signals,
         deadline,
+        watch.resends_lost_events(),
     )?;
-    let shown = watcher.finish()?;
+    let ending = watcher.finish()?;
     for socket in &sockets {
-        if socket.overruns.count > 0 {
-            report_overruns(&socket.conntrack, socket.overruns.count);
+        if socket.overruns.count > 0 && !watch.resends_lost_events() {
+            report_overruns(&socket.conntrack, socket.overruns.count, watch.reliable);
         }
+    }
+    if ending.unwritten > 0 {
+        let _ = writeln!(
+            Stderr,
+            "ct: standard output took nothing for {} ms after the signal; ct gave up on it \
+             with {} unwritten",
+            stop::STOP_GRACE.as_millis(),
+            crate::output::count(ending.unwritten, "event", "events")
+        );
     }
     if !output.quiet {
         let what = if watch.expectations {
@@ -108,7 +127,12 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         } else {
             "flow"
         };
-        let _ = writeln!(Stderr, "ct: {shown} {what} events have been shown.");
+        // conntrack's words, "1 flow events" included.
+        let _ = writeln!(
+            Stderr,
+            "ct: {} {what} events have been shown.",
+            ending.written
+        );
     }
     Ok(())
 }
@@ -225,7 +249,7 @@ fn open_event_socket(target: &Target, watch: &Watch, filter: &Filter) -> Result<
     Ok(conntrack)
 }
 
-/// How often the kernel reported lost events.
+/// How often the kernel reported that it could not deliver events.
 #[derive(Debug, Default)]
 struct Overruns {
     count: u64,
@@ -234,12 +258,13 @@ struct Overruns {
 
 /// Receives and prints events, from every socket in turn, until a stop signal, the
 /// deadline or the count. With `scan`, namespaces made meanwhile join in.
-fn stream<W: Write>(
+fn stream(
     sockets: &mut Vec<EventSocket>,
     mut scan: Option<&mut NamespaceScan<'_>>,
-    watcher: &mut Watcher<'_, W>,
+    watcher: &mut Watcher<'_>,
     signals: &StopSignals,
     deadline: Option<Instant>,
+    resends: bool,
 ) -> Result<()> {
     let mut since_check = 0;
     'streaming: while !watcher.done() {
@@ -250,6 +275,7 @@ fn stream<W: Write>(
                 .conntrack
                 .try_receive_events(|message| watcher.on_message(message))?
             {
+                EventReceive::Messages(_) if watcher.gave_up => break 'streaming,
                 EventReceive::Messages(_) => {
                     idle = false;
                     since_check += 1;
@@ -263,7 +289,7 @@ fn stream<W: Write>(
                 }
                 EventReceive::Overrun => {
                     idle = false;
-                    note_overrun(socket);
+                    note_overrun(socket, resends);
                 }
                 EventReceive::Nothing => {}
             }
@@ -273,6 +299,9 @@ fn stream<W: Write>(
         }
         if idle {
             watcher.flush()?;
+            if watcher.gave_up {
+                break;
+            }
             let fds: Vec<_> = sockets.iter().map(|s| s.conntrack.raw_fd()).collect();
             // Woken for the next look for namespaces too, when there is one.
             let wake = match (deadline, scan.as_deref()) {
@@ -289,10 +318,14 @@ fn stream<W: Write>(
     Ok(())
 }
 
-/// Counts a loss of events on `socket`, and warns at most once a second.
-fn note_overrun(socket: &mut EventSocket) {
+/// Counts a failed delivery on `socket`, and warns at most once a second that events
+/// were lost, unless the kernel sends them again (`resends`).
+fn note_overrun(socket: &mut EventSocket, resends: bool) {
     let overruns = &mut socket.overruns;
     overruns.count += 1;
+    if resends {
+        return;
+    }
     let due = overruns
         .last_warning
         .is_none_or(|last| last.elapsed() >= OVERRUN_WARNING_INTERVAL);
@@ -314,22 +347,29 @@ fn warn_overruns(conntrack: &Conntrack, netns: Option<&NetnsTag>, count: u64) {
     let _ = writeln!(
         Stderr,
         "ct: warning: the kernel dropped events{whose}: the socket's receive buffer{buffer} \
-         was full (ENOBUFS, {count} times so far); raise it with -b, narrow the filters, or \
-         write to a faster destination"
+         was full (ENOBUFS, {count} so far); raise it with -b, narrow the filters, or \
+         write to a faster destination",
+        count = crate::output::count(count, "time", "times")
     );
 }
 
-/// Says, at the end, that events were lost, and what helps.
-fn report_overruns(conntrack: &Conntrack, count: u64) {
+/// Says, at the end, that events were lost, and what helps. With `--reliable` the
+/// kernel sent the DESTROY events of connections again; what was lost is the rest.
+fn report_overruns(conntrack: &Conntrack, count: u64, reliable: bool) {
     let buffer = conntrack
         .socket_buffer()
         .map(|bytes| format!(" (it has {bytes} bytes)"))
         .unwrap_or_default();
+    let reliable = if reliable {
+        "; --reliable has the kernel send again only the DESTROY events of connections"
+    } else {
+        ", or watch DESTROY events with --reliable"
+    };
     let _ = writeln!(
         Stderr,
         "ct: warning: events were lost: the kernel found the socket's receive buffer full \
-         {count} times (ENOBUFS); raise it with -b{buffer}, narrow the filters, or watch \
-         DESTROY events with --reliable"
+         {} (ENOBUFS); raise it with -b{buffer}, narrow the filters{reliable}",
+        crate::output::count(count, "time", "times")
     );
 }
 
@@ -359,13 +399,17 @@ fn write_tagged<W: Write>(
 }
 
 /// The per-event path: decode, check the kind and the filter, print, count.
-struct Watcher<'m, W: Write> {
+struct Watcher<'m> {
     filter: &'m Filter,
     events: EventSet,
     expectations: bool,
     printer: EventPrinter<'m>,
     programs: ProgramNames,
-    out: W,
+    out: EventOutput,
+    /// What ends the stream; once one arrived, writes wait only so long.
+    signals: &'m StopSignals,
+    /// Standard output took nothing after a stop signal: nothing more is written.
+    gave_up: bool,
     /// Flush after every event, as a terminal expects.
     line_buffered: bool,
     limit: Option<u64>,
@@ -376,9 +420,16 @@ struct Watcher<'m, W: Write> {
     tagged: Vec<u8>,
 }
 
-impl<W: Write> Watcher<'_, W> {
+/// How the output ended: the events written whole, and those shown to ct that standard
+/// output did not take.
+struct Ending {
+    written: u64,
+    unwritten: u64,
+}
+
+impl Watcher<'_> {
     fn done(&self) -> bool {
-        self.limit.is_some_and(|limit| self.shown >= limit)
+        self.gave_up || self.limit.is_some_and(|limit| self.shown >= limit)
     }
 
     fn on_message(&mut self, message: Message<'_>) -> Result<()> {
@@ -395,8 +446,9 @@ impl<W: Write> Watcher<'_, W> {
         };
         if shown {
             self.shown += 1;
-            if self.line_buffered {
-                self.out.flush()?;
+            self.out.end_event();
+            if self.line_buffered || self.out.pending() >= OUTPUT_BUFFER {
+                self.flush()?;
             }
         }
         Ok(())
@@ -466,16 +518,25 @@ impl<W: Write> Watcher<'_, W> {
         Ok(true)
     }
 
+    /// Writes what is waiting, unless standard output was given up on.
     fn flush(&mut self) -> Result<()> {
-        self.out.flush()?;
+        if !self.gave_up && self.out.drain(self.signals)? == Drained::GaveUp {
+            self.gave_up = true;
+        }
         Ok(())
     }
 
-    /// Ends the output (XML's closing tag), flushes it and returns how many events
-    /// were shown.
-    fn finish(mut self) -> Result<u64> {
-        self.printer.finish(&mut self.out)?;
-        self.out.flush()?;
-        Ok(self.shown)
+    /// Ends the output (XML's closing tag) and writes it out, unless standard output
+    /// was given up on; says how many events went out.
+    fn finish(mut self) -> Result<Ending> {
+        if !self.gave_up {
+            self.printer.finish(&mut self.out)?;
+        }
+        self.flush()?;
+        let written = self.out.events_written();
+        Ok(Ending {
+            written,
+            unwritten: self.shown - written,
+        })
     }
 }
