@@ -483,7 +483,7 @@ fn messages_quote_at_most_80_characters_of_a_line() {
             "ct: {name}:2: the line is {} bytes long, longer than any saved entry (65536 \
              bytes at most): 'udp 17 29 src={ones}…'; skipped\n\
              ct: {name}:3: 'proto': unknown protocol '{accents}…'; skipped\n\
-             ct: 2 lines of {name} could not be read and were skipped.\n\
+             ct: skipped 2 lines of {name} that could not be read.\n\
              ct: 2 flow entries have been shown.\n",
             huge.len() + 1
         )

@@ -499,7 +499,7 @@ mod tests {
             format!(
                 "ct: test:2: the line is {length} bytes long, longer than any saved entry \
                  (65536 bytes at most): '{quoted}'; skipped\n\
-                 ct: 1 lines of test could not be read and were skipped.\n"
+                 ct: skipped 1 line of test that could not be read.\n"
             )
         );
     }
