@@ -296,8 +296,8 @@ not take every masqueraded ping for destination NAT; list expect and count expec
 both families (conntrack: IPv4 unless \-f ipv6); count takes filters; get looks up by the
 reply tuple and by zone; SCTP and DCCP states are named right in XML; watch takes every
 filter of list (conntrack \-E refuses \-u), honours \-e for expectation events, uses the
-kernel's event time for \-o timestamp and keeps [USERSPACE] out of XML. The README lists
-every difference.
+kernel's event time for \-o timestamp and keeps [USERSPACE] out of XML. docs/differences.md
+in ct's source lists every difference, with its reason.
 "#;
 
 const SEE_ALSO: &str = r#".SH "SEE ALSO"
