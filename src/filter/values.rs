@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::kernel::*;
+use crate::model::entry::PROTOCOLS;
 
 /// An address with a mask: `10.0.0.1`, `10.0.0.0/8`, `fd00::/64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,21 +312,11 @@ impl FromStr for NatMatch {
 /// A protocol by conntrack name (tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre), by
 /// /etc/protocols name (esp, ipv6-icmp...) or by number (0 to 255).
 pub fn parse_protocol(text: &str) -> Result<u8, String> {
-    let known = [
-        ("tcp", IPPROTO_TCP),
-        ("udp", IPPROTO_UDP),
-        ("udplite", IPPROTO_UDPLITE),
-        ("sctp", IPPROTO_SCTP),
-        ("dccp", IPPROTO_DCCP),
-        ("icmp", IPPROTO_ICMP),
-        ("icmpv6", IPPROTO_ICMPV6),
-        ("gre", IPPROTO_GRE),
-    ];
-    if let Some((_, number)) = known
+    if let Some(protocol) = PROTOCOLS
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(text))
+        .find(|protocol| protocol.name.eq_ignore_ascii_case(text))
     {
-        return Ok(*number);
+        return Ok(protocol.number);
     }
     if let Ok(number) = parse_number::<u8>(text) {
         return Ok(number);
@@ -534,9 +525,7 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Offer
 
 /// The protocol names `-p` offers.
 pub fn protocol_names() -> Vec<&'static str> {
-    vec![
-        "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre",
-    ]
+    PROTOCOLS.iter().map(|protocol| protocol.name).collect()
 }
 
 /// The state names `--state` offers: tcp's, sctp's and dccp's, each once.

@@ -262,7 +262,7 @@ impl SavedDump {
         let readable_shape = text.starts_with('{')
             || save::is_save_line(text)
             || matches!(first_word, "ipv4" | "ipv6" | "unknown")
-            || text::protonum_of(first_word).is_some();
+            || crate::model::entry::protonum_of(first_word).is_some();
         if readable_shape {
             return None;
         }

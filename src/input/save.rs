@@ -25,8 +25,9 @@
 use std::net::IpAddr;
 
 use super::excerpt;
-use super::text::{destination_rewritten, protonum_of, source_rewritten};
+use super::text::{destination_rewritten, source_rewritten};
 use crate::kernel::*;
+use crate::model::entry::protonum_of;
 use crate::model::entry::{DccpRole, Entry, Family, L4, ProtoState, Status, Tuple, has_ports};
 
 /// The status flags `-u` names, as conntrack's `-o save` writes them.

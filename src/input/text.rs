@@ -26,6 +26,7 @@ use crate::kernel::*;
 use crate::labelmap::LabelMap;
 use crate::model::entry::{
     Counters, Entry, Family, L4, Labels, ProtoState, Status, Tuple, has_ports, proto_name,
+    protonum_of,
 };
 
 /// What a line's reading depends on besides the line.
@@ -275,21 +276,6 @@ fn read_protocol(name: &str, number: &str) -> Result<(u8, bool), String> {
         )),
         None => Err(format!("unknown protocol '{name}'", name = excerpt(name))),
     }
-}
-
-/// The number of a protocol conntrack names; the inverse of [`proto_name`].
-pub(super) fn protonum_of(name: &str) -> Option<u8> {
-    Some(match name {
-        "tcp" => IPPROTO_TCP,
-        "udp" => IPPROTO_UDP,
-        "udplite" => IPPROTO_UDPLITE,
-        "icmp" => IPPROTO_ICMP,
-        "icmpv6" => IPPROTO_ICMPV6,
-        "sctp" => IPPROTO_SCTP,
-        "gre" => IPPROTO_GRE,
-        "dccp" => IPPROTO_DCCP,
-        _ => return None,
-    })
 }
 
 /// Seconds left: a number where the line has one (conntrack and the kernel leave it out

@@ -453,27 +453,57 @@ impl Synproxy {
     }
 }
 
+/// A layer-4 protocol conntrack has an extension for, and so a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protocol {
+    /// What conntrack prints and takes: `tcp`, `icmpv6`...
+    pub name: &'static str,
+    pub number: u8,
+    /// Whether its tuples carry ports (rather than ICMP's type, code and id, GRE's keys).
+    pub ports: bool,
+}
+
+/// The protocols conntrack names, in the order `-p` offers them: the one table every
+/// reader, printer and the command line take names and numbers from.
+pub const PROTOCOLS: [Protocol; 8] = {
+    const fn named(name: &'static str, number: u8, ports: bool) -> Protocol {
+        Protocol {
+            name,
+            number,
+            ports,
+        }
+    }
+    [
+        named("tcp", IPPROTO_TCP, true),
+        named("udp", IPPROTO_UDP, true),
+        named("udplite", IPPROTO_UDPLITE, true),
+        named("sctp", IPPROTO_SCTP, true),
+        named("dccp", IPPROTO_DCCP, true),
+        named("icmp", IPPROTO_ICMP, false),
+        named("icmpv6", IPPROTO_ICMPV6, false),
+        named("gre", IPPROTO_GRE, false),
+    ]
+};
+
+/// The named protocol of this number, if conntrack has an extension for it.
+pub fn protocol(protonum: u8) -> Option<&'static Protocol> {
+    PROTOCOLS.iter().find(|p| p.number == protonum)
+}
+
 /// True for the protocols whose tuples carry ports: tcp, udp, udplite, sctp, dccp.
 pub fn has_ports(protonum: u8) -> bool {
-    matches!(
-        protonum,
-        IPPROTO_TCP | IPPROTO_UDP | IPPROTO_UDPLITE | IPPROTO_SCTP | IPPROTO_DCCP
-    )
+    protocol(protonum).is_some_and(|p| p.ports)
 }
 
 /// conntrack's name for a layer-4 protocol number, or `None` where it prints `unknown`.
 pub fn proto_name(protonum: u8) -> Option<&'static str> {
-    match protonum {
-        IPPROTO_TCP => Some("tcp"),
-        IPPROTO_UDP => Some("udp"),
-        IPPROTO_UDPLITE => Some("udplite"),
-        IPPROTO_ICMP => Some("icmp"),
-        IPPROTO_ICMPV6 => Some("icmpv6"),
-        IPPROTO_SCTP => Some("sctp"),
-        IPPROTO_GRE => Some("gre"),
-        IPPROTO_DCCP => Some("dccp"),
-        _ => None,
-    }
+    protocol(protonum).map(|p| p.name)
+}
+
+/// The number of a protocol conntrack names (exactly as it prints it); the inverse of
+/// [`proto_name`].
+pub fn protonum_of(name: &str) -> Option<u8> {
+    PROTOCOLS.iter().find(|p| p.name == name).map(|p| p.number)
 }
 
 /// A TCP entry from `src` to `dst` with its reply, and nothing else: what the unit

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 
 use super::{push_decimal, push_ip};
 use crate::kernel::*;
-use crate::model::entry::{DccpRole, Entry, Family, L4, Tuple};
+use crate::model::entry::{DccpRole, Entry, Family, L4, Tuple, proto_name};
 
 /// The status flags conntrack's `-u` can set, in the order of their bits.
 const SAVED_STATUS: [(u32, &str); 4] = [
@@ -138,19 +138,9 @@ fn push_addresses(line: &mut Vec<u8>, entry: &Entry<'_>) {
 /// extension for.
 fn push_protocol(line: &mut Vec<u8>, entry: &Entry<'_>) {
     let (original, reply) = (&entry.original, &entry.reply);
-    let name = match original.protonum {
-        IPPROTO_TCP => "tcp",
-        IPPROTO_UDP => "udp",
-        IPPROTO_UDPLITE => "udplite",
-        IPPROTO_SCTP => "sctp",
-        IPPROTO_DCCP => "dccp",
-        IPPROTO_ICMP => "icmp",
-        IPPROTO_ICMPV6 => "icmpv6",
-        IPPROTO_GRE => "gre",
-        other => {
-            push_option(line, "-p", other);
-            return;
-        }
+    let Some(name) = proto_name(original.protonum) else {
+        push_option(line, "-p", original.protonum);
+        return;
     };
     line.extend_from_slice(b"-p ");
     line.extend_from_slice(name.as_bytes());
