@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, as CI does (.ci/run calls this). Extra arguments go to
-# `cargo test` (e.g. `bash tests/run.sh --test formats`).
+# `cargo test` (e.g. `bash tests/run.sh --test kernel formats::`).
 #
 # The kernel tests need root and a few programs: conntrack (the reference ct is compared
 # with), nftables and iproute2 (the test namespaces, their NAT and helpers), util-linux

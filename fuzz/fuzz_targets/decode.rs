@@ -7,6 +7,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// Shared with the offline tests, which use all of it; this target drives a part.
+#[allow(dead_code)]
 #[path = "../../tests/support/exercise.rs"]
 mod exercise;
 

@@ -2,9 +2,8 @@
 //! netlink message walk, the entry, expectation and statistics decoders, the saved-dump
 //! reader (`--input`), the filter, `ct top`'s grouping and every printer (event printers
 //! and `-o save` included). Shared by the property test
-//! (tests/decode_proptest.rs), the fuzz regression test and the fuzz target (fuzz/),
+//! (tests/offline/decode_proptest.rs), the fuzz regression test and the fuzz target (fuzz/),
 //! which include it by path. Whatever the bytes, this must not panic.
-#![allow(dead_code)]
 
 use std::sync::OnceLock;
 

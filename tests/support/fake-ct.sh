@@ -1,7 +1,7 @@
 #!/bin/sh
 # Stand-in for `ct`, used only to validate the test harness itself:
 #
-#   CT_TEST_BIN=$PWD/tests/support/fake-ct.sh cargo test --test list_vs_conntrack
+#   CT_TEST_BIN=$PWD/tests/support/fake-ct.sh cargo test --test kernel list_vs_conntrack::
 #
 # Translates `ct list [--netns NS|PATH|PID] [-o OPTS]` into `conntrack -L`
 # (run in that namespace) and rewrites conntrack's summary line to the

@@ -4,24 +4,20 @@
 //! Entries are created with IPCTNL_MSG_CT_NEW requests built on ct's own netlink layer
 //! (`ct::netlink::Request`, `ct::netlink::attributes`) and sent by
 //! `Conntrack::send_batch`: hundreds per datagram, each acknowledged. Shared by the
-//! integration tests (`#[path]`-included) and by `examples/fill_table.rs`, which the
-//! benchmark runs. Tests that have a `common::Netns` call `fill_here` and `delete_here`
-//! inside `Netns::run_in`; the example, which cannot include tests/common, names the
-//! namespace (`fill`, `churn`).
-#![allow(dead_code)]
+//! kernel tests and by `examples/fill_table.rs`, which the benchmark runs; both include
+//! it by path. Tests that have a `common::Netns` call `fill_here` inside
+//! `Netns::run_in`; the example, which cannot include tests/support/common.rs, names
+//! the namespace (`fill`). Deleting, updating and churning these entries is the kernel
+//! tests' alone (changes.rs).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
 use anyhow::{Result, anyhow};
 use ct::kernel::*;
 use ct::model::entry::{L4, Tuple};
 use ct::netlink::attributes::{be16, be32, tuple};
 use ct::netlink::{Conntrack, Request};
-use netlink_packet_core::DefaultNla;
 
 /// Requests built at a time: `send_batch` cuts them into datagrams, and a fill of
 /// 250,000 entries never holds all its requests at once.
@@ -92,7 +88,7 @@ pub fn fill_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
 }
 
 /// The request that creates entry `i` of `spec`.
-fn create_request(spec: FillSpec, i: u32) -> Request {
+pub fn create_request(spec: FillSpec, i: u32) -> Request {
     let original = spec.original(i);
     let reply = reversed(&original);
     let mut attributes = vec![
@@ -113,95 +109,9 @@ fn create_request(spec: FillSpec, i: u32) -> Request {
     request
 }
 
-/// Deletes the entries `fill_here(spec)` made, in the calling thread's namespace.
-pub fn delete_here(spec: FillSpec) -> Result<()> {
-    delete_with(&mut Conntrack::open(None)?, spec)
-}
-
-/// Deletes the entries `fill_with(spec)` made, over `conntrack`'s socket.
-pub fn delete_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
-    send(conntrack, spec, "delete", &[], |i| delete_request(spec, i))
-}
-
-/// The request that deletes entry `i` of `spec`.
-fn delete_request(spec: FillSpec, i: u32) -> Request {
-    let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
-    attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
-    Request::single(
-        NFNL_SUBSYS_CTNETLINK,
-        IPCTNL_MSG_CT_DELETE,
-        AF_INET,
-        attributes,
-        "the entry deletion",
-    )
-}
-
-/// Changes the entries `fill_with(spec)` made, over `conntrack`'s socket: each gets the
-/// attributes `change(i)` (CTA_MARK, CTA_LABELS...). An update is IPCTNL_MSG_CT_NEW
-/// without NLM_F_CREATE; the kernel sends an UPDATE event for it.
-pub fn update_with(
-    conntrack: &mut Conntrack,
-    spec: FillSpec,
-    change: impl Fn(u32) -> Vec<DefaultNla>,
-) -> Result<()> {
-    send(conntrack, spec, "update", &[], |i| {
-        let mut attributes = vec![tuple(CTA_TUPLE_ORIG, &spec.original(i), None)];
-        attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
-        attributes.extend(change(i));
-        Request::single(
-            NFNL_SUBSYS_CTNETLINK,
-            IPCTNL_MSG_CT_NEW,
-            AF_INET,
-            attributes,
-            "the entry update",
-        )
-    })
-}
-
-/// Until `stop` is set, creates `spec.count` entries and deletes them again, over and
-/// over, in the network namespace `netns`: thousands of changes a second, while a test
-/// dumps the table. Returns how many entries were created (and deleted).
-pub fn churn(netns: &str, spec: FillSpec, stop: Arc<AtomicBool>) -> JoinHandle<Result<u64>> {
-    churn_tolerating(netns, spec, stop, &[])
-}
-
-/// `churn` beside a test that may itself delete churned entries (`ct delete -p udp`):
-/// an entry already gone (ENOENT) or still there (EEXIST) is not an error.
-pub fn churn_alongside(
-    netns: &str,
-    spec: FillSpec,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<Result<u64>> {
-    churn_tolerating(netns, spec, stop, &[libc::ENOENT, libc::EEXIST])
-}
-
-fn churn_tolerating(
-    netns: &str,
-    spec: FillSpec,
-    stop: Arc<AtomicBool>,
-    tolerated: &'static [i32],
-) -> JoinHandle<Result<u64>> {
-    let netns = netns.to_string();
-    std::thread::spawn(move || {
-        ct::netlink::netns::enter(&netns)?;
-        let mut conntrack = Conntrack::open(None)?;
-        let mut changed = 0;
-        while !stop.load(Ordering::Relaxed) {
-            send(&mut conntrack, spec, "create", tolerated, |i| {
-                create_request(spec, i)
-            })?;
-            send(&mut conntrack, spec, "delete", tolerated, |i| {
-                delete_request(spec, i)
-            })?;
-            changed += u64::from(spec.count);
-        }
-        Ok(changed)
-    })
-}
-
 /// Sends `request(i)` for every entry of `spec`, a chunk at a time; the first entry the
 /// kernel refuses ends the fill with its errno.
-fn send(
+pub fn send(
     conntrack: &mut Conntrack,
     spec: FillSpec,
     verb: &str,

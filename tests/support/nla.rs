@@ -1,6 +1,5 @@
 //! Building netlink attributes by hand, as the kernel lays them out, for tests that
 //! make messages the captures do not have. Included by path.
-#![allow(dead_code)]
 
 use ct::kernel::{NLA_F_NESTED, NLA_HDRLEN, NLMSG_ALIGNTO};
 

@@ -1,10 +1,10 @@
 //! Checks ct's JSON against its published schema, docs/ct.schema.json, so a change of
 //! shape that the schema does not allow fails the test that printed it.
 //!
-//! Included by the tests that produce JSON with `#[path = "support/schema.rs"] mod
-//! schema;`. The schema is read and compiled once per test binary (boon, draft 2020-12,
-//! with `format` asserted, so addresses must be addresses).
-#![allow(dead_code)]
+//! Declared once by each test binary (tests/kernel/main.rs, tests/offline/main.rs); the
+//! tests that produce JSON use `crate::schema`. The schema is read and compiled once per
+//! test binary (boon, draft 2020-12, with `format` asserted, so addresses must be
+//! addresses).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
