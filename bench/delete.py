@@ -35,14 +35,17 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(TOP, "target", "release")
+# The build profile measured: release (what `cargo install` builds), or another one of
+# Cargo.toml's named by CT_BENCH_PROFILE (dist: fat LTO).
+PROFILE = os.environ.get("CT_BENCH_PROFILE", "release")
+RELEASE = os.path.join(TOP, "target", PROFILE)
 MATCHING = 64_000
 TOTAL = 250_000
 
 
 def build():
     subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "--bin", "ct", "--example", "fill_table"],
+        ["cargo", "build", "--profile", PROFILE, "--quiet", "--bin", "ct", "--example", "fill_table"],
         cwd=TOP, check=True)
 
 

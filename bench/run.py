@@ -28,7 +28,10 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(TOP, "target", "release")
+# The build profile measured: release (what `cargo install` builds), or another one of
+# Cargo.toml's named by CT_BENCH_PROFILE (dist: fat LTO).
+PROFILE = os.environ.get("CT_BENCH_PROFILE", "release")
+RELEASE = os.path.join(TOP, "target", PROFILE)
 NARROW_MARK = 42
 NARROW_COUNT = 100
 NARROW_ZONE = 7
@@ -49,7 +52,7 @@ KERNEL_FILTERS = [
 
 def build():
     subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "--bin", "ct",
+        ["cargo", "build", "--profile", PROFILE, "--quiet", "--bin", "ct",
          "--example", "dump_raw", "--example", "fill_table"],
         cwd=TOP, check=True)
 

@@ -29,7 +29,10 @@ import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(TOP, "target", "release")
+# The build profile measured: release (what `cargo install` builds), or another one of
+# Cargo.toml's named by CT_BENCH_PROFILE (dist: fat LTO).
+PROFILE = os.environ.get("CT_BENCH_PROFILE", "release")
+RELEASE = os.path.join(TOP, "target", PROFILE)
 # fill_table's sources are 10.0.(i >> 16).(i >> 8): this prefix holds 256 x 2 entries.
 NARROW = ["-s", "10.0.0.0/31"]
 
@@ -46,7 +49,7 @@ def watchers():
 
 def build():
     subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "--bin", "ct", "--example", "fill_table"],
+        ["cargo", "build", "--profile", PROFILE, "--quiet", "--bin", "ct", "--example", "fill_table"],
         cwd=TOP, check=True)
 
 
