@@ -63,26 +63,62 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// True when `entry` satisfies every condition.
+    /// True when `entry` satisfies every condition. Every field is named here, without
+    /// `..` (those a helper below reads, as `_` beside its name), so that a field added
+    /// to `Filter` does not compile until it is matched.
     pub fn matches(&self, entry: &Entry<'_>) -> bool {
-        self.family.is_none_or(|f| entry.family.raw() == f)
-            && (self.protocols.is_empty() || self.protocols.contains(&entry.protonum()))
+        let Filter {
+            family,
+            protocols,
+            // addresses_match
+            orig_src: _,
+            orig_dst: _,
+            reply_src: _,
+            reply_dst: _,
+            any_addr: _,
+            // ports_match
+            orig_sport: _,
+            orig_dport: _,
+            reply_sport: _,
+            reply_dport: _,
+            any_port: _,
+            // keys_match
+            orig_key_src: _,
+            orig_key_dst: _,
+            reply_key_src: _,
+            reply_key_dst: _,
+            // icmp_matches
+            icmp_type: _,
+            icmp_code: _,
+            icmp_id: _,
+            states,
+            mark,
+            // zones_match
+            zone: _,
+            orig_zone: _,
+            reply_zone: _,
+            status,
+            // nat_matches
+            src_nat: _,
+            dst_nat: _,
+            any_nat: _,
+            // labels_match
+            labels: _,
+            helper,
+        } = self;
+        family.is_none_or(|f| entry.family.raw() == f)
+            && (protocols.is_empty() || protocols.contains(&entry.protonum()))
             && self.addresses_match(entry)
             && self.ports_match(entry)
             && self.keys_match(entry)
             && self.icmp_matches(entry)
-            && (self.states.is_empty() || entry.state.is_some_and(|s| self.states.contains(&s)))
-            && self
-                .mark
-                .is_none_or(|m| entry.mark.is_some_and(|v| v & m.mask == m.value))
+            && (states.is_empty() || entry.state.is_some_and(|s| states.contains(&s)))
+            && mark.is_none_or(|m| entry.mark.is_some_and(|v| v & m.mask == m.value))
             && self.zones_match(entry)
-            && self
-                .status
-                .is_none_or(|s| entry.status.is_some_and(|v| s.matches(v.0)))
+            && status.is_none_or(|s| entry.status.is_some_and(|v| s.matches(v.0)))
             && self.nat_matches(entry)
             && self.labels_match(entry)
-            && self
-                .helper
+            && helper
                 .as_ref()
                 .is_none_or(|h| entry.helper == Some(h.as_bytes()))
     }
