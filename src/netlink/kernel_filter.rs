@@ -59,6 +59,47 @@ pub fn entry_dumps(filter: &Filter) -> Vec<Vec<Request>> {
 /// (5.15+), and last the family alone, which every kernel takes. Duplicates are left
 /// out.
 pub fn entry_requests(filter: &Filter, family: u8) -> Vec<Request> {
+    // Every field, named without `..`: a new one does not compile until it is decided
+    // here whether the kernel can narrow the dump by it (a field left to user space
+    // costs only speed, since every entry is matched there anyway).
+    let Filter {
+        // The request's own family.
+        family: _,
+        // tuple_filter: one protocol, exact IPv4 addresses, TCP/UDP ports, ICMP fields.
+        protocols: _,
+        orig_src: _,
+        orig_dst: _,
+        reply_src: _,
+        reply_dst: _,
+        orig_sport: _,
+        orig_dport: _,
+        reply_sport: _,
+        reply_dport: _,
+        icmp_type: _,
+        icmp_code: _,
+        icmp_id: _,
+        // tuple_filter: GRE keys make the protocol gre; the kernel does not compare them.
+        orig_key_src: _,
+        orig_key_dst: _,
+        reply_key_src: _,
+        reply_key_dst: _,
+        // mark_attributes, status_attributes, zone_attribute.
+        mark: _,
+        status: _,
+        zone: _,
+        orig_zone: _,
+        reply_zone: _,
+        // User space only: no dump attribute matches any of four addresses or ports, a
+        // state, NAT, labels or the helper's name.
+        any_addr: _,
+        any_port: _,
+        states: _,
+        src_nat: _,
+        dst_nat: _,
+        any_nat: _,
+        labels: _,
+        helper: _,
+    } = filter;
     let mark = mark_attributes(filter);
     let status = status_attributes(filter);
     let zone = zone_attribute(filter);
