@@ -10,28 +10,35 @@ use std::process::{Command, Output};
 use crate::common::*;
 use serde_json::Value;
 
+/// Every tracker, state and zone shape, NAT, marks and IPv6, in the /16 `net`
+/// (10.`net`.x.x, fd00:`net`::), each entry with `timeout` seconds.
+fn mixed_entries(net: u8, timeout: u32) -> Vec<String> {
+    let mut entries = shapes::tcp_states(net);
+    entries.extend(shapes::icmp(net));
+    entries.extend(shapes::gre_and_unknown(net));
+    entries.extend(shapes::zones(net));
+    entries.extend(shapes::sctp_states(
+        &format!("10.{net}.20.1"),
+        &format!("10.{net}.20.2"),
+        7,
+    ));
+    entries.extend([
+        format!("-p tcp -s 10.{net}.18.1 -d 10.{net}.18.2 --sport 1001 --dport 80 --state ESTABLISHED -t {timeout} --src-nat 10.{net}.18.100"),
+        format!("-p tcp -s 10.{net}.18.1 -d 10.{net}.18.2 --sport 1003 --dport 80 --state ESTABLISHED -t {timeout} --dst-nat 10.{net}.18.101:8080 -u SEEN_REPLY,ASSURED"),
+        format!("-p udp -s 10.{net}.18.1 -d 10.{net}.18.2 --sport 1005 --dport 53 -t {timeout} --src-nat 10.{net}.18.100:20000 --dst-nat 10.{net}.18.101:5353 -u SEEN_REPLY"),
+        format!("-p udp -s 10.{net}.19.1 -d 10.{net}.19.2 --sport 1 --dport 53 -t {timeout} -m 7"),
+        format!("-p udp -s fd00:{net}::19:1 -d fd00:{net}::19:2 --sport 2 --dport 53 -t {timeout} -m 0x10"),
+        format!("-p tcp -s fd00:{net}::19:1 -d fd00:{net}::19:2 --sport 3 --dport 22 --state ESTABLISHED -t {timeout} -u SEEN_REPLY,ASSURED"),
+    ]);
+    entries
+}
+
 /// Every tracker, state, zone, mark, label and NAT shape, with accounting and timestamps.
 fn saved_table() -> Netns {
     let ns = Netns::new();
     ns.enable_acct_and_timestamps();
     ns.enable_labels();
-    let mut entries = shapes::tcp_states(231);
-    entries.extend(shapes::icmp(231));
-    entries.extend(shapes::gre_and_unknown(231));
-    entries.extend(shapes::zones(231));
-    entries.extend(shapes::sctp_states("10.231.20.1", "10.231.20.2", 7));
-    entries.extend(
-        [
-            "-p tcp -s 10.231.18.1 -d 10.231.18.2 --sport 1001 --dport 80 --state ESTABLISHED -t 100 --src-nat 10.231.18.100",
-            "-p tcp -s 10.231.18.1 -d 10.231.18.2 --sport 1003 --dport 80 --state ESTABLISHED -t 100 --dst-nat 10.231.18.101:8080 -u SEEN_REPLY,ASSURED",
-            "-p udp -s 10.231.18.1 -d 10.231.18.2 --sport 1005 --dport 53 -t 100 --src-nat 10.231.18.100:20000 --dst-nat 10.231.18.101:5353 -u SEEN_REPLY",
-            "-p udp -s 10.231.19.1 -d 10.231.19.2 --sport 1 --dport 53 -t 100 -m 7",
-            "-p udp -s fd00:231::19:1 -d fd00:231::19:2 --sport 2 --dport 53 -t 100 -m 0x10",
-            "-p tcp -s fd00:231::19:1 -d fd00:231::19:2 --sport 3 --dport 22 --state ESTABLISHED -t 100 -u SEEN_REPLY,ASSURED",
-        ]
-        .map(String::from),
-    );
-    ns.insert_bulk(&entries);
+    ns.insert_bulk(&mixed_entries(231, 100));
     for (sport, labels) in [("1", "one,five"), ("2", "zero,top"), ("3", "three")] {
         ns.insert_with_labels(
             FULL_LABEL_MAP,
@@ -514,23 +521,7 @@ fn save_lines_read_back_as_the_live_rows() {
     require_kernel!();
     let ns = Netns::new();
     ns.enable_labels();
-    let mut entries = shapes::tcp_states(232);
-    entries.extend(shapes::icmp(232));
-    entries.extend(shapes::gre_and_unknown(232));
-    entries.extend(shapes::zones(232));
-    entries.extend(shapes::sctp_states("10.232.20.1", "10.232.20.2", 7));
-    entries.extend(
-        [
-            "-p tcp -s 10.232.18.1 -d 10.232.18.2 --sport 1001 --dport 80 --state ESTABLISHED -t 200 --src-nat 10.232.18.100",
-            "-p tcp -s 10.232.18.1 -d 10.232.18.2 --sport 1003 --dport 80 --state ESTABLISHED -t 200 --dst-nat 10.232.18.101:8080 -u SEEN_REPLY,ASSURED",
-            "-p udp -s 10.232.18.1 -d 10.232.18.2 --sport 1005 --dport 53 -t 200 --src-nat 10.232.18.100:20000 --dst-nat 10.232.18.101:5353 -u SEEN_REPLY",
-            "-p udp -s 10.232.19.1 -d 10.232.19.2 --sport 1 --dport 53 -t 200 -m 7",
-            "-p udp -s fd00:232::19:1 -d fd00:232::19:2 --sport 2 --dport 53 -t 200 -m 0x10",
-            "-p tcp -s fd00:232::19:1 -d fd00:232::19:2 --sport 3 --dport 22 --state ESTABLISHED -t 200 -u SEEN_REPLY,ASSURED",
-        ]
-        .map(String::from),
-    );
-    ns.insert_bulk(&entries);
+    ns.insert_bulk(&mixed_entries(232, 200));
     ns.insert_with_labels(
         FULL_LABEL_MAP,
         "-p udp -s 10.232.30.1 -d 10.232.30.2 --sport 1 --dport 2 -t 300 --label-add one,five",
