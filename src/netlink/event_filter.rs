@@ -86,30 +86,72 @@ const NEST_SLOT: u32 = 0;
 // ---------------------------------------------------------------------------------------
 
 /// The blocks that read an entry's attributes, in the order they run; those the filter
-/// does not ask for, or that do not assemble, are not there.
+/// does not ask for, or that do not assemble, are not there. The filter is taken apart
+/// whole, without `..`: a field added to `Filter` does not compile here until someone
+/// decides whether the program can judge it. A field it cannot judge is named `_` with
+/// the reason: the program lets every event through on it, and [`Filter::matches`]
+/// judges it in user space.
 fn entry_checks(filter: &Filter) -> Vec<Vec<sock_filter>> {
+    let Filter {
+        family,
+        protocols,
+        orig_src,
+        orig_dst,
+        reply_src,
+        reply_dst,
+        // `--addr`: any of the four addresses, an OR across both tuples, where each
+        // block judges one attribute.
+        any_addr: _,
+        // A port matches only an entry of a protocol with ports, and the same
+        // attributes hold GRE's keys: the check would need the protocols with ports.
+        orig_sport: _,
+        orig_dport: _,
+        reply_sport: _,
+        reply_dport: _,
+        any_port: _,
+        orig_key_src,
+        orig_key_dst,
+        reply_key_src,
+        reply_key_dst,
+        // ICMP and ICMPv6 entries only, in attributes of their own (CTA_PROTO_ICMP_*).
+        icmp_type: _,
+        icmp_code: _,
+        icmp_id: _,
+        states,
+        mark,
+        zone,
+        // In each tuple (CTA_TUPLE_ZONE); a tuple without one is in zone 0.
+        orig_zone: _,
+        reply_zone: _,
+        status,
+        // NAT compares one tuple with the other: no fixed value to compare with.
+        src_nat: _,
+        dst_nat: _,
+        any_nat: _,
+        // CTA_LABELS is a bit field of no fixed length.
+        labels: _,
+        // The helper's name is a string inside CTA_HELP.
+        helper: _,
+    } = filter;
     let addresses = [
-        (CTA_TUPLE_ORIG, Side::Source, filter.orig_src),
-        (CTA_TUPLE_ORIG, Side::Destination, filter.orig_dst),
-        (CTA_TUPLE_REPLY, Side::Source, filter.reply_src),
-        (CTA_TUPLE_REPLY, Side::Destination, filter.reply_dst),
+        (CTA_TUPLE_ORIG, Side::Source, orig_src),
+        (CTA_TUPLE_ORIG, Side::Destination, orig_dst),
+        (CTA_TUPLE_REPLY, Side::Source, reply_src),
+        (CTA_TUPLE_REPLY, Side::Destination, reply_dst),
     ];
-    let mut checks = vec![
-        filter.family.and_then(family_check),
-        protocol_check(&filter.protocols),
-    ];
+    let mut checks = vec![family.and_then(family_check), protocol_check(protocols)];
     checks.extend(
         addresses
             .into_iter()
             .map(|(tuple, side, wanted)| wanted.and_then(|w| address_check(tuple, side, w))),
     );
     checks.extend([
-        key_check(CTA_TUPLE_ORIG, filter.orig_key_src, filter.orig_key_dst),
-        key_check(CTA_TUPLE_REPLY, filter.reply_key_src, filter.reply_key_dst),
-        state_check(&filter.states),
-        filter.mark.and_then(mark_check),
-        filter.zone.and_then(zone_check),
-        filter.status.and_then(status_check),
+        key_check(CTA_TUPLE_ORIG, *orig_key_src, *orig_key_dst),
+        key_check(CTA_TUPLE_REPLY, *reply_key_src, *reply_key_dst),
+        state_check(states),
+        mark.and_then(mark_check),
+        zone.and_then(zone_check),
+        status.and_then(status_check),
     ]);
     checks.into_iter().flatten().collect()
 }
