@@ -9,6 +9,7 @@
 //! ([`kernel_filter`]).
 
 pub mod attributes;
+mod bpf;
 pub mod event_filter;
 pub mod flush;
 pub mod kernel_filter;
