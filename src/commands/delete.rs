@@ -30,11 +30,10 @@ use crate::decode::{decode_entry, expect::decode_expectation};
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::entry::Entry;
-use crate::model::expect::Expectation;
-use crate::netlink::attributes::{be32, copy_raw, expect_tuple};
+use crate::netlink::attributes::copy_raw;
 use crate::netlink::flush::{self, KernelRelease};
 use crate::netlink::message::kernel_error;
-use crate::netlink::{Conntrack, Message, Request, kernel_errno};
+use crate::netlink::{Conntrack, Message};
 use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
 use crate::plan::{self, Output, Target, UsageError};
 
@@ -160,15 +159,7 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
             }
         }
         CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
-            let mut conntrack = connect(&target)?;
-            let request = Request::single(
-                NFNL_SUBSYS_CTNETLINK_EXP,
-                IPCTNL_MSG_EXP_DELETE,
-                AF_UNSPEC,
-                Vec::new(),
-                "the expectation flush",
-            );
-            conntrack.request(&request, |_| Ok(()))?;
+            connect(&target)?.flush_expectations()?;
         }
         CountTableArg::Expect => {
             refuse_one_request_for_expectations(path)?;
@@ -560,14 +551,15 @@ fn delete_expectations(
 ) -> Result<Deleted> {
     let mut dumper = connect(target)?;
     let mut found: Vec<(u8, Vec<u8>)> = Vec::new();
-    super::expect::dump(&mut dumper, filter, |message| {
-        if decode_expectation(message.family, message.attributes)
-            .is_ok_and(|expectation| filter.matches_expectation(&expectation))
-        {
-            found.push((message.family, message.attributes.to_vec()));
-        }
-        Ok(())
-    })?;
+    dumper.expectations(
+        filter,
+        |_, dumped| {
+            found.push((dumped.family, dumped.attributes.to_vec()));
+            Ok(())
+        },
+        // An undecodable expectation is left alone; `ct list expect` says why.
+        |_| Ok(()),
+    )?;
     let (mut out, _) = stdout();
     let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
     if dry_run {
@@ -590,7 +582,7 @@ fn delete_expectations(
     let mut deleted = Deleted::default();
     for (family, attributes) in &found {
         let expectation = decode_expectation(*family, attributes)?;
-        match delete_expectation(&mut dumper, *family, &expectation) {
+        match dumper.delete_expectation(*family, &expectation) {
             Ok(true) => deleted.count += 1,
             Ok(false) => continue,
             Err(err) => {
@@ -609,26 +601,4 @@ fn delete_expectations(
         output: report.finish(),
         ..deleted
     })
-}
-
-/// Deletes one expectation; false when it was already gone.
-fn delete_expectation(
-    conntrack: &mut Conntrack,
-    family: u8,
-    expectation: &Expectation<'_>,
-) -> Result<bool> {
-    let mut attributes = vec![expect_tuple(&expectation.expected)];
-    attributes.extend(expectation.id.map(|id| be32(CTA_EXPECT_ID, id)));
-    let request = Request::single(
-        NFNL_SUBSYS_CTNETLINK_EXP,
-        IPCTNL_MSG_EXP_DELETE,
-        family,
-        attributes,
-        "the deletion of an expectation",
-    );
-    match conntrack.request(&request, |_| Ok(())) {
-        Ok(_) => Ok(true),
-        Err(err) if kernel_errno(&err) == Some(libc::ENOENT) => Ok(false),
-        Err(err) => Err(err),
-    }
 }

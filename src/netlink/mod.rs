@@ -14,6 +14,7 @@ pub mod flush;
 pub mod kernel_filter;
 pub mod message;
 pub mod netns;
+pub mod ops;
 pub mod request;
 
 use std::io;
@@ -25,6 +26,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use crate::filter::Filter;
 use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
+pub use ops::Dumped;
 pub use request::Request;
 
 /// The kernel caps one dump datagram at 32 KiB (netlink_dump, SKB_WITH_OVERHEAD(32768));
@@ -47,6 +49,10 @@ pub struct Conntrack {
     socket: Socket,
     buffer: Vec<u8>,
     sequence: u32,
+    /// The namespace the socket was opened in from another thread
+    /// ([`Conntrack::open_in`]); None for the process's own. Files of /proc that stand
+    /// in for ctnetlink are read there.
+    namespace: Option<netns::Namespace>,
 }
 
 impl Conntrack {
@@ -67,7 +73,28 @@ impl Conntrack {
             // Any start works; a pid-derived one makes stale replies from an earlier
             // user of a recycled port id stand out.
             sequence: std::process::id(),
+            namespace: None,
         })
+    }
+
+    /// Opens the socket in `namespace`, from a thread that entered it
+    /// ([`netns::open_in`]): the socket talks to that namespace's table, and the /proc
+    /// fallbacks read that namespace's files.
+    pub fn open_in(
+        namespace: &netns::Namespace,
+        socket_buffer: Option<usize>,
+    ) -> Result<Conntrack> {
+        let mut conntrack = netns::open_in(namespace, || Conntrack::open(socket_buffer))?;
+        conntrack.namespace = Some(namespace.clone());
+        Ok(conntrack)
+    }
+
+    /// A file of /proc (or /proc/sys) as the socket's namespace shows it.
+    fn read_proc(&self, path: &str) -> io::Result<Vec<u8>> {
+        match &self.namespace {
+            None => std::fs::read(path),
+            Some(namespace) => netns::read_in(namespace, path),
+        }
     }
 
     /// Sends a dump `request` and feeds every message of the reply to `on_message`, up

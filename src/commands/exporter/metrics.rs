@@ -12,7 +12,6 @@ use anyhow::Result;
 use prometheus::core::{Collector, GenericCounterVec, GenericGaugeVec};
 use prometheus::{Opts, Registry, TextEncoder};
 
-use crate::commands::{expect, stats};
 use crate::decode;
 use crate::filter::Filter;
 use crate::kernel::{IPCTNL_MSG_CT_NEW, IPS_ASSURED_BIT, NFNL_SUBSYS_CTNETLINK};
@@ -57,9 +56,9 @@ pub struct NamespaceReading {
 /// nothing per entry outlives its message.
 pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<NamespaceReading> {
     let mut reading = NamespaceReading {
-        global: stats::global_stats(conntrack)?,
-        cpus: stats::per_cpu(conntrack, StatsKind::Conntrack)?,
-        expectations: expect::count_all(conntrack)?,
+        global: conntrack.global_stats()?,
+        cpus: conntrack.cpu_stats(StatsKind::Conntrack)?,
+        expectations: conntrack.count_all_expectations()?,
         ..NamespaceReading::default()
     };
     let mut sources = options.top_sources.map(|_| HashMap::new());

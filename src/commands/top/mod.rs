@@ -10,7 +10,6 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 
-use super::stats::{global_stats, per_cpu};
 use super::{Stderr, connect, stdout};
 use crate::cli::{SortArg, TopArgs, TopFormatArg};
 use crate::decode;
@@ -165,7 +164,7 @@ impl Tables {
         };
         for namespace in netns::discover() {
             let label = intern_netns(&namespace.label());
-            let opened = netns::open_in(&namespace, || Conntrack::open(target.socket_buffer));
+            let opened = Conntrack::open_in(&namespace, target.socket_buffer);
             if let Err(err) = opened.and_then(|mut conntrack| each(&mut conntrack, label)) {
                 problems.push(format!("network namespace {label}: {err:#}; skipped"));
             }
@@ -207,10 +206,10 @@ impl Tables {
     fn headline(&mut self, problems: &mut Vec<String>) -> Result<Headline> {
         let mut each = Vec::new();
         self.for_each(problems, |conntrack, netns| {
-            let global = global_stats(conntrack)?;
+            let global = conntrack.global_stats()?;
             each.push((
                 netns,
-                Headline::new(global, &per_cpu(conntrack, StatsKind::Conntrack)?),
+                Headline::new(global, &conntrack.cpu_stats(StatsKind::Conntrack)?),
             ));
             Ok(())
         })?;
