@@ -8,13 +8,12 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::list::Lister;
 use super::stats::report_proc_fallback;
 use super::{connect, stdout};
 use crate::cli::{CountArgs, CountTableArg};
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
-use crate::netlink::Conntrack;
+use crate::netlink::{Conntrack, EntryList};
 use crate::output::NetnsTag;
 use crate::plan::{self, Target};
 
@@ -76,7 +75,15 @@ fn count_saved(path: &str, filter: &Filter, labels: Option<LabelMap>) -> Result<
 
 /// The entries that pass `filter`, counted as they are dumped.
 fn count_matching(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
-    let mut lister = Lister::new(filter, None, std::io::sink(), super::Stderr, false);
-    conntrack.dump_entries(filter, |message| lister.on_message(message))?;
-    lister.finish()
+    let mut counted = 0;
+    conntrack.entries(
+        EntryList::Table,
+        filter,
+        |_, _| {
+            counted += 1;
+            Ok(())
+        },
+        super::list::skipped_entry,
+    )?;
+    Ok(counted)
 }

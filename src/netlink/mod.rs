@@ -1,12 +1,13 @@
 //! Netlink I/O: the ctnetlink socket and one method per kernel operation.
 //!
-//! [`Conntrack`] sends [`Request`]s and receives the answers: multipart dumps of any
-//! message type, single requests answered by one message and an acknowledgement, batches
-//! of acknowledged requests, and multicast groups for events. Every answer goes through
-//! one message walk ([`message::walk_datagram`]), which checks the envelope and hands
-//! each message on while it is still in the receive buffer. This module moves bytes; it
-//! knows nothing of the entry model, except which dump requests a filter allows
-//! ([`kernel_filter`]).
+//! The commands call the typed operations of [`ops`]: entries matching a filter, one
+//! entry by tuple, expectations, statistics (with their /proc fallback), deleting and
+//! flushing, events; each returns model types and keeps requests and message types to
+//! itself. Beneath them, [`Conntrack`] sends [`Request`]s and receives the answers:
+//! multipart dumps of any message type, single requests answered by one message and an
+//! acknowledgement, batches of acknowledged requests, and multicast groups for events.
+//! Every answer goes through one message walk ([`message::walk_datagram`]), which checks
+//! the envelope and hands each message on while it is still in the receive buffer.
 
 pub mod attributes;
 pub mod event_filter;
@@ -26,7 +27,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use crate::filter::Filter;
 use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
-pub use ops::Dumped;
+pub use ops::{DeleteBatch, Deletion, Dumped, EntryList, Event, TupleLookup};
 pub use request::Request;
 
 /// The kernel caps one dump datagram at 32 KiB (netlink_dump, SKB_WITH_OVERHEAD(32768));
@@ -370,7 +371,7 @@ impl Conntrack {
     /// `on_message`. Says when there was nothing to read, and when the kernel dropped
     /// events because the socket's buffer was full (ENOBUFS), which does not end the
     /// stream: the next receive goes on with the events that did fit.
-    pub fn try_receive_events<F>(&mut self, mut on_message: F) -> Result<EventReceive>
+    pub fn try_receive_messages<F>(&mut self, mut on_message: F) -> Result<EventReceive>
     where
         F: FnMut(Message<'_>) -> Result<()>,
     {
@@ -393,7 +394,7 @@ impl Conntrack {
             }
         };
         let stats = walk_events(&self.buffer[..received], &mut on_message)?;
-        Ok(EventReceive::Messages(stats.messages))
+        Ok(EventReceive::Received(stats.messages))
     }
 
     /// Receives the next datagram of events (after [`Conntrack::join_groups`]) and feeds
@@ -480,11 +481,11 @@ where
     Ok(stats)
 }
 
-/// What [`Conntrack::try_receive_events`] found.
+/// What [`Conntrack::try_receive_messages`] (or `try_receive_events`) found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventReceive {
     /// A datagram with this many messages, each handed over.
-    Messages(u64),
+    Received(u64),
     /// Nothing waiting.
     Nothing,
     /// The kernel dropped events: the socket's receive buffer was full (ENOBUFS).

@@ -1,21 +1,24 @@
 //! The kernel operations, one typed method each on [`Conntrack`]: what the commands ask
 //! of the kernel, in model types. Requests, subsystems and message types stay in here.
 //!
-//! Expectations are streamed to a callback as they are decoded, borrowed from the
-//! receive buffer (nothing is allocated per entry); the statistics fall back to
+//! Entries and expectations are streamed to a callback as they are decoded, borrowed
+//! from the receive buffer (nothing is allocated per entry); the statistics fall back to
 //! /proc where the kernel refuses ctnetlink, read in the namespace of the socket.
 
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::attributes::{be32, expect_tuple};
-use super::{Conntrack, DumpStats, KernelError, Request, kernel_errno};
+use super::attributes::{be16, be32, expect_tuple, tuple};
+use super::{Conntrack, DumpStats, KernelError, Message, Request, kernel_errno};
 use crate::decode::DecodeError;
+use crate::decode::entry::decode_entry;
 use crate::decode::expect::decode_expectation;
 use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
 use crate::filter::Filter;
 use crate::kernel::*;
+use crate::model::entry::{Entry, Tuple};
+use crate::model::event::EventKind;
 use crate::model::expect::Expectation;
 use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
 
@@ -49,6 +52,17 @@ fn note_proc_fallback(refused: &anyhow::Error) {
     });
 }
 
+/// Which list of entries a dump reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryList {
+    /// The conntrack table, with as much of the filter as the kernel applies.
+    Table,
+    /// Entries on their way out, not yet freed.
+    Dying,
+    /// Entries not yet confirmed (their first packet is still in flight).
+    Unconfirmed,
+}
+
 /// An entry as the kernel sent it: its family and attributes, for an operation that
 /// sends them back (deleting exactly this entry).
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +71,231 @@ pub struct Dumped<'m> {
     pub attributes: &'m [u8],
 }
 
+/// The tuple `get` looks an entry up by.
+#[derive(Debug, Clone, Copy)]
+pub struct TupleLookup<'t> {
+    /// AF_INET or AF_INET6.
+    pub family: u8,
+    /// CTA_TUPLE_ORIG or CTA_TUPLE_REPLY.
+    pub direction: u16,
+    pub tuple: &'t Tuple,
+    /// The entry's zone (CTA_ZONE).
+    pub zone: Option<u16>,
+    /// The zone of the tuple's direction (CTA_TUPLE_ZONE).
+    pub tuple_zone: Option<u16>,
+}
+
+/// One event, still in the receive buffer: decoded only when asked, so that events
+/// not wanted cost nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'m> {
+    pub kind: EventKind,
+    /// The socket of the process whose request caused it (0 when the kernel did).
+    pub portid: u32,
+    expectation: bool,
+    family: u8,
+    attributes: &'m [u8],
+}
+
+impl<'m> Event<'m> {
+    /// The entry of a connection event; None for an expectation's.
+    pub fn entry(&self) -> Option<Result<Entry<'m>, DecodeError>> {
+        (!self.expectation).then(|| decode_entry(self.family, self.attributes))
+    }
+
+    /// The expectation of an expectation event; None for a connection's.
+    pub fn expectation(&self) -> Option<Result<Expectation<'m>, DecodeError>> {
+        self.expectation
+            .then(|| decode_expectation(self.family, self.attributes))
+    }
+
+    /// The event a message carries, if it carries one.
+    fn of(message: &Message<'m>) -> Option<Event<'m>> {
+        let kind = EventKind::of_message(message.message_type, message.flags)?;
+        let expectation = match message.subsystem {
+            NFNL_SUBSYS_CTNETLINK => false,
+            NFNL_SUBSYS_CTNETLINK_EXP => true,
+            _ => return None,
+        };
+        Some(Event {
+            kind,
+            portid: message.portid,
+            expectation,
+            family: message.family,
+            attributes: message.attributes,
+        })
+    }
+}
+
+/// What the kernel answered one deletion of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// ENOENT: the entry had gone already (timed out, or deleted by someone else).
+    AlreadyGone,
+    /// Any other errno: the kernel refused.
+    Refused(i32),
+}
+
+impl Deletion {
+    fn of_errno(errno: i32) -> Deletion {
+        match errno {
+            0 => Deletion::Deleted,
+            libc::ENOENT => Deletion::AlreadyGone,
+            errno => Deletion::Refused(errno),
+        }
+    }
+
+    /// The error a refusal is, for the user.
+    pub fn refusal(errno: i32) -> anyhow::Error {
+        super::message::kernel_error(errno, DELETE_ENTRY)
+    }
+}
+
+const DELETE_ENTRY: &str = "the deletion of an entry";
+
+/// Entries to delete: the attributes of their delete requests, copied from the dump
+/// (the original tuple, the zone and the id, so that only this very entry goes), and,
+/// for those to be printed once deleted, their attributes as dumped.
+#[derive(Default)]
+pub struct DeleteBatch {
+    /// Each request's family and span in `requests`.
+    request_spans: Vec<(u8, std::ops::Range<usize>)>,
+    requests: Vec<u8>,
+    /// Each entry's family and span in `dumped`.
+    entry_spans: Vec<(u8, std::ops::Range<usize>)>,
+    dumped: Vec<u8>,
+}
+
+impl DeleteBatch {
+    pub fn len(&self) -> usize {
+        self.request_spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.request_spans.is_empty()
+    }
+
+    /// Queues the deletion of `entry`; `keep` keeps its attributes to decode it again
+    /// once deleted ([`DeleteBatch::entry`]).
+    pub fn add(&mut self, entry: Dumped<'_>, keep: bool) {
+        let start = self.requests.len();
+        super::attributes::copy_raw(
+            entry.attributes,
+            &[CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID],
+            &mut self.requests,
+        );
+        self.request_spans
+            .push((entry.family, start..self.requests.len()));
+        let start = self.dumped.len();
+        if keep {
+            self.dumped.extend_from_slice(entry.attributes);
+        }
+        self.entry_spans
+            .push((entry.family, start..self.dumped.len()));
+    }
+
+    /// The `index`th entry as it was dumped, if it was kept.
+    pub fn entry(&self, index: usize) -> Option<Result<Entry<'_>, DecodeError>> {
+        let (family, span) = self.entry_spans.get(index)?;
+        (!span.is_empty()).then(|| decode_entry(*family, &self.dumped[span.clone()]))
+    }
+}
+
 impl Conntrack {
+    /// Dumps `list` and hands every entry that passes `filter` to `on_entry`, borrowed
+    /// from the receive buffer with its attributes as dumped; an entry that cannot be
+    /// decoded goes to `on_undecodable` and the dump goes on. The table is dumped with
+    /// as much of the filter as the kernel applies; the filter is checked here for
+    /// every entry whatever the kernel did.
+    pub fn entries<F, U>(
+        &mut self,
+        list: EntryList,
+        filter: &Filter,
+        mut on_entry: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Entry<'_>, Dumped<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let mut on_message =
+            |message: Message<'_>| hand_entry(&message, filter, &mut on_entry, &mut on_undecodable);
+        let (message_type, operation) = match list {
+            EntryList::Table => return self.dump_entries(filter, on_message),
+            EntryList::Dying => (IPCTNL_MSG_CT_GET_DYING, "the dump of the dying list"),
+            EntryList::Unconfirmed => (
+                IPCTNL_MSG_CT_GET_UNCONFIRMED,
+                "the dump of the unconfirmed list",
+            ),
+        };
+        let request = Request::dump(NFNL_SUBSYS_CTNETLINK, message_type, AF_UNSPEC, operation);
+        self.dump(&request, &mut on_message)
+    }
+
+    /// The one entry `lookup` names, handed to `on_entry` (or to `on_undecodable`); the
+    /// kernel's ENOENT when there is none comes back as a [`KernelError`].
+    pub fn get<F, U>(
+        &mut self,
+        lookup: TupleLookup<'_>,
+        mut on_entry: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Entry<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let mut attributes = vec![tuple(lookup.direction, lookup.tuple, lookup.tuple_zone)];
+        attributes.extend(lookup.zone.map(|zone| be16(CTA_ZONE, zone)));
+        let request = Request::single(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_GET,
+            lookup.family,
+            attributes,
+            "the get request",
+        );
+        self.request(&request, |message| {
+            if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+                return Ok(());
+            }
+            match decode_entry(message.family, message.attributes) {
+                Ok(entry) => on_entry(&entry),
+                Err(err) => on_undecodable(err),
+            }
+        })
+    }
+
+    /// Sends the deletions of `batch`, many to a datagram, each acknowledged, and says
+    /// what the kernel answered each, refusals included: what it did delete is known
+    /// even when it refused some.
+    pub fn delete_entries(&mut self, batch: &DeleteBatch) -> Result<Vec<Deletion>> {
+        let requests: Vec<(u8, &[u8])> = batch
+            .request_spans
+            .iter()
+            .map(|(family, span)| (*family, &batch.requests[span.clone()]))
+            .collect();
+        let mut answers = vec![Deletion::Deleted; requests.len()];
+        self.send_raw_batch(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_DELETE,
+            DELETE_ENTRY,
+            &requests,
+            |index, errno| {
+                answers[index] = Deletion::of_errno(errno);
+                Ok(())
+            },
+        )?;
+        Ok(answers)
+    }
+
+    /// Deletes what `flush` was made for (see [`super::flush::Flush`]).
+    pub fn flush(&mut self, flush: &super::flush::Flush) -> Result<()> {
+        for request in flush.requests() {
+            self.request(request, |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
     /// Dumps the expectations of the filter's family, or of both, and hands each one
     /// that passes `filter` to `on_expectation` with its attributes as dumped; one that
     /// cannot be decoded goes to `on_undecodable`.
@@ -264,6 +502,19 @@ impl Conntrack {
         Ok(global)
     }
 
+    /// Receives the next datagram of events (after [`Conntrack::join_groups`]) without
+    /// waiting, and hands each event in it to `on_event`; see
+    /// [`Conntrack::try_receive_messages`].
+    pub fn try_receive_events<F>(&mut self, mut on_event: F) -> Result<super::EventReceive>
+    where
+        F: FnMut(Event<'_>) -> Result<()>,
+    {
+        self.try_receive_messages(|message| match Event::of(&message) {
+            Some(event) => on_event(event),
+            None => Ok(()),
+        })
+    }
+
     /// A number from a sysctl of the socket's namespace, if it can be read.
     fn read_sysctl_number(&self, path: &str) -> Option<u32> {
         self.read_proc_string(path).ok()?.trim().parse().ok()
@@ -287,5 +538,88 @@ impl Conntrack {
                 "stream did not contain valid UTF-8",
             )
         })
+    }
+}
+
+/// The one step of every entry dump: a message that carries an entry is decoded; an
+/// entry that passes `filter` goes to `on_entry`, one that cannot be decoded to
+/// `on_undecodable`.
+fn hand_entry<F, U>(
+    message: &Message<'_>,
+    filter: &Filter,
+    on_entry: &mut F,
+    on_undecodable: &mut U,
+) -> Result<()>
+where
+    F: FnMut(&Entry<'_>, Dumped<'_>) -> Result<()>,
+    U: FnMut(DecodeError) -> Result<()>,
+{
+    if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+        return Ok(());
+    }
+    match decode_entry(message.family, message.attributes) {
+        Ok(entry) if filter.matches(&entry) => on_entry(
+            &entry,
+            Dumped {
+                family: message.family,
+                attributes: message.attributes,
+            },
+        ),
+        Ok(_) => Ok(()),
+        Err(err) => on_undecodable(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::output::classic::{ClassicOptions, ClassicPrinter};
+
+    #[test]
+    fn a_bad_entry_is_reported_and_the_dump_goes_on() {
+        // The smallest entry: an empty original tuple.
+        let good: &[u8] = &[4, 0, CTA_TUPLE_ORIG as u8, 0x80];
+        let bad: &[u8] = &[6, 0, CTA_MARK as u8, 0, 1, 2, 0, 0];
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let mut printer = ClassicPrinter::new(ClassicOptions::default(), None, 0);
+        let filter = Filter::default();
+        let mut shown = 0;
+        for attributes in [good, bad, good] {
+            let message = Message {
+                subsystem: NFNL_SUBSYS_CTNETLINK,
+                message_type: IPCTNL_MSG_CT_NEW,
+                flags: 0,
+                portid: 0,
+                family: AF_INET,
+                res_id: 0,
+                attributes,
+            };
+            hand_entry(
+                &message,
+                &filter,
+                &mut |entry, _| {
+                    shown += 1;
+                    Ok(printer.print(&mut out, entry)?)
+                },
+                &mut |err| {
+                    Ok(writeln!(
+                        errors,
+                        "ct: skipped an entry the kernel sent: {err}"
+                    )?)
+                },
+            )
+            .unwrap();
+        }
+        assert_eq!(shown, 2);
+        let line = "unknown  0 src=0.0.0.0 dst=0.0.0.0 src=0.0.0.0 dst=0.0.0.0\n";
+        assert_eq!(String::from_utf8(out).unwrap(), line.repeat(2));
+        assert_eq!(
+            String::from_utf8(errors).unwrap(),
+            "ct: skipped an entry the kernel sent: \
+             invalid CTA_MARK value: 2 bytes instead of 4 bytes\n"
+        );
     }
 }

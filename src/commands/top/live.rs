@@ -130,7 +130,7 @@ struct Prompt {
 }
 
 /// A line for the status bar, until the next key.
-struct Message {
+struct Notice {
     text: String,
     error: bool,
 }
@@ -160,7 +160,7 @@ struct App {
     page_rows: usize,
     page: Page,
     prompt: Option<Prompt>,
-    message: Option<Message>,
+    message: Option<Notice>,
     /// Why the last reading failed, until one succeeds.
     refresh_error: Option<String>,
     quit: bool,
@@ -248,7 +248,7 @@ impl App {
     }
 
     fn show_error(&mut self, text: String) {
-        self.message = Some(Message { text, error: true });
+        self.message = Some(Notice { text, error: true });
     }
 
     /// How many groups the table lists.

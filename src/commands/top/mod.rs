@@ -12,14 +12,12 @@ use anyhow::{Context, Result};
 
 use super::{Stderr, connect, stdout};
 use crate::cli::{SortArg, TopArgs, TopFormatArg};
-use crate::decode;
 use crate::filter::Filter;
-use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
 use crate::model::group::{Grouping, KeyField, SortBy, intern_netns};
 use crate::model::stats::{Headline, StatsKind};
-use crate::netlink::{Conntrack, netns};
+use crate::netlink::{Conntrack, EntryList, netns};
 use crate::output::top::{TopView, print_json, print_plain, print_table};
 use crate::plan::{self, Target, UsageError};
 
@@ -182,19 +180,18 @@ impl Tables {
     ) -> Result<()> {
         let mut undecodable = Vec::new();
         self.for_each(problems, |conntrack, netns| {
-            conntrack.dump_entries(filter, |message| {
-                if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-                    return Ok(());
-                }
-                match decode::decode_entry(message.family, message.attributes) {
-                    Ok(entry) if filter.matches(&entry) => each(&entry, netns),
-                    Ok(_) => {}
-                    Err(err) => {
-                        undecodable.push(format!("skipped an entry the kernel sent: {err}"))
-                    }
-                }
-                Ok(())
-            })?;
+            conntrack.entries(
+                EntryList::Table,
+                filter,
+                |entry, _| {
+                    each(entry, netns);
+                    Ok(())
+                },
+                |err| {
+                    undecodable.push(format!("skipped an entry the kernel sent: {err}"));
+                    Ok(())
+                },
+            )?;
             Ok(())
         })?;
         problems.append(&mut undecodable);
