@@ -1,20 +1,19 @@
 //! `ct count`: how many entries, as `conntrack -C` prints it (a number and a newline).
 //!
-//! Without filters the kernel's own counter answers (IPCTNL_MSG_CT_GET_STATS): no dump,
+//! Without filters the kernel's own counter answers (its global statistics): no dump,
 //! constant time. With filters ct counts the entries `ct list` would show, with the same
 //! kernel-side filtering, printing nothing per entry.
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::list::Lister;
-use super::stats::{global_stats, report_proc_fallback};
+use super::stats::report_proc_fallback;
 use super::{connect, stdout};
 use crate::cli::{CountArgs, CountTableArg};
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
-use crate::netlink::Conntrack;
+use crate::netlink::{Conntrack, EntryList};
 use crate::output::NetnsTag;
 use crate::plan::{self, Target};
 
@@ -31,12 +30,12 @@ pub fn run(args: &CountArgs) -> Result<()> {
         return print_count(count_saved(path, &filter, label_map)?);
     }
     let count = |conntrack: &mut Conntrack| match args.table {
-        CountTableArg::Conntrack if filter == Filter::default() => count_all(conntrack),
+        CountTableArg::Conntrack if filter == Filter::default() => conntrack.count_entries(),
         CountTableArg::Conntrack => count_matching(conntrack, &filter),
         CountTableArg::Expect if filter == Filter::default() => {
-            super::expect::count_all(conntrack).map(u64::from)
+            conntrack.count_all_expectations().map(u64::from)
         }
-        CountTableArg::Expect => super::expect::count(conntrack, &filter),
+        CountTableArg::Expect => conntrack.count_expectations(&filter),
     };
     if !args.all.all_netns {
         return print_count(count(&mut connect(&target)?)?);
@@ -74,17 +73,17 @@ fn count_saved(path: &str, filter: &Filter, labels: Option<LabelMap>) -> Result<
     Ok(matching)
 }
 
-/// The kernel's count of the whole table (with its fallback, see [`global_stats`]).
-fn count_all(conntrack: &mut Conntrack) -> Result<u64> {
-    global_stats(conntrack)?
-        .entries
-        .map(u64::from)
-        .context("the kernel's statistics carry no entry count")
-}
-
 /// The entries that pass `filter`, counted as they are dumped.
 fn count_matching(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
-    let mut lister = Lister::new(filter, None, std::io::sink(), super::Stderr, false);
-    conntrack.dump_entries(filter, |message| lister.on_message(message))?;
-    lister.finish()
+    let mut counted = 0;
+    conntrack.entries(
+        EntryList::Table,
+        filter,
+        |_, _| {
+            counted += 1;
+            Ok(())
+        },
+        super::list::skipped_entry,
+    )?;
+    Ok(counted)
 }

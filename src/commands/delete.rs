@@ -19,22 +19,18 @@
 //! failure exits 1 after the deletion. A dry run only reads, and stops at a closed pipe.
 
 use std::io::{self, Write};
-use std::ops::Range;
 use std::sync::mpsc;
 
 use anyhow::Result;
 
 use super::{Report, Stderr, connect, load_labels, stdout};
 use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
-use crate::decode::{decode_entry, expect::decode_expectation};
+use crate::decode::DecodeError;
+use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
 use crate::kernel::*;
-use crate::model::entry::Entry;
-use crate::model::expect::Expectation;
-use crate::netlink::attributes::{be32, copy_raw, expect_tuple};
-use crate::netlink::flush::{self, KernelRelease};
-use crate::netlink::message::kernel_error;
-use crate::netlink::{Conntrack, Message, Request, kernel_errno};
+use crate::netlink::flush::{Flush, KernelRelease};
+use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
 use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
 use crate::plan::{self, Output, Target, UsageError};
 
@@ -160,15 +156,7 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
             }
         }
         CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
-            let mut conntrack = connect(&target)?;
-            let request = Request::single(
-                NFNL_SUBSYS_CTNETLINK_EXP,
-                IPCTNL_MSG_EXP_DELETE,
-                AF_UNSPEC,
-                Vec::new(),
-                "the expectation flush",
-            );
-            conntrack.request(&request, |_| Ok(()))?;
+            connect(&target)?.flush_expectations()?;
         }
         CountTableArg::Expect => {
             refuse_one_request_for_expectations(path)?;
@@ -270,7 +258,7 @@ fn delete_entries(
 ) -> Result<Deleted> {
     let one_request = match (path, KernelRelease::running()) {
         (Path::PerEntry, _) | (_, None) => None,
-        (_, Some(release)) => flush::requests(filter, release),
+        (_, Some(release)) => Flush::exact(filter, release),
     };
     if path == Path::OneRequest && one_request.is_none() {
         return Err(UsageError(
@@ -306,7 +294,7 @@ fn delete_entries(
     }
     let mut report = Report::new(out);
     let deleted = match one_request {
-        Some(requests) => {
+        Some(flush) => {
             // What is about to go, for the lines and the count (a flush reports
             // neither), held until the kernel has taken the flush.
             let mut listing = Vec::new();
@@ -316,9 +304,7 @@ fn delete_entries(
                 0
             };
             if count > 0 || !print {
-                for request in &requests {
-                    dumper.request(request, |_| Ok(()))?;
-                }
+                dumper.flush(&flush)?;
             }
             report.write_all(&listing)?;
             Deleted {
@@ -347,35 +333,29 @@ fn show_matching<W: Write>(
     out: &mut W,
 ) -> Result<u64> {
     let mut shown = 0;
-    conntrack.dump_entries(filter, |message| {
-        if let Some(entry) = matching_entry(&message, filter)? {
+    conntrack.entries(
+        EntryList::Table,
+        filter,
+        |entry, _| {
             if let Some(printer) = printer {
-                printer.print(out, &entry)?;
+                printer.print(out, entry)?;
             }
             shown += 1;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+        left_alone,
+    )?;
     if let Some(printer) = printer.take().as_mut() {
         printer.finish(out)?;
     }
     Ok(shown)
 }
 
-/// The entry of a dump message, if it passes the filter; an entry that cannot be
-/// decoded is reported and left alone.
-fn matching_entry<'m>(message: &Message<'m>, filter: &Filter) -> Result<Option<Entry<'m>>> {
-    if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-        return Ok(None);
-    }
-    match decode_entry(message.family, message.attributes) {
-        Ok(entry) if filter.matches(&entry) => Ok(Some(entry)),
-        Ok(_) => Ok(None),
-        Err(err) => {
-            writeln!(Stderr, "ct: left alone an entry the kernel sent: {err}")?;
-            Ok(None)
-        }
-    }
+/// What a deletion says of an entry the kernel sent that cannot be decoded: it is
+/// left alone, and the deletion goes on.
+fn left_alone(err: DecodeError) -> Result<()> {
+    writeln!(Stderr, "ct: left alone an entry the kernel sent: {err}")?;
+    Ok(())
 }
 
 /// The per-entry path. Three things overlap on two cores: the kernel's dump (the
@@ -392,37 +372,39 @@ fn delete_one_by_one<W: Write>(
 ) -> Deleted {
     let mut deleted = Deleted::default();
     std::thread::scope(|scope| {
-        let (to_delete, batches) = mpsc::sync_channel::<EntryBatch>(2);
+        let (to_delete, batches) = mpsc::sync_channel::<DeleteBatch>(2);
         let (to_print, done) = mpsc::channel::<Result<DeletedBatch>>();
         scope.spawn(move || {
             for batch in batches {
-                let result = batch.send(&mut deleter);
+                let result = DeletedBatch::send(batch, &mut deleter);
                 let failed = result.is_err();
                 if to_print.send(result).is_err() || failed {
                     return;
                 }
             }
         });
-        let mut batch = EntryBatch::default();
-        let dumped = dumper.dump_entries(filter, |message| {
-            if matching_entry(&message, filter)?.is_none() {
-                return Ok(());
-            }
-            // Once the report is cut short, only the deletion needs the entry.
-            batch.add(&message, printer.is_some() && out.is_open());
-            if batch.len() >= BATCH {
-                send_or_fail(&to_delete, std::mem::take(&mut batch))?;
-                while let Ok(result) = done.try_recv() {
-                    deleted.absorb(result, printer, out);
+        let mut batch = DeleteBatch::default();
+        let dumped = dumper.entries(
+            EntryList::Table,
+            filter,
+            |_, dumped| {
+                // Once the report is cut short, only the deletion needs the entry.
+                batch.add(dumped, printer.is_some() && out.is_open());
+                if batch.len() >= BATCH {
+                    send_or_fail(&to_delete, std::mem::take(&mut batch))?;
+                    while let Ok(result) = done.try_recv() {
+                        deleted.absorb(result, printer, out);
+                    }
+                    if deleted.failure.is_some() {
+                        return Err(anyhow::anyhow!("the deletion stopped"));
+                    }
                 }
-                if deleted.failure.is_some() {
-                    return Err(anyhow::anyhow!("the deletion stopped"));
-                }
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+            left_alone,
+        );
         let last = match dumped {
-            Ok(_) if batch.len() > 0 => send_or_fail(&to_delete, batch),
+            Ok(_) if !batch.is_empty() => send_or_fail(&to_delete, batch),
             other => other.map(|_| ()),
         };
         drop(to_delete);
@@ -443,82 +425,26 @@ fn delete_one_by_one<W: Write>(
 
 /// Hands `batch` to the deleting thread; if that thread has stopped, its error is
 /// among what it sent back, and this says only that it stopped.
-fn send_or_fail(to_delete: &mpsc::SyncSender<EntryBatch>, batch: EntryBatch) -> Result<()> {
+fn send_or_fail(to_delete: &mpsc::SyncSender<DeleteBatch>, batch: DeleteBatch) -> Result<()> {
     to_delete
         .send(batch)
         .map_err(|_| anyhow::anyhow!("the deleting thread stopped"))
 }
 
-/// Entries waiting to be deleted: the attributes of their delete requests, copied from
-/// the dump, and their attributes as dumped, to print those the kernel deleted.
-#[derive(Default)]
-struct EntryBatch {
-    /// Each request's family and span in `requests`.
-    request_spans: Vec<(u8, Range<usize>)>,
-    requests: Vec<u8>,
-    /// Each entry's family and span in `dumped`.
-    entry_spans: Vec<(u8, Range<usize>)>,
-    dumped: Vec<u8>,
-}
-
-/// A batch the kernel has seen: the error it answered each deletion with (0 for none).
+/// A batch the kernel has seen: what it answered each deletion.
 struct DeletedBatch {
-    batch: EntryBatch,
-    errnos: Vec<i32>,
-}
-
-impl EntryBatch {
-    fn len(&self) -> usize {
-        self.request_spans.len()
-    }
-
-    /// Queues the deletion of the entry `message` carries: by its original tuple, its
-    /// zone and its id, the kernel's own attributes copied, so that only this very entry
-    /// goes; and, when it will be printed (`keep`), its attributes as dumped.
-    fn add(&mut self, message: &Message<'_>, keep: bool) {
-        let start = self.requests.len();
-        copy_raw(
-            message.attributes,
-            &[CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID],
-            &mut self.requests,
-        );
-        self.request_spans
-            .push((message.family, start..self.requests.len()));
-        let start = self.dumped.len();
-        if keep {
-            self.dumped.extend_from_slice(message.attributes);
-        }
-        self.entry_spans
-            .push((message.family, start..self.dumped.len()));
-    }
-
-    /// Sends the deletions and collects every answer, refusals included, so that what
-    /// the kernel did delete is known even when it refused some.
-    fn send(self, deleter: &mut Conntrack) -> Result<DeletedBatch> {
-        let requests: Vec<(u8, &[u8])> = self
-            .request_spans
-            .iter()
-            .map(|(family, span)| (*family, &self.requests[span.clone()]))
-            .collect();
-        let mut errnos = vec![0; requests.len()];
-        deleter.send_raw_batch(
-            NFNL_SUBSYS_CTNETLINK,
-            IPCTNL_MSG_CT_DELETE,
-            "the deletion of an entry",
-            &requests,
-            |index, errno| {
-                errnos[index] = errno;
-                Ok(())
-            },
-        )?;
-        Ok(DeletedBatch {
-            batch: self,
-            errnos,
-        })
-    }
+    batch: DeleteBatch,
+    answers: Vec<Deletion>,
 }
 
 impl DeletedBatch {
+    /// Sends the deletions and collects every answer, refusals included, so that what
+    /// the kernel did delete is known even when it refused some.
+    fn send(batch: DeleteBatch, deleter: &mut Conntrack) -> Result<DeletedBatch> {
+        let answers = deleter.delete_entries(&batch)?;
+        Ok(DeletedBatch { batch, answers })
+    }
+
     /// Prints the entries the kernel deleted (while the report is open); returns how
     /// many, and the first refusal. An entry already gone (ENOENT: timed out, or deleted
     /// by someone else meanwhile) is not ours, and no failure.
@@ -529,22 +455,23 @@ impl DeletedBatch {
     ) -> Result<(u64, Option<anyhow::Error>)> {
         let mut deleted = 0;
         let mut refused = None;
-        for ((family, span), errno) in self.batch.entry_spans.iter().zip(self.errnos) {
-            match errno {
-                0 => {}
-                libc::ENOENT => continue,
-                errno => {
+        for (index, answer) in self.answers.into_iter().enumerate() {
+            match answer {
+                Deletion::Deleted => {}
+                Deletion::AlreadyGone => continue,
+                Deletion::Refused(errno) => {
                     refused.get_or_insert(errno);
                     continue;
                 }
             }
             deleted += 1;
             if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
-                let entry = decode_entry(*family, &self.batch.dumped[span.clone()])?;
-                printer.print(out, &entry)?;
+                if let Some(entry) = self.batch.entry(index) {
+                    printer.print(out, &entry?)?;
+                }
             }
         }
-        let refused = refused.map(|errno| kernel_error(errno, "the deletion of an entry"));
+        let refused = refused.map(Deletion::refusal);
         Ok((deleted, refused))
     }
 }
@@ -560,14 +487,15 @@ fn delete_expectations(
 ) -> Result<Deleted> {
     let mut dumper = connect(target)?;
     let mut found: Vec<(u8, Vec<u8>)> = Vec::new();
-    super::expect::dump(&mut dumper, filter, |message| {
-        if decode_expectation(message.family, message.attributes)
-            .is_ok_and(|expectation| filter.matches_expectation(&expectation))
-        {
-            found.push((message.family, message.attributes.to_vec()));
-        }
-        Ok(())
-    })?;
+    dumper.expectations(
+        filter,
+        |_, dumped| {
+            found.push((dumped.family, dumped.attributes.to_vec()));
+            Ok(())
+        },
+        // An undecodable expectation is left alone; `ct list expect` says why.
+        |_| Ok(()),
+    )?;
     let (mut out, _) = stdout();
     let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
     if dry_run {
@@ -590,7 +518,7 @@ fn delete_expectations(
     let mut deleted = Deleted::default();
     for (family, attributes) in &found {
         let expectation = decode_expectation(*family, attributes)?;
-        match delete_expectation(&mut dumper, *family, &expectation) {
+        match dumper.delete_expectation(*family, &expectation) {
             Ok(true) => deleted.count += 1,
             Ok(false) => continue,
             Err(err) => {
@@ -609,26 +537,4 @@ fn delete_expectations(
         output: report.finish(),
         ..deleted
     })
-}
-
-/// Deletes one expectation; false when it was already gone.
-fn delete_expectation(
-    conntrack: &mut Conntrack,
-    family: u8,
-    expectation: &Expectation<'_>,
-) -> Result<bool> {
-    let mut attributes = vec![expect_tuple(&expectation.expected)];
-    attributes.extend(expectation.id.map(|id| be32(CTA_EXPECT_ID, id)));
-    let request = Request::single(
-        NFNL_SUBSYS_CTNETLINK_EXP,
-        IPCTNL_MSG_EXP_DELETE,
-        family,
-        attributes,
-        "the deletion of an expectation",
-    );
-    match conntrack.request(&request, |_| Ok(())) {
-        Ok(_) => Ok(true),
-        Err(err) if kernel_errno(&err) == Some(libc::ENOENT) => Ok(false),
-        Err(err) => Err(err),
-    }
 }

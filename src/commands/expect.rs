@@ -1,4 +1,4 @@
-//! The expectation table: `ct list expect` and `ct count expect`.
+//! The expectation table: `ct list expect`, and the checks of every command that reads it.
 //!
 //! conntrack 1.4.7 asks the kernel for IPv4 expectations only unless given `-f ipv6`
 //! (and `-C expect` counts IPv4 only, refusing `-f`); ct asks for both families unless
@@ -10,10 +10,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{connect, stdout};
-use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
-use crate::kernel::*;
-use crate::netlink::{Conntrack, DumpStats, KernelError, Message, Request};
 use crate::output::ExpectPrinter;
 use crate::plan::{Format, Output, Target, UsageError};
 
@@ -38,78 +35,29 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let mut printer = ExpectPrinter::new(&output.format, output.timestamp);
     let mut shown = 0u64;
     let mut errors = super::Stderr;
-    dump(&mut conntrack, filter, |message| {
-        match decode_expectation(message.family, message.attributes) {
-            Ok(expectation) if !filter.matches_expectation(&expectation) => {}
-            Ok(expectation) => {
-                printer.print(&mut out, &expectation)?;
-                shown += 1;
-                if terminal {
-                    out.flush()?;
-                }
+    conntrack.expectations(
+        filter,
+        |expectation, _| {
+            printer.print(&mut out, expectation)?;
+            shown += 1;
+            if terminal {
+                out.flush()?;
             }
-            Err(err) => writeln!(errors, "ct: skipped an expectation the kernel sent: {err}")?,
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+        |err| {
+            Ok(writeln!(
+                errors,
+                "ct: skipped an expectation the kernel sent: {err}"
+            )?)
+        },
+    )?;
     printer.finish(&mut out)?;
     out.flush()?;
     if !output.quiet {
         writeln!(errors, "ct: {shown} expectations have been shown.")?;
     }
     Ok(())
-}
-
-/// `ct count expect`: the expectations that pass the filter (checked with
-/// [`check_filter`]), of both families.
-pub fn count(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
-    let mut counted = 0u64;
-    dump(conntrack, filter, |message| {
-        // An undecodable expectation is not counted; `ct list expect` says why.
-        if decode_expectation(message.family, message.attributes)
-            .is_ok_and(|expectation| filter.matches_expectation(&expectation))
-        {
-            counted += 1;
-        }
-        Ok(())
-    })?;
-    Ok(counted)
-}
-
-/// Every expectation, of both families (the kernel keeps no counter of them); where the
-/// kernel refuses the dump, counted in /proc ([`super::stats::count_proc_expectations`]).
-pub fn count_all(conntrack: &mut Conntrack) -> Result<u32> {
-    let counted = match count(conntrack, &Filter::default()) {
-        Err(err) if err.downcast_ref::<KernelError>().is_some() => {
-            super::stats::count_proc_expectations(err)?
-        }
-        other => other?,
-    };
-    Ok(u32::try_from(counted).unwrap_or(u32::MAX))
-}
-
-/// Dumps the expectations of the filter's family, or of both, handing over each one.
-pub(super) fn dump<F>(
-    conntrack: &mut Conntrack,
-    filter: &Filter,
-    mut on_expectation: F,
-) -> Result<DumpStats>
-where
-    F: FnMut(Message<'_>) -> Result<()>,
-{
-    let request = Request::dump(
-        NFNL_SUBSYS_CTNETLINK_EXP,
-        IPCTNL_MSG_EXP_GET,
-        filter.family.unwrap_or(AF_UNSPEC),
-        "the expectation dump",
-    );
-    conntrack.dump(&request, |message| {
-        // A dump answers with IPCTNL_MSG_EXP_NEW messages.
-        if message.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
-            on_expectation(message)?;
-        }
-        Ok(())
-    })
 }
 
 /// conntrack's `-o save` has no line for an expectation.

@@ -7,11 +7,10 @@ use anyhow::Result;
 
 use super::{connect, load_labels, stdout};
 use crate::cli::{ListArgs, TableArg};
-use crate::decode;
+use crate::decode::DecodeError;
 use crate::filter::Filter;
-use crate::kernel::*;
 use crate::model::entry::Entry;
-use crate::netlink::{DumpStats, Message, Request};
+use crate::netlink::{DumpStats, EntryList};
 use crate::output::{NetnsTag, Printer, unix_now_seconds};
 use crate::plan::{self, Format, Output, Target, UsageError};
 
@@ -37,41 +36,28 @@ pub fn run(args: &ListArgs) -> Result<()> {
         check_taggable(&output.format)?;
         return list_all_namespaces(&target, &filter, &output);
     }
-    let dump_list = |message_type, operation| {
-        Request::dump(NFNL_SUBSYS_CTNETLINK, message_type, AF_UNSPEC, operation)
-    };
     match args.table {
-        TableArg::Conntrack => list(&target, &filter, &output, None),
-        TableArg::Dying => list(
-            &target,
-            &filter,
-            &output,
-            Some(dump_list(
-                IPCTNL_MSG_CT_GET_DYING,
-                "the dump of the dying list",
-            )),
-        ),
-        TableArg::Unconfirmed => list(
-            &target,
-            &filter,
-            &output,
-            Some(dump_list(
-                IPCTNL_MSG_CT_GET_UNCONFIRMED,
-                "the dump of the unconfirmed list",
-            )),
-        ),
+        TableArg::Conntrack => list(&target, &filter, &output, EntryList::Table),
+        TableArg::Dying => list(&target, &filter, &output, EntryList::Dying),
+        TableArg::Unconfirmed => list(&target, &filter, &output, EntryList::Unconfirmed),
         TableArg::Expect => super::expect::list(&target, &filter, &output),
     }
 }
 
-/// Dumps the table, with as much of the filter as the kernel takes, or with `request`
-/// (a list the kernel cannot filter), and prints every entry that passes the filter.
-fn list(target: &Target, filter: &Filter, output: &Output, request: Option<Request>) -> Result<()> {
+/// Dumps the table (with as much of the filter as the kernel takes) or a list the
+/// kernel cannot filter, and prints every entry that passes the filter.
+fn list(target: &Target, filter: &Filter, output: &Output, list: EntryList) -> Result<()> {
     let mut conntrack = connect(target)?;
-    print_entries(filter, output, |on_message| match request {
-        None => conntrack.dump_entries(filter, on_message),
-        Some(request) => conntrack.dump(&request, on_message),
+    print_entries(output, |on_entry, on_undecodable| {
+        conntrack.entries(list, filter, |entry, _| on_entry(entry), on_undecodable)
     })
+}
+
+/// What `ct list` and its kin say of an entry the kernel sent that cannot be decoded;
+/// the dump goes on.
+pub fn skipped_entry(err: DecodeError) -> Result<()> {
+    writeln!(super::Stderr, "ct: skipped an entry the kernel sent: {err}")?;
+    Ok(())
 }
 
 /// XML and `-o save` have no place to say which namespace an entry is in.
@@ -98,11 +84,16 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
         terminal,
     );
     printer.show_namespaces();
-    let mut lister = Lister::new(filter, Some(printer), out, super::Stderr, terminal);
+    let mut lister = Lister::new(filter, Some(printer), out, terminal);
     let mut all_stats = DumpStats::default();
     super::for_each_table(target, true, |conntrack, namespace| {
         lister.netns = namespace.map(NetnsTag::of);
-        let stats = conntrack.dump_entries(filter, |message| lister.on_message(message))?;
+        let stats = conntrack.entries(
+            EntryList::Table,
+            filter,
+            |entry, _| Ok(lister.on_matching(entry)?),
+            skipped_entry,
+        )?;
         all_stats.interrupted |= stats.interrupted;
         Ok(())
     })?;
@@ -122,7 +113,7 @@ fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
         dump.captured_at(),
         terminal,
     );
-    let mut lister = Lister::new(filter, Some(printer), out, super::Stderr, terminal);
+    let mut lister = Lister::new(filter, Some(printer), out, terminal);
     dump.read(&mut super::Stderr, |entry| Ok(lister.on_entry(entry)?))?;
     let shown = lister.finish()?;
     report(
@@ -133,19 +124,24 @@ fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
     )
 }
 
-/// Runs `fetch`, which hands every message it receives to the function it is given,
-/// prints the entries among them that pass `filter` as `output` says, and then the
-/// summary on stderr. Shared by every command that shows entries.
-pub fn print_entries<F>(filter: &Filter, output: &Output, fetch: F) -> Result<()>
+/// The entry callback [`print_entries`] hands to its fetch.
+pub type OnEntry<'a> = &'a mut dyn FnMut(&Entry<'_>) -> Result<()>;
+
+/// Runs `fetch`, which hands every entry it receives (already filtered) to the first
+/// function it is given and every entry that cannot be decoded to the second, prints
+/// the entries as `output` says, and then the summary on stderr. Shared by every
+/// command that shows entries.
+pub fn print_entries<F>(output: &Output, fetch: F) -> Result<()>
 where
-    F: FnOnce(&mut dyn FnMut(Message<'_>) -> Result<()>) -> Result<DumpStats>,
+    F: FnOnce(OnEntry<'_>, fn(DecodeError) -> Result<()>) -> Result<DumpStats>,
 {
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
     let now = unix_now_seconds();
     let printer = Printer::new(&output.format, labels.as_ref(), now, terminal);
-    let mut lister = Lister::new(filter, Some(printer), out, super::Stderr, terminal);
-    let stats = fetch(&mut |message| lister.on_message(message))?;
+    let everything = Filter::default();
+    let mut lister = Lister::new(&everything, Some(printer), out, terminal);
+    let stats = fetch(&mut |entry| Ok(lister.on_matching(entry)?), skipped_entry)?;
     let shown = lister.finish()?;
     report(stats, shown, output.quiet, &mut super::Stderr)
 }
@@ -166,14 +162,12 @@ pub fn report<E: Write>(stats: DumpStats, shown: u64, quiet: bool, errors: &mut 
     Ok(())
 }
 
-/// The per-entry path of `ct list`: decode, filter, print, count. An entry that cannot
-/// be decoded is reported on `errors` and the dump goes on. Without a printer it only
-/// counts (`ct count`).
-pub struct Lister<'m, W: Write, E: Write> {
+/// The per-entry path of `ct list` after the kernel layer's decoding: filter (for a
+/// saved dump), print, count.
+pub struct Lister<'m, W: Write> {
     filter: &'m Filter,
     printer: Option<Printer<'m>>,
     out: W,
-    errors: E,
     /// Flush after every entry, as a terminal expects.
     line_buffered: bool,
     shown: u64,
@@ -181,42 +175,34 @@ pub struct Lister<'m, W: Write, E: Write> {
     pub netns: Option<NetnsTag>,
 }
 
-impl<'m, W: Write, E: Write> Lister<'m, W, E> {
+impl<'m, W: Write> Lister<'m, W> {
     pub fn new(
         filter: &'m Filter,
         printer: Option<Printer<'m>>,
         out: W,
-        errors: E,
         line_buffered: bool,
     ) -> Self {
         Lister {
             filter,
             printer,
             out,
-            errors,
             line_buffered,
             shown: 0,
             netns: None,
         }
     }
 
-    /// Takes one message of a dump or a get: an entry is decoded, filtered and printed.
-    pub fn on_message(&mut self, message: Message<'_>) -> Result<()> {
-        if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-            return Ok(());
-        }
-        match decode::decode_entry(message.family, message.attributes) {
-            Ok(entry) => self.on_entry(&entry)?,
-            Err(err) => writeln!(self.errors, "ct: skipped an entry the kernel sent: {err}")?,
-        }
-        Ok(())
-    }
-
-    /// Takes one entry, from the kernel or a saved dump: filtered, printed, counted.
+    /// Takes one entry of a saved dump: filtered, printed, counted.
     pub fn on_entry(&mut self, entry: &Entry<'_>) -> std::io::Result<()> {
         if !self.filter.matches(entry) {
             return Ok(());
         }
+        self.on_matching(entry)
+    }
+
+    /// Takes one entry that passed the filter (the kernel layer checked it): printed,
+    /// counted.
+    pub fn on_matching(&mut self, entry: &Entry<'_>) -> std::io::Result<()> {
         self.shown += 1;
         let Some(printer) = &mut self.printer else {
             return Ok(());
@@ -244,7 +230,6 @@ impl<'m, W: Write, E: Write> Lister<'m, W, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::classic::{ClassicOptions, ClassicPrinter};
 
     #[test]
     fn an_interrupted_dump_is_reported_even_when_quiet() {
@@ -269,38 +254,5 @@ mod tests {
         let mut calm = Vec::new();
         report(DumpStats::default(), 0, true, &mut calm).unwrap();
         assert!(calm.is_empty());
-    }
-
-    #[test]
-    fn a_bad_entry_is_reported_and_the_dump_goes_on() {
-        // The smallest entry: an empty original tuple.
-        let good: &[u8] = &[4, 0, CTA_TUPLE_ORIG as u8, 0x80];
-        let bad: &[u8] = &[6, 0, CTA_MARK as u8, 0, 1, 2, 0, 0];
-        let mut out = Vec::new();
-        let mut errors = Vec::new();
-        let printer = Printer::Classic(ClassicPrinter::new(ClassicOptions::default(), None, 0));
-        let filter = Filter::default();
-        let mut lister = Lister::new(&filter, Some(printer), &mut out, &mut errors, false);
-        for attributes in [good, bad, good] {
-            lister
-                .on_message(Message {
-                    subsystem: NFNL_SUBSYS_CTNETLINK,
-                    message_type: IPCTNL_MSG_CT_NEW,
-                    flags: 0,
-                    portid: 0,
-                    family: AF_INET,
-                    res_id: 0,
-                    attributes,
-                })
-                .unwrap();
-        }
-        assert_eq!(lister.finish().unwrap(), 2);
-        let line = "unknown  0 src=0.0.0.0 dst=0.0.0.0 src=0.0.0.0 dst=0.0.0.0\n";
-        assert_eq!(String::from_utf8(out).unwrap(), line.repeat(2));
-        assert_eq!(
-            String::from_utf8(errors).unwrap(),
-            "ct: skipped an entry the kernel sent: \
-             invalid CTA_MARK value: 2 bytes instead of 4 bytes\n"
-        );
     }
 }

@@ -62,7 +62,7 @@ pub fn for_each_table(
         return each(&mut connect(target)?, None);
     }
     for_each_namespace(|namespace| {
-        let mut conntrack = netns::open_in(namespace, || Conntrack::open(target.socket_buffer))?;
+        let mut conntrack = Conntrack::open_in(namespace, target.socket_buffer)?;
         each(&mut conntrack, Some(namespace))
     })
 }

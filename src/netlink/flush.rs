@@ -87,6 +87,23 @@ pub enum FlushAttribute {
     Tuple,
 }
 
+/// The flush requests (one, or one per family) that delete exactly what a filter
+/// matches, for [`super::Conntrack::flush`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flush(Vec<Request>);
+
+impl Flush {
+    /// The flush of what `filter` matches on a kernel of `release`, or None when no
+    /// flush does exactly that (see [`requests`]).
+    pub fn exact(filter: &Filter, release: KernelRelease) -> Option<Flush> {
+        requests(filter, release).map(Flush)
+    }
+
+    pub(super) fn requests(&self) -> &[Request] {
+        &self.0
+    }
+}
+
 /// The flush requests that delete exactly what `filter` matches on a kernel of
 /// `release`, or None when that cannot be done in one request per family: the filter
 /// asks for something the kernel cannot evaluate exactly, or the kernel is not known to

@@ -1,12 +1,13 @@
 //! Netlink I/O: the ctnetlink socket and one method per kernel operation.
 //!
-//! [`Conntrack`] sends [`Request`]s and receives the answers: multipart dumps of any
-//! message type, single requests answered by one message and an acknowledgement, batches
-//! of acknowledged requests, and multicast groups for events. Every answer goes through
-//! one message walk ([`message::walk_datagram`]), which checks the envelope and hands
-//! each message on while it is still in the receive buffer. This module moves bytes; it
-//! knows nothing of the entry model, except which dump requests a filter allows
-//! ([`kernel_filter`]).
+//! The commands call the typed operations of [`ops`]: entries matching a filter, one
+//! entry by tuple, expectations, statistics (with their /proc fallback), deleting and
+//! flushing, events; each returns model types and keeps requests and message types to
+//! itself. Beneath them, [`Conntrack`] sends [`Request`]s and receives the answers:
+//! multipart dumps of any message type, single requests answered by one message and an
+//! acknowledgement, batches of acknowledged requests, and multicast groups for events.
+//! Every answer goes through one message walk ([`message::walk_datagram`]), which checks
+//! the envelope and hands each message on while it is still in the receive buffer.
 
 pub mod attributes;
 mod bpf;
@@ -15,6 +16,7 @@ pub mod flush;
 pub mod kernel_filter;
 pub mod message;
 pub mod netns;
+pub mod ops;
 pub mod request;
 
 use std::io;
@@ -26,6 +28,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 use crate::filter::Filter;
 use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
+pub use ops::{DeleteBatch, Deletion, Dumped, EntryList, Event, TupleLookup};
 pub use request::Request;
 
 /// The kernel caps one dump datagram at 32 KiB (netlink_dump, SKB_WITH_OVERHEAD(32768));
@@ -48,6 +51,10 @@ pub struct Conntrack {
     socket: Socket,
     buffer: Vec<u8>,
     sequence: u32,
+    /// The namespace the socket was opened in from another thread
+    /// ([`Conntrack::open_in`]); None for the process's own. Files of /proc that stand
+    /// in for ctnetlink are read there.
+    namespace: Option<netns::Namespace>,
 }
 
 impl Conntrack {
@@ -68,7 +75,28 @@ impl Conntrack {
             // Any start works; a pid-derived one makes stale replies from an earlier
             // user of a recycled port id stand out.
             sequence: std::process::id(),
+            namespace: None,
         })
+    }
+
+    /// Opens the socket in `namespace`, from a thread that entered it
+    /// ([`netns::open_in`]): the socket talks to that namespace's table, and the /proc
+    /// fallbacks read that namespace's files.
+    pub fn open_in(
+        namespace: &netns::Namespace,
+        socket_buffer: Option<usize>,
+    ) -> Result<Conntrack> {
+        let mut conntrack = netns::open_in(namespace, || Conntrack::open(socket_buffer))?;
+        conntrack.namespace = Some(namespace.clone());
+        Ok(conntrack)
+    }
+
+    /// A file of /proc (or /proc/sys) as the socket's namespace shows it.
+    fn read_proc(&self, path: &str) -> io::Result<Vec<u8>> {
+        match &self.namespace {
+            None => std::fs::read(path),
+            Some(namespace) => netns::read_in(namespace, path),
+        }
     }
 
     /// Sends a dump `request` and feeds every message of the reply to `on_message`, up
@@ -344,7 +372,7 @@ impl Conntrack {
     /// `on_message`. Says when there was nothing to read, and when the kernel dropped
     /// events because the socket's buffer was full (ENOBUFS), which does not end the
     /// stream: the next receive goes on with the events that did fit.
-    pub fn try_receive_events<F>(&mut self, mut on_message: F) -> Result<EventReceive>
+    pub fn try_receive_messages<F>(&mut self, mut on_message: F) -> Result<EventReceive>
     where
         F: FnMut(Message<'_>) -> Result<()>,
     {
@@ -367,7 +395,7 @@ impl Conntrack {
             }
         };
         let stats = walk_events(&self.buffer[..received], &mut on_message)?;
-        Ok(EventReceive::Messages(stats.messages))
+        Ok(EventReceive::Received(stats.messages))
     }
 
     /// Receives the next datagram of events (after [`Conntrack::join_groups`]) and feeds
@@ -454,11 +482,11 @@ where
     Ok(stats)
 }
 
-/// What [`Conntrack::try_receive_events`] found.
+/// What [`Conntrack::try_receive_messages`] (or `try_receive_events`) found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventReceive {
     /// A datagram with this many messages, each handed over.
-    Messages(u64),
+    Received(u64),
     /// Nothing waiting.
     Nothing,
     /// The kernel dropped events: the socket's receive buffer was full (ENOBUFS).

@@ -288,6 +288,18 @@ pub fn open_in<T: Send>(
     })
 }
 
+/// Reads the file `path` of /proc as `namespace` shows it: /proc/net (which is the
+/// process's, /proc/self/net) as /proc/thread-self/net, and /proc/sys as it is, from a
+/// thread that entered the namespace, since both show the reading thread's namespace.
+pub fn read_in(namespace: &Namespace, path: &str) -> io::Result<Vec<u8>> {
+    let thread_path = match path.strip_prefix("/proc/net/") {
+        Some(rest) => format!("/proc/thread-self/net/{rest}"),
+        None => path.to_string(),
+    };
+    open_in(namespace, || Ok(std::fs::read(&thread_path)))
+        .unwrap_or_else(|err| Err(io::Error::other(format!("{err:#}"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,48 @@ fn counts_stats_and_top_per_namespace_equal_conntrack_inside_each() {
     }
 }
 
+/// Without CAP_NET_ADMIN (but with CAP_SYS_ADMIN, to enter the namespaces) ctnetlink
+/// refuses, and `--all-netns` falls back to /proc in each namespace: each namespace's
+/// count and per-CPU counters are its own, not those of the namespace ct runs in.
+#[test]
+fn the_proc_fallback_reads_each_namespace_its_own_numbers() {
+    require_kernel!();
+    let namespaces = three_namespaces();
+    let without_net_admin = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--inh-caps=-net_admin", "--bounding-set=-net_admin"])
+            .arg(ct_bin())
+            .args(args);
+        let out = run(&mut cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "ct {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let counts = without_net_admin(&["count", "--all-netns"]);
+    let stats = without_net_admin(&["stats", "--all-netns"]);
+    for ns in &namespaces {
+        let count = ns.conntrack(&["-C"]).trim().to_string();
+        let lines: Vec<&str> = counts
+            .lines()
+            .filter(|line| line.starts_with(&format!("[{}] ", ns.name())))
+            .collect();
+        assert_eq!(lines, [format!("[{}] {count}", ns.name())], "{counts}");
+        let cpus: Vec<&str> = stats
+            .lines()
+            .filter(|line| line.starts_with(&format!("[{}] cpu=", ns.name())))
+            .collect();
+        assert!(!cpus.is_empty(), "{stats}");
+        for line in cpus {
+            // /proc/net/stat/nf_conntrack repeats the table's count on every CPU's line.
+            assert!(line.contains(&format!("\tentries={count} ")), "{line}");
+        }
+    }
+}
+
 #[test]
 fn namespaces_that_cannot_be_entered_are_reported_and_skipped() {
     require_kernel!();

@@ -12,13 +12,11 @@ use anyhow::Result;
 use prometheus::core::{Collector, GenericCounterVec, GenericGaugeVec};
 use prometheus::{Opts, Registry, TextEncoder};
 
-use crate::commands::{expect, stats};
-use crate::decode;
 use crate::filter::Filter;
-use crate::kernel::{IPCTNL_MSG_CT_NEW, IPS_ASSURED_BIT, NFNL_SUBSYS_CTNETLINK};
+use crate::kernel::IPS_ASSURED_BIT;
 use crate::model::entry::{Entry, proto_name};
 use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
-use crate::netlink::Conntrack;
+use crate::netlink::{Conntrack, EntryList};
 
 /// What a reading collects beyond the fixed metrics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,26 +55,26 @@ pub struct NamespaceReading {
 /// nothing per entry outlives its message.
 pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<NamespaceReading> {
     let mut reading = NamespaceReading {
-        global: stats::global_stats(conntrack)?,
-        cpus: stats::per_cpu(conntrack, StatsKind::Conntrack)?,
-        expectations: expect::count_all(conntrack)?,
+        global: conntrack.global_stats()?,
+        cpus: conntrack.cpu_stats(StatsKind::Conntrack)?,
+        expectations: conntrack.count_all_expectations()?,
         ..NamespaceReading::default()
     };
     let mut sources = options.top_sources.map(|_| HashMap::new());
     let mut destinations = options.top_destinations.map(|_| HashMap::new());
-    conntrack.dump_entries(&Filter::default(), |message| {
-        if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-            return Ok(());
-        }
-        // An entry that cannot be decoded is left out, as `ct top` leaves it out of its
-        // groups; conntrack_entries (the kernel's count) still includes it.
-        if let Ok(entry) = decode::decode_entry(message.family, message.attributes) {
-            reading.count(&entry);
+    conntrack.entries(
+        EntryList::Table,
+        &Filter::default(),
+        |entry, _| {
+            reading.count(entry);
             count_address(&mut sources, entry.original.src);
             count_address(&mut destinations, entry.original.dst);
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+        // An entry that cannot be decoded is left out, as `ct top` leaves it out of its
+        // groups; conntrack_entries (the kernel's count) still includes it.
+        |_| Ok(()),
+    )?;
     reading.top_sources = largest(sources, options.top_sources);
     reading.top_destinations = largest(destinations, options.top_destinations);
     Ok(reading)

@@ -57,7 +57,7 @@ impl Sources {
                     });
                 // Entered once now, so that a file that is no namespace, or missing
                 // rights, fail at start rather than at every scrape.
-                netns::open_in(&namespace, || Conntrack::open(None))?;
+                Conntrack::open_in(&namespace, None)?;
                 Ok(Sources::One(namespace))
             }
         }
@@ -193,7 +193,7 @@ impl Scraper {
         // kept open would pin it (and its table) alive.
         let mut conntrack = match namespace {
             None => Conntrack::open(None)?,
-            Some(namespace) => netns::open_in(namespace, || Conntrack::open(None))?,
+            Some(namespace) => Conntrack::open_in(namespace, None)?,
         };
         metrics::read_namespace(&mut conntrack, self.options)
     }

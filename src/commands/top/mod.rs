@@ -10,17 +10,14 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 
-use super::stats::{global_stats, per_cpu};
 use super::{Stderr, connect, stdout};
 use crate::cli::{SortArg, TopArgs, TopFormatArg};
-use crate::decode;
 use crate::filter::Filter;
-use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
 use crate::model::group::{Grouping, KeyField, SortBy, intern_netns};
 use crate::model::stats::{Headline, StatsKind};
-use crate::netlink::{Conntrack, netns};
+use crate::netlink::{Conntrack, EntryList, netns};
 use crate::output::top::{TopView, print_json, print_plain, print_table};
 use crate::plan::{self, Target, UsageError};
 
@@ -165,7 +162,7 @@ impl Tables {
         };
         for namespace in netns::discover() {
             let label = intern_netns(&namespace.label());
-            let opened = netns::open_in(&namespace, || Conntrack::open(target.socket_buffer));
+            let opened = Conntrack::open_in(&namespace, target.socket_buffer);
             if let Err(err) = opened.and_then(|mut conntrack| each(&mut conntrack, label)) {
                 problems.push(format!("network namespace {label}: {err:#}; skipped"));
             }
@@ -183,19 +180,18 @@ impl Tables {
     ) -> Result<()> {
         let mut undecodable = Vec::new();
         self.for_each(problems, |conntrack, netns| {
-            conntrack.dump_entries(filter, |message| {
-                if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-                    return Ok(());
-                }
-                match decode::decode_entry(message.family, message.attributes) {
-                    Ok(entry) if filter.matches(&entry) => each(&entry, netns),
-                    Ok(_) => {}
-                    Err(err) => {
-                        undecodable.push(format!("skipped an entry the kernel sent: {err}"))
-                    }
-                }
-                Ok(())
-            })?;
+            conntrack.entries(
+                EntryList::Table,
+                filter,
+                |entry, _| {
+                    each(entry, netns);
+                    Ok(())
+                },
+                |err| {
+                    undecodable.push(format!("skipped an entry the kernel sent: {err}"));
+                    Ok(())
+                },
+            )?;
             Ok(())
         })?;
         problems.append(&mut undecodable);
@@ -207,10 +203,10 @@ impl Tables {
     fn headline(&mut self, problems: &mut Vec<String>) -> Result<Headline> {
         let mut each = Vec::new();
         self.for_each(problems, |conntrack, netns| {
-            let global = global_stats(conntrack)?;
+            let global = conntrack.global_stats()?;
             each.push((
                 netns,
-                Headline::new(global, &per_cpu(conntrack, StatsKind::Conntrack)?),
+                Headline::new(global, &conntrack.cpu_stats(StatsKind::Conntrack)?),
             ));
             Ok(())
         })?;

@@ -22,12 +22,10 @@ use anyhow::Result;
 
 use super::{Stderr, connect, load_labels};
 use crate::cli::WatchArgs;
-use crate::decode::{decode_entry, expect::decode_expectation};
 use crate::filter::Filter;
-use crate::kernel::*;
 use crate::model::event::{EventKind, EventSet};
 use crate::netlink::netns;
-use crate::netlink::{Conntrack, EventReceive, Message, event_filter};
+use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive, event_filter};
 use crate::output::NetnsTag;
 use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
 use crate::plan::{self, Output, Target, Watch};
@@ -273,10 +271,10 @@ fn stream(
             watcher.netns = socket.netns.clone();
             match socket
                 .conntrack
-                .try_receive_events(|message| watcher.on_message(message))?
+                .try_receive_events(|event| watcher.on_event(event))?
             {
-                EventReceive::Messages(_) if watcher.gave_up => break 'streaming,
-                EventReceive::Messages(_) => {
+                EventReceive::Received(_) if watcher.gave_up => break 'streaming,
+                EventReceive::Received(_) => {
                     idle = false;
                     since_check += 1;
                     if since_check < EVENTS_BETWEEN_CHECKS {
@@ -432,17 +430,15 @@ impl Watcher<'_> {
         self.gave_up || self.limit.is_some_and(|limit| self.shown >= limit)
     }
 
-    fn on_message(&mut self, message: Message<'_>) -> Result<()> {
-        let Some(kind) = EventKind::of_message(message.message_type, message.flags) else {
-            return Ok(());
-        };
+    fn on_event(&mut self, event: KernelEvent<'_>) -> Result<()> {
+        let kind = event.kind;
         if !self.events.contains(kind) || self.done() {
             return Ok(());
         }
         let shown = if self.expectations {
-            self.expectation_event(kind, &message)?
+            self.expectation_event(kind, &event)?
         } else {
-            self.entry_event(kind, &message)?
+            self.entry_event(kind, &event)?
         };
         if shown {
             self.shown += 1;
@@ -455,13 +451,11 @@ impl Watcher<'_> {
     }
 
     /// Prints the entry of an event if it passes the filter; says whether it did.
-    fn entry_event(&mut self, kind: EventKind, message: &Message<'_>) -> Result<bool> {
-        if message.subsystem != NFNL_SUBSYS_CTNETLINK {
-            return Ok(false);
-        }
-        let entry = match decode_entry(message.family, message.attributes) {
-            Ok(entry) => entry,
-            Err(err) => {
+    fn entry_event(&mut self, kind: EventKind, message: &KernelEvent<'_>) -> Result<bool> {
+        let entry = match message.entry() {
+            None => return Ok(false),
+            Some(Ok(entry)) => entry,
+            Some(Err(err)) => {
                 writeln!(Stderr, "ct: skipped an event the kernel sent: {err}")?;
                 return Ok(false);
             }
@@ -489,13 +483,11 @@ impl Watcher<'_> {
     }
 
     /// Prints the expectation of an event if it passes the filter; says whether it did.
-    fn expectation_event(&mut self, kind: EventKind, message: &Message<'_>) -> Result<bool> {
-        if message.subsystem != NFNL_SUBSYS_CTNETLINK_EXP {
-            return Ok(false);
-        }
-        let expectation = match decode_expectation(message.family, message.attributes) {
-            Ok(expectation) => expectation,
-            Err(err) => {
+    fn expectation_event(&mut self, kind: EventKind, message: &KernelEvent<'_>) -> Result<bool> {
+        let expectation = match message.expectation() {
+            None => return Ok(false),
+            Some(Ok(expectation)) => expectation,
+            Some(Err(err)) => {
                 writeln!(Stderr, "ct: skipped an event the kernel sent: {err}")?;
                 return Ok(false);
             }

@@ -64,7 +64,7 @@ pub(super) struct Prompt {
 }
 
 /// A line for the status bar, until the next key.
-pub(super) struct Message {
+pub(super) struct Notice {
     pub(super) text: String,
     pub(super) error: bool,
 }
@@ -94,7 +94,7 @@ pub(super) struct App {
     pub(super) page_rows: usize,
     pub(super) page: Page,
     pub(super) prompt: Option<Prompt>,
-    pub(super) message: Option<Message>,
+    pub(super) message: Option<Notice>,
     /// Why the last reading failed, until one succeeds.
     pub(super) refresh_error: Option<String>,
     pub(super) quit: bool,
@@ -182,7 +182,7 @@ impl App {
     }
 
     fn show_error(&mut self, text: String) {
-        self.message = Some(Message { text, error: true });
+        self.message = Some(Notice { text, error: true });
     }
 
     /// How many groups the table lists.

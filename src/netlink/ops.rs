@@ -1,0 +1,625 @@
+//! The kernel operations, one typed method each on [`Conntrack`]: what the commands ask
+//! of the kernel, in model types. Requests, subsystems and message types stay in here.
+//!
+//! Entries and expectations are streamed to a callback as they are decoded, borrowed
+//! from the receive buffer (nothing is allocated per entry); the statistics fall back to
+//! /proc where the kernel refuses ctnetlink, read in the namespace of the socket.
+
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, anyhow};
+
+use super::attributes::{be16, be32, expect_tuple, tuple};
+use super::{Conntrack, DumpStats, KernelError, Message, Request, kernel_errno};
+use crate::decode::DecodeError;
+use crate::decode::entry::decode_entry;
+use crate::decode::expect::decode_expectation;
+use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
+use crate::filter::Filter;
+use crate::kernel::*;
+use crate::model::entry::{Entry, Tuple};
+use crate::model::event::EventKind;
+use crate::model::expect::Expectation;
+use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
+
+/// Where the kernel keeps the counters for readers without ctnetlink.
+const PROC_STATS: &str = "/proc/net/stat/nf_conntrack";
+
+/// The expectations, one a line, for root even without CAP_NET_ADMIN.
+const PROC_EXPECTATIONS: &str = "/proc/net/nf_conntrack_expect";
+
+/// The sysctls beside the netlink counters, per network namespace.
+const CONNTRACK_COUNT_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_count";
+const CONNTRACK_MAX_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_max";
+const EXPECT_MAX_SYSCTL: &str = "/proc/sys/net/netfilter/nf_conntrack_expect_max";
+
+/// Why numbers came from /proc, once one did: the kernel refused ctnetlink.
+static PROC_FALLBACK: OnceLock<String> = OnceLock::new();
+
+/// Why a number came from /proc instead of ctnetlink, if one did: for the one note a
+/// command prints once its output is out.
+pub fn proc_fallback() -> Option<&'static str> {
+    PROC_FALLBACK.get().map(String::as_str)
+}
+
+/// Remembers that the kernel refused ctnetlink and a number came from /proc instead.
+fn note_proc_fallback(refused: &anyhow::Error) {
+    PROC_FALLBACK.get_or_init(|| match kernel_errno(refused) {
+        Some(libc::EPERM | libc::EACCES) => {
+            "without CAP_NET_ADMIN the kernel refuses ctnetlink".to_string()
+        }
+        _ => format!("{refused:#}"),
+    });
+}
+
+/// Which list of entries a dump reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryList {
+    /// The conntrack table, with as much of the filter as the kernel applies.
+    Table,
+    /// Entries on their way out, not yet freed.
+    Dying,
+    /// Entries not yet confirmed (their first packet is still in flight).
+    Unconfirmed,
+}
+
+/// An entry as the kernel sent it: its family and attributes, for an operation that
+/// sends them back (deleting exactly this entry).
+#[derive(Debug, Clone, Copy)]
+pub struct Dumped<'m> {
+    pub family: u8,
+    pub attributes: &'m [u8],
+}
+
+/// The tuple `get` looks an entry up by.
+#[derive(Debug, Clone, Copy)]
+pub struct TupleLookup<'t> {
+    /// AF_INET or AF_INET6.
+    pub family: u8,
+    /// CTA_TUPLE_ORIG or CTA_TUPLE_REPLY.
+    pub direction: u16,
+    pub tuple: &'t Tuple,
+    /// The entry's zone (CTA_ZONE).
+    pub zone: Option<u16>,
+    /// The zone of the tuple's direction (CTA_TUPLE_ZONE).
+    pub tuple_zone: Option<u16>,
+}
+
+/// One event, still in the receive buffer: decoded only when asked, so that events
+/// not wanted cost nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'m> {
+    pub kind: EventKind,
+    /// The socket of the process whose request caused it (0 when the kernel did).
+    pub portid: u32,
+    expectation: bool,
+    family: u8,
+    attributes: &'m [u8],
+}
+
+impl<'m> Event<'m> {
+    /// The entry of a connection event; None for an expectation's.
+    pub fn entry(&self) -> Option<Result<Entry<'m>, DecodeError>> {
+        (!self.expectation).then(|| decode_entry(self.family, self.attributes))
+    }
+
+    /// The expectation of an expectation event; None for a connection's.
+    pub fn expectation(&self) -> Option<Result<Expectation<'m>, DecodeError>> {
+        self.expectation
+            .then(|| decode_expectation(self.family, self.attributes))
+    }
+
+    /// The event a message carries, if it carries one.
+    fn of(message: &Message<'m>) -> Option<Event<'m>> {
+        let kind = EventKind::of_message(message.message_type, message.flags)?;
+        let expectation = match message.subsystem {
+            NFNL_SUBSYS_CTNETLINK => false,
+            NFNL_SUBSYS_CTNETLINK_EXP => true,
+            _ => return None,
+        };
+        Some(Event {
+            kind,
+            portid: message.portid,
+            expectation,
+            family: message.family,
+            attributes: message.attributes,
+        })
+    }
+}
+
+/// What the kernel answered one deletion of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// ENOENT: the entry had gone already (timed out, or deleted by someone else).
+    AlreadyGone,
+    /// Any other errno: the kernel refused.
+    Refused(i32),
+}
+
+impl Deletion {
+    fn of_errno(errno: i32) -> Deletion {
+        match errno {
+            0 => Deletion::Deleted,
+            libc::ENOENT => Deletion::AlreadyGone,
+            errno => Deletion::Refused(errno),
+        }
+    }
+
+    /// The error a refusal is, for the user.
+    pub fn refusal(errno: i32) -> anyhow::Error {
+        super::message::kernel_error(errno, DELETE_ENTRY)
+    }
+}
+
+const DELETE_ENTRY: &str = "the deletion of an entry";
+
+/// Entries to delete: the attributes of their delete requests, copied from the dump
+/// (the original tuple, the zone and the id, so that only this very entry goes), and,
+/// for those to be printed once deleted, their attributes as dumped.
+#[derive(Default)]
+pub struct DeleteBatch {
+    /// Each request's family and span in `requests`.
+    request_spans: Vec<(u8, std::ops::Range<usize>)>,
+    requests: Vec<u8>,
+    /// Each entry's family and span in `dumped`.
+    entry_spans: Vec<(u8, std::ops::Range<usize>)>,
+    dumped: Vec<u8>,
+}
+
+impl DeleteBatch {
+    pub fn len(&self) -> usize {
+        self.request_spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.request_spans.is_empty()
+    }
+
+    /// Queues the deletion of `entry`; `keep` keeps its attributes to decode it again
+    /// once deleted ([`DeleteBatch::entry`]).
+    pub fn add(&mut self, entry: Dumped<'_>, keep: bool) {
+        let start = self.requests.len();
+        super::attributes::copy_raw(
+            entry.attributes,
+            &[CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID],
+            &mut self.requests,
+        );
+        self.request_spans
+            .push((entry.family, start..self.requests.len()));
+        let start = self.dumped.len();
+        if keep {
+            self.dumped.extend_from_slice(entry.attributes);
+        }
+        self.entry_spans
+            .push((entry.family, start..self.dumped.len()));
+    }
+
+    /// The `index`th entry as it was dumped, if it was kept.
+    pub fn entry(&self, index: usize) -> Option<Result<Entry<'_>, DecodeError>> {
+        let (family, span) = self.entry_spans.get(index)?;
+        (!span.is_empty()).then(|| decode_entry(*family, &self.dumped[span.clone()]))
+    }
+}
+
+impl Conntrack {
+    /// Dumps `list` and hands every entry that passes `filter` to `on_entry`, borrowed
+    /// from the receive buffer with its attributes as dumped; an entry that cannot be
+    /// decoded goes to `on_undecodable` and the dump goes on. The table is dumped with
+    /// as much of the filter as the kernel applies; the filter is checked here for
+    /// every entry whatever the kernel did.
+    pub fn entries<F, U>(
+        &mut self,
+        list: EntryList,
+        filter: &Filter,
+        mut on_entry: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Entry<'_>, Dumped<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let mut on_message =
+            |message: Message<'_>| hand_entry(&message, filter, &mut on_entry, &mut on_undecodable);
+        let (message_type, operation) = match list {
+            EntryList::Table => return self.dump_entries(filter, on_message),
+            EntryList::Dying => (IPCTNL_MSG_CT_GET_DYING, "the dump of the dying list"),
+            EntryList::Unconfirmed => (
+                IPCTNL_MSG_CT_GET_UNCONFIRMED,
+                "the dump of the unconfirmed list",
+            ),
+        };
+        let request = Request::dump(NFNL_SUBSYS_CTNETLINK, message_type, AF_UNSPEC, operation);
+        self.dump(&request, &mut on_message)
+    }
+
+    /// The one entry `lookup` names, handed to `on_entry` (or to `on_undecodable`); the
+    /// kernel's ENOENT when there is none comes back as a [`KernelError`].
+    pub fn get<F, U>(
+        &mut self,
+        lookup: TupleLookup<'_>,
+        mut on_entry: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Entry<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let mut attributes = vec![tuple(lookup.direction, lookup.tuple, lookup.tuple_zone)];
+        attributes.extend(lookup.zone.map(|zone| be16(CTA_ZONE, zone)));
+        let request = Request::single(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_GET,
+            lookup.family,
+            attributes,
+            "the get request",
+        );
+        self.request(&request, |message| {
+            if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+                return Ok(());
+            }
+            match decode_entry(message.family, message.attributes) {
+                Ok(entry) => on_entry(&entry),
+                Err(err) => on_undecodable(err),
+            }
+        })
+    }
+
+    /// Sends the deletions of `batch`, many to a datagram, each acknowledged, and says
+    /// what the kernel answered each, refusals included: what it did delete is known
+    /// even when it refused some.
+    pub fn delete_entries(&mut self, batch: &DeleteBatch) -> Result<Vec<Deletion>> {
+        let requests: Vec<(u8, &[u8])> = batch
+            .request_spans
+            .iter()
+            .map(|(family, span)| (*family, &batch.requests[span.clone()]))
+            .collect();
+        let mut answers = vec![Deletion::Deleted; requests.len()];
+        self.send_raw_batch(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_DELETE,
+            DELETE_ENTRY,
+            &requests,
+            |index, errno| {
+                answers[index] = Deletion::of_errno(errno);
+                Ok(())
+            },
+        )?;
+        Ok(answers)
+    }
+
+    /// Deletes what `flush` was made for (see [`super::flush::Flush`]).
+    pub fn flush(&mut self, flush: &super::flush::Flush) -> Result<()> {
+        for request in flush.requests() {
+            self.request(request, |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// Dumps the expectations of the filter's family, or of both, and hands each one
+    /// that passes `filter` to `on_expectation` with its attributes as dumped; one that
+    /// cannot be decoded goes to `on_undecodable`.
+    pub fn expectations<F, U>(
+        &mut self,
+        filter: &Filter,
+        mut on_expectation: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Expectation<'_>, Dumped<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let request = Request::dump(
+            NFNL_SUBSYS_CTNETLINK_EXP,
+            IPCTNL_MSG_EXP_GET,
+            filter.family.unwrap_or(AF_UNSPEC),
+            "the expectation dump",
+        );
+        self.dump(&request, |message| {
+            // A dump answers with IPCTNL_MSG_EXP_NEW messages.
+            if !message.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
+                return Ok(());
+            }
+            match decode_expectation(message.family, message.attributes) {
+                Ok(expectation) if filter.matches_expectation(&expectation) => on_expectation(
+                    &expectation,
+                    Dumped {
+                        family: message.family,
+                        attributes: message.attributes,
+                    },
+                ),
+                Ok(_) => Ok(()),
+                Err(err) => on_undecodable(err),
+            }
+        })
+    }
+
+    /// The expectations that pass `filter`; one that cannot be decoded is not counted.
+    pub fn count_expectations(&mut self, filter: &Filter) -> Result<u64> {
+        let mut counted = 0u64;
+        self.expectations(
+            filter,
+            |_, _| {
+                counted += 1;
+                Ok(())
+            },
+            |_| Ok(()),
+        )?;
+        Ok(counted)
+    }
+
+    /// Every expectation, of both families (the kernel keeps no counter of them); where
+    /// the kernel refuses the dump, the lines of /proc/net/nf_conntrack_expect, which
+    /// root can read without CAP_NET_ADMIN.
+    pub fn count_all_expectations(&mut self) -> Result<u32> {
+        let counted = match self.count_expectations(&Filter::default()) {
+            Err(err) if err.downcast_ref::<KernelError>().is_some() => {
+                match self.read_proc(PROC_EXPECTATIONS) {
+                    Ok(text) => {
+                        note_proc_fallback(&err);
+                        text.iter().filter(|&&byte| byte == b'\n').count() as u64
+                    }
+                    Err(proc_err) => {
+                        return Err(anyhow!(
+                            "{err:#}; and {PROC_EXPECTATIONS}, where the expectations can \
+                             be counted too, cannot be read ({proc_err})"
+                        ));
+                    }
+                }
+            }
+            other => other?,
+        };
+        Ok(u32::try_from(counted).unwrap_or(u32::MAX))
+    }
+
+    /// Deletes one expectation (by its tuple and id); false when it was already gone.
+    pub fn delete_expectation(
+        &mut self,
+        family: u8,
+        expectation: &Expectation<'_>,
+    ) -> Result<bool> {
+        let mut attributes = vec![expect_tuple(&expectation.expected)];
+        attributes.extend(expectation.id.map(|id| be32(CTA_EXPECT_ID, id)));
+        let request = Request::single(
+            NFNL_SUBSYS_CTNETLINK_EXP,
+            IPCTNL_MSG_EXP_DELETE,
+            family,
+            attributes,
+            "the deletion of an expectation",
+        );
+        match self.request(&request, |_| Ok(())) {
+            Ok(_) => Ok(true),
+            Err(err) if kernel_errno(&err) == Some(libc::ENOENT) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Deletes every expectation in one request.
+    pub fn flush_expectations(&mut self) -> Result<()> {
+        let request = Request::single(
+            NFNL_SUBSYS_CTNETLINK_EXP,
+            IPCTNL_MSG_EXP_DELETE,
+            AF_UNSPEC,
+            Vec::new(),
+            "the expectation flush",
+        );
+        self.request(&request, |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// The per-CPU counters over ctnetlink; where the kernel refuses, from
+    /// /proc/net/stat/nf_conntrack, as conntrack falls back (that file holds the
+    /// expectation counters too, so `-S expect` shows the same).
+    pub fn cpu_stats(&mut self, kind: StatsKind) -> Result<Vec<CpuStats>> {
+        let (subsystem, message_type) = match kind {
+            StatsKind::Conntrack => (NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU),
+            StatsKind::Expect => (NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU),
+        };
+        let request = Request::dump(subsystem, message_type, AF_UNSPEC, "the statistics dump");
+        let mut cpus = Vec::new();
+        let result = self.dump(&request, |message| {
+            // The kernel answers IPCTNL_MSG_EXP_GET_STATS_CPU under NFNL_SUBSYS_CTNETLINK
+            // (ctnetlink_exp_stat_fill_info), not the expectation subsystem it was asked on.
+            if message.message_type == message_type {
+                cpus.push(decode_cpu_stats(kind, message.res_id, message.attributes)?);
+            }
+            Ok(())
+        });
+        match result {
+            Ok(_) => Ok(cpus),
+            Err(err) if err.downcast_ref::<KernelError>().is_some() => {
+                let text = self.read_proc_string(PROC_STATS).map_err(|proc_err| {
+                    anyhow!(
+                        "{err:#}; and {PROC_STATS} cannot be read either ({proc_err}): this \
+                         kernel offers no conntrack statistics"
+                    )
+                })?;
+                note_proc_fallback(&err);
+                Ok(decode_proc_stats(&text))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The number of entries and the table's limit (IPCTNL_MSG_CT_GET_STATS); where the
+    /// kernel refuses, the nf_conntrack_count and nf_conntrack_max sysctls, as
+    /// conntrack -C falls back.
+    pub fn global_stats(&mut self) -> Result<GlobalStats> {
+        match self.global_stats_over_netlink() {
+            Err(err) if err.downcast_ref::<KernelError>().is_some() => {
+                let entries = self
+                    .require_sysctl_number(CONNTRACK_COUNT_SYSCTL)
+                    .with_context(|| format!("{err:#}; and the sysctl fallback failed"))?;
+                note_proc_fallback(&err);
+                Ok(GlobalStats {
+                    entries: Some(entries),
+                    max_entries: self.read_sysctl_number(CONNTRACK_MAX_SYSCTL),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// The entries and the limit of the connections' or the expectations' table.
+    pub fn table_stats(&mut self, kind: StatsKind) -> Result<GlobalStats> {
+        Ok(match kind {
+            StatsKind::Conntrack => self.global_stats()?,
+            StatsKind::Expect => GlobalStats {
+                entries: Some(self.count_all_expectations()?),
+                max_entries: self.read_sysctl_number(EXPECT_MAX_SYSCTL),
+            },
+        })
+    }
+
+    /// The kernel's count of the whole table (with its fallback, see
+    /// [`Conntrack::global_stats`]).
+    pub fn count_entries(&mut self) -> Result<u64> {
+        self.global_stats()?
+            .entries
+            .map(u64::from)
+            .context("the kernel's statistics carry no entry count")
+    }
+
+    fn global_stats_over_netlink(&mut self) -> Result<GlobalStats> {
+        let request = Request::single(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_GET_STATS,
+            AF_UNSPEC,
+            Vec::new(),
+            "the statistics request",
+        );
+        let mut global = GlobalStats::default();
+        self.request(&request, |message| {
+            if message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS) {
+                global = decode_global_stats(message.attributes)?;
+            }
+            Ok(())
+        })?;
+        if global.max_entries.is_none() {
+            // Kernels before 4.19 send only the count; the limit is a sysctl there.
+            global.max_entries = self.read_sysctl_number(CONNTRACK_MAX_SYSCTL);
+        }
+        Ok(global)
+    }
+
+    /// Receives the next datagram of events (after [`Conntrack::join_groups`]) without
+    /// waiting, and hands each event in it to `on_event`; see
+    /// [`Conntrack::try_receive_messages`].
+    pub fn try_receive_events<F>(&mut self, mut on_event: F) -> Result<super::EventReceive>
+    where
+        F: FnMut(Event<'_>) -> Result<()>,
+    {
+        self.try_receive_messages(|message| match Event::of(&message) {
+            Some(event) => on_event(event),
+            None => Ok(()),
+        })
+    }
+
+    /// A number from a sysctl of the socket's namespace, if it can be read.
+    fn read_sysctl_number(&self, path: &str) -> Option<u32> {
+        self.read_proc_string(path).ok()?.trim().parse().ok()
+    }
+
+    /// The same, for a caller that cannot do without it.
+    fn require_sysctl_number(&self, path: &str) -> Result<u32> {
+        let text = self
+            .read_proc_string(path)
+            .with_context(|| format!("cannot open {path}"))?;
+        text.trim()
+            .parse()
+            .with_context(|| format!("cannot read a number from {path}"))
+    }
+
+    /// A file of /proc as text, read in the socket's namespace.
+    fn read_proc_string(&self, path: &str) -> std::io::Result<String> {
+        String::from_utf8(self.read_proc(path)?).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })
+    }
+}
+
+/// The one step of every entry dump: a message that carries an entry is decoded; an
+/// entry that passes `filter` goes to `on_entry`, one that cannot be decoded to
+/// `on_undecodable`.
+fn hand_entry<F, U>(
+    message: &Message<'_>,
+    filter: &Filter,
+    on_entry: &mut F,
+    on_undecodable: &mut U,
+) -> Result<()>
+where
+    F: FnMut(&Entry<'_>, Dumped<'_>) -> Result<()>,
+    U: FnMut(DecodeError) -> Result<()>,
+{
+    if !message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
+        return Ok(());
+    }
+    match decode_entry(message.family, message.attributes) {
+        Ok(entry) if filter.matches(&entry) => on_entry(
+            &entry,
+            Dumped {
+                family: message.family,
+                attributes: message.attributes,
+            },
+        ),
+        Ok(_) => Ok(()),
+        Err(err) => on_undecodable(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::output::classic::{ClassicOptions, ClassicPrinter};
+
+    #[test]
+    fn a_bad_entry_is_reported_and_the_dump_goes_on() {
+        // The smallest entry: an empty original tuple.
+        let good: &[u8] = &[4, 0, CTA_TUPLE_ORIG as u8, 0x80];
+        let bad: &[u8] = &[6, 0, CTA_MARK as u8, 0, 1, 2, 0, 0];
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        let mut printer = ClassicPrinter::new(ClassicOptions::default(), None, 0);
+        let filter = Filter::default();
+        let mut shown = 0;
+        for attributes in [good, bad, good] {
+            let message = Message {
+                subsystem: NFNL_SUBSYS_CTNETLINK,
+                message_type: IPCTNL_MSG_CT_NEW,
+                flags: 0,
+                portid: 0,
+                family: AF_INET,
+                res_id: 0,
+                attributes,
+            };
+            hand_entry(
+                &message,
+                &filter,
+                &mut |entry, _| {
+                    shown += 1;
+                    Ok(printer.print(&mut out, entry)?)
+                },
+                &mut |err| {
+                    Ok(writeln!(
+                        errors,
+                        "ct: skipped an entry the kernel sent: {err}"
+                    )?)
+                },
+            )
+            .unwrap();
+        }
+        assert_eq!(shown, 2);
+        let line = "unknown  0 src=0.0.0.0 dst=0.0.0.0 src=0.0.0.0 dst=0.0.0.0\n";
+        assert_eq!(String::from_utf8(out).unwrap(), line.repeat(2));
+        assert_eq!(
+            String::from_utf8(errors).unwrap(),
+            "ct: skipped an entry the kernel sent: \
+             invalid CTA_MARK value: 2 bytes instead of 4 bytes\n"
+        );
+    }
+}
