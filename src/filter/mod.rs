@@ -12,7 +12,7 @@ pub mod values;
 use std::net::IpAddr;
 
 use crate::kernel::*;
-use crate::model::entry::{Entry, L4, NatRewrite, ProtoState};
+use crate::model::entry::{Entry, L4, NatRewrite, ProtoState, STATEFUL};
 use crate::model::expect::Expectation;
 pub use values::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
 
@@ -326,16 +326,6 @@ fn nat_rewrote_to(nat: &NatMatch, rewrite: Option<NatRewrite>) -> bool {
             .port
             .is_none_or(|p| rewrite.port_rewritten && rewrite.l4 == Some(p))
 }
-
-/// A protocol that has states: its number, how to make one of its states, their names.
-type Stateful = (u8, fn(u8) -> ProtoState, &'static [&'static str]);
-
-/// The protocols that have a state.
-const STATEFUL: [Stateful; 3] = [
-    (IPPROTO_TCP, ProtoState::Tcp, &TCP_CONNTRACK_NAMES),
-    (IPPROTO_SCTP, ProtoState::Sctp, &SCTP_CONNTRACK_NAMES),
-    (IPPROTO_DCCP, ProtoState::Dccp, &DCCP_CONNTRACK_NAMES),
-];
 
 /// Resolves state names (any case) against the selected protocols, or against every
 /// stateful protocol when none is selected. `LISTEN` is conntrack's old name for TCP's

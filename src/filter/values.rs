@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::kernel::*;
-use crate::model::entry::PROTOCOLS;
+use crate::model::entry::{PROTOCOLS, STATEFUL};
 
 /// An address with a mask: `10.0.0.1`, `10.0.0.0/8`, `fd00::/64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -531,11 +531,7 @@ pub fn protocol_names() -> Vec<&'static str> {
 /// The state names `--state` offers: tcp's, sctp's and dccp's, each once.
 pub fn state_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for name in TCP_CONNTRACK_NAMES
-        .iter()
-        .chain(&SCTP_CONNTRACK_NAMES)
-        .chain(&DCCP_CONNTRACK_NAMES)
-    {
+    for name in STATEFUL.iter().flat_map(|(_, _, names)| names.iter()) {
         if !names.contains(name) {
             names.push(name);
         }

@@ -436,27 +436,15 @@ fn role(option: &str, value: &str) -> Result<DccpRole, String> {
 }
 
 fn state(protonum: u8, name: &str) -> Result<ProtoState, String> {
-    let (names, state): (&[&str], fn(u8) -> ProtoState) = match protonum {
-        IPPROTO_TCP => (&TCP_CONNTRACK_NAMES, ProtoState::Tcp),
-        IPPROTO_SCTP => (&SCTP_CONNTRACK_NAMES, ProtoState::Sctp),
-        IPPROTO_DCCP => (&DCCP_CONNTRACK_NAMES, ProtoState::Dccp),
-        _ => {
-            let protocol = protocol_text(protonum);
-            return Err(format!("{protocol} lines have no --state"));
-        }
-    };
-    names
-        .iter()
-        .position(|known| *known == name)
-        .and_then(|index| u8::try_from(index).ok())
-        .map(state)
-        .ok_or_else(|| {
-            format!(
-                "'--state {}': not a {} state",
-                excerpt(name),
-                protocol_text(protonum)
-            )
-        })
+    match ProtoState::parse(protonum, name) {
+        Some(Some(state)) => Ok(state),
+        Some(None) => Err(format!(
+            "'--state {}': not a {} state",
+            excerpt(name),
+            protocol_text(protonum)
+        )),
+        None => Err(format!("{} lines have no --state", protocol_text(protonum))),
+    }
 }
 
 #[cfg(test)]

@@ -306,24 +306,17 @@ fn read_state(tokens: &mut Tokens<'_>, protonum: u8) -> Result<Option<ProtoState
         return Ok(None);
     }
     tokens.next();
-    let (names, state): (&[&str], fn(u8) -> ProtoState) = match protonum {
-        IPPROTO_TCP => (&TCP_CONNTRACK_NAMES, ProtoState::Tcp),
-        IPPROTO_SCTP => (&SCTP_CONNTRACK_NAMES, ProtoState::Sctp),
-        IPPROTO_DCCP => (&DCCP_CONNTRACK_NAMES, ProtoState::Dccp),
-        _ => return Err(format!("unknown field '{token}'", token = excerpt(token))),
-    };
-    names
-        .iter()
-        .position(|name| *name == token)
-        .and_then(|index| u8::try_from(index).ok())
-        .map(|raw| Some(state(raw)))
-        .ok_or_else(|| {
+    match ProtoState::parse(protonum, token) {
+        Some(Some(state)) => Ok(Some(state)),
+        Some(None) => {
             let protocol = proto_name(protonum).unwrap_or("this protocol's");
-            format!(
+            Err(format!(
                 "'{token}' is not a {protocol} state",
                 token = excerpt(token)
-            )
-        })
+            ))
+        }
+        None => Err(format!("unknown field '{token}'", token = excerpt(token))),
+    }
 }
 
 /// /proc's GRE tracker prints its two timeouts (`timeout=30, stream_timeout=180`) before

@@ -303,7 +303,32 @@ pub enum ProtoState {
     Dccp(u8),
 }
 
+/// A protocol whose tracker has states: its number, how to make one of its states, and
+/// their names (the kernel's, in its order).
+pub type Stateful = (u8, fn(u8) -> ProtoState, &'static [&'static str]);
+
+/// The protocols whose trackers have states: the one list every reader, the `--state`
+/// filter and its completions take them from.
+pub const STATEFUL: [Stateful; 3] = [
+    (IPPROTO_TCP, ProtoState::Tcp, &TCP_CONNTRACK_NAMES),
+    (IPPROTO_SCTP, ProtoState::Sctp, &SCTP_CONNTRACK_NAMES),
+    (IPPROTO_DCCP, ProtoState::Dccp, &DCCP_CONNTRACK_NAMES),
+];
+
 impl ProtoState {
+    /// The state of `protonum`'s tracker that conntrack prints as `name`: None when the
+    /// protocol has no states, Some(None) when it has none of that name.
+    pub fn parse(protonum: u8, name: &str) -> Option<Option<ProtoState>> {
+        let (_, make, names) = STATEFUL.iter().find(|(number, _, _)| *number == protonum)?;
+        Some(
+            names
+                .iter()
+                .position(|known| *known == name)
+                .and_then(|index| u8::try_from(index).ok())
+                .map(make),
+        )
+    }
+
     /// The state's name as conntrack prints it. A number past the known names prints as
     /// `NONE`, as libnetfilter_conntrack does.
     pub fn name(self) -> &'static str {
