@@ -221,10 +221,7 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
         )));
     }
     if let Some(wanted) = args.family {
-        let wanted = match wanted {
-            FamilyArg::Ipv4 => AF_INET,
-            FamilyArg::Ipv6 => AF_INET6,
-        };
+        let wanted = wanted.raw();
         if wanted != family {
             return Err(usage(format!(
                 "{src_flag} {src} is {} but -f/--family asks for {}",
@@ -552,10 +549,7 @@ pub fn filter_with_labels(
 /// "mismatched address family"). An address alone narrows the dump to its family.
 fn family(args: &FilterArgs) -> Result<Option<u8>, UsageError> {
     let tuple = &args.tuple;
-    let mut family = tuple.family.map(|f| match f {
-        FamilyArg::Ipv4 => AF_INET,
-        FamilyArg::Ipv6 => AF_INET6,
-    });
+    let mut family = tuple.family.map(FamilyArg::raw);
     let mut source = "-f/--family";
     let nat_addr = |nat: Option<crate::filter::NatMatch>| nat.and_then(|n| n.addr);
     let addresses: [(&str, Option<IpAddr>); 10] = [

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use clap::{ArgAction, Args, ValueEnum};
 
 use crate::filter::values::{self, AddrMatch, MarkMatch, NatMatch, StatusMatch};
+use crate::model::entry::Family;
 use crate::output::table::{ColorChoice, Column};
 
 /// Where: which network namespace's table, and the socket's buffer.
@@ -326,4 +327,19 @@ pub enum OutputOption {
 pub enum FamilyArg {
     Ipv4,
     Ipv6,
+}
+
+impl FamilyArg {
+    /// The model's family: the one conversion from the command line's.
+    pub fn family(self) -> Family {
+        match self {
+            FamilyArg::Ipv4 => Family::Ipv4,
+            FamilyArg::Ipv6 => Family::Ipv6,
+        }
+    }
+
+    /// The kernel's number for it (AF_INET, AF_INET6).
+    pub fn raw(self) -> u8 {
+        self.family().raw()
+    }
 }

@@ -28,7 +28,6 @@ use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs
 use crate::decode::DecodeError;
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
-use crate::kernel::*;
 use crate::netlink::flush::{Flush, KernelRelease};
 use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
 use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
@@ -124,10 +123,7 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
     let path = Path::from_args(&args.delete, Path::Auto);
     let dry_run = args.delete.dry_run;
     let filter = Filter {
-        family: args.family.map(|family| match family {
-            FamilyArg::Ipv4 => AF_INET,
-            FamilyArg::Ipv6 => AF_INET6,
-        }),
+        family: args.family.map(FamilyArg::raw),
         ..Filter::default()
     };
     let (table, what) = match args.table {
@@ -168,8 +164,7 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
     }
     let scope = match args.family {
         None => String::new(),
-        Some(FamilyArg::Ipv4) => " of ipv4 entries".into(),
-        Some(FamilyArg::Ipv6) => " of ipv6 entries".into(),
+        Some(family) => format!(" of {} entries", family.family().name()),
     };
     // conntrack's words, and the family when there was one.
     if !output.quiet {
