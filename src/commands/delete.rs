@@ -72,6 +72,12 @@ struct Deleted {
 }
 
 impl Deleted {
+    /// The failure that stopped the deletion, if any: for `ct flush`, which reports no
+    /// count.
+    fn succeeded(self) -> Result<()> {
+        self.failure.map_or(Ok(()), Err)
+    }
+
     /// Counts and prints what a batch of deletions did (while the report is open), and
     /// keeps the first failure.
     fn absorb<W: Write>(
@@ -146,20 +152,14 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
     match args.table {
         // conntrack -F prints nothing on stdout.
         CountTableArg::Conntrack => {
-            let deleted = delete_entries(&target, &filter, &output, path, false, false)?;
-            if let Some(failure) = deleted.failure {
-                return Err(failure);
-            }
+            delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
         }
         CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
             connect(&target)?.flush_expectations()?;
         }
         CountTableArg::Expect => {
             refuse_one_request_for_expectations(path)?;
-            let deleted = delete_expectations(&target, &filter, &output, false, false)?;
-            if let Some(failure) = deleted.failure {
-                return Err(failure);
-            }
+            delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
         }
     }
     let scope = match args.family {
