@@ -8,7 +8,7 @@
 //! error nor counted, and an entry is printed once the kernel has acknowledged its
 //! deletion: the lines and the count are exactly what the kernel deleted, however the
 //! table changes meanwhile. With `--one-request` (and for `ct flush`, which reports
-//! nothing), where `netlink::flush` says the kernel applies the whole filter exactly,
+//! nothing), where `filter::flush` says the kernel applies the whole filter exactly,
 //! one flush request (per family) deletes everything at once; the lines are the
 //! entries that matched just before it, and entries that came to match after them go
 //! too, unreported: its summary says so.
@@ -28,7 +28,7 @@ use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs
 use crate::decode::DecodeError;
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
-use crate::netlink::flush::{Flush, KernelRelease};
+use crate::filter::flush::{Flush, KernelRelease};
 use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
 use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
 use crate::plan::{self, Output, Target, UsageError};

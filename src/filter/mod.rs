@@ -2,11 +2,26 @@
 //!
 //! [`Filter::matches`] is the whole truth: every entry is checked in user space, whatever
 //! the kernel was asked to filter, so the rows shown never depend on the running
-//! kernel's abilities. The netlink layer (`netlink::kernel_filter`) turns the part of a
-//! filter the kernel can apply into dump-request attributes, so that on a big table the
-//! entries that cannot match never cross into user space. All conditions are ANDed; a list within one flag
-//! (`-p tcp,udp`, `--state A,B`) is ORed.
+//! kernel's abilities. All conditions are ANDed; a list within one flag (`-p tcp,udp`,
+//! `--state A,B`) is ORed.
+//!
+//! The same filter is compiled here for each of the kernel's own filters, so that on a
+//! big table the entries that cannot match never cross into user space:
+//!
+//! | backend | what it makes | when the kernel cannot judge a field |
+//! | --- | --- | --- |
+//! | [`dump`] | dump-request attributes (`CTA_MARK`, `CTA_FILTER`...) | it asks for more; `matches` drops the rest |
+//! | [`events`] | a classic BPF program for the event socket, assembled with [`bpf`] | the program lets the event through |
+//! | [`flush`] | one flush request carrying the filter | no flush is made: the caller deletes entry by entry |
+//!
+//! Each backend takes the filter apart without `..`, so a new field does not compile
+//! until every backend has decided what to do with it. The netlink layer sends what
+//! they make.
 
+pub mod bpf;
+pub mod dump;
+pub mod events;
+pub mod flush;
 pub mod values;
 
 use std::net::IpAddr;

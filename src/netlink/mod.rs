@@ -10,10 +10,6 @@
 //! the envelope and hands each message on while it is still in the receive buffer.
 
 pub mod attributes;
-mod bpf;
-pub mod event_filter;
-pub mod flush;
-pub mod kernel_filter;
 pub mod message;
 pub mod netns;
 pub mod ops;
@@ -26,6 +22,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 
 use crate::filter::Filter;
+use crate::filter::bpf::MAX_INSTRUCTIONS;
 use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
 pub use ops::{DeleteBatch, Deletion, Dumped, EntryList, Event, TupleLookup};
@@ -172,14 +169,14 @@ impl Conntrack {
     }
 
     /// Dumps the conntrack table with as much of `filter` as the kernel can apply (see
-    /// [`kernel_filter`]: one dump, or one per family), handing over every entry
+    /// [`crate::filter::dump`]: one dump, or one per family), handing over every entry
     /// message. The caller still checks each entry against the filter.
     pub fn dump_entries<F>(&mut self, filter: &Filter, mut on_message: F) -> Result<DumpStats>
     where
         F: FnMut(Message<'_>) -> Result<()>,
     {
         let mut total = DumpStats::default();
-        for requests in kernel_filter::entry_dumps(filter) {
+        for requests in crate::filter::dump::entry_dumps(filter) {
             let (stats, _) = self.dump_first_accepted(&requests, &mut on_message)?;
             total.messages += stats.messages;
             total.bytes += stats.bytes;
@@ -316,6 +313,12 @@ impl Conntrack {
                 .with_context(|| format!("cannot join netlink multicast group {group}"))?;
         }
         Ok(())
+    }
+
+    /// Attaches the event filter `program` (`filter::events::program`): the kernel runs
+    /// it on each multicast message before queueing it on this socket.
+    pub fn attach_event_filter(&mut self, program: &[libc::sock_filter]) -> Result<()> {
+        attach_program(self.raw_fd(), program)
     }
 
     /// The socket's file descriptor, for socket options this type has no method for.
@@ -585,6 +588,44 @@ fn set_socket_buffer(socket: &Socket, size: usize) -> Result<()> {
         return Ok(());
     }
     Err(io::Error::last_os_error()).context("cannot set the netlink socket's receive buffer size")
+}
+
+/// Attaches `program` to the socket `fd` (setsockopt SOL_SOCKET SO_ATTACH_FILTER with a
+/// sock_fprog); errors name what failed.
+pub fn attach_program(fd: std::os::fd::RawFd, program: &[libc::sock_filter]) -> Result<()> {
+    if program.is_empty() || program.len() > MAX_INSTRUCTIONS {
+        bail!(
+            "cannot attach an event filter of {} instructions to the netlink socket: \
+             the kernel takes 1 to {MAX_INSTRUCTIONS}",
+            program.len()
+        );
+    }
+    let fprog = libc::sock_fprog {
+        len: program.len() as libc::c_ushort,
+        // The kernel only reads through this pointer: it copies the instructions.
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` and the instructions it points to outlive the call, and the length
+    // passed is that of `fprog`.
+    let result = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if result != 0 {
+        return Err(io::Error::last_os_error()).with_context(|| {
+            format!(
+                "cannot attach the event filter (a BPF program of {} instructions) to the \
+                 netlink socket (setsockopt SO_ATTACH_FILTER)",
+                program.len()
+            )
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

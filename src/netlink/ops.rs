@@ -288,8 +288,8 @@ impl Conntrack {
         Ok(answers)
     }
 
-    /// Deletes what `flush` was made for (see [`super::flush::Flush`]).
-    pub fn flush(&mut self, flush: &super::flush::Flush) -> Result<()> {
+    /// Deletes what `flush` was made for (see [`crate::filter::flush::Flush`]).
+    pub fn flush(&mut self, flush: &crate::filter::flush::Flush) -> Result<()> {
         for request in flush.requests() {
             self.request(request, |_| Ok(()))?;
         }

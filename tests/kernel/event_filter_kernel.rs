@@ -1,4 +1,4 @@
-//! The kernel runs the event filter (`ct::netlink::event_filter`): it takes every
+//! The kernel runs the event filter (`ct::filter::events`): it takes every
 //! program ct makes; of 2,051 new entries, only those that can match a narrow filter
 //! reach a socket with the program attached, while a socket without one hears them all;
 //! and a socket that asks for some kinds of event hears only those.
@@ -21,12 +21,13 @@ use crate::common::Netns;
 use crate::fill::FillSpec;
 use anyhow::{Context, anyhow};
 use ct::decode::decode_entry;
+use ct::filter::events::program;
 use ct::filter::{Filter, MarkMatch};
 use ct::kernel::*;
 use ct::model::entry::{L4, ProtoState, Tuple};
 use ct::model::event::{EventKind, EventSet};
+use ct::netlink::attach_program as attach;
 use ct::netlink::attributes::{be32, tuple};
-use ct::netlink::event_filter::{attach, program};
 use ct::netlink::{Conntrack, Request};
 use netlink_packet_core::DefaultNla;
 

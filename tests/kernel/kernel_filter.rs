@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use crate::common::Netns;
 use crate::fill::FillSpec;
 use ct::decode::decode_entry;
+use ct::filter::dump::{entry_dumps, entry_requests};
 use ct::filter::{Filter, MarkMatch};
 use ct::kernel::*;
-use ct::netlink::kernel_filter::{entry_dumps, entry_requests};
 use ct::netlink::{Conntrack, DumpStats, Request};
 use netlink_packet_core::DefaultNla;
 

@@ -1,7 +1,7 @@
 //! `ct watch`: conntrack's events as they happen, as `conntrack -E` prints them.
 //!
 //! The socket joins only the groups of the events asked for, carries a BPF program that
-//! drops in the kernel the events the filter rules out (`netlink::event_filter`), and
+//! drops in the kernel the events the filter rules out (`filter::events`), and
 //! has a large receive buffer, so that a burst does not overrun it. Each event is then
 //! decoded, checked against the filter (the output never depends on the BPF program),
 //! and printed. Output is flushed whenever the socket runs dry (at once on a terminal),
@@ -23,9 +23,10 @@ use anyhow::Result;
 use super::{Stderr, connect, load_labels};
 use crate::cli::WatchArgs;
 use crate::filter::Filter;
+use crate::filter::events as event_filter;
 use crate::model::event::{EventKind, EventSet};
 use crate::netlink::netns;
-use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive, event_filter};
+use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive};
 use crate::output::NetnsTag;
 use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
 use crate::plan::{self, Output, Target, Watch};
@@ -241,7 +242,7 @@ fn open_event_socket(target: &Target, watch: &Watch, filter: &Filter) -> Result<
     // The program reads entry attributes; expectation events are filtered in ct alone.
     if watch.kernel_filter && !watch.expectations {
         if let Some(program) = event_filter::program(filter, watch.events) {
-            event_filter::attach(conntrack.raw_fd(), &program)?;
+            conntrack.attach_event_filter(&program)?;
         }
     }
     Ok(conntrack)

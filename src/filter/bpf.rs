@@ -1,6 +1,7 @@
-//! Classic BPF for netlink sockets: the instructions by their kernel names, an
-//! assembler of blocks whose jumps name labels, and attaching a program to a socket
-//! (SO_ATTACH_FILTER). The event filter (`event_filter.rs`) writes its checks with it.
+//! Classic BPF for netlink sockets: the instructions by their kernel names and an
+//! assembler of blocks whose jumps name labels. The event filter (`events.rs`) writes
+//! its checks with it; the netlink layer attaches the program to the socket
+//! (`netlink::attach_program`).
 //!
 //! A program is a row of blocks. [`assemble_block`] assembles one: the code [`Asm`] is
 //! given jumps forward to labels inside the block, and to its end, where the next block
@@ -12,51 +13,9 @@
 //! offsets of its header's parts, and the kernel's netlink-attribute searches
 //! (SKF_AD_NLATTR, SKF_AD_NLATTR_NEST), which find an attribute without loops.
 
-use std::io;
-use std::os::fd::RawFd;
-
-use anyhow::{Context, Result, bail};
 use libc::sock_filter;
 
 use crate::kernel::*;
-
-/// Attaches `program` to the socket `fd` (setsockopt SOL_SOCKET SO_ATTACH_FILTER with a
-/// sock_fprog); errors name what failed.
-pub fn attach(fd: RawFd, program: &[sock_filter]) -> Result<()> {
-    if program.is_empty() || program.len() > MAX_INSTRUCTIONS {
-        bail!(
-            "cannot attach an event filter of {} instructions to the netlink socket: \
-             the kernel takes 1 to {MAX_INSTRUCTIONS}",
-            program.len()
-        );
-    }
-    let fprog = libc::sock_fprog {
-        len: program.len() as libc::c_ushort,
-        // The kernel only reads through this pointer: it copies the instructions.
-        filter: program.as_ptr().cast_mut(),
-    };
-    // SAFETY: `fprog` and the instructions it points to outlive the call, and the length
-    // passed is that of `fprog`.
-    let result = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if result != 0 {
-        return Err(io::Error::last_os_error()).with_context(|| {
-            format!(
-                "cannot attach the event filter (a BPF program of {} instructions) to the \
-                 netlink socket (setsockopt SO_ATTACH_FILTER)",
-                program.len()
-            )
-        });
-    }
-    Ok(())
-}
 
 /// What the program returns to keep a message whole; a smaller number would cut the
 /// message to that many bytes.
@@ -65,7 +24,7 @@ pub(super) const ACCEPT: u32 = u32::MAX;
 pub(super) const DROP: u32 = 0;
 
 /// The longest program the kernel takes (BPF_MAXINSNS).
-pub(super) const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
+pub const MAX_INSTRUCTIONS: usize = libc::BPF_MAXINSNS as usize;
 
 // Where the parts of a message are. The netlink header's type and flags are host-order
 // u16s: the type holds the netfilter subsystem in its high byte and the subsystem's
@@ -363,7 +322,7 @@ pub(super) mod testing {
     use super::*;
 
     /// A netlink message: header, nfgenmsg, attributes.
-    pub(in crate::netlink) fn message(
+    pub(in crate::filter) fn message(
         subsystem: u8,
         message_type: u8,
         flags: u16,
@@ -384,7 +343,7 @@ pub(super) mod testing {
     }
 
     /// The verdict of `program` on `message`.
-    pub(in crate::netlink) fn run(program: &[sock_filter], message: &[u8]) -> u32 {
+    pub(in crate::filter) fn run(program: &[sock_filter], message: &[u8]) -> u32 {
         let (mut a, mut x, mut memory) = (0u32, 0u32, [0u32; 16]);
         let mut pc = 0;
         loop {

@@ -28,10 +28,10 @@ use netlink_packet_netfilter::conntrack::{
     ConntrackAttribute, IPTuple, ProtoTuple, Protocol, Tuple,
 };
 
-use super::Request;
-use super::attributes::{be32, untyped};
 use crate::filter::{AddrMatch, Filter};
 use crate::kernel::*;
+use crate::netlink::Request;
+use crate::netlink::attributes::{be32, untyped};
 
 /// The dumps to make for `filter`, each as the requests to try in turn (see
 /// [`entry_requests`]): one of the filter's family; without a family, one of both

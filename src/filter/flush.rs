@@ -22,10 +22,10 @@
 
 use netlink_packet_core::DefaultNla;
 
-use super::Request;
-use super::kernel_filter::{mark_attributes, status_attributes, tuple_filter};
+use super::dump::{mark_attributes, status_attributes, tuple_filter};
 use crate::filter::Filter;
 use crate::kernel::*;
+use crate::netlink::Request;
 
 /// A kernel's release, as `uname -r` starts: `6.18.44-...` is 6.18.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,7 +99,7 @@ impl Flush {
         requests(filter, release).map(Flush)
     }
 
-    pub(super) fn requests(&self) -> &[Request] {
+    pub(crate) fn requests(&self) -> &[Request] {
         &self.0
     }
 }
