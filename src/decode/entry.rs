@@ -315,7 +315,7 @@ mod tests {
 
     use super::*;
 
-    use crate::decode::test_attributes::{attr, nest};
+    use crate::netlink::attributes::raw::{attr, nest};
 
     fn tuple(kind: u16, protonum: u8, src: [u8; 4], dst: [u8; 4], ports: (u16, u16)) -> Vec<u8> {
         nest(

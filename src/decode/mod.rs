@@ -12,31 +12,6 @@ pub mod entry;
 pub mod expect;
 pub mod stats;
 
-/// Attributes built by hand, as the kernel lays them out, for the unit tests of the
-/// decoders and of what reads raw attributes (tests/support/nla.rs does the same for the
-/// integration tests).
-#[cfg(test)]
-pub(crate) mod test_attributes {
-    use crate::kernel::{NLA_F_NESTED, NLA_HDRLEN, NLMSG_ALIGNTO};
-
-    /// One attribute: header, value, padding to 4 bytes.
-    pub fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(value);
-        while out.len() % NLMSG_ALIGNTO != 0 {
-            out.push(0);
-        }
-        out
-    }
-
-    /// A nested attribute, NLA_F_NESTED set as the kernel sets it.
-    pub fn nest(kind: u16, children: &[Vec<u8>]) -> Vec<u8> {
-        attr(kind | NLA_F_NESTED, &children.concat())
-    }
-}
-
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -121,6 +121,29 @@ pub fn untyped(attribute: ConntrackAttribute) -> DefaultNla {
     DefaultNla::new(attribute.kind() | nested, value)
 }
 
+/// Attributes written out by hand, as the kernel lays them out, for the messages that
+/// tests and fuzzers build (a kernel's reply, an event) where no typed builder fits.
+pub mod raw {
+    use crate::kernel::{NLA_F_NESTED, NLA_HDRLEN, NLMSG_ALIGNTO};
+
+    /// One attribute: header, value, padding to 4 bytes.
+    pub fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(NLA_HDRLEN + value.len() + NLMSG_ALIGNTO);
+        out.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(value);
+        while out.len() % NLMSG_ALIGNTO != 0 {
+            out.push(0);
+        }
+        out
+    }
+
+    /// A nested attribute, NLA_F_NESTED set as the kernel sets it.
+    pub fn nest(kind: u16, children: &[Vec<u8>]) -> Vec<u8> {
+        attr(kind | NLA_F_NESTED, &children.concat())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,6 @@
 
 use crate::changes;
 use crate::fill;
-use crate::nla;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -27,6 +26,7 @@ use ct::kernel::*;
 use ct::model::entry::{L4, ProtoState, Tuple};
 use ct::model::event::{EventKind, EventSet};
 use ct::netlink::attach_program as attach;
+use ct::netlink::attributes::raw;
 use ct::netlink::attributes::{be32, tuple};
 use ct::netlink::{Conntrack, Request};
 use netlink_packet_core::DefaultNla;
@@ -152,9 +152,9 @@ fn create(original: &Tuple, mark: u32, tcp_state: Option<u8>) -> Request {
         be32(CTA_MARK, mark),
     ];
     if let Some(state) = tcp_state {
-        let tcp = nla::nest(
+        let tcp = raw::nest(
             CTA_PROTOINFO_TCP,
-            &[nla::attr(CTA_PROTOINFO_TCP_STATE, &[state])],
+            &[raw::attr(CTA_PROTOINFO_TCP_STATE, &[state])],
         );
         attributes.push(DefaultNla::new(CTA_PROTOINFO | NLA_F_NESTED, tcp));
     }

@@ -9,7 +9,7 @@
 //! tuple, TCP window scales and flags, SCTP verification tags) and reads them back
 //! through `ct list -o json` and `ct get -o json`.
 
-use crate::nla::attr;
+use ct::netlink::attributes::raw::attr;
 
 use std::path::{Path, PathBuf};
 

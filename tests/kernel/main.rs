@@ -12,8 +12,6 @@ mod common;
 mod changes;
 #[path = "../support/fill.rs"]
 mod fill;
-#[path = "../support/nla.rs"]
-mod nla;
 #[path = "../support/schema.rs"]
 mod schema;
 

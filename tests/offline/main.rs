@@ -6,8 +6,6 @@
 
 #[path = "../support/exercise.rs"]
 mod exercise;
-#[path = "../support/nla.rs"]
-mod nla;
 #[path = "../support/schema.rs"]
 mod schema;
 

@@ -9,7 +9,7 @@
 //! field; the captured fixtures (tests/offline/fixtures.rs) pin everything else to
 //! conntrack itself.
 
-use crate::nla::{attr, nest};
+use ct::netlink::attributes::raw::{attr, nest};
 
 use ct::decode::{DecodeError, decode_entry};
 use ct::kernel::*;

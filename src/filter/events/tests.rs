@@ -12,7 +12,7 @@ use crate::filter::bpf::testing::{message, run};
 // Messages
 // -----------------------------------------------------------------------------------
 
-use crate::decode::test_attributes::{attr, nest};
+use crate::netlink::attributes::raw::{attr, nest};
 
 /// CTA_PROTOINFO holding one nest (of a tracker), with or without a state.
 #[derive(Debug, Clone, Copy, PartialEq)]
