@@ -30,7 +30,7 @@ use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
 use crate::netlink::flush::{Flush, KernelRelease};
 use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
-use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
+use crate::output::{Frame, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Target, UsageError};
 
 /// Deletions sent per batch: one datagram of requests, their acknowledgements
@@ -271,9 +271,12 @@ fn delete_entries(
     let mut printer = print.then(|| {
         Printer::new(
             &output.format,
-            labels.as_ref(),
-            unix_now_seconds(),
-            terminal,
+            Settings {
+                labels: labels.as_ref(),
+                now: unix_now_seconds(),
+                terminal,
+                ..Settings::default()
+            },
         )
         .for_deleted()
     });
@@ -333,7 +336,7 @@ fn show_matching<W: Write>(
         filter,
         |entry, _| {
             if let Some(printer) = printer {
-                printer.print(out, entry)?;
+                printer.print(out, Record::Entry(entry), &Frame::NONE)?;
             }
             shown += 1;
             Ok(())
@@ -462,7 +465,7 @@ impl DeletedBatch {
             deleted += 1;
             if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
                 if let Some(entry) = self.batch.entry(index) {
-                    printer.print(out, &entry?)?;
+                    printer.print(out, Record::Entry(&entry?), &Frame::NONE)?;
                 }
             }
         }
@@ -492,12 +495,14 @@ fn delete_expectations(
         |_| Ok(()),
     )?;
     let (mut out, _) = stdout();
-    let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
+    let mut printer =
+        print.then(|| Printer::new(&output.format, super::expect::expectation_settings(output)));
     if dry_run {
         // Only reading, as `ct list expect`: a closed pipe ends it.
         for (family, attributes) in &found {
             if let Some(printer) = &mut printer {
-                printer.print(&mut out, &decode_expectation(*family, attributes)?)?;
+                let expectation = decode_expectation(*family, attributes)?;
+                printer.print(&mut out, Record::Expectation(&expectation), &Frame::NONE)?;
             }
         }
         if let Some(printer) = &mut printer {
@@ -522,7 +527,7 @@ fn delete_expectations(
             }
         }
         if let Some(printer) = printer.as_mut().filter(|_| report.is_open()) {
-            printer.print(&mut report, &expectation)?;
+            printer.print(&mut report, Record::Expectation(&expectation), &Frame::NONE)?;
         }
     }
     if let Some(printer) = &mut printer {

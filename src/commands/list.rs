@@ -11,7 +11,7 @@ use crate::decode::DecodeError;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
 use crate::netlink::{DumpStats, EntryList};
-use crate::output::{NetnsTag, Printer, unix_now_seconds};
+use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Format, Output, Target, UsageError};
 
 pub fn run(args: &ListArgs) -> Result<()> {
@@ -77,13 +77,16 @@ pub fn check_taggable(format: &Format) -> Result<(), UsageError> {
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
-    let mut printer = Printer::new(
+    let printer = Printer::new(
         &output.format,
-        labels.as_ref(),
-        unix_now_seconds(),
-        terminal,
+        Settings {
+            labels: labels.as_ref(),
+            now: unix_now_seconds(),
+            terminal,
+            namespaces: true,
+            ..Settings::default()
+        },
     );
-    printer.show_namespaces();
     let mut lister = Lister::new(filter, Some(printer), out, terminal);
     let mut all_stats = DumpStats::default();
     super::for_each_table(target, true, |conntrack, namespace| {
@@ -109,9 +112,12 @@ fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
     let (out, terminal) = stdout();
     let printer = Printer::new(
         &output.format,
-        labels.as_ref(),
-        dump.captured_at(),
-        terminal,
+        Settings {
+            labels: labels.as_ref(),
+            now: dump.captured_at(),
+            terminal,
+            ..Settings::default()
+        },
     );
     let mut lister = Lister::new(filter, Some(printer), out, terminal);
     dump.read(&mut super::Stderr, |entry| Ok(lister.on_entry(entry)?))?;
@@ -138,7 +144,15 @@ where
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
     let now = unix_now_seconds();
-    let printer = Printer::new(&output.format, labels.as_ref(), now, terminal);
+    let printer = Printer::new(
+        &output.format,
+        Settings {
+            labels: labels.as_ref(),
+            now,
+            terminal,
+            ..Settings::default()
+        },
+    );
     let everything = Filter::default();
     let mut lister = Lister::new(&everything, Some(printer), out, terminal);
     let stats = fetch(&mut |entry| Ok(lister.on_matching(entry)?), skipped_entry)?;
@@ -207,10 +221,11 @@ impl<'m, W: Write> Lister<'m, W> {
         let Some(printer) = &mut self.printer else {
             return Ok(());
         };
-        match &self.netns {
-            Some(netns) => printer.print_in(&mut self.out, entry, netns)?,
-            None => printer.print(&mut self.out, entry)?,
-        }
+        let frame = Frame {
+            netns: self.netns.as_ref(),
+            event: None,
+        };
+        printer.print(&mut self.out, Record::Entry(entry), &frame)?;
         if self.line_buffered {
             self.out.flush()?;
         }

@@ -576,6 +576,7 @@ mod tests {
 
     use super::*;
     use crate::output::classic::{ClassicOptions, ClassicPrinter};
+    use crate::output::{Frame, Print, Record};
 
     #[test]
     fn a_bad_entry_is_reported_and_the_dump_goes_on() {
@@ -602,7 +603,7 @@ mod tests {
                 &filter,
                 &mut |entry, _| {
                     shown += 1;
-                    Ok(printer.print(&mut out, entry)?)
+                    Ok(printer.print(&mut out, Record::Entry(entry), &Frame::NONE)?)
                 },
                 &mut |err| {
                     Ok(writeln!(

@@ -19,15 +19,15 @@ use ct::model::expect::Expectation;
 use ct::model::group::{Grouping, KeyField, SortBy};
 use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
 use ct::netlink::{DumpStats, walk_datagram};
-use ct::output::ExpectPrinter;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
-use ct::output::event::{Cause, Event, EventPrinter};
+use ct::output::event::{Cause, Event};
 use ct::output::json::JsonPrinter;
 use ct::output::save::SavePrinter;
 use ct::output::stats::{print_classic, print_json, print_table};
 use ct::output::table::{ColorChoice, TablePrinter};
 use ct::output::top::push_value;
 use ct::output::xml::XmlPrinter;
+use ct::output::{Frame, Print, Printer, Record, Settings};
 use ct::plan::Format;
 
 /// A fixed "now" for delta-time, so runs are repeatable.
@@ -101,10 +101,11 @@ pub fn exercise_saved(bytes: &[u8]) {
     let _ = dump.read(&mut errors, |entry| {
         let _ = Filter::default().matches(entry);
         out.clear();
-        classic.print(&mut out, entry).unwrap();
-        json.print(&mut out, entry).unwrap();
-        xml.print(&mut out, entry).unwrap();
-        save.print_listed(&mut out, entry).unwrap();
+        let record = Record::Entry(entry);
+        classic.print(&mut out, record, &Frame::NONE).unwrap();
+        json.print(&mut out, record, &Frame::NONE).unwrap();
+        xml.print(&mut out, record, &Frame::NONE).unwrap();
+        save.print(&mut out, record, &Frame::NONE).unwrap();
         grouping.add(entry);
         Ok(())
     });
@@ -132,7 +133,7 @@ fn print_stats(cpus: &[CpuStats], global: &GlobalStats) {
 
 /// One printer of each format, with every option that changes what is printed on.
 struct Printers {
-    expectations: Vec<ExpectPrinter<'static>>,
+    expectations: Vec<Printer<'static>>,
     plain: ClassicPrinter<'static>,
     full: ClassicPrinter<'static>,
     json: JsonPrinter<'static>,
@@ -140,7 +141,7 @@ struct Printers {
     table: TablePrinter<'static>,
     save: SavePrinter,
     /// Event printers: entries and expectations, of every event format.
-    events: Vec<EventPrinter<'static>>,
+    events: Vec<Printer<'static>>,
     out: Vec<u8>,
 }
 
@@ -164,10 +165,14 @@ impl Printers {
             expectations: formats
                 .iter()
                 .flat_map(|format| {
-                    [
-                        ExpectPrinter::new(format, false),
-                        ExpectPrinter::new(format, true),
-                    ]
+                    [false, true].map(|timestamp| {
+                        let settings = Settings {
+                            expectations: true,
+                            timestamp,
+                            ..Settings::default()
+                        };
+                        Printer::new(format, settings)
+                    })
                 })
                 .collect(),
             plain: ClassicPrinter::new(ClassicOptions::default(), None, NOW),
@@ -185,7 +190,14 @@ impl Printers {
             .iter()
             .flat_map(|format| {
                 [false, true].map(|expectations| {
-                    EventPrinter::new(format, true, Some(label_map()), expectations)
+                    let settings = Settings {
+                        expectations,
+                        labels: Some(label_map()),
+                        now: NOW,
+                        timestamp: true,
+                        ..Settings::default()
+                    };
+                    Printer::new(format, settings)
                 })
             })
             .collect(),
@@ -196,14 +208,20 @@ impl Printers {
     fn print(&mut self, entry: &Entry<'_>) {
         let _ = Filter::default().matches(entry);
         self.out.clear();
-        self.plain.print(&mut self.out, entry).unwrap();
-        self.full.print(&mut self.out, entry).unwrap();
-        self.json.print(&mut self.out, entry).unwrap();
-        self.xml.print(&mut self.out, entry).unwrap();
-        self.table.add(entry);
-        self.save.print(&mut self.out, "-A", entry, b"").unwrap();
+        let record = Record::Entry(entry);
+        let out = &mut self.out;
+        self.plain.print(out, record, &Frame::NONE).unwrap();
+        self.full.print(out, record, &Frame::NONE).unwrap();
+        self.json.print(out, record, &Frame::NONE).unwrap();
+        self.xml.print(out, record, &Frame::NONE).unwrap();
+        self.table.print(out, record, &Frame::NONE).unwrap();
+        self.save.print(out, record, &Frame::NONE).unwrap();
         for (event, printer) in EVENTS.iter().cycle().zip(&mut self.events) {
-            printer.print(&mut self.out, event, entry).unwrap();
+            let frame = Frame {
+                netns: None,
+                event: Some(*event),
+            };
+            printer.print(out, record, &frame).unwrap();
         }
     }
 
@@ -224,13 +242,16 @@ impl Printers {
 
     fn print_expectation(&mut self, expectation: &Expectation<'_>) {
         let _ = Filter::default().matches_expectation(expectation);
+        let record = Record::Expectation(expectation);
         for printer in &mut self.expectations {
-            printer.print(&mut self.out, expectation).unwrap();
+            printer.print(&mut self.out, record, &Frame::NONE).unwrap();
         }
         for (event, printer) in EVENTS.iter().cycle().zip(&mut self.events) {
-            printer
-                .print_expectation(&mut self.out, event, expectation)
-                .unwrap();
+            let frame = Frame {
+                netns: None,
+                event: Some(*event),
+            };
+            printer.print(&mut self.out, record, &frame).unwrap();
         }
     }
 

@@ -26,8 +26,8 @@ use crate::filter::Filter;
 use crate::model::event::{EventKind, EventSet};
 use crate::netlink::netns;
 use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive, event_filter};
-use crate::output::NetnsTag;
-use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
+use crate::output::event::{Cause, Event, unix_now_nanos};
+use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Target, Watch};
 use output::{Drained, EventOutput};
 use programs::ProgramNames;
@@ -79,11 +79,16 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         filter: &filter,
         events: watch.events,
         expectations: watch.expectations,
-        printer: EventPrinter::new(
+        printer: Printer::new(
             &output.format,
-            output.timestamp,
-            labels.as_ref(),
-            watch.expectations,
+            Settings {
+                expectations: watch.expectations,
+                labels: labels.as_ref(),
+                now: unix_now_seconds(),
+                terminal,
+                timestamp: output.timestamp,
+                namespaces: args.all.all_netns,
+            },
         ),
         programs: ProgramNames::default(),
         out: EventOutput::default(),
@@ -93,7 +98,6 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         limit: watch.count,
         shown: 0,
         netns: None,
-        tagged: Vec::new(),
     };
     let deadline = watch.duration.map(|duration| Instant::now() + duration);
     stream(
@@ -371,37 +375,12 @@ fn report_overruns(conntrack: &Conntrack, count: u64, reliable: bool) {
     );
 }
 
-/// Writes what `print` prints to `out`, tagged with `netns` when there is one: `[LABEL] `
-/// before the line, or the `netns` member first in a JSON object. `text` is scratch.
-fn write_tagged<W: Write>(
-    out: &mut W,
-    text: &mut Vec<u8>,
-    netns: Option<&NetnsTag>,
-    print: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-) -> Result<()> {
-    text.clear();
-    print(text)?;
-    match (netns, text.split_first()) {
-        (None, _) => out.write_all(text)?,
-        (Some(netns), Some((b'{', rest))) => {
-            out.write_all(b"{")?;
-            out.write_all(&netns.json_head)?;
-            out.write_all(rest)?;
-        }
-        (Some(netns), _) => {
-            out.write_all(&netns.prefix)?;
-            out.write_all(text)?;
-        }
-    }
-    Ok(())
-}
-
 /// The per-event path: decode, check the kind and the filter, print, count.
 struct Watcher<'m> {
     filter: &'m Filter,
     events: EventSet,
     expectations: bool,
-    printer: EventPrinter<'m>,
+    printer: Printer<'m>,
     programs: ProgramNames,
     out: EventOutput,
     /// What ends the stream; once one arrived, writes wait only so long.
@@ -414,8 +393,6 @@ struct Watcher<'m> {
     shown: u64,
     /// The namespace of the socket being read, with `--all-netns`.
     netns: Option<Rc<NetnsTag>>,
-    /// An event's text, before its namespace's tag goes in.
-    tagged: Vec<u8>,
 }
 
 /// How the output ended: the events written whole, and those shown to ct that standard
@@ -472,13 +449,12 @@ impl Watcher<'_> {
             time: entry.event_time.unwrap_or_else(unix_now_nanos),
             cause,
         };
-        let printer = &mut self.printer;
-        write_tagged(
-            &mut self.out,
-            &mut self.tagged,
-            self.netns.as_deref(),
-            |text| printer.print(text, &event, &entry),
-        )?;
+        let frame = Frame {
+            netns: self.netns.as_deref(),
+            event: Some(event),
+        };
+        self.printer
+            .print(&mut self.out, Record::Entry(&entry), &frame)?;
         Ok(true)
     }
 
@@ -500,13 +476,12 @@ impl Watcher<'_> {
             time: unix_now_nanos(),
             cause: None,
         };
-        let printer = &mut self.printer;
-        write_tagged(
-            &mut self.out,
-            &mut self.tagged,
-            self.netns.as_deref(),
-            |text| printer.print_expectation(text, &event, &expectation),
-        )?;
+        let frame = Frame {
+            netns: self.netns.as_deref(),
+            event: Some(event),
+        };
+        self.printer
+            .print(&mut self.out, Record::Expectation(&expectation), &frame)?;
         Ok(true)
     }
 
