@@ -24,12 +24,13 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::{Report, Stderr, connect, load_labels, stdout};
-use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
+use crate::cli::{DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
 use crate::decode::DecodeError;
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
+use crate::model::table::Table;
 use crate::netlink::flush::{Flush, KernelRelease};
-use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
+use crate::netlink::{Conntrack, DeleteBatch, Deletion};
 use crate::output::{Frame, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Target, UsageError};
 
@@ -105,18 +106,19 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
     let output = Output::from_args(&args.output, label_map)?;
     let path = Path::from_args(&args.delete, Path::PerEntry);
     let dry_run = args.delete.dry_run;
-    let deleted = match args.table {
-        CountTableArg::Conntrack => delete_entries(&target, &filter, &output, path, dry_run, true)?,
-        CountTableArg::Expect => {
-            super::expect::check_filter(&filter)?;
-            super::expect::check_format(&output.format)?;
-            refuse_one_request_for_expectations(path)?;
-            delete_expectations(&target, &filter, &output, dry_run, true)?
-        }
+    let expectations = args.table.holds_expectations();
+    let deleted = if expectations {
+        super::expect::check_filter(&filter)?;
+        super::expect::check_format(&output.format)?;
+        refuse_one_request_for_expectations(path)?;
+        delete_expectations(&target, &filter, &output, dry_run, true)?
+    } else {
+        delete_entries(&target, &filter, &output, path, dry_run, true)?
     };
-    let what = match args.table {
-        CountTableArg::Conntrack => "flow entries",
-        CountTableArg::Expect => "expectations",
+    let what = if expectations {
+        "expectations"
+    } else {
+        "flow entries"
     };
     report(deleted, what, dry_run, output.quiet)
 }
@@ -132,16 +134,17 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
         family: args.family.map(FamilyArg::raw),
         ..Filter::default()
     };
-    let (table, what) = match args.table {
-        CountTableArg::Conntrack => ("connection tracking table", "flow entries"),
-        CountTableArg::Expect => ("expectation table", "expectations"),
+    let expectations = args.table.holds_expectations();
+    let (table, what) = if expectations {
+        ("expectation table", "expectations")
+    } else {
+        ("connection tracking table", "flow entries")
     };
     if dry_run {
-        let would = match args.table {
-            CountTableArg::Conntrack => {
-                delete_entries(&target, &filter, &output, path, true, true)?
-            }
-            CountTableArg::Expect => delete_expectations(&target, &filter, &output, true, true)?,
+        let would = if expectations {
+            delete_expectations(&target, &filter, &output, true, true)?
+        } else {
+            delete_entries(&target, &filter, &output, path, true, true)?
         };
         // Unlike a delete, a flush that finds nothing is no failure (conntrack -F).
         match report(would, what, true, output.quiet) {
@@ -149,18 +152,14 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
             other => return other,
         }
     }
-    match args.table {
+    if !expectations {
         // conntrack -F prints nothing on stdout.
-        CountTableArg::Conntrack => {
-            delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
-        }
-        CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
-            connect(&target)?.flush_expectations()?;
-        }
-        CountTableArg::Expect => {
-            refuse_one_request_for_expectations(path)?;
-            delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
-        }
+        delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
+    } else if filter.family.is_none() && path != Path::PerEntry {
+        connect(&target)?.flush_expectations()?;
+    } else {
+        refuse_one_request_for_expectations(path)?;
+        delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
     }
     let scope = match args.family {
         None => String::new(),
@@ -332,7 +331,7 @@ fn show_matching<W: Write>(
 ) -> Result<u64> {
     let mut shown = 0;
     conntrack.entries(
-        EntryList::Table,
+        Table::Conntrack,
         filter,
         |entry, _| {
             if let Some(printer) = printer {
@@ -383,7 +382,7 @@ fn delete_one_by_one<W: Write>(
         });
         let mut batch = DeleteBatch::default();
         let dumped = dumper.entries(
-            EntryList::Table,
+            Table::Conntrack,
             filter,
             |_, dumped| {
                 // Once the report is cut short, only the deletion needs the entry.

@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use super::{connect, stdout};
 use crate::filter::Filter;
+use crate::model::table::Table;
 use crate::output::{Frame, Print, Printer, Record, Settings};
 use crate::plan::{Format, Output, Target, UsageError};
 
@@ -64,7 +65,7 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
 /// before each.
 pub fn expectation_settings(output: &Output) -> Settings<'static> {
     Settings {
-        expectations: true,
+        table: Table::Expect,
         timestamp: output.timestamp,
         ..Settings::default()
     }

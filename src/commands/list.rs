@@ -6,11 +6,12 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{connect, load_labels, stdout};
-use crate::cli::{ListArgs, TableArg};
+use crate::cli::ListArgs;
 use crate::decode::DecodeError;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
-use crate::netlink::{DumpStats, EntryList};
+use crate::model::table::Table;
+use crate::netlink::DumpStats;
 use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Format, Output, Target, UsageError};
 
@@ -19,13 +20,13 @@ pub fn run(args: &ListArgs) -> Result<()> {
     let (filter, label_map) = plan::filter(&args.filter)?;
     let output = Output::from_args(&args.output, label_map)?;
     if let Some(path) = &args.input.input {
-        if args.table != TableArg::Conntrack {
+        if args.table != Table::Conntrack {
             return Err(super::saved_dumps_hold_connections("the other tables").into());
         }
         return list_saved(path, &filter, &output);
     }
     if args.all.all_netns {
-        if args.table != TableArg::Conntrack {
+        if args.table != Table::Conntrack {
             return Err(UsageError(
                 "--all-netns lists the conntrack table of each namespace; list the other \
                  tables of one namespace at a time with --netns"
@@ -37,19 +38,17 @@ pub fn run(args: &ListArgs) -> Result<()> {
         return list_all_namespaces(&target, &filter, &output);
     }
     match args.table {
-        TableArg::Conntrack => list(&target, &filter, &output, EntryList::Table),
-        TableArg::Dying => list(&target, &filter, &output, EntryList::Dying),
-        TableArg::Unconfirmed => list(&target, &filter, &output, EntryList::Unconfirmed),
-        TableArg::Expect => super::expect::list(&target, &filter, &output),
+        Table::Expect => super::expect::list(&target, &filter, &output),
+        entries => list(&target, &filter, &output, entries),
     }
 }
 
 /// Dumps the table (with as much of the filter as the kernel takes) or a list the
 /// kernel cannot filter, and prints every entry that passes the filter.
-fn list(target: &Target, filter: &Filter, output: &Output, list: EntryList) -> Result<()> {
+fn list(target: &Target, filter: &Filter, output: &Output, table: Table) -> Result<()> {
     let mut conntrack = connect(target)?;
     print_entries(output, |on_entry, on_undecodable| {
-        conntrack.entries(list, filter, |entry, _| on_entry(entry), on_undecodable)
+        conntrack.entries(table, filter, |entry, _| on_entry(entry), on_undecodable)
     })
 }
 
@@ -92,7 +91,7 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
     super::for_each_table(target, true, |conntrack, namespace| {
         lister.netns = namespace.map(NetnsTag::of);
         let stats = conntrack.entries(
-            EntryList::Table,
+            Table::Conntrack,
             filter,
             |entry, _| Ok(lister.on_matching(entry)?),
             skipped_entry,

@@ -18,6 +18,7 @@ use super::xml::XmlPrinter;
 use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
 use crate::model::expect::Expectation;
+use crate::model::table::Table;
 use crate::plan::Format;
 
 /// What a printer prints.
@@ -80,9 +81,10 @@ pub trait Print {
 /// What a command's printer is made for, besides the format.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Settings<'m> {
-    /// Expectations rather than entries: XML's document is `<expect>`, the table is the
-    /// expectation table, and `-o save` (refused for them) falls back to conntrack's line.
-    pub expectations: bool,
+    /// The table printed: for the expectation table, XML's document is `<expect>`, the
+    /// table is the expectation table, and `-o save` (refused for it) falls back to
+    /// conntrack's line.
+    pub table: Table,
     /// Names for label bits, when `-o labels` (or JSON, the table) wants them.
     pub labels: Option<&'m LabelMap>,
     /// The time `delta-time` counts to (events count to the time of each event).
@@ -109,13 +111,14 @@ pub enum Printer<'m> {
 impl<'m> Printer<'m> {
     pub fn new(format: &Format, settings: Settings<'m>) -> Self {
         let Settings {
-            expectations,
+            table,
             labels,
             now,
             terminal,
             timestamp,
             namespaces,
         } = settings;
+        let expectations = table.holds_expectations();
         match format {
             Format::Classic(options) => {
                 Printer::Classic(ClassicPrinter::new(*options, labels, now).timestamped(timestamp))

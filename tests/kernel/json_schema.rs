@@ -21,7 +21,8 @@ use ct::decode::stats::{decode_cpu_stats, decode_global_stats};
 use ct::kernel::*;
 use ct::labelmap::LabelMap;
 use ct::model::entry::{L4, Tuple};
-use ct::model::stats::{GlobalStats, StatsKind};
+use ct::model::stats::GlobalStats;
+use ct::model::table::Table;
 use ct::netlink::attributes::{be32, tuple};
 use ct::netlink::{Conntrack, DumpStats, Message, Request, walk_datagram};
 use ct::output::json::JsonPrinter;
@@ -220,10 +221,10 @@ fn json_of_every_captured_reply_fits_the_schema() {
 
     // The statistics: per-CPU counters of both tables, with and without the global ones.
     for (name, kind) in [
-        ("ct_stats_cpu", StatsKind::Conntrack),
-        ("x_ct_stats_cpu", StatsKind::Conntrack),
-        ("exp_stats_cpu", StatsKind::Expect),
-        ("x_exp_stats_cpu", StatsKind::Expect),
+        ("ct_stats_cpu", Table::Conntrack),
+        ("x_ct_stats_cpu", Table::Conntrack),
+        ("exp_stats_cpu", Table::Expect),
+        ("x_exp_stats_cpu", Table::Expect),
     ] {
         let bytes = std::fs::read(fixtures().join(format!("replies/{name}.bin"))).unwrap();
         let mut cpus = Vec::new();

@@ -13,7 +13,7 @@ use std::path::Path;
 use ct::decode::decode_entry;
 use ct::decode::stats::{decode_cpu_stats, decode_global_stats};
 use ct::kernel::*;
-use ct::model::stats::StatsKind;
+use ct::model::table::Table;
 use ct::netlink::{DumpStats, Message, kernel_errno, walk_datagram};
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::stats::print_classic;
@@ -51,7 +51,7 @@ fn messages(bytes: &[u8]) -> anyhow::Result<Vec<(u8, u16, Vec<u8>)>> {
     Ok(all)
 }
 
-fn stats_text(name: &str, kind: StatsKind) -> (String, String) {
+fn stats_text(name: &str, kind: Table) -> (String, String) {
     let (bytes, expected) = reply(name);
     let cpus: Vec<_> = messages(&bytes)
         .unwrap()
@@ -66,7 +66,7 @@ fn stats_text(name: &str, kind: StatsKind) -> (String, String) {
 #[test]
 fn per_cpu_statistics_print_as_conntrack_s() {
     for name in ["ct_stats_cpu", "x_ct_stats_cpu"] {
-        let (ours, conntrack) = stats_text(name, StatsKind::Conntrack);
+        let (ours, conntrack) = stats_text(name, Table::Conntrack);
         assert_eq!(ours, conntrack, "{name}");
     }
 }
@@ -74,7 +74,7 @@ fn per_cpu_statistics_print_as_conntrack_s() {
 #[test]
 fn expectation_statistics_print_as_conntrack_s_expect() {
     for name in ["exp_stats_cpu", "x_exp_stats_cpu"] {
-        let (ours, conntrack) = stats_text(name, StatsKind::Expect);
+        let (ours, conntrack) = stats_text(name, Table::Expect);
         assert_eq!(ours, conntrack, "{name}");
     }
 }
@@ -163,7 +163,7 @@ fn expect_fixture(name: &str) -> Vec<u8> {
 fn print_expectations(bin: &str, family: u8, format: &Format) -> String {
     let bytes = expect_fixture(bin);
     let settings = Settings {
-        expectations: true,
+        table: Table::Expect,
         ..Settings::default()
     };
     let mut printer = Printer::new(format, settings);

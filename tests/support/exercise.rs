@@ -17,7 +17,8 @@ use ct::model::entry::Entry;
 use ct::model::event::EventKind;
 use ct::model::expect::Expectation;
 use ct::model::group::{Grouping, KeyField, SortBy};
-use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
+use ct::model::stats::{CpuStats, GlobalStats};
+use ct::model::table::Table;
 use ct::netlink::{DumpStats, walk_datagram};
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::event::{Cause, Event};
@@ -127,8 +128,8 @@ pub fn exercise_proc_stats(text: &str) {
 fn print_stats(cpus: &[CpuStats], global: &GlobalStats) {
     let mut out = Vec::new();
     print_classic(&mut out, cpus).unwrap();
-    print_json(&mut out, StatsKind::Conntrack, global, cpus).unwrap();
-    print_table(&mut out, StatsKind::Expect, global, cpus).unwrap();
+    print_json(&mut out, Table::Conntrack, global, cpus).unwrap();
+    print_table(&mut out, Table::Expect, global, cpus).unwrap();
 }
 
 /// One printer of each format, with every option that changes what is printed on.
@@ -167,7 +168,7 @@ impl Printers {
                 .flat_map(|format| {
                     [false, true].map(|timestamp| {
                         let settings = Settings {
-                            expectations: true,
+                            table: Table::Expect,
                             timestamp,
                             ..Settings::default()
                         };
@@ -189,9 +190,9 @@ impl Printers {
             ]
             .iter()
             .flat_map(|format| {
-                [false, true].map(|expectations| {
+                [Table::Conntrack, Table::Expect].map(|table| {
                     let settings = Settings {
-                        expectations,
+                        table,
                         labels: Some(label_map()),
                         now: NOW,
                         timestamp: true,
@@ -232,7 +233,7 @@ impl Printers {
         if let Ok(expectation) = decode_expectation(family, attributes) {
             self.print_expectation(&expectation);
         }
-        for kind in [StatsKind::Conntrack, StatsKind::Expect] {
+        for kind in [Table::Conntrack, Table::Expect] {
             if let Ok(cpu) = decode_cpu_stats(kind, cpu, attributes) {
                 let global = decode_global_stats(attributes).unwrap_or_default();
                 print_stats(&[cpu], &global);

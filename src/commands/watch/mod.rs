@@ -24,6 +24,7 @@ use super::{Stderr, connect, load_labels};
 use crate::cli::WatchArgs;
 use crate::filter::Filter;
 use crate::model::event::{EventKind, EventSet};
+use crate::model::table::Table;
 use crate::netlink::netns;
 use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive, event_filter};
 use crate::output::event::{Cause, Event, unix_now_nanos};
@@ -53,7 +54,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let (filter, label_map) = plan::filter(&args.filter)?;
     let output = Output::from_args(&args.output, label_map)?;
     let watch = Watch::from_args(args, &output)?;
-    if watch.expectations {
+    if watch.table.holds_expectations() {
         super::expect::check_filter(&filter)?;
         super::expect::check_format(&output.format)?;
     }
@@ -78,11 +79,11 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let mut watcher = Watcher {
         filter: &filter,
         events: watch.events,
-        expectations: watch.expectations,
+        table: watch.table,
         printer: Printer::new(
             &output.format,
             Settings {
-                expectations: watch.expectations,
+                table: watch.table,
                 labels: labels.as_ref(),
                 now: unix_now_seconds(),
                 terminal,
@@ -124,7 +125,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         );
     }
     if !output.quiet {
-        let what = if watch.expectations {
+        let what = if watch.table.holds_expectations() {
             "expectation"
         } else {
             "flow"
@@ -238,12 +239,12 @@ fn open_event_socket(target: &Target, watch: &Watch, filter: &Filter) -> Result<
         ..target.clone()
     };
     let mut conntrack = connect(&sized)?;
-    conntrack.join_groups(&watch.events.groups(watch.expectations))?;
+    conntrack.join_groups(&watch.events.groups(watch.table))?;
     if watch.reliable {
         conntrack.request_reliable_delivery()?;
     }
     // The program reads entry attributes; expectation events are filtered in ct alone.
-    if watch.kernel_filter && !watch.expectations {
+    if watch.kernel_filter && !watch.table.holds_expectations() {
         if let Some(program) = event_filter::program(filter, watch.events) {
             event_filter::attach(conntrack.raw_fd(), &program)?;
         }
@@ -379,7 +380,8 @@ fn report_overruns(conntrack: &Conntrack, count: u64, reliable: bool) {
 struct Watcher<'m> {
     filter: &'m Filter,
     events: EventSet,
-    expectations: bool,
+    /// Whose events: the connections' or the expectations'.
+    table: Table,
     printer: Printer<'m>,
     programs: ProgramNames,
     out: EventOutput,
@@ -412,7 +414,7 @@ impl Watcher<'_> {
         if !self.events.contains(kind) || self.done() {
             return Ok(());
         }
-        let shown = if self.expectations {
+        let shown = if self.table.holds_expectations() {
             self.expectation_event(kind, &event)?
         } else {
             self.entry_event(kind, &event)?
