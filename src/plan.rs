@@ -14,14 +14,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::{
-    CountTableArg, EventArg, FamilyArg, FilterArgs, FlushArgs, OutputArgs, OutputOption,
-    TargetArgs, TupleArgs, WatchArgs,
+    EventArg, FamilyArg, FilterArgs, FlushArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs,
+    WatchArgs,
 };
 use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
 use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::{Family, L4, Tuple, has_ports, proto_name};
 use crate::model::event::EventSet;
+use crate::model::table::Table;
 use crate::output::classic::ClassicOptions;
 use crate::output::table::{ColorChoice, Column};
 
@@ -383,8 +384,8 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watch {
     pub events: EventSet,
-    /// Expectation events rather than entry events (`ct watch expect`).
-    pub expectations: bool,
+    /// Whose events: the connections' or the expectations' (`ct watch expect`).
+    pub table: Table,
     /// Stop after this many events shown (`--count`).
     pub count: Option<u64>,
     /// Stop after this long (`--duration`).
@@ -421,7 +422,7 @@ impl Watch {
         };
         Ok(Watch {
             events,
-            expectations: args.table == CountTableArg::Expect,
+            table: args.table,
             count: args.count,
             duration: args.duration,
             reliable: args.reliable,
@@ -437,7 +438,7 @@ impl Watch {
     /// connection's next event, and sends expectation events once. So only a watch of
     /// connections' DESTROY events alone loses nothing when the socket's buffer is full.
     pub fn resends_lost_events(&self) -> bool {
-        self.reliable && !self.expectations && !self.events.new && !self.events.update
+        self.reliable && !self.table.holds_expectations() && !self.events.new && !self.events.update
     }
 }
 

@@ -6,9 +6,11 @@
 
 pub mod groups;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::group::{KeyField, SortBy};
+use crate::model::table::Table;
 
 pub use groups::{
     AllNetnsArgs, FamilyArg, FilterArgs, InputArgs, OutputArgs, OutputOption, TargetArgs, TupleArgs,
@@ -249,37 +251,51 @@ impl ManPage {
 }
 
 /// The kernel's tables `ct list` reads, as conntrack's `-L` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum TableArg {
-    /// The connections (the default).
-    #[default]
-    Conntrack,
-    /// The expectations: connections a helper (ftp, tftp, sip...) announced.
-    Expect,
-    /// Entries being destroyed. Since Linux 5.19 it holds only entries whose destroy
-    /// event could not be delivered to a listener yet.
-    Dying,
-    /// Entries not yet confirmed. Since Linux 5.19 the kernel keeps no such list and it
-    /// is always empty.
-    Unconfirmed,
+fn any_table() -> impl TypedValueParser<Value = Table> {
+    tables([
+        (Table::Conntrack, "The connections (the default)"),
+        (
+            Table::Expect,
+            "The expectations: connections a helper (ftp, tftp, sip...) announced",
+        ),
+        (
+            Table::Dying,
+            "Entries being destroyed. Since Linux 5.19 it holds only entries whose destroy \
+             event could not be delivered to a listener yet",
+        ),
+        (
+            Table::Unconfirmed,
+            "Entries not yet confirmed. Since Linux 5.19 the kernel keeps no such list and \
+             it is always empty",
+        ),
+    ])
 }
 
-/// `ct count` counts entries or expectations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum CountTableArg {
-    /// The connections (the default).
-    #[default]
-    Conntrack,
-    /// The expectations.
-    Expect,
+/// The tables of the commands that read entries or expectations: count, stats, watch,
+/// delete, flush.
+fn entries_or_expectations() -> impl TypedValueParser<Value = Table> {
+    tables([
+        (Table::Conntrack, "The connections (the default)"),
+        (Table::Expect, "The expectations"),
+    ])
+}
+
+/// A parser of the tables `accepted`, each by its name and with its help.
+fn tables<const N: usize>(
+    accepted: [(Table, &'static str); N],
+) -> impl TypedValueParser<Value = Table> {
+    PossibleValuesParser::new(
+        accepted.map(|(table, help)| PossibleValue::new(table.name()).help(help)),
+    )
+    .try_map(|name| Table::from_name(&name).ok_or_else(|| format!("no table is named {name}")))
 }
 
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct ListArgs {
     /// Which table: conntrack (the default), expect, dying or unconfirmed.
-    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
-    pub table: TableArg,
+    #[arg(value_parser = any_table(), value_name = "TABLE", default_value = "conntrack")]
+    pub table: Table,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -301,8 +317,12 @@ pub struct ListArgs {
 #[command(args_override_self = true)]
 pub struct CountArgs {
     /// Which table: conntrack (the default) or expect.
-    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
-    pub table: CountTableArg,
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -321,8 +341,12 @@ pub struct CountArgs {
 #[command(args_override_self = true)]
 pub struct StatsArgs {
     /// Which statistics: conntrack (the default) or expect.
-    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
-    pub table: CountTableArg,
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
 
     /// The format: conntrack's per-CPU lines (default), table (the table's fill level,
     /// totals and per-CPU counters, for people) or json (one object: global, totals,
@@ -369,8 +393,12 @@ pub struct GetArgs {
 #[command(args_override_self = true)]
 pub struct WatchArgs {
     /// Which events: of connections (conntrack, the default) or of expectations (expect).
-    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
-    pub table: CountTableArg,
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
 
     /// The kinds of event, comma-separated: NEW, UPDATE (or UPDATES), DESTROY, ALL (the
     /// default). Only these are received at all. Example: -e NEW,DESTROY
@@ -600,8 +628,12 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[command(args_override_self = true)]
 pub struct DeleteArgs {
     /// Which table: conntrack (the default) or expect.
-    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
-    pub table: CountTableArg,
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
 
     #[command(flatten)]
     pub delete: DeleteModeArgs,
@@ -620,8 +652,12 @@ pub struct DeleteArgs {
 #[command(args_override_self = true)]
 pub struct FlushArgs {
     /// Which table: conntrack (the default) or expect.
-    #[arg(value_enum, value_name = "TABLE", default_value = "conntrack")]
-    pub table: CountTableArg,
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
 
     /// Only this family's entries: ipv4 or ipv6. Example: -f ipv6
     #[arg(short = 'f', long = "family", value_enum, value_name = "FAMILY")]
@@ -660,4 +696,47 @@ pub struct DeleteModeArgs {
     /// deleted too, unreported.
     #[arg(long = "one-request")]
     pub one_request: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table each command parsed, or clap's error.
+    fn table(args: &str) -> Result<Table, clap::error::ErrorKind> {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let cli = Cli::try_parse_from(argv).map_err(|err| err.kind())?;
+        Ok(match cli.command {
+            Command::List(args) => args.table,
+            Command::Count(args) => args.table,
+            Command::Stats(args) => args.table,
+            Command::Watch(args) => args.table,
+            Command::Delete(args) => args.table,
+            Command::Flush(args) => args.table,
+            _ => panic!("not a command with a table"),
+        })
+    }
+
+    #[test]
+    fn every_command_parses_its_tables_into_the_model() {
+        for table_name in ["conntrack", "expect", "dying", "unconfirmed"] {
+            assert_eq!(
+                table(&format!("list {table_name}")),
+                Ok(Table::from_name(table_name).unwrap())
+            );
+        }
+        for command in ["count", "stats", "watch", "delete", "flush"] {
+            assert_eq!(table(command), Ok(Table::Conntrack), "{command}");
+            assert_eq!(table(&format!("{command} conntrack")), Ok(Table::Conntrack));
+            assert_eq!(table(&format!("{command} expect")), Ok(Table::Expect));
+            for other in ["dying", "unconfirmed", "Expect"] {
+                assert_eq!(
+                    table(&format!("{command} {other}")),
+                    Err(clap::error::ErrorKind::InvalidValue),
+                    "{command} {other}"
+                );
+            }
+        }
+        assert_eq!(table("list"), Ok(Table::Conntrack));
+    }
 }

@@ -10,32 +10,33 @@ use anyhow::Result;
 
 use super::stats::report_proc_fallback;
 use super::{connect, stdout};
-use crate::cli::{CountArgs, CountTableArg};
+use crate::cli::CountArgs;
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
-use crate::netlink::{Conntrack, EntryList};
+use crate::model::table::Table;
+use crate::netlink::Conntrack;
 use crate::output::NetnsTag;
 use crate::plan::{self, Target};
 
 pub fn run(args: &CountArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
-    if args.table == CountTableArg::Expect {
+    let expectations = args.table.holds_expectations();
+    if expectations {
         super::expect::check_filter(&filter)?;
     }
     if let Some(path) = &args.input.input {
-        if args.table == CountTableArg::Expect {
+        if expectations {
             return Err(super::saved_dumps_hold_connections("expectations").into());
         }
         return print_count(count_saved(path, &filter, label_map)?);
     }
-    let count = |conntrack: &mut Conntrack| match args.table {
-        CountTableArg::Conntrack if filter == Filter::default() => conntrack.count_entries(),
-        CountTableArg::Conntrack => count_matching(conntrack, &filter),
-        CountTableArg::Expect if filter == Filter::default() => {
-            conntrack.count_all_expectations().map(u64::from)
-        }
-        CountTableArg::Expect => conntrack.count_expectations(&filter),
+    let everything = filter == Filter::default();
+    let count = |conntrack: &mut Conntrack| match (expectations, everything) {
+        (false, true) => conntrack.count_entries(),
+        (false, false) => count_matching(conntrack, &filter),
+        (true, true) => conntrack.count_all_expectations().map(u64::from),
+        (true, false) => conntrack.count_expectations(&filter),
     };
     if !args.all.all_netns {
         return print_count(count(&mut connect(&target)?)?);
@@ -77,7 +78,7 @@ fn count_saved(path: &str, filter: &Filter, labels: Option<LabelMap>) -> Result<
 fn count_matching(conntrack: &mut Conntrack, filter: &Filter) -> Result<u64> {
     let mut counted = 0;
     conntrack.entries(
-        EntryList::Table,
+        Table::Conntrack,
         filter,
         |_, _| {
             counted += 1;

@@ -24,13 +24,14 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::{Report, Stderr, connect, load_labels, stdout};
-use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
+use crate::cli::{DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
 use crate::decode::DecodeError;
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
 use crate::filter::flush::{Flush, KernelRelease};
-use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
-use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
+use crate::model::table::Table;
+use crate::netlink::{Conntrack, DeleteBatch, Deletion};
+use crate::output::{Frame, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Target, UsageError};
 
 /// Deletions sent per batch: one datagram of requests, their acknowledgements
@@ -105,18 +106,19 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
     let output = Output::from_args(&args.output, label_map)?;
     let path = Path::from_args(&args.delete, Path::PerEntry);
     let dry_run = args.delete.dry_run;
-    let deleted = match args.table {
-        CountTableArg::Conntrack => delete_entries(&target, &filter, &output, path, dry_run, true)?,
-        CountTableArg::Expect => {
-            super::expect::check_filter(&filter)?;
-            super::expect::check_format(&output.format)?;
-            refuse_one_request_for_expectations(path)?;
-            delete_expectations(&target, &filter, &output, dry_run, true)?
-        }
+    let expectations = args.table.holds_expectations();
+    let deleted = if expectations {
+        super::expect::check_filter(&filter)?;
+        super::expect::check_format(&output.format)?;
+        refuse_one_request_for_expectations(path)?;
+        delete_expectations(&target, &filter, &output, dry_run, true)?
+    } else {
+        delete_entries(&target, &filter, &output, path, dry_run, true)?
     };
-    let what = match args.table {
-        CountTableArg::Conntrack => "flow entries",
-        CountTableArg::Expect => "expectations",
+    let what = if expectations {
+        "expectations"
+    } else {
+        "flow entries"
     };
     report(deleted, what, dry_run, output.quiet)
 }
@@ -132,16 +134,17 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
         family: args.family.map(FamilyArg::raw),
         ..Filter::default()
     };
-    let (table, what) = match args.table {
-        CountTableArg::Conntrack => ("connection tracking table", "flow entries"),
-        CountTableArg::Expect => ("expectation table", "expectations"),
+    let expectations = args.table.holds_expectations();
+    let (table, what) = if expectations {
+        ("expectation table", "expectations")
+    } else {
+        ("connection tracking table", "flow entries")
     };
     if dry_run {
-        let would = match args.table {
-            CountTableArg::Conntrack => {
-                delete_entries(&target, &filter, &output, path, true, true)?
-            }
-            CountTableArg::Expect => delete_expectations(&target, &filter, &output, true, true)?,
+        let would = if expectations {
+            delete_expectations(&target, &filter, &output, true, true)?
+        } else {
+            delete_entries(&target, &filter, &output, path, true, true)?
         };
         // Unlike a delete, a flush that finds nothing is no failure (conntrack -F).
         match report(would, what, true, output.quiet) {
@@ -149,18 +152,14 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
             other => return other,
         }
     }
-    match args.table {
+    if !expectations {
         // conntrack -F prints nothing on stdout.
-        CountTableArg::Conntrack => {
-            delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
-        }
-        CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
-            connect(&target)?.flush_expectations()?;
-        }
-        CountTableArg::Expect => {
-            refuse_one_request_for_expectations(path)?;
-            delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
-        }
+        delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
+    } else if filter.family.is_none() && path != Path::PerEntry {
+        connect(&target)?.flush_expectations()?;
+    } else {
+        refuse_one_request_for_expectations(path)?;
+        delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
     }
     let scope = match args.family {
         None => String::new(),
@@ -271,9 +270,12 @@ fn delete_entries(
     let mut printer = print.then(|| {
         Printer::new(
             &output.format,
-            labels.as_ref(),
-            unix_now_seconds(),
-            terminal,
+            Settings {
+                labels: labels.as_ref(),
+                now: unix_now_seconds(),
+                terminal,
+                ..Settings::default()
+            },
         )
         .for_deleted()
     });
@@ -329,11 +331,11 @@ fn show_matching<W: Write>(
 ) -> Result<u64> {
     let mut shown = 0;
     conntrack.entries(
-        EntryList::Table,
+        Table::Conntrack,
         filter,
         |entry, _| {
             if let Some(printer) = printer {
-                printer.print(out, entry)?;
+                printer.print(out, Record::Entry(entry), &Frame::NONE)?;
             }
             shown += 1;
             Ok(())
@@ -380,7 +382,7 @@ fn delete_one_by_one<W: Write>(
         });
         let mut batch = DeleteBatch::default();
         let dumped = dumper.entries(
-            EntryList::Table,
+            Table::Conntrack,
             filter,
             |_, dumped| {
                 // Once the report is cut short, only the deletion needs the entry.
@@ -462,7 +464,7 @@ impl DeletedBatch {
             deleted += 1;
             if let Some(printer) = printer.as_mut().filter(|_| out.is_open()) {
                 if let Some(entry) = self.batch.entry(index) {
-                    printer.print(out, &entry?)?;
+                    printer.print(out, Record::Entry(&entry?), &Frame::NONE)?;
                 }
             }
         }
@@ -492,12 +494,14 @@ fn delete_expectations(
         |_| Ok(()),
     )?;
     let (mut out, _) = stdout();
-    let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
+    let mut printer =
+        print.then(|| Printer::new(&output.format, super::expect::expectation_settings(output)));
     if dry_run {
         // Only reading, as `ct list expect`: a closed pipe ends it.
         for (family, attributes) in &found {
             if let Some(printer) = &mut printer {
-                printer.print(&mut out, &decode_expectation(*family, attributes)?)?;
+                let expectation = decode_expectation(*family, attributes)?;
+                printer.print(&mut out, Record::Expectation(&expectation), &Frame::NONE)?;
             }
         }
         if let Some(printer) = &mut printer {
@@ -522,7 +526,7 @@ fn delete_expectations(
             }
         }
         if let Some(printer) = printer.as_mut().filter(|_| report.is_open()) {
-            printer.print(&mut report, &expectation)?;
+            printer.print(&mut report, Record::Expectation(&expectation), &Frame::NONE)?;
         }
     }
     if let Some(printer) = &mut printer {

@@ -11,7 +11,8 @@ use anyhow::Result;
 
 use super::{connect, stdout};
 use crate::filter::Filter;
-use crate::output::ExpectPrinter;
+use crate::model::table::Table;
+use crate::output::{Frame, Print, Printer, Record, Settings};
 use crate::plan::{Format, Output, Target, UsageError};
 
 /// `ct list expect`: every expectation that passes the filter, as it is dumped.
@@ -32,13 +33,13 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     }
     let mut conntrack = connect(target)?;
     let (mut out, terminal) = stdout();
-    let mut printer = ExpectPrinter::new(&output.format, output.timestamp);
+    let mut printer = Printer::new(&output.format, expectation_settings(output));
     let mut shown = 0u64;
     let mut errors = super::Stderr;
     conntrack.expectations(
         filter,
         |expectation, _| {
-            printer.print(&mut out, expectation)?;
+            printer.print(&mut out, Record::Expectation(expectation), &Frame::NONE)?;
             shown += 1;
             if terminal {
                 out.flush()?;
@@ -58,6 +59,16 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
         writeln!(errors, "ct: {shown} expectations have been shown.")?;
     }
     Ok(())
+}
+
+/// What a printer of expectations is made with: `-o timestamp`, the time of printing
+/// before each.
+pub fn expectation_settings(output: &Output) -> Settings<'static> {
+    Settings {
+        table: Table::Expect,
+        timestamp: output.timestamp,
+        ..Settings::default()
+    }
 }
 
 /// conntrack's `-o save` has no line for an expectation.

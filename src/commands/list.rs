@@ -6,12 +6,13 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{connect, load_labels, stdout};
-use crate::cli::{ListArgs, TableArg};
+use crate::cli::ListArgs;
 use crate::decode::DecodeError;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
-use crate::netlink::{DumpStats, EntryList};
-use crate::output::{NetnsTag, Printer, unix_now_seconds};
+use crate::model::table::Table;
+use crate::netlink::DumpStats;
+use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Format, Output, Target, UsageError};
 
 pub fn run(args: &ListArgs) -> Result<()> {
@@ -19,13 +20,13 @@ pub fn run(args: &ListArgs) -> Result<()> {
     let (filter, label_map) = plan::filter(&args.filter)?;
     let output = Output::from_args(&args.output, label_map)?;
     if let Some(path) = &args.input.input {
-        if args.table != TableArg::Conntrack {
+        if args.table != Table::Conntrack {
             return Err(super::saved_dumps_hold_connections("the other tables").into());
         }
         return list_saved(path, &filter, &output);
     }
     if args.all.all_netns {
-        if args.table != TableArg::Conntrack {
+        if args.table != Table::Conntrack {
             return Err(UsageError(
                 "--all-netns lists the conntrack table of each namespace; list the other \
                  tables of one namespace at a time with --netns"
@@ -37,19 +38,17 @@ pub fn run(args: &ListArgs) -> Result<()> {
         return list_all_namespaces(&target, &filter, &output);
     }
     match args.table {
-        TableArg::Conntrack => list(&target, &filter, &output, EntryList::Table),
-        TableArg::Dying => list(&target, &filter, &output, EntryList::Dying),
-        TableArg::Unconfirmed => list(&target, &filter, &output, EntryList::Unconfirmed),
-        TableArg::Expect => super::expect::list(&target, &filter, &output),
+        Table::Expect => super::expect::list(&target, &filter, &output),
+        entries => list(&target, &filter, &output, entries),
     }
 }
 
 /// Dumps the table (with as much of the filter as the kernel takes) or a list the
 /// kernel cannot filter, and prints every entry that passes the filter.
-fn list(target: &Target, filter: &Filter, output: &Output, list: EntryList) -> Result<()> {
+fn list(target: &Target, filter: &Filter, output: &Output, table: Table) -> Result<()> {
     let mut conntrack = connect(target)?;
     print_entries(output, |on_entry, on_undecodable| {
-        conntrack.entries(list, filter, |entry, _| on_entry(entry), on_undecodable)
+        conntrack.entries(table, filter, |entry, _| on_entry(entry), on_undecodable)
     })
 }
 
@@ -77,19 +76,22 @@ pub fn check_taggable(format: &Format) -> Result<(), UsageError> {
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
-    let mut printer = Printer::new(
+    let printer = Printer::new(
         &output.format,
-        labels.as_ref(),
-        unix_now_seconds(),
-        terminal,
+        Settings {
+            labels: labels.as_ref(),
+            now: unix_now_seconds(),
+            terminal,
+            namespaces: true,
+            ..Settings::default()
+        },
     );
-    printer.show_namespaces();
     let mut lister = Lister::new(filter, Some(printer), out, terminal);
     let mut all_stats = DumpStats::default();
     super::for_each_table(target, true, |conntrack, namespace| {
         lister.netns = namespace.map(NetnsTag::of);
         let stats = conntrack.entries(
-            EntryList::Table,
+            Table::Conntrack,
             filter,
             |entry, _| Ok(lister.on_matching(entry)?),
             skipped_entry,
@@ -109,9 +111,12 @@ fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
     let (out, terminal) = stdout();
     let printer = Printer::new(
         &output.format,
-        labels.as_ref(),
-        dump.captured_at(),
-        terminal,
+        Settings {
+            labels: labels.as_ref(),
+            now: dump.captured_at(),
+            terminal,
+            ..Settings::default()
+        },
     );
     let mut lister = Lister::new(filter, Some(printer), out, terminal);
     dump.read(&mut super::Stderr, |entry| Ok(lister.on_entry(entry)?))?;
@@ -138,7 +143,15 @@ where
     let labels = load_labels(&output.labels);
     let (out, terminal) = stdout();
     let now = unix_now_seconds();
-    let printer = Printer::new(&output.format, labels.as_ref(), now, terminal);
+    let printer = Printer::new(
+        &output.format,
+        Settings {
+            labels: labels.as_ref(),
+            now,
+            terminal,
+            ..Settings::default()
+        },
+    );
     let everything = Filter::default();
     let mut lister = Lister::new(&everything, Some(printer), out, terminal);
     let stats = fetch(&mut |entry| Ok(lister.on_matching(entry)?), skipped_entry)?;
@@ -207,10 +220,11 @@ impl<'m, W: Write> Lister<'m, W> {
         let Some(printer) = &mut self.printer else {
             return Ok(());
         };
-        match &self.netns {
-            Some(netns) => printer.print_in(&mut self.out, entry, netns)?,
-            None => printer.print(&mut self.out, entry)?,
-        }
+        let frame = Frame {
+            netns: self.netns.as_ref(),
+            event: None,
+        };
+        printer.print(&mut self.out, Record::Entry(entry), &frame)?;
         if self.line_buffered {
             self.out.flush()?;
         }

@@ -6,8 +6,9 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use super::{Stderr, connect, stdout};
-use crate::cli::{CountTableArg, StatsArgs, StatsFormatArg};
-use crate::model::stats::{Headline, StatsKind};
+use crate::cli::{StatsArgs, StatsFormatArg};
+use crate::model::stats::Headline;
+use crate::model::table::Table;
 use crate::netlink::ops::proc_fallback;
 use crate::output::NetnsTag;
 use crate::output::stats::{print_classic, print_json, print_namespaces_table, print_table};
@@ -27,10 +28,7 @@ pub fn report_proc_fallback() {
 
 pub fn run(args: &StatsArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
-    let kind = match args.table {
-        CountTableArg::Conntrack => StatsKind::Conntrack,
-        CountTableArg::Expect => StatsKind::Expect,
-    };
+    let kind = args.table;
     let (mut out, _) = stdout();
     if args.all.all_netns {
         return all_namespaces(&target, kind, args.output, &mut out);
@@ -57,7 +55,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
 /// fill level and drop counters.
 fn all_namespaces<W: Write>(
     target: &Target,
-    kind: StatsKind,
+    kind: Table,
     format: Option<StatsFormatArg>,
     out: &mut W,
 ) -> Result<()> {

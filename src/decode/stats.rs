@@ -1,18 +1,19 @@
 //! Statistics messages → [`CpuStats`] and [`GlobalStats`].
 
 use super::*;
-use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
+use crate::model::stats::{CpuStats, GlobalStats};
+use crate::model::table::Table;
 
 /// One per-CPU statistics message (IPCTNL_MSG_CT_GET_STATS_CPU or
 /// IPCTNL_MSG_EXP_GET_STATS_CPU): the CPU is the nfgenmsg res_id, every attribute a
 /// big-endian u32 counter. The counters come out in attribute order, named as conntrack
 /// names them; one conntrack would not print is left out, as there.
-pub fn decode_cpu_stats(kind: StatsKind, cpu: u16, attributes: &[u8]) -> Result<CpuStats> {
+pub fn decode_cpu_stats(kind: Table, cpu: u16, attributes: &[u8]) -> Result<CpuStats> {
     let mut numbered = Vec::new();
     for attribute in attrs(attributes, "the statistics") {
         let (number, value) = attribute?;
         let value = be_u32(value, "CTA_STATS_*")?;
-        if let Some(name) = kind.name(number) {
+        if let Some(name) = kind.counter_name(number) {
             numbered.push((number, name, value));
         }
     }
@@ -81,7 +82,7 @@ mod tests {
             8, 0, 40, 0, 0, 0, 0, 1,     // one conntrack would not show
         ];
         assert_eq!(
-            decode_cpu_stats(StatsKind::Conntrack, 1, &bytes).unwrap(),
+            decode_cpu_stats(Table::Conntrack, 1, &bytes).unwrap(),
             CpuStats {
                 cpu: 1,
                 counters: vec![
@@ -115,7 +116,7 @@ mod tests {
     fn a_short_counter_is_an_error() {
         let bytes = [6, 0, 2, 0, 0, 5, 0, 0];
         assert_eq!(
-            decode_cpu_stats(StatsKind::Conntrack, 0, &bytes)
+            decode_cpu_stats(Table::Conntrack, 0, &bytes)
                 .unwrap_err()
                 .to_string(),
             "invalid CTA_STATS_* value: 2 bytes instead of 4 bytes"

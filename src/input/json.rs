@@ -1293,8 +1293,9 @@ mod tests {
     use super::*;
     use crate::labelmap::LabelMap;
     use crate::model::event::EventKind;
-    use crate::output::event::{Cause, Event, EventPrinter};
+    use crate::output::event::{Cause, Event};
     use crate::output::json::JsonPrinter;
+    use crate::output::{Frame, Print, Printer, Record, Settings};
     use crate::plan::Format;
     use proptest::prelude::*;
 
@@ -1309,7 +1310,9 @@ mod tests {
 
     fn print(entry: &Entry<'_>, map: &LabelMap) -> String {
         let mut out = Vec::new();
-        JsonPrinter::new(Some(map)).print(&mut out, entry).unwrap();
+        JsonPrinter::new(Some(map))
+            .print(&mut out, Record::Entry(entry), &Frame::NONE)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -1422,7 +1425,13 @@ mod tests {
     #[test]
     fn an_event_line_reads_as_its_entry() {
         let map = LabelMap::parse(CONNLABEL);
-        let mut printer = EventPrinter::new(&Format::Json, false, Some(&map), false);
+        let mut printer = Printer::new(
+            &Format::Json,
+            Settings {
+                labels: Some(&map),
+                ..Settings::default()
+            },
+        );
         let mut scratch = JsonScratch::new();
         let events = [
             Event {
@@ -1443,7 +1452,13 @@ mod tests {
             for line in fixture_lines() {
                 let entry = parse_line(line, &mut scratch).unwrap();
                 let mut out = Vec::new();
-                printer.print(&mut out, &event, &entry).unwrap();
+                let frame = Frame {
+                    netns: None,
+                    event: Some(event),
+                };
+                printer
+                    .print(&mut out, Record::Entry(&entry), &frame)
+                    .unwrap();
                 let event_line = String::from_utf8(out).unwrap();
                 assert!(event_line.starts_with("{\"event\":"), "{event_line}");
                 let mut event_scratch = JsonScratch::new();

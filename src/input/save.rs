@@ -455,12 +455,13 @@ mod tests {
     use crate::output::classic::{ClassicOptions, ClassicPrinter};
     use crate::output::json::JsonPrinter;
     use crate::output::save::SavePrinter;
+    use crate::output::{Frame, Print, Record};
 
     fn classic(entry: &Entry<'_>) -> String {
         let mut out = Vec::new();
         let options = ClassicOptions::default();
         ClassicPrinter::new(options, None, 0)
-            .print(&mut out, entry)
+            .print(&mut out, Record::Entry(entry), &Frame::NONE)
             .unwrap();
         String::from_utf8(out).unwrap()
     }
@@ -468,7 +469,7 @@ mod tests {
     fn save(entry: &Entry<'_>) -> String {
         let mut out = Vec::new();
         SavePrinter::new("-A")
-            .print_listed(&mut out, entry)
+            .print(&mut out, Record::Entry(entry), &Frame::NONE)
             .unwrap();
         String::from_utf8(out).unwrap()
     }
@@ -797,7 +798,7 @@ mod tests {
             if let Ok(entry) = parse_line(&words.join(" ")) {
                 classic(&entry);
                 save(&entry);
-                JsonPrinter::new(None).print(&mut Vec::new(), &entry).unwrap();
+                JsonPrinter::new(None).print(&mut Vec::new(), Record::Entry(&entry), &Frame::NONE).unwrap();
             }
         }
     }

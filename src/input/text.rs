@@ -930,6 +930,7 @@ mod tests {
 
     use super::*;
     use crate::output::classic::{ClassicOptions, ClassicPrinter};
+    use crate::output::{Frame, Print, Record};
 
     fn fixture(name: &str) -> String {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -967,7 +968,9 @@ mod tests {
     ) -> String {
         let mut out = Vec::new();
         let mut printer = ClassicPrinter::new(options, labels, now);
-        printer.print(&mut out, entry).unwrap();
+        printer
+            .print(&mut out, Record::Entry(entry), &Frame::NONE)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 

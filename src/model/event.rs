@@ -2,6 +2,7 @@
 //! or destroyed. The event's kind is not an attribute: it is told by the message type
 //! and the NLM_F_CREATE flag, so it is read here from the message header.
 
+use super::table::Table;
 use crate::kernel::*;
 
 /// What happened to the entry (or expectation).
@@ -68,9 +69,10 @@ impl EventSet {
         }
     }
 
-    /// The multicast groups that carry these events, of entries or of expectations.
-    pub fn groups(self, expectations: bool) -> Vec<u32> {
-        let groups = if expectations {
+    /// The multicast groups that carry these events of `table`: of expectations, or of
+    /// entries.
+    pub fn groups(self, table: Table) -> Vec<u32> {
+        let groups = if table.holds_expectations() {
             [
                 NFNLGRP_CONNTRACK_EXP_NEW,
                 NFNLGRP_CONNTRACK_EXP_UPDATE,
@@ -124,9 +126,15 @@ mod tests {
             update: false,
             destroy: true,
         };
-        assert_eq!(destroy_only.groups(false), [NFNLGRP_CONNTRACK_DESTROY]);
-        assert_eq!(destroy_only.groups(true), [NFNLGRP_CONNTRACK_EXP_DESTROY]);
-        assert_eq!(EventSet::ALL.groups(false), [1, 2, 3]);
-        assert_eq!(EventSet::ALL.groups(true), [4, 5, 6]);
+        assert_eq!(
+            destroy_only.groups(Table::Conntrack),
+            [NFNLGRP_CONNTRACK_DESTROY]
+        );
+        assert_eq!(
+            destroy_only.groups(Table::Expect),
+            [NFNLGRP_CONNTRACK_EXP_DESTROY]
+        );
+        assert_eq!(EventSet::ALL.groups(Table::Conntrack), [1, 2, 3]);
+        assert_eq!(EventSet::ALL.groups(Table::Expect), [4, 5, 6]);
     }
 }

@@ -2,51 +2,40 @@
 
 use std::borrow::Cow;
 
+use super::table::Table;
 use crate::kernel::{CTA_STATS_EXP_NAMES, CTA_STATS_NAMES};
 
 /// conntrack 1.4.7 names the four attributes after the last it knows `unknown1` to
 /// `unknown4`, so that a newer kernel's counters still show; ct names them the same.
 const UNKNOWN_NAMES: [&str; 4] = ["unknown1", "unknown2", "unknown3", "unknown4"];
 
-/// Which counters: the connections' or the expectations'.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatsKind {
-    Conntrack,
-    Expect,
-}
-
-impl StatsKind {
+/// A table's counters: the expectations' for the expectation table, the connections'
+/// for the others (the dying and unconfirmed lists are the connections' too).
+impl Table {
     /// The counters' names by attribute number, as conntrack prints them.
-    pub fn names(self) -> &'static [(u16, &'static str)] {
-        match self {
-            StatsKind::Conntrack => &CTA_STATS_NAMES,
-            StatsKind::Expect => &CTA_STATS_EXP_NAMES,
-        }
-    }
-
-    /// The table's name: `conntrack` or `expect`.
-    pub fn table_name(self) -> &'static str {
-        match self {
-            StatsKind::Conntrack => "conntrack",
-            StatsKind::Expect => "expect",
+    pub fn counter_names(self) -> &'static [(u16, &'static str)] {
+        if self.holds_expectations() {
+            &CTA_STATS_EXP_NAMES
+        } else {
+            &CTA_STATS_NAMES
         }
     }
 
     /// The name conntrack prints for counter `attribute`; `None` for one it does not
     /// print. Past the last counter it knows, conntrack -S (not -S expect) prints four
     /// more as `unknown1` to `unknown4`.
-    pub fn name(self, attribute: u16) -> Option<&'static str> {
-        let names = self.names();
+    pub fn counter_name(self, attribute: u16) -> Option<&'static str> {
+        let names = self.counter_names();
         if let Some((_, name)) = names.iter().find(|(number, _)| *number == attribute) {
             return Some(name);
         }
-        let last = names.last().map_or(0, |(number, _)| *number);
-        match self {
-            StatsKind::Conntrack => attribute
-                .checked_sub(last + 1)
-                .and_then(|index| UNKNOWN_NAMES.get(usize::from(index)).copied()),
-            StatsKind::Expect => None,
+        if self.holds_expectations() {
+            return None;
         }
+        let last = names.last().map_or(0, |(number, _)| *number);
+        attribute
+            .checked_sub(last + 1)
+            .and_then(|index| UNKNOWN_NAMES.get(usize::from(index)).copied())
     }
 }
 
@@ -215,17 +204,17 @@ mod tests {
     #[test]
     fn names_as_conntrack_prints_them() {
         assert_eq!(
-            StatsKind::Conntrack.name(CTA_STATS_CHAIN_TOOLONG),
+            Table::Conntrack.counter_name(CTA_STATS_CHAIN_TOOLONG),
             Some("chaintoolong")
         );
         assert_eq!(
-            StatsKind::Expect.name(CTA_STATS_EXP_DELETE),
+            Table::Expect.counter_name(CTA_STATS_EXP_DELETE),
             Some("expect_delete")
         );
-        assert_eq!(StatsKind::Expect.name(9), None);
-        assert_eq!(StatsKind::Conntrack.name(16), Some("unknown1"));
-        assert_eq!(StatsKind::Conntrack.name(19), Some("unknown4"));
-        assert_eq!(StatsKind::Conntrack.name(20), None);
-        assert_eq!(StatsKind::Conntrack.name(0), None);
+        assert_eq!(Table::Expect.counter_name(9), None);
+        assert_eq!(Table::Conntrack.counter_name(16), Some("unknown1"));
+        assert_eq!(Table::Conntrack.counter_name(19), Some("unknown4"));
+        assert_eq!(Table::Conntrack.counter_name(20), None);
+        assert_eq!(Table::Conntrack.counter_name(0), None);
     }
 }

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::attributes::{be16, be32, expect_tuple, tuple};
 use super::{Conntrack, DumpStats, KernelError, Message, Request, kernel_errno};
@@ -20,7 +20,8 @@ use crate::kernel::*;
 use crate::model::entry::{Entry, Tuple};
 use crate::model::event::EventKind;
 use crate::model::expect::Expectation;
-use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
+use crate::model::stats::{CpuStats, GlobalStats};
+use crate::model::table::Table;
 
 /// Where the kernel keeps the counters for readers without ctnetlink.
 const PROC_STATS: &str = "/proc/net/stat/nf_conntrack";
@@ -50,17 +51,6 @@ fn note_proc_fallback(refused: &anyhow::Error) {
         }
         _ => format!("{refused:#}"),
     });
-}
-
-/// Which list of entries a dump reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryList {
-    /// The conntrack table, with as much of the filter as the kernel applies.
-    Table,
-    /// Entries on their way out, not yet freed.
-    Dying,
-    /// Entries not yet confirmed (their first packet is still in flight).
-    Unconfirmed,
 }
 
 /// An entry as the kernel sent it: its family and attributes, for an operation that
@@ -203,14 +193,16 @@ impl DeleteBatch {
 }
 
 impl Conntrack {
-    /// Dumps `list` and hands every entry that passes `filter` to `on_entry`, borrowed
-    /// from the receive buffer with its attributes as dumped; an entry that cannot be
-    /// decoded goes to `on_undecodable` and the dump goes on. The table is dumped with
-    /// as much of the filter as the kernel applies; the filter is checked here for
-    /// every entry whatever the kernel did.
+    /// Dumps `table` (the conntrack table, or the dying or unconfirmed list) and hands
+    /// every entry that passes `filter` to `on_entry`, borrowed from the receive buffer
+    /// with its attributes as dumped; an entry that cannot be decoded goes to
+    /// `on_undecodable` and the dump goes on. The conntrack table is dumped with as much
+    /// of the filter as the kernel applies; the filter is checked here for every entry
+    /// whatever the kernel did. The expectation table holds no entries: it is read by
+    /// [`Conntrack::expectations`].
     pub fn entries<F, U>(
         &mut self,
-        list: EntryList,
+        table: Table,
         filter: &Filter,
         mut on_entry: F,
         mut on_undecodable: U,
@@ -221,10 +213,14 @@ impl Conntrack {
     {
         let mut on_message =
             |message: Message<'_>| hand_entry(&message, filter, &mut on_entry, &mut on_undecodable);
-        let (message_type, operation) = match list {
-            EntryList::Table => return self.dump_entries(filter, on_message),
-            EntryList::Dying => (IPCTNL_MSG_CT_GET_DYING, "the dump of the dying list"),
-            EntryList::Unconfirmed => (
+        let (message_type, operation) = match table {
+            Table::Conntrack => return self.dump_entries(filter, on_message),
+            Table::Expect => bail!(
+                "ct asked for the entries of the expectation table, which holds \
+                 expectations (a bug in ct; please report it)"
+            ),
+            Table::Dying => (IPCTNL_MSG_CT_GET_DYING, "the dump of the dying list"),
+            Table::Unconfirmed => (
                 IPCTNL_MSG_CT_GET_UNCONFIRMED,
                 "the dump of the unconfirmed list",
             ),
@@ -410,10 +406,11 @@ impl Conntrack {
     /// The per-CPU counters over ctnetlink; where the kernel refuses, from
     /// /proc/net/stat/nf_conntrack, as conntrack falls back (that file holds the
     /// expectation counters too, so `-S expect` shows the same).
-    pub fn cpu_stats(&mut self, kind: StatsKind) -> Result<Vec<CpuStats>> {
-        let (subsystem, message_type) = match kind {
-            StatsKind::Conntrack => (NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU),
-            StatsKind::Expect => (NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU),
+    pub fn cpu_stats(&mut self, kind: Table) -> Result<Vec<CpuStats>> {
+        let (subsystem, message_type) = if kind.holds_expectations() {
+            (NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU)
+        } else {
+            (NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU)
         };
         let request = Request::dump(subsystem, message_type, AF_UNSPEC, "the statistics dump");
         let mut cpus = Vec::new();
@@ -460,14 +457,15 @@ impl Conntrack {
         }
     }
 
-    /// The entries and the limit of the connections' or the expectations' table.
-    pub fn table_stats(&mut self, kind: StatsKind) -> Result<GlobalStats> {
-        Ok(match kind {
-            StatsKind::Conntrack => self.global_stats()?,
-            StatsKind::Expect => GlobalStats {
-                entries: Some(self.count_all_expectations()?),
-                max_entries: self.read_sysctl_number(EXPECT_MAX_SYSCTL),
-            },
+    /// The entries and the limit of the expectations' table, or of the connections'
+    /// (whose the dying and unconfirmed lists are).
+    pub fn table_stats(&mut self, kind: Table) -> Result<GlobalStats> {
+        if !kind.holds_expectations() {
+            return self.global_stats();
+        }
+        Ok(GlobalStats {
+            entries: Some(self.count_all_expectations()?),
+            max_entries: self.read_sysctl_number(EXPECT_MAX_SYSCTL),
         })
     }
 
@@ -576,6 +574,7 @@ mod tests {
 
     use super::*;
     use crate::output::classic::{ClassicOptions, ClassicPrinter};
+    use crate::output::{Frame, Print, Record};
 
     #[test]
     fn a_bad_entry_is_reported_and_the_dump_goes_on() {
@@ -602,7 +601,7 @@ mod tests {
                 &filter,
                 &mut |entry, _| {
                     shown += 1;
-                    Ok(printer.print(&mut out, entry)?)
+                    Ok(printer.print(&mut out, Record::Entry(entry), &Frame::NONE)?)
                 },
                 &mut |err| {
                     Ok(writeln!(

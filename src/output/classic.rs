@@ -7,7 +7,11 @@
 
 use std::io::{self, Write};
 
-use super::{push_decimal, push_hex, push_ip};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::event::{Cause, push_event_time, push_userspace};
+use super::printer::{Frame, Print, Record};
+use super::{push_decimal, push_hex, push_ip, push_timestamp, unix_now_seconds};
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
 use crate::model::entry::{Counters, Entry, Family, L4, Tuple};
@@ -31,6 +35,8 @@ pub struct ClassicPrinter<'m> {
     labels: Option<&'m LabelMap>,
     /// The current time in seconds, for `delta-time` of entries still alive.
     now: i64,
+    /// `-o timestamp`: the time before each expectation and each event.
+    timestamp: bool,
     line: Vec<u8>,
 }
 
@@ -40,58 +46,21 @@ impl<'m> ClassicPrinter<'m> {
             options,
             labels,
             now,
+            timestamp: false,
             line: Vec::with_capacity(512),
         }
     }
 
-    /// Writes one entry and its newline.
-    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
-        self.line.clear();
-        self.format(entry);
-        self.end_line(out)
+    /// `-o timestamp`: the time before each expectation and each event.
+    pub fn timestamped(self, timestamp: bool) -> Self {
+        ClassicPrinter { timestamp, ..self }
     }
 
-    /// Writes one entry between `prefix` and `suffix`, in one write: an event's time
-    /// and tag before the line, the process that caused it after.
-    pub fn print_framed<W: Write>(
-        &mut self,
-        out: &mut W,
-        prefix: &[u8],
-        entry: &Entry<'_>,
-        suffix: &[u8],
-    ) -> io::Result<()> {
-        self.line.clear();
-        self.line.extend_from_slice(prefix);
-        self.format(entry);
-        self.end_line_with(out, suffix)
-    }
-
-    /// The time `delta-time` counts to, for a printer that outlives a second.
-    pub fn set_now(&mut self, now: i64) {
-        self.now = now;
-    }
-
-    /// Writes one expectation as `conntrack -L expect` does (libnetfilter_conntrack's
+    /// Appends one expectation as `conntrack -L expect` does (libnetfilter_conntrack's
     /// `__snprintf_expect_default`): the timeout, `proto=`, the expected tuple, the mask
     /// and the master tuple, the zone, the flags, the class and the helper. `-o`
     /// modifiers other than xml change nothing here, as in conntrack.
-    pub fn print_expectation<W: Write>(
-        &mut self,
-        out: &mut W,
-        expectation: &Expectation<'_>,
-    ) -> io::Result<()> {
-        self.print_expectation_framed(out, b"", expectation)
-    }
-
-    /// Writes one expectation after `prefix` (an event's time and tag).
-    pub fn print_expectation_framed<W: Write>(
-        &mut self,
-        out: &mut W,
-        prefix: &[u8],
-        expectation: &Expectation<'_>,
-    ) -> io::Result<()> {
-        self.line.clear();
-        self.line.extend_from_slice(prefix);
+    fn format_expectation(&mut self, expectation: &Expectation<'_>) {
         let line = &mut self.line;
         let family = expectation.family;
         if let Some(timeout) = expectation.timeout {
@@ -127,19 +96,17 @@ impl<'m> ClassicPrinter<'m> {
         if let Some(helper) = expectation.helper {
             push_text_field(line, b"helper=", helper);
         }
-        self.end_line(out)
     }
 
-    /// Every field ends in a space; conntrack drops the last one.
-    fn end_line<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
-        self.end_line_with(out, b"")
-    }
-
-    fn end_line_with<W: Write>(&mut self, out: &mut W, suffix: &[u8]) -> io::Result<()> {
+    /// Every field ends in a space; conntrack drops the last one. The process that
+    /// caused an event follows, then the newline, and the line goes out in one write.
+    fn end_line<W: Write>(&mut self, out: &mut W, cause: Option<Cause<'_>>) -> io::Result<()> {
         if self.line.last() == Some(&b' ') {
             self.line.pop();
         }
-        self.line.extend_from_slice(suffix);
+        if let Some(cause) = cause {
+            push_userspace(&mut self.line, cause);
+        }
         self.line.push(b'\n');
         out.write_all(&self.line)
     }
@@ -235,6 +202,53 @@ impl<'m> ClassicPrinter<'m> {
             line.pop();
             line.push(b' ');
         }
+    }
+}
+
+/// The line, after the namespace's `[LABEL] ` and an event's time (with `-o timestamp`)
+/// and tag, and before the process that caused it. conntrack stamps an expectation
+/// listed with the time of printing, and an expectation event with its time in the
+/// listing's padded form; it adds no `[USERSPACE]` to expectation events.
+impl Print for ClassicPrinter<'_> {
+    fn print<W: Write>(
+        &mut self,
+        out: &mut W,
+        record: Record<'_, '_>,
+        frame: &Frame<'_>,
+    ) -> io::Result<()> {
+        self.line.clear();
+        frame.push_line_head(&mut self.line);
+        let mut cause = None;
+        match (record, frame.event) {
+            (Record::Entry(entry), None) => self.format(entry),
+            (Record::Entry(entry), Some(event)) => {
+                self.now = unix_now_seconds();
+                if self.timestamp {
+                    push_event_time(&mut self.line, event.time);
+                }
+                self.line.extend_from_slice(event.kind.tag().as_bytes());
+                self.format(entry);
+                cause = event.cause;
+            }
+            (Record::Expectation(expectation), event) => {
+                if self.timestamp {
+                    let time = match event {
+                        Some(event) => UNIX_EPOCH + Duration::from_nanos(event.time),
+                        None => SystemTime::now(),
+                    };
+                    push_timestamp(&mut self.line, time);
+                }
+                if let Some(event) = event {
+                    self.line.extend_from_slice(event.kind.tag().as_bytes());
+                }
+                self.format_expectation(expectation);
+            }
+        }
+        self.end_line(out, cause)
+    }
+
+    fn finish<W: Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Events (`ct watch`): each entry or expectation introduced by what happened to it.
+//! Events (`ct watch`): what happened to an entry or expectation, the frame each
+//! printer puts around it (`Frame::event`).
 //!
 //! The classic line and the XML are `conntrack -E`'s, byte for byte: the tag
 //! (`    [NEW] `) before the line, `-o timestamp`'s `[seconds.microseconds]` before the
@@ -9,19 +10,11 @@
 //! the command that repeats the change (`-A`, `-U`, `-D`). JSON puts the event's kind,
 //! time and cause first in the entry's object.
 
-use std::io::{self, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::classic::ClassicPrinter;
-use super::json::JsonPrinter;
-use super::save::SavePrinter;
-use super::xml::XmlPrinter;
-use super::{push_decimal, timestamp_prefix, unix_now_seconds};
-use crate::labelmap::LabelMap;
-use crate::model::entry::Entry;
+use super::push_decimal;
 use crate::model::event::EventKind;
-use crate::model::expect::Expectation;
-use crate::plan::Format;
 
 /// What the event says besides the entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,133 +35,8 @@ pub struct Cause<'a> {
     pub program: Option<&'a str>,
 }
 
-/// The event printer for the chosen format (`-o table` never gets here: a stream
-/// cannot be aligned).
-pub struct EventPrinter<'m> {
-    format: EventFormat<'m>,
-    /// `-o timestamp`.
-    timestamp: bool,
-    /// What goes before and after the entry, rebuilt for each event.
-    head: Vec<u8>,
-    tail: Vec<u8>,
-}
-
-enum EventFormat<'m> {
-    Classic(ClassicPrinter<'m>),
-    Json(JsonPrinter<'m>),
-    Xml(XmlPrinter<'m>),
-    Save(SavePrinter),
-}
-
-impl<'m> EventPrinter<'m> {
-    /// The printer of entry events (`expectations` false) or expectation events.
-    pub fn new(
-        format: &Format,
-        timestamp: bool,
-        labels: Option<&'m LabelMap>,
-        expectations: bool,
-    ) -> Self {
-        let now = unix_now_seconds();
-        let format = match format {
-            Format::Classic(options) => {
-                EventFormat::Classic(ClassicPrinter::new(*options, labels, now))
-            }
-            Format::Json | Format::Table { .. } => EventFormat::Json(JsonPrinter::new(labels)),
-            Format::Save => EventFormat::Save(SavePrinter::new("-A")),
-            Format::Xml { .. } if expectations => {
-                EventFormat::Xml(XmlPrinter::for_expectations(timestamp))
-            }
-            Format::Xml { ktimestamp } => {
-                EventFormat::Xml(XmlPrinter::new(*ktimestamp, labels, now))
-            }
-        };
-        EventPrinter {
-            format,
-            timestamp,
-            head: Vec::with_capacity(64),
-            tail: Vec::with_capacity(64),
-        }
-    }
-
-    /// Writes one entry event, in one write.
-    pub fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        event: &Event<'_>,
-        entry: &Entry<'_>,
-    ) -> io::Result<()> {
-        self.head.clear();
-        self.tail.clear();
-        match &mut self.format {
-            EventFormat::Classic(printer) => {
-                printer.set_now(unix_now_seconds());
-                if self.timestamp {
-                    push_event_time(&mut self.head, event.time);
-                }
-                self.head.extend_from_slice(event.kind.tag().as_bytes());
-                if let Some(cause) = event.cause {
-                    push_userspace(&mut self.tail, cause);
-                }
-                printer.print_framed(out, &self.head, entry, &self.tail)
-            }
-            EventFormat::Json(printer) => {
-                push_json_head(&mut self.head, event)?;
-                printer.print_headed(out, &self.head, entry)
-            }
-            EventFormat::Xml(printer) => {
-                printer.set_now(unix_now_seconds());
-                printer.print_event(out, entry, event.kind, self.timestamp)
-            }
-            EventFormat::Save(printer) => {
-                if let Some(cause) = event.cause {
-                    push_userspace(&mut self.tail, cause);
-                }
-                printer.print(out, save_command(event.kind), entry, &self.tail)
-            }
-        }
-    }
-
-    /// Writes one expectation event. conntrack adds no `[USERSPACE]` to these, and its
-    /// `-o timestamp` prefix is the one of `conntrack -L` (padded with spaces).
-    pub fn print_expectation<W: Write>(
-        &mut self,
-        out: &mut W,
-        event: &Event<'_>,
-        expectation: &Expectation<'_>,
-    ) -> io::Result<()> {
-        self.head.clear();
-        match &mut self.format {
-            EventFormat::Classic(printer) => {
-                if self.timestamp {
-                    let time = UNIX_EPOCH + Duration::from_nanos(event.time);
-                    self.head.extend_from_slice(&timestamp_prefix(time));
-                }
-                self.head.extend_from_slice(event.kind.tag().as_bytes());
-                printer.print_expectation_framed(out, &self.head, expectation)
-            }
-            EventFormat::Json(printer) => {
-                push_json_head(&mut self.head, event)?;
-                printer.print_expectation_headed(out, &self.head, expectation)
-            }
-            EventFormat::Xml(printer) => {
-                printer.print_expectation_event(out, expectation, event.kind)
-            }
-            // Refused for expectations before printing, as conntrack has no such line.
-            EventFormat::Save(_) => Ok(()),
-        }
-    }
-
-    /// Writes what ends the output (XML's closing tag), if anything was printed.
-    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
-        match &mut self.format {
-            EventFormat::Xml(printer) => printer.finish(out),
-            EventFormat::Classic(_) | EventFormat::Json(_) | EventFormat::Save(_) => Ok(()),
-        }
-    }
-}
-
 /// The conntrack command `-o save` writes for an event: add, update or delete.
-fn save_command(kind: EventKind) -> &'static str {
+pub(super) fn save_command(kind: EventKind) -> &'static str {
     match kind {
         EventKind::New => "-A",
         EventKind::Update => "-U",
@@ -186,7 +54,7 @@ pub fn unix_now_nanos() -> u64 {
 
 /// `conntrack -E -o timestamp`'s prefix: `[seconds.microseconds]` and a tab, the
 /// microseconds in six digits (`"[%-.8ld.%-.6ld]\t"`).
-fn push_event_time(line: &mut Vec<u8>, nanos: u64) {
+pub(super) fn push_event_time(line: &mut Vec<u8>, nanos: u64) {
     let micros = nanos / 1_000 % 1_000_000;
     line.push(b'[');
     push_decimal(line, nanos / 1_000_000_000);
@@ -199,7 +67,7 @@ fn push_event_time(line: &mut Vec<u8>, nanos: u64) {
 }
 
 /// ` [USERSPACE] portid=N progname=X`, or without the name when it was not found.
-fn push_userspace(line: &mut Vec<u8>, cause: Cause<'_>) {
+pub(super) fn push_userspace(line: &mut Vec<u8>, cause: Cause<'_>) {
     line.extend_from_slice(b" [USERSPACE] portid=");
     push_decimal(line, cause.portid);
     if let Some(program) = cause.program {
@@ -210,7 +78,7 @@ fn push_userspace(line: &mut Vec<u8>, cause: Cause<'_>) {
 
 /// `"event":"new","time":N,` and, for a change a process made,
 /// `"userspace":{"portid":N,"program":"name"},`.
-fn push_json_head(line: &mut Vec<u8>, event: &Event<'_>) -> io::Result<()> {
+pub(super) fn push_json_head(line: &mut Vec<u8>, event: &Event<'_>) -> io::Result<()> {
     line.extend_from_slice(b"\"event\":\"");
     line.extend_from_slice(event.kind.name().as_bytes());
     line.extend_from_slice(b"\",\"time\":");

@@ -20,6 +20,7 @@ use crate::model::entry::{
     Counters, DccpRole, Entry, Family, L4, Labels, SeqAdj, Status, Synproxy, TcpFlags, Tuple,
 };
 use crate::model::expect::Expectation;
+use crate::output::printer::{Frame, Print, Record};
 
 /// Prints entries as JSON Lines.
 pub struct JsonPrinter<'m> {
@@ -35,60 +36,41 @@ impl<'m> JsonPrinter<'m> {
             line: Vec::with_capacity(1024),
         }
     }
-
-    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
-        self.line.clear();
-        let view = JsonEntry::new(entry, self.labels);
-        serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
-        self.line.push(b'\n');
-        out.write_all(&self.line)
-    }
 }
 
-impl JsonPrinter<'_> {
-    /// Writes one expectation as a JSON object (the schema's expectation section).
-    pub fn print_expectation<W: Write>(
+/// The object, its frame's members first: the namespace's `"netns"`, then the event's
+/// kind, time and cause.
+impl Print for JsonPrinter<'_> {
+    fn print<W: Write>(
         &mut self,
         out: &mut W,
-        expectation: &Expectation<'_>,
+        record: Record<'_, '_>,
+        frame: &Frame<'_>,
     ) -> io::Result<()> {
-        self.print_expectation_headed(out, b"", expectation)
-    }
-
-    /// Writes one entry as a JSON object that starts with the members in `head`
-    /// (`"event":"new","time":...,`, each followed by a comma): an event.
-    pub fn print_headed<W: Write>(
-        &mut self,
-        out: &mut W,
-        head: &[u8],
-        entry: &Entry<'_>,
-    ) -> io::Result<()> {
-        self.line.clear();
-        let view = JsonEntry::new(entry, self.labels);
-        serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
-        self.end_headed(out, head)
-    }
-
-    /// Writes one expectation as a JSON object that starts with the members in `head`.
-    pub fn print_expectation_headed<W: Write>(
-        &mut self,
-        out: &mut W,
-        head: &[u8],
-        expectation: &Expectation<'_>,
-    ) -> io::Result<()> {
-        self.line.clear();
-        let view = JsonExpectation::new(expectation);
-        serde_json::to_writer(&mut self.line, &view).map_err(io::Error::other)?;
-        self.end_headed(out, head)
-    }
-
-    /// Puts `head` right after the object's opening brace, ends the line and writes it.
-    fn end_headed<W: Write>(&mut self, out: &mut W, head: &[u8]) -> io::Result<()> {
-        if !head.is_empty() {
-            self.line.splice(1..1, head.iter().copied());
+        let line = &mut self.line;
+        line.clear();
+        match record {
+            Record::Entry(entry) => {
+                serde_json::to_writer(&mut *line, &JsonEntry::new(entry, self.labels))
+            }
+            Record::Expectation(expectation) => {
+                serde_json::to_writer(&mut *line, &JsonExpectation::new(expectation))
+            }
         }
-        self.line.push(b'\n');
-        out.write_all(&self.line)
+        .map_err(io::Error::other)?;
+        // The frame's members go right after the object's opening brace.
+        let object = line.len();
+        frame.push_json_head(line)?;
+        let head = line.len() - object;
+        if head > 0 {
+            line[1..].rotate_right(head);
+        }
+        line.push(b'\n');
+        out.write_all(line)
+    }
+
+    fn finish<W: Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -507,7 +489,9 @@ mod tests {
 
     fn json(entry: &Entry<'_>, map: Option<&LabelMap>) -> String {
         let mut out = Vec::new();
-        JsonPrinter::new(map).print(&mut out, entry).unwrap();
+        JsonPrinter::new(map)
+            .print(&mut out, Record::Entry(entry), &Frame::NONE)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 

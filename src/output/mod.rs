@@ -1,4 +1,6 @@
-//! Printers: one module per output format, each writing entries to any `io::Write`.
+//! Printers: one module per output format, each writing entries and expectations to any
+//! `io::Write` through the one interface of `printer.rs` (a record and its frame: the
+//! namespace, the event).
 //!
 //! Printers never print on their own (no `println!`); they format into a line buffer
 //! they own and reuse, then hand the finished line to the writer in one call. The small
@@ -8,18 +10,14 @@
 pub mod classic;
 pub mod event;
 pub mod json;
+pub mod printer;
 pub mod save;
 pub mod stats;
 pub mod table;
 pub mod top;
 pub mod xml;
 
-use std::io::{self, Write};
-
-use crate::labelmap::LabelMap;
-use crate::model::entry::Entry;
-use crate::model::expect::Expectation;
-use crate::plan::Format;
+pub use printer::{Frame, NetnsTag, Print, Printer, Record, Settings};
 
 /// A count in ct's own words, its noun agreeing with it: "1 group", "2 groups", "0
 /// groups". Lines that copy conntrack's keep conntrack's plural ("1 flow entries have
@@ -32,221 +30,25 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// The printer for the chosen format.
-pub enum Printer<'m> {
-    Classic(classic::ClassicPrinter<'m>),
-    Json(json::JsonPrinter<'m>),
-    Xml(xml::XmlPrinter<'m>),
-    Table(table::TablePrinter<'m>),
-    Save(save::SavePrinter),
-}
-
-impl<'m> Printer<'m> {
-    /// The printer for `format`. `now` is the time delta-time counts to; `terminal` says
-    /// whether stdout is one (for the table's colours).
-    pub fn new(format: &Format, labels: Option<&'m LabelMap>, now: i64, terminal: bool) -> Self {
-        match format {
-            Format::Classic(options) => {
-                Printer::Classic(classic::ClassicPrinter::new(*options, labels, now))
-            }
-            Format::Json => Printer::Json(json::JsonPrinter::new(labels)),
-            Format::Save => Printer::Save(save::SavePrinter::new("-A")),
-            Format::Xml { ktimestamp } => {
-                Printer::Xml(xml::XmlPrinter::new(*ktimestamp, labels, now))
-            }
-            Format::Table { columns, color } => {
-                let no_color = std::env::var("NO_COLOR").ok();
-                let color = color.resolve(terminal, no_color.as_deref());
-                Printer::Table(table::TablePrinter::new(columns.clone(), color, labels))
-            }
-        }
-    }
-
-    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
-        match self {
-            Printer::Classic(p) => p.print(out, entry),
-            Printer::Json(p) => p.print(out, entry),
-            Printer::Xml(p) => p.print(out, entry),
-            Printer::Table(p) => {
-                p.add(entry);
-                Ok(())
-            }
-            Printer::Save(p) => p.print_listed(out, entry),
-        }
-    }
-
-    /// Prints `entry` tagged with the namespace it is in (`--all-netns`): `[LABEL] `
-    /// before conntrack's line, a `netns` object first in JSON, the NETNS column of
-    /// the table. XML and `-o save` have no place for it and are refused before.
-    pub fn print_in<W: Write>(
-        &mut self,
-        out: &mut W,
-        entry: &Entry<'_>,
-        netns: &NetnsTag,
-    ) -> io::Result<()> {
-        match self {
-            Printer::Classic(p) => {
-                out.write_all(&netns.prefix)?;
-                p.print(out, entry)
-            }
-            Printer::Save(p) => {
-                out.write_all(&netns.prefix)?;
-                p.print_listed(out, entry)
-            }
-            Printer::Json(p) => p.print_headed(out, &netns.json_head, entry),
-            Printer::Xml(p) => p.print(out, entry),
-            Printer::Table(p) => {
-                p.set_netns(Some(&netns.label));
-                p.add(entry);
-                Ok(())
-            }
-        }
-    }
-
-    /// Readies the printer for entries of many namespaces: the table gains its NETNS
-    /// column.
-    pub fn show_namespaces(&mut self) {
-        if let Printer::Table(p) = self {
-            p.show_namespaces();
-        }
-    }
-
-    /// The printer of deleted entries: as `new`, but `-o save` writes each as the
-    /// command that deletes it (`-D`), as `conntrack -D -o save` does.
-    pub fn for_deleted(self) -> Self {
-        match self {
-            Printer::Save(_) => Printer::Save(save::SavePrinter::new("-D")),
-            other => other,
-        }
-    }
-
-    /// Writes what ends the output (XML's closing tag) after the last entry.
-    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
-        match self {
-            Printer::Xml(p) => p.finish(out),
-            Printer::Table(p) => p.finish(out),
-            Printer::Classic(_) | Printer::Json(_) | Printer::Save(_) => Ok(()),
-        }
-    }
-}
-
-/// The printer of expectations for the chosen format.
-pub enum ExpectPrinter<'m> {
-    /// conntrack's line; `timestamp` (`-o timestamp`) puts the time of printing first,
-    /// as `conntrack -L expect -o timestamp` does.
-    Classic {
-        printer: classic::ClassicPrinter<'m>,
-        timestamp: bool,
-    },
-    Json(json::JsonPrinter<'m>),
-    Xml(xml::XmlPrinter<'m>),
-    Table(table::ExpectTablePrinter),
-}
-
-impl ExpectPrinter<'_> {
-    /// The printer for `format`; `timestamp` is `-o timestamp`.
-    pub fn new(format: &Format, timestamp: bool) -> Self {
-        match format {
-            // Commands refuse -o save for expectations before printing; were one to get
-            // here, conntrack's line is what conntrack prints for it.
-            Format::Save => ExpectPrinter::Classic {
-                printer: classic::ClassicPrinter::new(Default::default(), None, 0),
-                timestamp,
-            },
-            Format::Classic(options) => ExpectPrinter::Classic {
-                printer: classic::ClassicPrinter::new(*options, None, 0),
-                timestamp,
-            },
-            Format::Json => ExpectPrinter::Json(json::JsonPrinter::new(None)),
-            Format::Xml { .. } => ExpectPrinter::Xml(xml::XmlPrinter::for_expectations(timestamp)),
-            Format::Table { .. } => ExpectPrinter::Table(table::ExpectTablePrinter::new()),
-        }
-    }
-
-    pub fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        expectation: &Expectation<'_>,
-    ) -> io::Result<()> {
-        match self {
-            ExpectPrinter::Classic { printer, timestamp } => {
-                if *timestamp {
-                    out.write_all(&timestamp_prefix(std::time::SystemTime::now()))?;
-                }
-                printer.print_expectation(out, expectation)
-            }
-            ExpectPrinter::Json(p) => p.print_expectation(out, expectation),
-            ExpectPrinter::Xml(p) => p.print_expectation(out, expectation),
-            ExpectPrinter::Table(p) => {
-                p.add(expectation);
-                Ok(())
-            }
-        }
-    }
-
-    /// Writes what ends the output (XML's closing tag, the table).
-    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
-        match self {
-            ExpectPrinter::Xml(p) => p.finish(out),
-            ExpectPrinter::Table(p) => p.finish(out),
-            ExpectPrinter::Classic { .. } | ExpectPrinter::Json(_) => Ok(()),
-        }
-    }
-}
-
-/// A namespace as each format tags what comes from it (`--all-netns`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetnsTag {
-    /// The name people see: the namespace's name, `host`, or `net:INODE,pid:N,...`.
-    pub label: String,
-    /// `[LABEL] `, before conntrack's line.
-    pub prefix: Vec<u8>,
-    /// `"netns":{...},`, the first member of a JSON object.
-    pub json_head: Vec<u8>,
-}
-
-impl NetnsTag {
-    pub fn of(namespace: &crate::netlink::netns::Namespace) -> NetnsTag {
-        let label = namespace.label();
-        let object = JsonNetns {
-            label: &label,
-            name: namespace.name.as_deref(),
-            inode: namespace.inode,
-            pid: namespace.pid,
-            container: namespace.container.as_deref(),
-        };
-        let mut json_head = b"\"netns\":".to_vec();
-        // Strings and numbers always serialise.
-        json_head.extend_from_slice(&serde_json::to_vec(&object).unwrap_or_default());
-        json_head.push(b',');
-        NetnsTag {
-            prefix: format!("[{label}] ").into_bytes(),
-            json_head,
-            label,
-        }
-    }
-}
-
-/// The `netns` member of JSON: the label, then what identifies the namespace.
-#[derive(serde::Serialize)]
-struct JsonNetns<'a> {
-    label: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    inode: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    container: Option<&'a str>,
-}
-
 /// conntrack's `-o timestamp` prefix: `[seconds.microseconds]` and a tab, each number
 /// left-aligned and padded with spaces to 8 and 6 columns (`"[%-8ld.%-6ld]\t"`).
-pub fn timestamp_prefix(time: std::time::SystemTime) -> Vec<u8> {
+pub fn push_timestamp(line: &mut Vec<u8>, time: std::time::SystemTime) {
     let since = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    format!("[{:<8}.{:<6}]\t", since.as_secs(), since.subsec_micros()).into_bytes()
+    line.push(b'[');
+    push_padded_decimal(line, since.as_secs(), 8);
+    line.push(b'.');
+    push_padded_decimal(line, since.subsec_micros(), 6);
+    line.extend_from_slice(b"]\t");
+}
+
+/// Appends `value` in decimal, left-aligned and padded with spaces to `width` columns.
+fn push_padded_decimal(line: &mut Vec<u8>, value: impl itoa::Integer, width: usize) {
+    let start = line.len();
+    push_decimal(line, value);
+    let written = line.len() - start;
+    line.extend(std::iter::repeat_n(b' ', width.saturating_sub(written)));
 }
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -472,6 +274,20 @@ mod tests {
             push_hex(&mut line, value);
             assert_eq!(line, text.as_bytes());
         }
+    }
+
+    #[test]
+    fn the_timestamp_is_padded_as_conntrack_pads_it() {
+        let at = |seconds, micros| {
+            let mut line = Vec::new();
+            let time = std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(seconds)
+                + std::time::Duration::from_micros(micros);
+            push_timestamp(&mut line, time);
+            String::from_utf8(line).unwrap()
+        };
+        assert_eq!(at(1_764_091_234, 42), "[1764091234.42    ]\t");
+        assert_eq!(at(5, 999_999), "[5       .999999]\t");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 
 use std::io::{self, Write};
 
+use super::event::{push_userspace, save_command};
+use super::printer::{Frame, Print, Record};
 use super::{push_decimal, push_ip};
 use crate::kernel::*;
 use crate::model::entry::{DccpRole, Entry, Family, L4, Tuple, proto_name};
@@ -39,27 +41,32 @@ impl SavePrinter {
             line: Vec::with_capacity(256),
         }
     }
+}
 
-    /// Writes a listed entry as its command.
-    pub fn print_listed<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
-        self.print(out, self.listed, entry, b"")
-    }
-
-    /// Writes `entry` as the command `command` (`"-A"`, `"-U"`, `"-D"`), then `suffix`,
-    /// then a newline, in one write. An entry of neither IPv4 nor IPv6 has no such line;
-    /// conntrack skips it with a warning, and so does ct (without one).
-    pub fn print<W: Write>(
+/// The command after the namespace's `[LABEL] `: a listed entry's, or an event's (`-A`,
+/// `-U`, `-D`) followed by the process that caused it. An entry of neither IPv4 nor IPv6
+/// has no such line; conntrack skips it with a warning, and so does ct (without one).
+/// conntrack has no line for an expectation either: commands refuse `-o save` for them
+/// before printing, and this prints none.
+impl Print for SavePrinter {
+    fn print<W: Write>(
         &mut self,
         out: &mut W,
-        command: &str,
-        entry: &Entry<'_>,
-        suffix: &[u8],
+        record: Record<'_, '_>,
+        frame: &Frame<'_>,
     ) -> io::Result<()> {
+        let Record::Entry(entry) = record else {
+            return Ok(());
+        };
         if !matches!(entry.family, Family::Ipv4 | Family::Ipv6) {
             return Ok(());
         }
         let line = &mut self.line;
         line.clear();
+        frame.push_line_head(line);
+        let command = frame
+            .event
+            .map_or(self.listed, |event| save_command(event.kind));
         line.extend_from_slice(command.as_bytes());
         line.push(b' ');
         push_generic(line, entry);
@@ -68,9 +75,15 @@ impl SavePrinter {
         while line.last() == Some(&b' ') {
             line.pop();
         }
-        line.extend_from_slice(suffix);
+        if let Some(cause) = frame.event.and_then(|event| event.cause) {
+            push_userspace(line, cause);
+        }
         line.push(b'\n');
         out.write_all(line)
+    }
+
+    fn finish<W: Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        Ok(())
     }
 }
 

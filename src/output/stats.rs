@@ -9,7 +9,8 @@ use tabled::builder::Builder;
 
 use super::push_decimal;
 use super::table::render;
-use crate::model::stats::{CpuStats, GlobalStats, Headline, StatsKind, totals};
+use crate::model::stats::{CpuStats, GlobalStats, Headline, totals};
+use crate::model::table::Table;
 
 /// `conntrack -S` (and `-S expect`), byte for byte: `cpu=N` left-aligned in four
 /// columns and a tab, then each counter as `name=value ` (the model already holds them
@@ -42,12 +43,12 @@ pub fn print_classic<W: Write>(out: &mut W, cpus: &[CpuStats]) -> io::Result<()>
 /// CPU, its number as `cpu`). Counters are named as conntrack names them.
 pub fn print_json<W: Write>(
     out: &mut W,
-    kind: StatsKind,
+    kind: Table,
     global: &GlobalStats,
     cpus: &[CpuStats],
 ) -> io::Result<()> {
     let view = JsonStats {
-        table: kind.table_name(),
+        table: kind.name(),
         global: JsonGlobal {
             entries: global.entries,
             max_entries: global.max_entries,
@@ -114,7 +115,7 @@ impl Serialize for Counters<'_> {
 /// on each CPU.
 pub fn print_table<W: Write>(
     out: &mut W,
-    kind: StatsKind,
+    kind: Table,
     global: &GlobalStats,
     cpus: &[CpuStats],
 ) -> io::Result<()> {
@@ -122,7 +123,7 @@ pub fn print_table<W: Write>(
     let mut headline = Builder::new();
     headline.push_record(["TABLE", "ENTRIES", "LIMIT", "FULL"]);
     headline.push_record([
-        kind.table_name().to_string(),
+        kind.name().to_string(),
         number(global.entries),
         number(global.max_entries),
         global
@@ -153,7 +154,7 @@ pub fn print_table<W: Write>(
 /// that say a table is full (summed over its CPUs).
 pub fn print_namespaces_table<W: Write>(
     out: &mut W,
-    kind: StatsKind,
+    kind: Table,
     rows: &[(String, Headline)],
 ) -> io::Result<()> {
     let number = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
@@ -174,7 +175,7 @@ pub fn print_namespaces_table<W: Write>(
     for (label, headline) in rows {
         table.push_record([
             label.clone(),
-            kind.table_name().to_string(),
+            kind.name().to_string(),
             number(headline.global.entries.map(u64::from)),
             number(headline.global.max_entries.map(u64::from)),
             headline
@@ -224,7 +225,7 @@ mod tests {
             entries: Some(1),
             max_entries: Some(4),
         };
-        print_json(&mut out, StatsKind::Conntrack, &global, &cpus()).unwrap();
+        print_json(&mut out, Table::Conntrack, &global, &cpus()).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             concat!(
@@ -244,7 +245,7 @@ mod tests {
             entries: Some(1),
             max_entries: Some(4),
         };
-        print_table(&mut out, StatsKind::Conntrack, &global, &cpus()[..1]).unwrap();
+        print_table(&mut out, Table::Conntrack, &global, &cpus()[..1]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             concat!(

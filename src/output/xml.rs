@@ -15,6 +15,7 @@ use crate::labelmap::LabelMap;
 use crate::model::entry::{Counters, Entry, Family, L4, Tuple, proto_name};
 use crate::model::event::EventKind;
 use crate::model::expect::Expectation;
+use crate::output::printer::{Frame, Print, Record};
 
 const HEADER: &[u8] = b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<conntrack>\n";
 const FOOTER: &[u8] = b"</conntrack>\n";
@@ -24,8 +25,10 @@ const EXPECT_FOOTER: &[u8] = b"</expect>\n";
 
 /// Prints entries as conntrack's XML document.
 pub struct XmlPrinter<'m> {
-    /// `-o ktimestamp`: the `<timestamp>` element.
+    /// `-o ktimestamp`: the `<timestamp>` element of entries.
     ktimestamp: bool,
+    /// `-o timestamp`: the local time of printing in each event and expectation.
+    timestamp: bool,
     labels: Option<&'m LabelMap>,
     now: i64,
     started: bool,
@@ -39,6 +42,7 @@ impl<'m> XmlPrinter<'m> {
     pub fn new(ktimestamp: bool, labels: Option<&'m LabelMap>, now: i64) -> Self {
         XmlPrinter {
             ktimestamp,
+            timestamp: false,
             labels,
             now,
             started: false,
@@ -52,7 +56,8 @@ impl<'m> XmlPrinter<'m> {
     /// printing to each expectation (`-o xml,timestamp`).
     pub fn for_expectations(when: bool) -> Self {
         XmlPrinter {
-            ktimestamp: when,
+            ktimestamp: false,
+            timestamp: when,
             labels: None,
             now: 0,
             started: false,
@@ -62,28 +67,17 @@ impl<'m> XmlPrinter<'m> {
         }
     }
 
+    /// `-o timestamp`: each event's `<when>`, the local time of printing, as
+    /// `conntrack -E -o xml,timestamp` writes it.
+    pub fn timestamped(self, timestamp: bool) -> Self {
+        XmlPrinter { timestamp, ..self }
+    }
+
     /// Writes one expectation's `<flow>`, as libnetfilter_conntrack's
     /// `__snprintf_expect_xml`: the three tuples' addresses under `<layer3>`, their
-    /// layer 4 under `<layer4>`, then `<meta>`.
-    pub fn print_expectation<W: Write>(
-        &mut self,
-        out: &mut W,
-        expectation: &Expectation<'_>,
-    ) -> io::Result<()> {
-        self.print_expectation_as(out, expectation, None)
-    }
-
-    /// Writes one expectation event: `<flow type="new">` and so on.
-    pub fn print_expectation_event<W: Write>(
-        &mut self,
-        out: &mut W,
-        expectation: &Expectation<'_>,
-        kind: EventKind,
-    ) -> io::Result<()> {
-        self.print_expectation_as(out, expectation, Some(kind))
-    }
-
-    fn print_expectation_as<W: Write>(
+    /// layer 4 under `<layer4>`, then `<meta>`; an event's is `<flow type="new">` and
+    /// so on.
+    fn write_expectation<W: Write>(
         &mut self,
         out: &mut W,
         expectation: &Expectation<'_>,
@@ -130,7 +124,7 @@ impl<'m> XmlPrinter<'m> {
         push_number(line, b"timeout", expectation.timeout);
         push_number(line, b"class", expectation.class);
         push_number(line, b"zone", expectation.zone);
-        if self.ktimestamp {
+        if self.timestamp {
             push_when(line, super::unix_now_seconds());
         }
         for name in expectation.flag_names() {
@@ -142,28 +136,9 @@ impl<'m> XmlPrinter<'m> {
         out.write_all(&self.line)
     }
 
-    pub fn print<W: Write>(&mut self, out: &mut W, entry: &Entry<'_>) -> io::Result<()> {
-        self.print_as(out, entry, None, false)
-    }
-
-    /// Writes one event: `<flow type="new">` and so on; `when` (`-o xml,timestamp`)
-    /// adds the local time of printing, as `conntrack -E -o xml,timestamp` does.
-    pub fn print_event<W: Write>(
-        &mut self,
-        out: &mut W,
-        entry: &Entry<'_>,
-        kind: EventKind,
-        when: bool,
-    ) -> io::Result<()> {
-        self.print_as(out, entry, Some(kind), when)
-    }
-
-    /// The time `deltatime` counts to, for a printer that outlives a second.
-    pub fn set_now(&mut self, now: i64) {
-        self.now = now;
-    }
-
-    fn print_as<W: Write>(
+    /// Writes one entry's `<flow>`; an event's is `<flow type="new">` and so on, with
+    /// `-o timestamp` the local time of printing.
+    fn write_entry<W: Write>(
         &mut self,
         out: &mut W,
         entry: &Entry<'_>,
@@ -178,14 +153,6 @@ impl<'m> XmlPrinter<'m> {
         self.flow(entry, event, when);
         self.line.push(b'\n');
         out.write_all(&self.line)
-    }
-
-    /// Closes the document, if one was started.
-    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
-        if self.started {
-            out.write_all(self.footer)?;
-        }
-        Ok(())
     }
 
     fn flow(&mut self, entry: &Entry<'_>, event: Option<EventKind>, when: bool) {
@@ -267,6 +234,35 @@ impl<'m> XmlPrinter<'m> {
             push_element(line, b"helper", helper);
         }
         line.extend_from_slice(b"</flow>");
+    }
+}
+
+/// conntrack's XML has no place for a namespace; `--all-netns` refuses it before.
+impl Print for XmlPrinter<'_> {
+    fn print<W: Write>(
+        &mut self,
+        out: &mut W,
+        record: Record<'_, '_>,
+        frame: &Frame<'_>,
+    ) -> io::Result<()> {
+        let kind = frame.event.map(|event| event.kind);
+        match record {
+            Record::Entry(entry) => {
+                if kind.is_some() {
+                    self.now = super::unix_now_seconds();
+                }
+                self.write_entry(out, entry, kind, kind.is_some() && self.timestamp)
+            }
+            Record::Expectation(expectation) => self.write_expectation(out, expectation, kind),
+        }
+    }
+
+    /// Closes the document, if one was started.
+    fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        if self.started {
+            out.write_all(self.footer)?;
+        }
+        Ok(())
     }
 }
 

@@ -21,11 +21,13 @@ use ct::decode::stats::{decode_cpu_stats, decode_global_stats};
 use ct::kernel::*;
 use ct::labelmap::LabelMap;
 use ct::model::entry::{L4, Tuple};
-use ct::model::stats::{GlobalStats, StatsKind};
+use ct::model::stats::GlobalStats;
+use ct::model::table::Table;
 use ct::netlink::attributes::{be32, tuple};
 use ct::netlink::{Conntrack, DumpStats, Message, Request, walk_datagram};
 use ct::output::json::JsonPrinter;
 use ct::output::stats::print_json;
+use ct::output::{Frame, Print, Record};
 use netlink_packet_core::{DefaultNla, Nla};
 use serde_json::{Value, json};
 
@@ -200,12 +202,14 @@ fn json_of_every_captured_reply_fits_the_schema() {
         each_message(&bytes, |m| {
             if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
                 let entry = decode_entry(m.family, m.attributes).unwrap();
-                printer.print(&mut entries, &entry).unwrap();
-                plain.print(&mut entries, &entry).unwrap();
+                let entry = Record::Entry(&entry);
+                printer.print(&mut entries, entry, &Frame::NONE).unwrap();
+                plain.print(&mut entries, entry, &Frame::NONE).unwrap();
             } else if m.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
                 let expectation = decode_expectation(m.family, m.attributes).unwrap();
+                let expectation = Record::Expectation(&expectation);
                 printer
-                    .print_expectation(&mut expectations, &expectation)
+                    .print(&mut expectations, expectation, &Frame::NONE)
                     .unwrap();
             }
         });
@@ -217,10 +221,10 @@ fn json_of_every_captured_reply_fits_the_schema() {
 
     // The statistics: per-CPU counters of both tables, with and without the global ones.
     for (name, kind) in [
-        ("ct_stats_cpu", StatsKind::Conntrack),
-        ("x_ct_stats_cpu", StatsKind::Conntrack),
-        ("exp_stats_cpu", StatsKind::Expect),
-        ("x_exp_stats_cpu", StatsKind::Expect),
+        ("ct_stats_cpu", Table::Conntrack),
+        ("x_ct_stats_cpu", Table::Conntrack),
+        ("exp_stats_cpu", Table::Expect),
+        ("x_exp_stats_cpu", Table::Expect),
     ] {
         let bytes = std::fs::read(fixtures().join(format!("replies/{name}.bin"))).unwrap();
         let mut cpus = Vec::new();

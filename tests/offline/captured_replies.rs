@@ -13,10 +13,11 @@ use std::path::Path;
 use ct::decode::decode_entry;
 use ct::decode::stats::{decode_cpu_stats, decode_global_stats};
 use ct::kernel::*;
-use ct::model::stats::StatsKind;
+use ct::model::table::Table;
 use ct::netlink::{DumpStats, Message, kernel_errno, walk_datagram};
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::stats::print_classic;
+use ct::output::{Frame, Print, Record};
 
 fn reply(name: &str) -> (Vec<u8>, String) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");
@@ -50,7 +51,7 @@ fn messages(bytes: &[u8]) -> anyhow::Result<Vec<(u8, u16, Vec<u8>)>> {
     Ok(all)
 }
 
-fn stats_text(name: &str, kind: StatsKind) -> (String, String) {
+fn stats_text(name: &str, kind: Table) -> (String, String) {
     let (bytes, expected) = reply(name);
     let cpus: Vec<_> = messages(&bytes)
         .unwrap()
@@ -65,7 +66,7 @@ fn stats_text(name: &str, kind: StatsKind) -> (String, String) {
 #[test]
 fn per_cpu_statistics_print_as_conntrack_s() {
     for name in ["ct_stats_cpu", "x_ct_stats_cpu"] {
-        let (ours, conntrack) = stats_text(name, StatsKind::Conntrack);
+        let (ours, conntrack) = stats_text(name, Table::Conntrack);
         assert_eq!(ours, conntrack, "{name}");
     }
 }
@@ -73,7 +74,7 @@ fn per_cpu_statistics_print_as_conntrack_s() {
 #[test]
 fn expectation_statistics_print_as_conntrack_s_expect() {
     for name in ["exp_stats_cpu", "x_exp_stats_cpu"] {
-        let (ours, conntrack) = stats_text(name, StatsKind::Expect);
+        let (ours, conntrack) = stats_text(name, Table::Expect);
         assert_eq!(ours, conntrack, "{name}");
     }
 }
@@ -123,7 +124,8 @@ fn get_replies_print_as_conntrack_g() {
         let mut out = Vec::new();
         each_message(&bytes, |m| {
             if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-                printer.print(&mut out, &decode_entry(m.family, m.attributes)?)?;
+                let entry = decode_entry(m.family, m.attributes)?;
+                printer.print(&mut out, Record::Entry(&entry), &Frame::NONE)?;
             }
             Ok(())
         })
@@ -147,7 +149,7 @@ fn a_get_that_finds_nothing_is_enoent() {
 // ---------------------------------------------------------------------------
 
 use ct::decode::expect::decode_expectation;
-use ct::output::ExpectPrinter;
+use ct::output::{Printer, Settings};
 use ct::plan::Format;
 
 fn expect_fixture(name: &str) -> Vec<u8> {
@@ -160,11 +162,16 @@ fn expect_fixture(name: &str) -> Vec<u8> {
 /// The expectations of one family in a captured AF_UNSPEC dump, printed in `format`.
 fn print_expectations(bin: &str, family: u8, format: &Format) -> String {
     let bytes = expect_fixture(bin);
-    let mut printer = ExpectPrinter::new(format, false);
+    let settings = Settings {
+        table: Table::Expect,
+        ..Settings::default()
+    };
+    let mut printer = Printer::new(format, settings);
     let mut out = Vec::new();
     each_message(&bytes, |m| {
         if m.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) && m.family == family {
-            printer.print(&mut out, &decode_expectation(m.family, m.attributes)?)?;
+            let expectation = decode_expectation(m.family, m.attributes)?;
+            printer.print(&mut out, Record::Expectation(&expectation), &Frame::NONE)?;
         }
         Ok(())
     })
@@ -270,9 +277,9 @@ fn the_dying_list_prints_as_conntrack_l_dying() {
             if m.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
                 let entry = decode_entry(m.family, m.attributes)?;
                 if xml {
-                    xml_printer.print(&mut out, &entry)?;
+                    xml_printer.print(&mut out, Record::Entry(&entry), &Frame::NONE)?;
                 } else {
-                    classic.print(&mut out, &entry)?;
+                    classic.print(&mut out, Record::Entry(&entry), &Frame::NONE)?;
                 }
             }
             Ok(())

@@ -19,6 +19,7 @@ use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::json::JsonPrinter;
 use ct::output::table::TablePrinter;
 use ct::output::xml::XmlPrinter;
+use ct::output::{Frame, Print, Record};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,7 +70,9 @@ fn print_scenario(scenario: &str, variant: &str) -> String {
     let mut out = Vec::new();
     for (family, attributes) in messages(scenario) {
         let entry = decode_entry(family, &attributes).unwrap();
-        printer.print(&mut out, &entry).unwrap();
+        printer
+            .print(&mut out, Record::Entry(&entry), &Frame::NONE)
+            .unwrap();
     }
     String::from_utf8(out).unwrap()
 }
@@ -81,7 +84,9 @@ fn print_xml(scenario: &str, all: bool) -> String {
     let mut out = Vec::new();
     for (family, attributes) in messages(scenario) {
         let entry = decode_entry(family, &attributes).unwrap();
-        printer.print(&mut out, &entry).unwrap();
+        printer
+            .print(&mut out, Record::Entry(&entry), &Frame::NONE)
+            .unwrap();
     }
     printer.finish(&mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -194,8 +199,9 @@ fn json_of_every_captured_entry() {
         let json = render_scenario(scenario, |messages, out| {
             let mut printer = JsonPrinter::new(Some(&map));
             for (family, attributes) in messages {
+                let entry = decode_entry(*family, attributes).unwrap();
                 printer
-                    .print(out, &decode_entry(*family, attributes).unwrap())
+                    .print(out, Record::Entry(&entry), &Frame::NONE)
                     .unwrap();
             }
         });
@@ -212,7 +218,10 @@ fn table_of_every_captured_entry() {
         let table = render_scenario(scenario, |messages, out| {
             let mut printer = TablePrinter::new(None, false, Some(&map));
             for (family, attributes) in messages {
-                printer.add(&decode_entry(*family, attributes).unwrap());
+                let entry = decode_entry(*family, attributes).unwrap();
+                printer
+                    .print(out, Record::Entry(&entry), &Frame::NONE)
+                    .unwrap();
             }
             printer.finish(out).unwrap();
         });

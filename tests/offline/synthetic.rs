@@ -15,6 +15,7 @@ use ct::decode::{DecodeError, decode_entry};
 use ct::kernel::*;
 use ct::model::entry::ProtoState;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
+use ct::output::{Frame, Print, Record};
 
 fn tuple(kind: u16, src: [u8; 4], dst: [u8; 4], proto: u8, sport: u16, dport: u16) -> Vec<u8> {
     nest(
@@ -67,7 +68,9 @@ fn print(family: u8, attributes: &[u8], options: ClassicOptions, now: i64) -> St
     let entry = decode_entry(family, attributes).unwrap();
     let mut printer = ClassicPrinter::new(options, None, now);
     let mut out = Vec::new();
-    printer.print(&mut out, &entry).unwrap();
+    printer
+        .print(&mut out, Record::Entry(&entry), &Frame::NONE)
+        .unwrap();
     String::from_utf8(out).unwrap()
 }
 

@@ -17,17 +17,18 @@ use ct::model::entry::Entry;
 use ct::model::event::EventKind;
 use ct::model::expect::Expectation;
 use ct::model::group::{Grouping, KeyField, SortBy};
-use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
+use ct::model::stats::{CpuStats, GlobalStats};
+use ct::model::table::Table;
 use ct::netlink::{DumpStats, walk_datagram};
-use ct::output::ExpectPrinter;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
-use ct::output::event::{Cause, Event, EventPrinter};
+use ct::output::event::{Cause, Event};
 use ct::output::json::JsonPrinter;
 use ct::output::save::SavePrinter;
 use ct::output::stats::{print_classic, print_json, print_table};
 use ct::output::table::{ColorChoice, TablePrinter};
 use ct::output::top::push_value;
 use ct::output::xml::XmlPrinter;
+use ct::output::{Frame, Print, Printer, Record, Settings};
 use ct::plan::Format;
 
 /// A fixed "now" for delta-time, so runs are repeatable.
@@ -101,10 +102,11 @@ pub fn exercise_saved(bytes: &[u8]) {
     let _ = dump.read(&mut errors, |entry| {
         let _ = Filter::default().matches(entry);
         out.clear();
-        classic.print(&mut out, entry).unwrap();
-        json.print(&mut out, entry).unwrap();
-        xml.print(&mut out, entry).unwrap();
-        save.print_listed(&mut out, entry).unwrap();
+        let record = Record::Entry(entry);
+        classic.print(&mut out, record, &Frame::NONE).unwrap();
+        json.print(&mut out, record, &Frame::NONE).unwrap();
+        xml.print(&mut out, record, &Frame::NONE).unwrap();
+        save.print(&mut out, record, &Frame::NONE).unwrap();
         grouping.add(entry);
         Ok(())
     });
@@ -126,13 +128,13 @@ pub fn exercise_proc_stats(text: &str) {
 fn print_stats(cpus: &[CpuStats], global: &GlobalStats) {
     let mut out = Vec::new();
     print_classic(&mut out, cpus).unwrap();
-    print_json(&mut out, StatsKind::Conntrack, global, cpus).unwrap();
-    print_table(&mut out, StatsKind::Expect, global, cpus).unwrap();
+    print_json(&mut out, Table::Conntrack, global, cpus).unwrap();
+    print_table(&mut out, Table::Expect, global, cpus).unwrap();
 }
 
 /// One printer of each format, with every option that changes what is printed on.
 struct Printers {
-    expectations: Vec<ExpectPrinter<'static>>,
+    expectations: Vec<Printer<'static>>,
     plain: ClassicPrinter<'static>,
     full: ClassicPrinter<'static>,
     json: JsonPrinter<'static>,
@@ -140,7 +142,7 @@ struct Printers {
     table: TablePrinter<'static>,
     save: SavePrinter,
     /// Event printers: entries and expectations, of every event format.
-    events: Vec<EventPrinter<'static>>,
+    events: Vec<Printer<'static>>,
     out: Vec<u8>,
 }
 
@@ -164,10 +166,14 @@ impl Printers {
             expectations: formats
                 .iter()
                 .flat_map(|format| {
-                    [
-                        ExpectPrinter::new(format, false),
-                        ExpectPrinter::new(format, true),
-                    ]
+                    [false, true].map(|timestamp| {
+                        let settings = Settings {
+                            table: Table::Expect,
+                            timestamp,
+                            ..Settings::default()
+                        };
+                        Printer::new(format, settings)
+                    })
                 })
                 .collect(),
             plain: ClassicPrinter::new(ClassicOptions::default(), None, NOW),
@@ -184,8 +190,15 @@ impl Printers {
             ]
             .iter()
             .flat_map(|format| {
-                [false, true].map(|expectations| {
-                    EventPrinter::new(format, true, Some(label_map()), expectations)
+                [Table::Conntrack, Table::Expect].map(|table| {
+                    let settings = Settings {
+                        table,
+                        labels: Some(label_map()),
+                        now: NOW,
+                        timestamp: true,
+                        ..Settings::default()
+                    };
+                    Printer::new(format, settings)
                 })
             })
             .collect(),
@@ -196,14 +209,20 @@ impl Printers {
     fn print(&mut self, entry: &Entry<'_>) {
         let _ = Filter::default().matches(entry);
         self.out.clear();
-        self.plain.print(&mut self.out, entry).unwrap();
-        self.full.print(&mut self.out, entry).unwrap();
-        self.json.print(&mut self.out, entry).unwrap();
-        self.xml.print(&mut self.out, entry).unwrap();
-        self.table.add(entry);
-        self.save.print(&mut self.out, "-A", entry, b"").unwrap();
+        let record = Record::Entry(entry);
+        let out = &mut self.out;
+        self.plain.print(out, record, &Frame::NONE).unwrap();
+        self.full.print(out, record, &Frame::NONE).unwrap();
+        self.json.print(out, record, &Frame::NONE).unwrap();
+        self.xml.print(out, record, &Frame::NONE).unwrap();
+        self.table.print(out, record, &Frame::NONE).unwrap();
+        self.save.print(out, record, &Frame::NONE).unwrap();
         for (event, printer) in EVENTS.iter().cycle().zip(&mut self.events) {
-            printer.print(&mut self.out, event, entry).unwrap();
+            let frame = Frame {
+                netns: None,
+                event: Some(*event),
+            };
+            printer.print(out, record, &frame).unwrap();
         }
     }
 
@@ -214,7 +233,7 @@ impl Printers {
         if let Ok(expectation) = decode_expectation(family, attributes) {
             self.print_expectation(&expectation);
         }
-        for kind in [StatsKind::Conntrack, StatsKind::Expect] {
+        for kind in [Table::Conntrack, Table::Expect] {
             if let Ok(cpu) = decode_cpu_stats(kind, cpu, attributes) {
                 let global = decode_global_stats(attributes).unwrap_or_default();
                 print_stats(&[cpu], &global);
@@ -224,13 +243,16 @@ impl Printers {
 
     fn print_expectation(&mut self, expectation: &Expectation<'_>) {
         let _ = Filter::default().matches_expectation(expectation);
+        let record = Record::Expectation(expectation);
         for printer in &mut self.expectations {
-            printer.print(&mut self.out, expectation).unwrap();
+            printer.print(&mut self.out, record, &Frame::NONE).unwrap();
         }
         for (event, printer) in EVENTS.iter().cycle().zip(&mut self.events) {
-            printer
-                .print_expectation(&mut self.out, event, expectation)
-                .unwrap();
+            let frame = Frame {
+                netns: None,
+                event: Some(*event),
+            };
+            printer.print(&mut self.out, record, &frame).unwrap();
         }
     }
 

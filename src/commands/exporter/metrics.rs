@@ -15,8 +15,9 @@ use prometheus::{Opts, Registry, TextEncoder};
 use crate::filter::Filter;
 use crate::kernel::IPS_ASSURED_BIT;
 use crate::model::entry::{Entry, proto_name};
-use crate::model::stats::{CpuStats, GlobalStats, StatsKind};
-use crate::netlink::{Conntrack, EntryList};
+use crate::model::stats::{CpuStats, GlobalStats};
+use crate::model::table::Table;
+use crate::netlink::Conntrack;
 
 /// What a reading collects beyond the fixed metrics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,14 +57,14 @@ pub struct NamespaceReading {
 pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<NamespaceReading> {
     let mut reading = NamespaceReading {
         global: conntrack.global_stats()?,
-        cpus: conntrack.cpu_stats(StatsKind::Conntrack)?,
+        cpus: conntrack.cpu_stats(Table::Conntrack)?,
         expectations: conntrack.count_all_expectations()?,
         ..NamespaceReading::default()
     };
     let mut sources = options.top_sources.map(|_| HashMap::new());
     let mut destinations = options.top_destinations.map(|_| HashMap::new());
     conntrack.entries(
-        EntryList::Table,
+        Table::Conntrack,
         &Filter::default(),
         |entry, _| {
             reading.count(entry);

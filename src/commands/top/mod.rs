@@ -16,8 +16,9 @@ use crate::filter::Filter;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
 use crate::model::group::{Grouping, KeyField, SortBy, intern_netns};
-use crate::model::stats::{Headline, StatsKind};
-use crate::netlink::{Conntrack, EntryList, netns};
+use crate::model::stats::Headline;
+use crate::model::table::Table;
+use crate::netlink::{Conntrack, netns};
 use crate::output::top::{TopView, print_json, print_plain, print_table};
 use crate::plan::{self, Target, UsageError};
 
@@ -181,7 +182,7 @@ impl Tables {
         let mut undecodable = Vec::new();
         self.for_each(problems, |conntrack, netns| {
             conntrack.entries(
-                EntryList::Table,
+                Table::Conntrack,
                 filter,
                 |entry, _| {
                     each(entry, netns);
@@ -206,7 +207,7 @@ impl Tables {
             let global = conntrack.global_stats()?;
             each.push((
                 netns,
-                Headline::new(global, &conntrack.cpu_stats(StatsKind::Conntrack)?),
+                Headline::new(global, &conntrack.cpu_stats(Table::Conntrack)?),
             ));
             Ok(())
         })?;

@@ -25,10 +25,11 @@ use crate::cli::WatchArgs;
 use crate::filter::Filter;
 use crate::filter::events as event_filter;
 use crate::model::event::{EventKind, EventSet};
+use crate::model::table::Table;
 use crate::netlink::netns;
 use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive};
-use crate::output::NetnsTag;
-use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
+use crate::output::event::{Cause, Event, unix_now_nanos};
+use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Target, Watch};
 use output::{Drained, EventOutput};
 use programs::ProgramNames;
@@ -54,7 +55,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let (filter, label_map) = plan::filter(&args.filter)?;
     let output = Output::from_args(&args.output, label_map)?;
     let watch = Watch::from_args(args, &output)?;
-    if watch.expectations {
+    if watch.table.holds_expectations() {
         super::expect::check_filter(&filter)?;
         super::expect::check_format(&output.format)?;
     }
@@ -79,12 +80,17 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let mut watcher = Watcher {
         filter: &filter,
         events: watch.events,
-        expectations: watch.expectations,
-        printer: EventPrinter::new(
+        table: watch.table,
+        printer: Printer::new(
             &output.format,
-            output.timestamp,
-            labels.as_ref(),
-            watch.expectations,
+            Settings {
+                table: watch.table,
+                labels: labels.as_ref(),
+                now: unix_now_seconds(),
+                terminal,
+                timestamp: output.timestamp,
+                namespaces: args.all.all_netns,
+            },
         ),
         programs: ProgramNames::default(),
         out: EventOutput::default(),
@@ -94,7 +100,6 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         limit: watch.count,
         shown: 0,
         netns: None,
-        tagged: Vec::new(),
     };
     let deadline = watch.duration.map(|duration| Instant::now() + duration);
     stream(
@@ -121,7 +126,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         );
     }
     if !output.quiet {
-        let what = if watch.expectations {
+        let what = if watch.table.holds_expectations() {
             "expectation"
         } else {
             "flow"
@@ -235,12 +240,12 @@ fn open_event_socket(target: &Target, watch: &Watch, filter: &Filter) -> Result<
         ..target.clone()
     };
     let mut conntrack = connect(&sized)?;
-    conntrack.join_groups(&watch.events.groups(watch.expectations))?;
+    conntrack.join_groups(&watch.events.groups(watch.table))?;
     if watch.reliable {
         conntrack.request_reliable_delivery()?;
     }
     // The program reads entry attributes; expectation events are filtered in ct alone.
-    if watch.kernel_filter && !watch.expectations {
+    if watch.kernel_filter && !watch.table.holds_expectations() {
         if let Some(program) = event_filter::program(filter, watch.events) {
             conntrack.attach_event_filter(&program)?;
         }
@@ -372,37 +377,13 @@ fn report_overruns(conntrack: &Conntrack, count: u64, reliable: bool) {
     );
 }
 
-/// Writes what `print` prints to `out`, tagged with `netns` when there is one: `[LABEL] `
-/// before the line, or the `netns` member first in a JSON object. `text` is scratch.
-fn write_tagged<W: Write>(
-    out: &mut W,
-    text: &mut Vec<u8>,
-    netns: Option<&NetnsTag>,
-    print: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-) -> Result<()> {
-    text.clear();
-    print(text)?;
-    match (netns, text.split_first()) {
-        (None, _) => out.write_all(text)?,
-        (Some(netns), Some((b'{', rest))) => {
-            out.write_all(b"{")?;
-            out.write_all(&netns.json_head)?;
-            out.write_all(rest)?;
-        }
-        (Some(netns), _) => {
-            out.write_all(&netns.prefix)?;
-            out.write_all(text)?;
-        }
-    }
-    Ok(())
-}
-
 /// The per-event path: decode, check the kind and the filter, print, count.
 struct Watcher<'m> {
     filter: &'m Filter,
     events: EventSet,
-    expectations: bool,
-    printer: EventPrinter<'m>,
+    /// Whose events: the connections' or the expectations'.
+    table: Table,
+    printer: Printer<'m>,
     programs: ProgramNames,
     out: EventOutput,
     /// What ends the stream; once one arrived, writes wait only so long.
@@ -415,8 +396,6 @@ struct Watcher<'m> {
     shown: u64,
     /// The namespace of the socket being read, with `--all-netns`.
     netns: Option<Rc<NetnsTag>>,
-    /// An event's text, before its namespace's tag goes in.
-    tagged: Vec<u8>,
 }
 
 /// How the output ended: the events written whole, and those shown to ct that standard
@@ -436,7 +415,7 @@ impl Watcher<'_> {
         if !self.events.contains(kind) || self.done() {
             return Ok(());
         }
-        let shown = if self.expectations {
+        let shown = if self.table.holds_expectations() {
             self.expectation_event(kind, &event)?
         } else {
             self.entry_event(kind, &event)?
@@ -473,13 +452,12 @@ impl Watcher<'_> {
             time: entry.event_time.unwrap_or_else(unix_now_nanos),
             cause,
         };
-        let printer = &mut self.printer;
-        write_tagged(
-            &mut self.out,
-            &mut self.tagged,
-            self.netns.as_deref(),
-            |text| printer.print(text, &event, &entry),
-        )?;
+        let frame = Frame {
+            netns: self.netns.as_deref(),
+            event: Some(event),
+        };
+        self.printer
+            .print(&mut self.out, Record::Entry(&entry), &frame)?;
         Ok(true)
     }
 
@@ -501,13 +479,12 @@ impl Watcher<'_> {
             time: unix_now_nanos(),
             cause: None,
         };
-        let printer = &mut self.printer;
-        write_tagged(
-            &mut self.out,
-            &mut self.tagged,
-            self.netns.as_deref(),
-            |text| printer.print_expectation(text, &event, &expectation),
-        )?;
+        let frame = Frame {
+            netns: self.netns.as_deref(),
+            event: Some(event),
+        };
+        self.printer
+            .print(&mut self.out, Record::Expectation(&expectation), &frame)?;
         Ok(true)
     }
 

@@ -29,6 +29,7 @@ use tabled::builder::Builder;
 use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
 use crate::model::expect::Expectation;
+use crate::output::printer::{Frame, Print, Record};
 
 mod layout;
 #[cfg(test)]
@@ -176,8 +177,8 @@ pub struct TablePrinter<'m> {
     color: bool,
     /// The rows so far.
     cells: Cells,
-    /// The namespace of the entries being added, for the NETNS column.
-    netns: Option<String>,
+    /// The expectation table's rows, for a printer made for expectations.
+    expectations: Option<ExpectTable>,
 }
 
 impl<'m> TablePrinter<'m> {
@@ -192,7 +193,15 @@ impl<'m> TablePrinter<'m> {
             labels,
             chosen,
             color,
-            netns: None,
+            expectations: None,
+        }
+    }
+
+    /// `ct list expect -o table`: the expectation table, whose columns are its own.
+    pub fn for_expectations() -> Self {
+        TablePrinter {
+            expectations: Some(ExpectTable::new()),
+            ..TablePrinter::new(Some(Vec::new()), false, None)
         }
     }
 
@@ -204,18 +213,12 @@ impl<'m> TablePrinter<'m> {
         }
     }
 
-    /// The namespace of the entries added from now on.
-    pub fn set_netns(&mut self, label: Option<&str>) {
-        self.netns = label.map(String::from);
-    }
-
-    /// Keeps the entry's cells for the table.
-    pub fn add(&mut self, entry: &Entry<'_>) {
+    /// Keeps the entry's cells for the table; `netns` is its NETNS cell.
+    fn add(&mut self, entry: &Entry<'_>, netns: &str) {
         let (color, labels) = (self.color, self.labels);
         for (index, &column) in self.columns.iter().enumerate() {
-            let netns = self.netns.as_deref();
             self.cells.push(index, |text| match column {
-                Column::Netns => text.extend_from_slice(netns.unwrap_or_default().as_bytes()),
+                Column::Netns => text.extend_from_slice(netns.as_bytes()),
                 _ => write_cell(text, column, entry, color, labels),
             });
         }
@@ -223,7 +226,7 @@ impl<'m> TablePrinter<'m> {
 
     /// Writes the table: the header, then a line per entry. An empty dump prints the
     /// header alone.
-    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+    fn write_entries<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         let layout: Vec<Option<Heading>> = self
             .columns
             .iter()
@@ -243,23 +246,46 @@ impl<'m> TablePrinter<'m> {
     }
 }
 
+/// Rows are kept until `finish`, which aligns them: entries in the table of entries
+/// (their namespace in its NETNS cell), expectations in the expectation table. A printer
+/// shows the table it was made for; no command hands it the other kind.
+impl Print for TablePrinter<'_> {
+    fn print<W: Write>(
+        &mut self,
+        _out: &mut W,
+        record: Record<'_, '_>,
+        frame: &Frame<'_>,
+    ) -> io::Result<()> {
+        match (record, &mut self.expectations) {
+            (Record::Entry(entry), None) => {
+                let netns = frame.netns.map_or("", |netns| netns.label.as_str());
+                self.add(entry, netns);
+            }
+            (Record::Expectation(expectation), Some(table)) => table.add(expectation),
+            (Record::Entry(_), Some(_)) | (Record::Expectation(_), None) => {}
+        }
+        Ok(())
+    }
+
+    fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        match &mut self.expectations {
+            Some(table) => table.finish(out),
+            None => self.write_entries(out),
+        }
+    }
+}
+
 fn measuring(columns: &[Column], color: bool) -> Vec<bool> {
     columns.iter().map(|c| c.needs_measuring(color)).collect()
 }
 
 /// `ct list expect -o table`: one row per expectation, aligned once all are in (there
 /// are few: a helper announces one or two per master connection).
-pub struct ExpectTablePrinter {
+struct ExpectTable {
     rows: Builder,
 }
 
-impl Default for ExpectTablePrinter {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ExpectTablePrinter {
+impl ExpectTable {
     const HEADER: [&'static str; 7] = [
         "PROTO",
         "SOURCE",
@@ -270,8 +296,8 @@ impl ExpectTablePrinter {
         "FLAGS",
     ];
 
-    pub fn new() -> Self {
-        ExpectTablePrinter {
+    fn new() -> Self {
+        ExpectTable {
             rows: Builder::new(),
         }
     }
@@ -279,7 +305,7 @@ impl ExpectTablePrinter {
     /// Keeps the expectation's cells: where the expected connection may come from (`*`
     /// for any address; the port only when the mask fixes it), where it goes, the master
     /// connection, the helper, the seconds left and the flags.
-    pub fn add(&mut self, expectation: &Expectation<'_>) {
+    fn add(&mut self, expectation: &Expectation<'_>) {
         let (expected, mask, master) = (
             &expectation.expected,
             &expectation.mask,
@@ -316,7 +342,7 @@ impl ExpectTablePrinter {
     }
 
     /// Renders the table; the header alone when there was no expectation.
-    pub fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+    fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
         let mut builder = std::mem::take(&mut self.rows);
         builder.insert_record(0, Self::HEADER);
         writeln!(out, "{}", render(builder, &[5]))

@@ -86,7 +86,7 @@ fn ping(id: u16) -> Entry<'static> {
 fn table(columns: Option<Vec<Column>>, color: bool, entries: &[Entry<'_>]) -> String {
     let mut printer = TablePrinter::new(columns, color, None);
     for entry in entries {
-        printer.add(entry);
+        printer.add(entry, "");
     }
     finish(&mut printer)
 }
@@ -169,7 +169,7 @@ fn an_empty_table_is_its_header() {
     );
     // And the printer is ready for another table after it.
     let mut printer = TablePrinter::new(None, false, None);
-    printer.add(&udp(1));
+    printer.add(&udp(1), "");
     assert_eq!(finish(&mut printer).lines().count(), 2);
     assert_eq!(finish(&mut printer), "PROTO  SOURCE  DESTINATION\n");
 }
@@ -338,7 +338,7 @@ fn labels_by_name_where_the_map_has_one() {
     let mut labelled = entry();
     labelled.labels = Some(Labels(&bits));
     let mut printer = TablePrinter::new(Some(vec![Column::Labels]), false, Some(&map));
-    printer.add(&labelled);
+    printer.add(&labelled, "");
     assert_eq!(finish(&mut printer), "LABELS\n0,one,five\n");
 }
 
@@ -353,7 +353,7 @@ fn names_from_outside_cannot_break_a_line_or_colour_the_terminal() {
 #[test]
 fn an_empty_expectation_table_is_its_header() {
     let mut out = Vec::new();
-    ExpectTablePrinter::new().finish(&mut out).unwrap();
+    TablePrinter::for_expectations().finish(&mut out).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "PROTO  SOURCE  DESTINATION  MASTER  HELPER  TTL  FLAGS\n"

@@ -15,8 +15,10 @@ use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::model::group::{Grouping, KeyField, KeyValue, SortBy};
 use crate::output::classic::{ClassicOptions, ClassicPrinter};
+use crate::output::printer::push_line_tag;
 use crate::output::top::{TopView, push_value};
 use crate::output::unix_now_seconds;
+use crate::output::{Frame, Print, Record};
 use crate::plan;
 
 /// What a key asks of the loop that owns the socket.
@@ -419,10 +421,10 @@ fn group_entries(
             if lines.len() < MAX_ENTRY_LINES {
                 line.clear();
                 if !netns.is_empty() {
-                    line.extend_from_slice(format!("[{netns}] ").as_bytes());
+                    push_line_tag(&mut line, netns);
                 }
                 // Writing into a Vec cannot fail.
-                let _ = printer.print(&mut line, entry);
+                let _ = printer.print(&mut line, Record::Entry(entry), &Frame::NONE);
                 lines.push(String::from_utf8_lossy(&line).trim_end().to_string());
             }
         }
