@@ -20,7 +20,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use super::excerpt;
+use crate::input::excerpt;
 
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
@@ -734,7 +734,7 @@ fn status(unreplied: bool, flag: Option<u32>, original: &Tuple, reply: &Tuple) -
 /// Without NAT the reply tuple is the original turned around. Source NAT shows as a reply
 /// going back to another address, or another port (ICMP id, GRE key), than the original
 /// came from.
-pub(super) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
+pub(crate) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
     let l4 = match (original.l4, reply.l4) {
         (L4::Ports { sport, .. }, L4::Ports { dport, .. }) => sport != dport,
         (L4::Gre { srckey, .. }, L4::Gre { dstkey, .. }) => srckey != dstkey,
@@ -746,7 +746,7 @@ pub(super) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
 
 /// Destination NAT: the reply comes from another address or port (GRE key) than the
 /// original went to. ICMP has no destination half NAT could rewrite.
-pub(super) fn destination_rewritten(original: &Tuple, reply: &Tuple) -> bool {
+pub(crate) fn destination_rewritten(original: &Tuple, reply: &Tuple) -> bool {
     let l4 = match (original.l4, reply.l4) {
         (L4::Ports { dport, .. }, L4::Ports { sport, .. }) => dport != sport,
         (L4::Gre { dstkey, .. }, L4::Gre { srckey, .. }) => dstkey != srckey,

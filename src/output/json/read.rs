@@ -1,7 +1,7 @@
 //! Reading ct's JSON back: one line of `ct list -o json` (or of `ct watch -o json`) → an
 //! [`Entry`].
 //!
-//! The exact inverse of [`crate::output::json`]: every entry line the printer writes
+//! The exact inverse of [`super::write`]: every entry line the printer writes
 //! reads back into an entry that prints as the same bytes. What the printer never writes
 //! stays `None` or zero (the event's kernel time, the tcp flags' mask, status bits
 //! without a name, an all-zero synproxy area); the master tuple's protocol, which it
@@ -26,7 +26,7 @@ use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 
-use super::excerpt;
+use crate::input::excerpt;
 use crate::kernel::{
     DCCP_CONNTRACK_NAMES, IP_CT_TCP_FLAG_NAMES, IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP,
     IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPS_NAMES,
@@ -1298,10 +1298,10 @@ mod tests {
     use crate::plan::Format;
     use proptest::prelude::*;
 
-    const PLAIN: &str = include_str!("../../tests/fixtures/plain.json");
-    const ROUTER: &str = include_str!("../../tests/fixtures/router.json");
-    const CONNLABEL: &str = include_str!("../../tests/fixtures/connlabel.conf");
-    const JSON_DOC: &str = include_str!("../../docs/json.md");
+    const PLAIN: &str = include_str!("../../../tests/fixtures/plain.json");
+    const ROUTER: &str = include_str!("../../../tests/fixtures/router.json");
+    const CONNLABEL: &str = include_str!("../../../tests/fixtures/connlabel.conf");
+    const JSON_DOC: &str = include_str!("../../../docs/json.md");
 
     fn fixture_lines() -> impl Iterator<Item = &'static str> {
         PLAIN.lines().chain(ROUTER.lines())

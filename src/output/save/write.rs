@@ -12,9 +12,9 @@
 
 use std::io::{self, Write};
 
-use super::{push_decimal, push_ip};
 use crate::kernel::*;
 use crate::model::entry::{DccpRole, Entry, Family, L4, Tuple, proto_name};
+use crate::output::{push_decimal, push_ip};
 
 /// The status flags conntrack's `-u` can set, in the order of their bits.
 const SAVED_STATUS: [(u32, &str); 4] = [
