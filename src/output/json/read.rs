@@ -33,13 +33,9 @@ use crate::kernel::{
     SCTP_CONNTRACK_NAMES, TCP_CONNTRACK_NAMES,
 };
 use crate::model::entry::{
-    Counters, DccpRole, Entry, Family, L4, Labels, ProtoState, SeqAdj, Status, Synproxy, TcpFlags,
-    Tuple, has_ports, proto_name,
+    Counters, DccpRole, Entry, Family, L4, LabelBits, ProtoState, SeqAdj, Status, Synproxy,
+    TcpFlags, Tuple, has_ports, proto_name,
 };
-
-/// The kernel's label area: NF_CT_LABELS_MAX_SIZE bytes, 128 bits.
-const LABEL_BYTES: usize = crate::kernel::NF_CT_LABELS_MAX_SIZE;
-const LABEL_BITS: u32 = LABEL_BYTES as u32 * 8;
 
 /// Per-line storage an entry borrows: unescaped strings (helper, secctx) and the label
 /// bitmap (native-endian u32 words, as the kernel sends them; 16 bytes are enough for the
@@ -51,7 +47,7 @@ const LABEL_BITS: u32 = LABEL_BYTES as u32 * 8;
 pub struct JsonScratch {
     helper: String,
     secctx: String,
-    labels: [u8; LABEL_BYTES],
+    labels: LabelBits,
 }
 
 impl JsonScratch {
@@ -672,7 +668,7 @@ impl<'de> Visitor<'de> for FlagList {
 
 /// Reads `labels` into the scratch bitmap it holds: each `{"bit": N}` sets bit N, and
 /// `name` (which the printer takes from connlabel.conf) is only checked to be a string.
-struct LabelsInto<'s>(&'s mut [u8; LABEL_BYTES]);
+struct LabelsInto<'s>(&'s mut LabelBits);
 
 impl<'de> DeserializeSeed<'de> for LabelsInto<'_> {
     type Value = ();
@@ -694,25 +690,12 @@ impl<'de> Visitor<'de> for LabelsInto<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.fill(0);
+        *self.0 = LabelBits::new();
         while let Some(LabelBit(bit)) = seq.next_element_seed(ObjectSeed(PhantomData))? {
-            set_label_bit(self.0, bit).map_err(de::Error::custom)?;
+            self.0.set(bit).map_err(de::Error::custom)?;
         }
         Ok(())
     }
-}
-
-/// Sets `bit` in the kernel's layout: bit N is bit N%32 of native-endian word N/32.
-fn set_label_bit(labels: &mut [u8; LABEL_BYTES], bit: u32) -> Result<(), String> {
-    let past_the_end = || format!("label bit {bit} is past the kernel's {LABEL_BITS} bits");
-    let word_index = usize::try_from(bit / 32).map_err(|_| past_the_end())?;
-    let word = labels
-        .chunks_exact_mut(4)
-        .nth(word_index)
-        .ok_or_else(past_the_end)?;
-    let value = u32::from_ne_bytes([word[0], word[1], word[2], word[3]]) | 1 << (bit % 32);
-    word.copy_from_slice(&value.to_ne_bytes());
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1237,7 +1220,7 @@ impl RawEntry {
         entry.id = self.id;
         entry.secctx = self.secctx.then_some(scratch.secctx.as_bytes());
         entry.helper = self.helper.then_some(scratch.helper.as_bytes());
-        entry.labels = self.labels.then_some(Labels(&scratch.labels));
+        entry.labels = self.labels.then_some(scratch.labels.labels());
         entry.timestamp_start = self.start;
         entry.timestamp_stop = self.stop;
         entry.master = self
