@@ -1,48 +1,40 @@
 //! Reading ct's JSON back: one line of `ct list -o json` (or of `ct watch -o json`) → an
 //! [`Entry`].
 //!
-//! The exact inverse of [`super::write`]: every entry line the printer writes
-//! reads back into an entry that prints as the same bytes. What the printer never writes
-//! stays `None` or zero (the event's kernel time, the tcp flags' mask, status bits
-//! without a name, an all-zero synproxy area); the master tuple's protocol, which it
-//! does not print, is inferred from the master's fields.
+//! The exact inverse of [`super::write`]: every entry line the printer writes reads back
+//! into an entry that prints as the same bytes. What the printer never writes stays
+//! `None` or zero (the event's kernel time, the tcp flags' mask, status bits without a
+//! name, an all-zero synproxy area); the master tuple's protocol, which it does not
+//! print, is inferred from the master's fields.
 //!
-//! The reader is as strict as docs/ct.schema.json: an unknown key, a key given twice, a
-//! number outside its kernel type, an address of the other family, a state or a
-//! tracker's field on a protocol that has none are errors naming the key, so that a typo
-//! in a hand-edited file is not quietly read as an absent field. Only the keys
-//! `ct watch -o json` puts first (`event`, `time`, `userspace`) are accepted and skipped.
-//!
-//! serde drives hand-written visitors rather than derived structs: they put the key's
-//! name in every error, write strings and labels straight into the caller's
-//! [`JsonScratch`], and fold the flag lists into bits, so a line without string escapes
-//! is read without allocating.
+//! The reader is as strict as docs/ct.schema.json: the types of [`super`] refuse an
+//! unknown key, a key given twice, a number outside its kernel type; then this module
+//! refuses an address of the other family, a state or a tracker's field on a protocol
+//! that has none. Each error names the key, so that a typo in a hand-edited file is not
+//! quietly read as an absent field. Only the keys `ct watch -o json` puts first (`event`,
+//! `time`, `userspace`) are accepted and skipped. Reading is not a hot path: a string
+//! with escapes allocates, and an error is framed with the path serde_path_to_error
+//! tracked.
 
-use std::fmt;
-use std::marker::PhantomData;
 use std::net::IpAddr;
 
-use serde::de::{
-    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{DeserializeSeed, IgnoredAny};
+use serde_path_to_error::Segment;
 
+use super::{JsonDirection, JsonEntry, ObjectSeed, protocol_text};
 use crate::input::excerpt;
 use crate::kernel::{
-    DCCP_CONNTRACK_NAMES, IP_CT_TCP_FLAG_NAMES, IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP,
-    IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPS_NAMES,
-    SCTP_CONNTRACK_NAMES, TCP_CONNTRACK_NAMES,
+    IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP,
 };
 use crate::model::entry::{
-    Counters, DccpRole, Entry, Family, L4, LabelBits, ProtoState, SeqAdj, Status, Synproxy,
-    TcpFlags, Tuple, has_ports, proto_name,
+    Counters, Entry, Family, L4, LabelBits, SeqAdj, TcpFlags, Tuple, has_ports,
 };
 
 /// Per-line storage an entry borrows: unescaped strings (helper, secctx) and the label
-/// bitmap (native-endian u32 words, as the kernel sends them; 16 bytes are enough for the
-/// kernel's 128 label bits — more bits is an error).
+/// bitmap.
 ///
 /// Keep one and hand it to [`parse_line`] line after line: the strings keep their
-/// capacity, so steady-state reading allocates nothing new.
+/// capacity.
 #[derive(Debug, Clone, Default)]
 pub struct JsonScratch {
     helper: String,
@@ -57,29 +49,35 @@ impl JsonScratch {
 }
 
 /// Reads one line of `ct list -o json` or `ct watch -o json` into an entry, which
-/// borrows its helper, security context and labels from `scratch` (the line's escapes
-/// undone there). The error says what is wrong and under which key, for a person to fix
-/// the line.
+/// borrows its helper, security context and labels from `scratch`. The error says what
+/// is wrong and under which key, for a person to fix the line.
 pub fn parse_line<'a>(line: &'a str, scratch: &'a mut JsonScratch) -> Result<Entry<'a>, String> {
-    let raw = read_raw(line, scratch)?;
-    let scratch: &'a JsonScratch = scratch;
-    raw.into_entry(scratch)
+    let json = read_json(line)?;
+    json.into_entry(scratch)
 }
 
-/// The first pass: every key read and checked on its own, strings and labels written to
-/// `scratch`.
-fn read_raw(line: &str, scratch: &mut JsonScratch) -> Result<RawEntry, String> {
+/// The first pass: every key read and checked on its own.
+fn read_json(line: &str) -> Result<JsonEntry<'_>, String> {
     let mut deserializer = serde_json::Deserializer::from_str(line);
-    EntrySeed { scratch }
-        .deserialize(&mut deserializer)
-        .and_then(|raw| deserializer.end().map(|()| raw))
-        .map_err(|error| describe(line, &error))
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
+    match ObjectSeed::<JsonEntry>::new().deserialize(tracked) {
+        Ok(json) => deserializer
+            .end()
+            .map(|()| json)
+            .map_err(|error| describe(line, &error, &[])),
+        Err(error) => {
+            let path = track.path();
+            Err(describe(line, &error, &path.iter().collect::<Vec<_>>()))
+        }
+    }
 }
 
-/// The message for a line that could not be read. A syntax error is told as one, with
-/// its column, rather than under whichever key it interrupted; telling them apart parses
-/// the line again, which only failing lines pay for.
-fn describe(line: &str, error: &serde_json::Error) -> String {
+/// The message for a line that could not be read: the keys the error was met under,
+/// then what is wrong. A syntax error is told as one, with its column, rather than under
+/// whichever key it interrupted; telling them apart parses the line again, which only
+/// failing lines pay for.
+fn describe(line: &str, error: &serde_json::Error, path: &[&Segment]) -> String {
     if let Err(syntax) = serde_json::from_str::<IgnoredAny>(line) {
         let message = syntax.to_string();
         return format!(
@@ -91,12 +89,52 @@ fn describe(line: &str, error: &serde_json::Error) -> String {
     if !line.trim_start().starts_with('{') {
         return "line is not a JSON object".to_owned();
     }
-    without_position(&error.to_string()).to_owned()
+    let message = error.to_string();
+    let message = without_position(&message);
+    let (message, path) = match in_our_words(message) {
+        // The key being read is in the path: the object it is unknown in is not.
+        Some(unknown) if message.starts_with(UNKNOWN_FIELD) => (
+            unknown,
+            path.split_last().map_or(path, |(_, parent)| parent),
+        ),
+        Some(reworded) => (reworded, path),
+        None => (message.to_owned(), path),
+    };
+    let mut framed = String::new();
+    for segment in path {
+        if let Segment::Map { key } = segment {
+            framed.push_str(&format!("'{}': ", excerpt(key)));
+        }
+    }
+    framed + &message
 }
 
-/// `message` without the " at line L column C" serde_json ends its messages with: an error
-/// passing up through a key gets the key's name in front and loses its position, so that
-/// the final message reads as a path to the problem.
+const UNKNOWN_FIELD: &str = "unknown field `";
+
+/// serde derive's messages about keys, in the words of ct's other messages: "unknown
+/// key 'x'", "duplicate key 'x'", "missing key 'x'".
+fn in_our_words(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix(UNKNOWN_FIELD) {
+        let end = rest
+            .rfind("`, expected ")
+            .or_else(|| rest.rfind("`, there are no fields"))?;
+        return Some(format!("unknown key '{}'", excerpt(&rest[..end])));
+    }
+    for (derive, ours) in [
+        ("duplicate field `", "duplicate"),
+        ("missing field `", "missing"),
+    ] {
+        if let Some(key) = message
+            .strip_prefix(derive)
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            return Some(format!("{ours} key '{}'", excerpt(key)));
+        }
+    }
+    None
+}
+
+/// `message` without the " at line L column C" serde_json ends its messages with.
 fn without_position(message: &str) -> &str {
     const AT_LINE: &str = " at line ";
     let Some(start) = message.rfind(AT_LINE) else {
@@ -109,747 +147,9 @@ fn without_position(message: &str) -> &str {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Keys: each object's closed set, read without allocating and named in errors.
-
-/// The keys of one kind of object.
-trait Key: Copy {
-    fn from_name(name: &str) -> Option<Self>;
-    fn name(self) -> &'static str;
-    /// A bit of its own, to notice a key given twice.
-    fn bit(self) -> u64;
-}
-
-/// Declares an object's keys: an enum, its [`Key`] impl, and a `Deserialize` that
-/// rejects any other key by name.
-macro_rules! keys {
-    ($(#[$meta:meta])* enum $name:ident { $($variant:ident = $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        enum $name {
-            $($variant,)+
-        }
-
-        // Key::bit gives each key one bit of a u64.
-        const _: () = assert!([$($text),+].len() <= 64);
-
-        impl Key for $name {
-            fn from_name(name: &str) -> Option<Self> {
-                match name {
-                    $($text => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-
-            fn name(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-
-            fn bit(self) -> u64 {
-                1 << (self as u32)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_identifier(KeyVisitor(PhantomData))
-            }
-        }
-    };
-}
-
-keys! {
-    /// An entry's keys, and those `ct watch -o json` puts before them.
-    enum EntryKey {
-        Family = "family",
-        Proto = "proto",
-        Protonum = "protonum",
-        Timeout = "timeout",
-        State = "state",
-        Original = "original",
-        Reply = "reply",
-        Status = "status",
-        Mark = "mark",
-        Secmark = "secmark",
-        Zone = "zone",
-        Use = "use",
-        Id = "id",
-        Secctx = "secctx",
-        Helper = "helper",
-        Labels = "labels",
-        Start = "start",
-        Stop = "stop",
-        Master = "master",
-        DccpRole = "dccp_role",
-        DccpHandshakeSeq = "dccp_handshake_seq",
-        Synproxy = "synproxy",
-        Event = "event",
-        Time = "time",
-        Userspace = "userspace",
-    }
-}
-
-keys! {
-    /// A direction's keys; a master tuple has only the tuple's.
-    enum DirectionKey {
-        Src = "src",
-        Dst = "dst",
-        Sport = "sport",
-        Dport = "dport",
-        Type = "type",
-        Code = "code",
-        Id = "id",
-        Srckey = "srckey",
-        Dstkey = "dstkey",
-        Packets = "packets",
-        Bytes = "bytes",
-        Zone = "zone",
-        Wscale = "wscale",
-        TcpFlags = "tcp_flags",
-        Vtag = "vtag",
-        SeqAdj = "seq_adj",
-    }
-}
-
-keys! {
-    enum SeqAdjKey {
-        CorrectionPos = "correction_pos",
-        OffsetBefore = "offset_before",
-        OffsetAfter = "offset_after",
-    }
-}
-
-keys! {
-    enum SynproxyKey {
-        Isn = "isn",
-        Its = "its",
-        Tsoff = "tsoff",
-    }
-}
-
-keys! {
-    enum LabelKey {
-        Bit = "bit",
-        Name = "name",
-    }
-}
-
-struct KeyVisitor<K>(PhantomData<K>);
-
-impl<K: Key> Visitor<'_> for KeyVisitor<K> {
-    type Value = K;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<K, E> {
-        K::from_name(name)
-            .ok_or_else(|| E::custom(format_args!("unknown key '{name}'", name = excerpt(name))))
-    }
-}
-
-/// Reads an object's members, `read_value` reading the value of each key. A key given
-/// twice is an error, and an error in a value gets the key's name in front.
-fn read_object<'de, A, K>(
-    mut map: A,
-    mut read_value: impl FnMut(K, &mut A) -> Result<(), A::Error>,
-) -> Result<(), A::Error>
-where
-    A: MapAccess<'de>,
-    K: Key + Deserialize<'de>,
-{
-    let mut seen = 0u64;
-    while let Some(key) = map.next_key::<K>()? {
-        if seen & key.bit() != 0 {
-            return Err(de::Error::custom(format_args!(
-                "duplicate key '{}'",
-                key.name()
-            )));
-        }
-        seen |= key.bit();
-        read_value(key, &mut map).map_err(|error| within(key.name(), &error))?;
-    }
-    Ok(())
-}
-
-/// serde's message for a string where something else belongs, with the string cut to
-/// an excerpt: serde's own would quote it whole.
-fn unexpected_string<E: de::Error>(text: &str, expected: &dyn de::Expected) -> E {
-    E::custom(format_args!(
-        "invalid type: string \"{}\", expected {expected}",
-        excerpt(text)
-    ))
-}
-
-/// `error`, raised by the value of `key`, with the key's name in front.
-fn within<E: de::Error>(key: &str, error: &E) -> E {
-    E::custom(format_args!(
-        "'{key}': {}",
-        without_position(&error.to_string())
-    ))
-}
-
 /// `value`, or the error that `key` is missing.
 fn present<T>(value: Option<T>, key: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("missing key '{key}'"))
-}
-
-/// [`present`], inside a visitor.
-fn required<T, E: de::Error>(value: Option<T>, key: &str) -> Result<T, E> {
-    present(value, key).map_err(E::custom)
-}
-
-// ---------------------------------------------------------------------------------------
-// Values.
-
-/// A kernel integer type: a JSON number is read into it with its range in the message
-/// when it does not fit.
-trait Integer: Sized + TryFrom<u64> + TryFrom<i64> {
-    const RANGE: &'static str;
-    /// The range as floats, the end one past it: serde_json reads an integer too long
-    /// for 64 bits as a float.
-    const FLOAT_START: f64;
-    const FLOAT_END: f64;
-}
-
-macro_rules! integers {
-    ($($type:ty: $range:literal),+) => {
-        $(impl Integer for $type {
-            const RANGE: &'static str = $range;
-            const FLOAT_START: f64 = <$type>::MIN as f64;
-            const FLOAT_END: f64 = <$type>::MAX as f64 + 1.0;
-        })+
-    };
-}
-
-integers!(
-    u8: "0 to 255",
-    u16: "0 to 65535",
-    u32: "0 to 4294967295",
-    u64: "0 to 18446744073709551615",
-    i32: "-2147483648 to 2147483647"
-);
-
-/// Reads the next value as an integer of `T`.
-fn integer<'de, T: Integer, A: MapAccess<'de>>(map: &mut A) -> Result<T, A::Error> {
-    map.next_value_seed(IntegerSeed(PhantomData))
-}
-
-struct IntegerSeed<T>(PhantomData<T>);
-
-impl<'de, T: Integer> DeserializeSeed<'de> for IntegerSeed<T> {
-    type Value = T;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<T: Integer> Visitor<'_> for IntegerSeed<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an integer from {}", T::RANGE)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
-        Err(unexpected_string(text, &self))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<T, E> {
-        T::try_from(value).map_err(|_| out_of_range::<T, E>(value))
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<T, E> {
-        T::try_from(value).map_err(|_| out_of_range::<T, E>(value))
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<T, E> {
-        if (T::FLOAT_START..T::FLOAT_END).contains(&value) {
-            Err(E::custom(format_args!("{value:?} is not an integer")))
-        } else {
-            Err(out_of_range::<T, E>(format_args!("{value:?}")))
-        }
-    }
-}
-
-fn out_of_range<T: Integer, E: de::Error>(value: impl fmt::Display) -> E {
-    E::custom(format_args!("{value} is out of range ({})", T::RANGE))
-}
-
-/// Reads the next value as a string, turned into a `T` by `parse`; `what` is what the
-/// string should be, for the message when it is not a string at all.
-fn text<'de, T, A: MapAccess<'de>>(
-    map: &mut A,
-    what: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<T, A::Error> {
-    map.next_value_seed(TextAs { what, parse })
-}
-
-struct TextAs<T> {
-    what: &'static str,
-    parse: fn(&str) -> Result<T, String>,
-}
-
-impl<'de, T> DeserializeSeed<'de> for TextAs<T> {
-    type Value = T;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<T> Visitor<'_> for TextAs<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.what)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
-        (self.parse)(text).map_err(E::custom)
-    }
-}
-
-/// Reads a string into the scratch string it holds, replacing what was there: the
-/// entry borrows the string with its escapes undone.
-struct TextInto<'s>(&'s mut String);
-
-impl<'de> DeserializeSeed<'de> for TextInto<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for TextInto<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
-        self.0.clear();
-        self.0.push_str(text);
-        Ok(())
-    }
-}
-
-/// A number the printer writes as text where it has no name for it (a family, a
-/// protocol, a dccp role): decimal digits without sign or leading zero.
-fn decimal(text: &str) -> Option<u8> {
-    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    let canonical = digits && (text == "0" || !text.starts_with('0'));
-    canonical.then(|| text.parse().ok()).flatten()
-}
-
-fn family(text: &str) -> Result<Family, String> {
-    match text {
-        "ipv4" => Ok(Family::Ipv4),
-        "ipv6" => Ok(Family::Ipv6),
-        _ => match decimal(text).map(Family::from_raw) {
-            Some(Family::Other(raw)) => Ok(Family::Other(raw)),
-            Some(named) => Err(format!("family '{text}' is written '{}'", named.name())),
-            None => Err(format!("unknown family '{text}'", text = excerpt(text))),
-        },
-    }
-}
-
-fn address(text: &str) -> Result<IpAddr, String> {
-    text.parse()
-        .map_err(|_| format!("'{text}' is not an IP address", text = excerpt(text)))
-}
-
-/// The protocols [`proto_name`] names; a test checks the list against it.
-const NAMED_PROTOCOLS: [u8; 8] = [
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    IPPROTO_UDPLITE,
-    IPPROTO_ICMP,
-    IPPROTO_ICMPV6,
-    IPPROTO_SCTP,
-    IPPROTO_GRE,
-    IPPROTO_DCCP,
-];
-
-/// `proto` as read: a name or a number, checked against `protonum` once both are known.
-#[derive(Debug, Clone, Copy)]
-enum ProtoText {
-    Name(u8),
-    Number(u8),
-}
-
-impl ProtoText {
-    fn parse(text: &str) -> Result<ProtoText, String> {
-        if let Some(named) = NAMED_PROTOCOLS
-            .into_iter()
-            .find(|&protonum| proto_name(protonum) == Some(text))
-        {
-            return Ok(ProtoText::Name(named));
-        }
-        decimal(text)
-            .map(ProtoText::Number)
-            .ok_or_else(|| format!("unknown protocol '{text}'", text = excerpt(text)))
-    }
-
-    /// `proto` must be what the printer writes for `protonum`: its name, or its number
-    /// when it has none.
-    fn check(self, protonum: u8) -> Result<(), String> {
-        match self {
-            ProtoText::Name(read) | ProtoText::Number(read) if read != protonum => Err(format!(
-                "'proto' is '{}' but 'protonum' is {protonum}",
-                self.text()
-            )),
-            ProtoText::Number(number) => match proto_name(number) {
-                Some(name) => Err(format!("'proto' '{number}' is written '{name}'")),
-                None => Ok(()),
-            },
-            ProtoText::Name(_) => Ok(()),
-        }
-    }
-
-    fn text(self) -> String {
-        match self {
-            ProtoText::Name(protonum) | ProtoText::Number(protonum) => protocol_text(protonum),
-        }
-    }
-}
-
-/// A protocol as messages name it: `tcp`, or `protocol 50`.
-fn protocol_text(protonum: u8) -> String {
-    proto_name(protonum).map_or_else(|| format!("protocol {protonum}"), str::to_owned)
-}
-
-/// `state` as read: its number in each tracker's table it is in, picked once the
-/// protocol is known (ESTABLISHED is 3 for tcp, 4 for sctp).
-#[derive(Debug, Clone, Copy)]
-struct StateText {
-    name: &'static str,
-    tcp: Option<u8>,
-    sctp: Option<u8>,
-    dccp: Option<u8>,
-}
-
-impl StateText {
-    fn parse(text: &str) -> Result<StateText, String> {
-        let find = |names: &[&'static str]| {
-            names
-                .iter()
-                .zip(0u8..)
-                .find(|(name, _)| **name == text)
-                .map(|(name, raw)| (*name, raw))
-        };
-        let (tcp, sctp, dccp) = (
-            find(&TCP_CONNTRACK_NAMES),
-            find(&SCTP_CONNTRACK_NAMES),
-            find(&DCCP_CONNTRACK_NAMES),
-        );
-        let Some((name, _)) = tcp.or(sctp).or(dccp) else {
-            return Err(format!("unknown state '{text}'", text = excerpt(text)));
-        };
-        let raw = |found: Option<(&str, u8)>| found.map(|(_, raw)| raw);
-        Ok(StateText {
-            name,
-            tcp: raw(tcp),
-            sctp: raw(sctp),
-            dccp: raw(dccp),
-        })
-    }
-
-    fn for_protocol(self, protonum: u8) -> Result<ProtoState, String> {
-        let state = match protonum {
-            IPPROTO_TCP => self.tcp.map(ProtoState::Tcp),
-            IPPROTO_SCTP => self.sctp.map(ProtoState::Sctp),
-            IPPROTO_DCCP => self.dccp.map(ProtoState::Dccp),
-            _ => {
-                return Err(format!(
-                    "'state' is for tcp, sctp and dccp only, not {}",
-                    protocol_text(protonum)
-                ));
-            }
-        };
-        state.ok_or_else(|| {
-            format!(
-                "'state': '{}' is not a {} state",
-                self.name,
-                protocol_text(protonum)
-            )
-        })
-    }
-}
-
-fn dccp_role(text: &str) -> Result<DccpRole, String> {
-    match text {
-        "client" => Ok(DccpRole::Client),
-        "server" => Ok(DccpRole::Server),
-        _ => match decimal(text).map(DccpRole::from_raw) {
-            Some(role) => match role.name() {
-                Some(name) => Err(format!("dccp role '{text}' is written '{name}'")),
-                None => Ok(role),
-            },
-            None => Err(format!("unknown dccp role '{text}'", text = excerpt(text))),
-        },
-    }
-}
-
-/// A list of flag names (`status`, `tcp_flags`), read into the bits they stand for.
-#[derive(Clone, Copy)]
-struct FlagList {
-    list: &'static str,
-    item: &'static str,
-    /// A name's bit, and the name as the kernel table spells it.
-    parse: fn(&str) -> Result<(u32, &'static str), String>,
-}
-
-const STATUS_FLAGS: FlagList = FlagList {
-    list: "a list of status flags",
-    item: "a status flag",
-    parse: |text| {
-        IPS_NAMES
-            .iter()
-            .find(|(_, name)| *name == text)
-            .map(|(bit, name)| (1 << bit, *name))
-            .ok_or_else(|| format!("unknown status flag '{text}'", text = excerpt(text)))
-    },
-};
-
-const TCP_FLAGS: FlagList = FlagList {
-    list: "a list of tcp flags",
-    item: "a tcp flag",
-    parse: |text| {
-        IP_CT_TCP_FLAG_NAMES
-            .iter()
-            .find(|(_, name)| *name == text)
-            .map(|(flag, name)| (u32::from(*flag), *name))
-            .ok_or_else(|| format!("unknown tcp flag '{text}'", text = excerpt(text)))
-    },
-};
-
-impl<'de> DeserializeSeed<'de> for FlagList {
-    type Value = u32;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u32, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FlagList {
-    type Value = u32;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.list)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<u32, E> {
-        Err(unexpected_string(text, &self))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u32, A::Error> {
-        let mut bits = 0u32;
-        let item = || TextAs {
-            what: self.item,
-            parse: self.parse,
-        };
-        while let Some((bit, name)) = seq.next_element_seed(item())? {
-            if bits & bit != 0 {
-                return Err(de::Error::custom(format_args!("'{name}' is listed twice")));
-            }
-            bits |= bit;
-        }
-        Ok(bits)
-    }
-}
-
-/// Reads `labels` into the scratch bitmap it holds: each `{"bit": N}` sets bit N, and
-/// `name` (which the printer takes from connlabel.conf) is only checked to be a string.
-struct LabelsInto<'s>(&'s mut LabelBits);
-
-impl<'de> DeserializeSeed<'de> for LabelsInto<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LabelsInto<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of labels")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
-        Err(unexpected_string(text, &self))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        *self.0 = LabelBits::new();
-        while let Some(LabelBit(bit)) = seq.next_element_seed(ObjectSeed(PhantomData))? {
-            self.0.set(bit).map_err(de::Error::custom)?;
-        }
-        Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Objects.
-
-/// An object read key by key with [`read_object`]; `WHAT` names it when the value is not
-/// an object at all.
-trait FromObject: Sized {
-    const WHAT: &'static str;
-    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
-}
-
-/// Reads the next value as the object `T`.
-fn object<'de, T: FromObject, A: MapAccess<'de>>(map: &mut A) -> Result<T, A::Error> {
-    map.next_value_seed(ObjectSeed(PhantomData))
-}
-
-struct ObjectSeed<T>(PhantomData<T>);
-
-impl<'de, T: FromObject> DeserializeSeed<'de> for ObjectSeed<T> {
-    type Value = T;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de, T: FromObject> Visitor<'de> for ObjectSeed<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(T::WHAT)
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
-        Err(unexpected_string(text, &self))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        T::from_map(map)
-    }
-}
-
-impl FromObject for SeqAdj {
-    const WHAT: &'static str = "a seq_adj object";
-
-    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-        let (mut position, mut before, mut after) = (None, None, None);
-        read_object(map, |key: SeqAdjKey, map| {
-            match key {
-                SeqAdjKey::CorrectionPos => position = Some(integer(map)?),
-                SeqAdjKey::OffsetBefore => before = Some(integer(map)?),
-                SeqAdjKey::OffsetAfter => after = Some(integer(map)?),
-            }
-            Ok(())
-        })?;
-        Ok(SeqAdj {
-            correction_pos: required(position, "correction_pos")?,
-            offset_before: required(before, "offset_before")?,
-            offset_after: required(after, "offset_after")?,
-        })
-    }
-}
-
-impl FromObject for Synproxy {
-    const WHAT: &'static str = "a synproxy object";
-
-    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-        let (mut isn, mut its, mut tsoff) = (None, None, None);
-        read_object(map, |key: SynproxyKey, map| {
-            match key {
-                SynproxyKey::Isn => isn = Some(integer(map)?),
-                SynproxyKey::Its => its = Some(integer(map)?),
-                SynproxyKey::Tsoff => tsoff = Some(integer(map)?),
-            }
-            Ok(())
-        })?;
-        Ok(Synproxy {
-            isn: required(isn, "isn")?,
-            its: required(its, "its")?,
-            tsoff: required(tsoff, "tsoff")?,
-        })
-    }
-}
-
-/// One `{"bit": N, "name": "..."}` of `labels`.
-struct LabelBit(u32);
-
-impl FromObject for LabelBit {
-    const WHAT: &'static str = "a label object";
-
-    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-        let mut bit = None;
-        read_object(map, |key: LabelKey, map| {
-            match key {
-                LabelKey::Bit => bit = Some(integer(map)?),
-                LabelKey::Name => text(map, "a label name", |_| Ok(()))?,
-            }
-            Ok(())
-        })?;
-        required(bit, "bit").map(LabelBit)
-    }
-}
-
-/// A direction (`original`, `reply`) or the master tuple as read, before the entry's
-/// family and protocol say which of its fields may be there.
-#[derive(Debug, Default)]
-struct RawDirection {
-    src: Option<IpAddr>,
-    dst: Option<IpAddr>,
-    sport: Option<u16>,
-    dport: Option<u16>,
-    icmp_type: Option<u8>,
-    code: Option<u8>,
-    id: Option<u16>,
-    srckey: Option<u16>,
-    dstkey: Option<u16>,
-    packets: Option<u64>,
-    bytes: Option<u64>,
-    zone: Option<u16>,
-    wscale: Option<u8>,
-    tcp_flags: Option<u32>,
-    vtag: Option<u32>,
-    seq_adj: Option<SeqAdj>,
-}
-
-impl FromObject for RawDirection {
-    const WHAT: &'static str = "a direction object";
-
-    fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-        let mut raw = RawDirection::default();
-        read_object(map, |key: DirectionKey, map| {
-            match key {
-                DirectionKey::Src => raw.src = Some(text(map, "an IP address", address)?),
-                DirectionKey::Dst => raw.dst = Some(text(map, "an IP address", address)?),
-                DirectionKey::Sport => raw.sport = Some(integer(map)?),
-                DirectionKey::Dport => raw.dport = Some(integer(map)?),
-                DirectionKey::Type => raw.icmp_type = Some(integer(map)?),
-                DirectionKey::Code => raw.code = Some(integer(map)?),
-                DirectionKey::Id => raw.id = Some(integer(map)?),
-                DirectionKey::Srckey => raw.srckey = Some(integer(map)?),
-                DirectionKey::Dstkey => raw.dstkey = Some(integer(map)?),
-                DirectionKey::Packets => raw.packets = Some(integer(map)?),
-                DirectionKey::Bytes => raw.bytes = Some(integer(map)?),
-                DirectionKey::Zone => raw.zone = Some(integer(map)?),
-                DirectionKey::Wscale => raw.wscale = Some(integer(map)?),
-                DirectionKey::TcpFlags => raw.tcp_flags = Some(map.next_value_seed(TCP_FLAGS)?),
-                DirectionKey::Vtag => raw.vtag = Some(integer(map)?),
-                DirectionKey::SeqAdj => raw.seq_adj = Some(object(map)?),
-            }
-            Ok(())
-        })?;
-        Ok(raw)
-    }
 }
 
 /// Which layer-4 fields a tuple has. The decoder picks them by the tuple's protocol, so
@@ -900,7 +200,7 @@ struct DirectionDetails {
     seq_adj: Option<SeqAdj>,
 }
 
-impl RawDirection {
+impl JsonDirection {
     /// The tuple of the entry's direction `place`: addresses of the entry's family and
     /// the layer-4 fields of its protocol.
     fn tuple(&self, place: &str, family: Family, protonum: u8) -> Result<Tuple, String> {
@@ -952,8 +252,8 @@ impl RawDirection {
         l4: L4,
     ) -> Result<Tuple, String> {
         Ok(Tuple {
-            src: of_family(place, "src", self.src, family)?,
-            dst: of_family(place, "dst", self.dst, family)?,
+            src: of_family(place, "src", self.src.map(|src| src.0), family)?,
+            dst: of_family(place, "dst", self.dst.map(|dst| dst.0), family)?,
             protonum,
             l4,
             zone: self.zone,
@@ -1035,14 +335,9 @@ impl RawDirection {
                 .zip(self.bytes)
                 .map(|(packets, bytes)| Counters { packets, bytes }),
             wscale: self.wscale,
-            // Every IP_CT_TCP_FLAG_* fits in the u8 of nf_ct_tcp_flags; dumps leave the
-            // mask zero, and the printer does not write it.
-            tcp_flags: self.tcp_flags.map(|flags| TcpFlags {
-                flags: flags as u8,
-                mask: 0,
-            }),
+            tcp_flags: self.tcp_flags.map(|flags| flags.0),
             vtag: self.vtag,
-            seq_adj: self.seq_adj,
+            seq_adj: self.seq_adj.map(Into::into),
         })
     }
 }
@@ -1095,115 +390,15 @@ fn of_family(
     ))
 }
 
-/// An entry as read, before the fields that depend on each other are checked together.
-/// The strings and labels are in the scratch; their flags say whether the line had them.
-#[derive(Debug, Default)]
-struct RawEntry {
-    family: Option<Family>,
-    proto: Option<ProtoText>,
-    protonum: Option<u8>,
-    timeout: Option<u32>,
-    state: Option<StateText>,
-    original: Option<RawDirection>,
-    reply: Option<RawDirection>,
-    status: Option<u32>,
-    mark: Option<u32>,
-    secmark: Option<u32>,
-    zone: Option<u16>,
-    use_count: Option<u32>,
-    id: Option<u32>,
-    secctx: bool,
-    helper: bool,
-    labels: bool,
-    start: Option<u64>,
-    stop: Option<u64>,
-    master: Option<RawDirection>,
-    dccp_role: Option<DccpRole>,
-    dccp_handshake_seq: Option<u64>,
-    synproxy: Option<Synproxy>,
-}
-
-/// The top-level object, reading the variable-length fields into the scratch.
-struct EntrySeed<'s> {
-    scratch: &'s mut JsonScratch,
-}
-
-impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
-    type Value = RawEntry;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawEntry, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EntrySeed<'_> {
-    type Value = RawEntry;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<RawEntry, E> {
-        Err(unexpected_string(text, &self))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEntry, A::Error> {
-        let scratch = self.scratch;
-        let mut raw = RawEntry::default();
-        read_object(map, |key: EntryKey, map| {
-            match key {
-                EntryKey::Family => raw.family = Some(text(map, "a family", family)?),
-                EntryKey::Proto => raw.proto = Some(text(map, "a protocol", ProtoText::parse)?),
-                EntryKey::Protonum => raw.protonum = Some(integer(map)?),
-                EntryKey::Timeout => raw.timeout = Some(integer(map)?),
-                EntryKey::State => raw.state = Some(text(map, "a state", StateText::parse)?),
-                EntryKey::Original => raw.original = Some(object(map)?),
-                EntryKey::Reply => raw.reply = Some(object(map)?),
-                EntryKey::Status => raw.status = Some(map.next_value_seed(STATUS_FLAGS)?),
-                EntryKey::Mark => raw.mark = Some(integer(map)?),
-                EntryKey::Secmark => raw.secmark = Some(integer(map)?),
-                EntryKey::Zone => raw.zone = Some(integer(map)?),
-                EntryKey::Use => raw.use_count = Some(integer(map)?),
-                EntryKey::Id => raw.id = Some(integer(map)?),
-                EntryKey::Secctx => {
-                    map.next_value_seed(TextInto(&mut scratch.secctx))?;
-                    raw.secctx = true;
-                }
-                EntryKey::Helper => {
-                    map.next_value_seed(TextInto(&mut scratch.helper))?;
-                    raw.helper = true;
-                }
-                EntryKey::Labels => {
-                    map.next_value_seed(LabelsInto(&mut scratch.labels))?;
-                    raw.labels = true;
-                }
-                EntryKey::Start => raw.start = Some(integer(map)?),
-                EntryKey::Stop => raw.stop = Some(integer(map)?),
-                EntryKey::Master => raw.master = Some(object(map)?),
-                EntryKey::DccpRole => raw.dccp_role = Some(text(map, "a dccp role", dccp_role)?),
-                EntryKey::DccpHandshakeSeq => raw.dccp_handshake_seq = Some(integer(map)?),
-                EntryKey::Synproxy => raw.synproxy = Some(object(map)?),
-                // The event's own keys: what happened to the entry, not the entry.
-                EntryKey::Event | EntryKey::Time | EntryKey::Userspace => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            Ok(())
-        })?;
-        Ok(raw)
-    }
-}
-
-impl RawEntry {
+impl JsonEntry<'_> {
     /// The entry, once the keys that depend on each other agree: `proto` with
     /// `protonum`, the addresses with `family`, the tuples, `state` and the trackers'
-    /// fields with the protocol.
-    fn into_entry(self, scratch: &JsonScratch) -> Result<Entry<'_>, String> {
-        let family = present(self.family, "family")?;
-        let protonum = present(self.protonum, "protonum")?;
+    /// fields with the protocol. Its strings and labels are copied to `scratch`.
+    fn into_entry(self, scratch: &mut JsonScratch) -> Result<Entry<'_>, String> {
+        let family = self.family.0;
+        let protonum = self.protonum;
         present(self.proto, "proto")?.check(protonum)?;
-        let original = present(self.original.as_ref(), "original")?;
-        let reply = present(self.reply.as_ref(), "reply")?;
+        let (original, reply) = (&self.original, &self.reply);
         let mut entry = Entry::new(
             family,
             original.tuple("original", family, protonum)?,
@@ -1212,15 +407,12 @@ impl RawEntry {
         set_directions(&mut entry, original, reply, protonum)?;
         self.set_tracker(&mut entry, protonum)?;
         entry.timeout = self.timeout;
-        entry.status = self.status.map(Status);
+        entry.status = self.status.map(|status| status.0);
         entry.mark = self.mark;
         entry.secmark = self.secmark;
         entry.zone = self.zone;
         entry.use_count = self.use_count;
         entry.id = self.id;
-        entry.secctx = self.secctx.then_some(scratch.secctx.as_bytes());
-        entry.helper = self.helper.then_some(scratch.helper.as_bytes());
-        entry.labels = self.labels.then_some(scratch.labels.labels());
         entry.timestamp_start = self.start;
         entry.timestamp_stop = self.stop;
         entry.master = self
@@ -1228,7 +420,29 @@ impl RawEntry {
             .as_ref()
             .map(|master| master.master(family, protonum))
             .transpose()?;
-        entry.synproxy = self.synproxy;
+        entry.synproxy = self.synproxy.map(Into::into);
+        let copy = |text: Option<&super::Text<'_>>, into: &mut String| {
+            text.map(|text| {
+                into.clear();
+                // Read from a JSON string: UTF-8.
+                into.push_str(&String::from_utf8_lossy(&text.0));
+            })
+        };
+        let secctx = copy(self.secctx.as_ref(), &mut scratch.secctx);
+        let helper = copy(self.helper.as_ref(), &mut scratch.helper);
+        let labels = self.labels.map(|labels| match labels {
+            super::JsonLabels::Read(bits) => scratch.labels = bits,
+            super::JsonLabels::Entry { bits, .. } => {
+                scratch.labels = LabelBits::new();
+                bits.bits().for_each(|bit| {
+                    let _ = scratch.labels.set(bit);
+                });
+            }
+        });
+        let scratch: &JsonScratch = scratch;
+        entry.secctx = secctx.map(|()| scratch.secctx.as_bytes());
+        entry.helper = helper.map(|()| scratch.helper.as_bytes());
+        entry.labels = labels.map(|()| scratch.labels.labels());
         Ok(entry)
     }
 
@@ -1243,7 +457,7 @@ impl RawEntry {
         };
         dccp_only(self.dccp_role.is_some(), "dccp_role")?;
         dccp_only(self.dccp_handshake_seq.is_some(), "dccp_handshake_seq")?;
-        entry.dccp_role = self.dccp_role;
+        entry.dccp_role = self.dccp_role.map(|role| role.0);
         entry.dccp_handshake_seq = self.dccp_handshake_seq;
         Ok(())
     }
@@ -1252,8 +466,8 @@ impl RawEntry {
 /// What the entry knows of each direction beyond its tuple.
 fn set_directions(
     entry: &mut Entry<'_>,
-    original: &RawDirection,
-    reply: &RawDirection,
+    original: &JsonDirection,
+    reply: &JsonDirection,
     protonum: u8,
 ) -> Result<(), String> {
     let original = original.details("original", protonum)?;
@@ -1270,11 +484,11 @@ fn set_directions(
     entry.seq_adj_reply = reply.seq_adj;
     Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::labelmap::LabelMap;
+    use crate::model::entry::{DccpRole, ProtoState};
     use crate::model::event::EventKind;
     use crate::output::event::{Cause, Event, EventPrinter};
     use crate::output::json::JsonPrinter;
@@ -1637,25 +851,11 @@ mod tests {
     }
 
     #[test]
-    fn the_protocol_list_matches_the_model() {
-        let named: Vec<u8> = (0..=u8::MAX).filter(|&p| proto_name(p).is_some()).collect();
-        let mut listed = NAMED_PROTOCOLS.to_vec();
-        listed.sort_unstable();
-        assert_eq!(listed, named);
-    }
-
-    #[test]
     fn positions_are_cut_only_when_they_are_positions() {
         assert_eq!(without_position("x at line 1 column 20"), "x");
         assert_eq!(without_position("'a': x at line 1 column 2"), "'a': x");
         assert_eq!(without_position("look at line 1"), "look at line 1");
         assert_eq!(without_position("at line x column 2"), "at line x column 2");
-        assert_eq!(decimal("0"), Some(0));
-        assert_eq!(decimal("255"), Some(255));
-        assert_eq!(decimal("256"), None);
-        assert_eq!(decimal("01"), None);
-        assert_eq!(decimal("+1"), None);
-        assert_eq!(decimal(""), None);
     }
 
     /// A change to a line: a byte overwritten, a cut, or a piece repeated elsewhere.
