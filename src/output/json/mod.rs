@@ -705,6 +705,20 @@ pub enum JsonLabels<'a> {
     Read(LabelBits),
 }
 
+impl JsonLabels<'_> {
+    /// The bits in the kernel's layout; a bit past the kernel's is an error.
+    pub fn label_bits(&self) -> Result<LabelBits, String> {
+        match *self {
+            JsonLabels::Entry { bits, .. } => {
+                let mut set = LabelBits::new();
+                bits.bits().try_for_each(|bit| set.set(bit))?;
+                Ok(set)
+            }
+            JsonLabels::Read(bits) => Ok(bits),
+        }
+    }
+}
+
 /// One label.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -59,25 +59,34 @@ pub fn parse_line<'a>(line: &'a str, scratch: &'a mut JsonScratch) -> Result<Ent
 /// The first pass: every key read and checked on its own.
 fn read_json(line: &str) -> Result<JsonEntry<'_>, String> {
     let mut deserializer = serde_json::Deserializer::from_str(line);
-    let mut track = serde_path_to_error::Track::new();
-    let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
-    match ObjectSeed::<JsonEntry>::new().deserialize(tracked) {
-        Ok(json) => deserializer
-            .end()
-            .map(|()| json)
-            .map_err(|error| describe(line, &error, &[])),
-        Err(error) => {
-            let path = track.path();
-            Err(describe(line, &error, &path.iter().collect::<Vec<_>>()))
-        }
-    }
+    ObjectSeed::<JsonEntry>::new()
+        .deserialize(&mut deserializer)
+        .and_then(|json| deserializer.end().map(|()| json))
+        .map_err(|error| describe(line, &error))
 }
 
 /// The message for a line that could not be read: the keys the error was met under,
-/// then what is wrong. A syntax error is told as one, with its column, rather than under
-/// whichever key it interrupted; telling them apart parses the line again, which only
-/// failing lines pay for.
-fn describe(line: &str, error: &serde_json::Error, path: &[&Segment]) -> String {
+/// then what is wrong. The keys come from reading the line again with its path tracked
+/// (serde_path_to_error keeps each key it passes as a string): only failing lines pay for
+/// that.
+fn describe(line: &str, error: &serde_json::Error) -> String {
+    let mut deserializer = serde_json::Deserializer::from_str(line);
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
+    match ObjectSeed::<JsonEntry>::new().deserialize(tracked) {
+        Err(error) => {
+            let path = track.path();
+            frame(line, &error, &path.iter().collect::<Vec<_>>())
+        }
+        // Read whole: what failed was the end of the line.
+        Ok(_) => frame(line, error, &[]),
+    }
+}
+
+/// `error` under the keys of `path`. A syntax error is told as one, with its column,
+/// rather than under whichever key it interrupted; telling them apart parses the line
+/// again.
+fn frame(line: &str, error: &serde_json::Error, path: &[&Segment]) -> String {
     if let Err(syntax) = serde_json::from_str::<IgnoredAny>(line) {
         let message = syntax.to_string();
         return format!(
@@ -421,28 +430,24 @@ impl JsonEntry<'_> {
             .map(|master| master.master(family, protonum))
             .transpose()?;
         entry.synproxy = self.synproxy.map(Into::into);
-        let copy = |text: Option<&super::Text<'_>>, into: &mut String| {
-            text.map(|text| {
-                into.clear();
-                // Read from a JSON string: UTF-8.
-                into.push_str(&String::from_utf8_lossy(&text.0));
-            })
+        // The strings, read from JSON, are UTF-8.
+        let copy = |text: &super::Text<'_>, into: &mut String| {
+            into.clear();
+            into.push_str(&String::from_utf8_lossy(&text.0));
         };
-        let secctx = copy(self.secctx.as_ref(), &mut scratch.secctx);
-        let helper = copy(self.helper.as_ref(), &mut scratch.helper);
-        let labels = self.labels.map(|labels| match labels {
-            super::JsonLabels::Read(bits) => scratch.labels = bits,
-            super::JsonLabels::Entry { bits, .. } => {
-                scratch.labels = LabelBits::new();
-                bits.bits().for_each(|bit| {
-                    let _ = scratch.labels.set(bit);
-                });
-            }
-        });
+        if let Some(secctx) = &self.secctx {
+            copy(secctx, &mut scratch.secctx);
+        }
+        if let Some(helper) = &self.helper {
+            copy(helper, &mut scratch.helper);
+        }
+        if let Some(labels) = &self.labels {
+            scratch.labels = labels.label_bits()?;
+        }
         let scratch: &JsonScratch = scratch;
-        entry.secctx = secctx.map(|()| scratch.secctx.as_bytes());
-        entry.helper = helper.map(|()| scratch.helper.as_bytes());
-        entry.labels = labels.map(|()| scratch.labels.labels());
+        entry.secctx = self.secctx.is_some().then_some(scratch.secctx.as_bytes());
+        entry.helper = self.helper.is_some().then_some(scratch.helper.as_bytes());
+        entry.labels = self.labels.is_some().then_some(scratch.labels.labels());
         Ok(entry)
     }
 
