@@ -401,7 +401,7 @@ impl<'de> Deserialize<'de> for ProtoText {
 }
 
 /// A protocol as messages name it: `tcp`, or `protocol 50`.
-pub(crate) fn protocol_text(protonum: u8) -> String {
+fn protocol_text(protonum: u8) -> String {
     proto_name(protonum).map_or_else(|| format!("protocol {protonum}"), str::to_owned)
 }
 
@@ -787,7 +787,7 @@ impl<'de> Deserialize<'de> for JsonLabels<'_> {
 // Reading values: the helpers the types' `deserialize_with` name.
 
 /// What an object is called when something else stands where it belongs.
-pub trait Object {
+trait Object {
     const WHAT: &'static str;
 }
 
@@ -866,7 +866,7 @@ fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 /// A kernel integer type: a JSON number is read into it with its range in the message
 /// when it does not fit.
-pub trait Integer: Sized + TryFrom<u64> + TryFrom<i64> {
+trait Integer: Sized + TryFrom<u64> + TryFrom<i64> {
     const RANGE: &'static str;
     /// The range as floats, the end one past it: serde_json reads an integer too long
     /// for 64 bits as a float.
