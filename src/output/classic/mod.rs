@@ -1,4 +1,4 @@
-//! conntrack's text: the classic line written ([`write`]) as `conntrack -L` prints it,
+//! conntrack's text: the classic line written ([`write`](mod@write)) as `conntrack -L` prints it,
 //! and read back ([`read`], for `--input`) from `conntrack -L` or
 //! `/proc/net/nf_conntrack`.
 

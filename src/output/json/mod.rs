@@ -1,5 +1,5 @@
 //! ct's JSON Lines (`-o json`), written and read back: one set of types, below, serves
-//! both. [`write`] fills them from an entry (borrowing it: printing allocates nothing)
+//! both. [`write`](mod@write) fills them from an entry (borrowing it: printing allocates nothing)
 //! and serde_json writes them; [`read`] (`--input`) reads a line into them and checks
 //! what the keys say together before it makes the entry.
 //!

@@ -1,4 +1,4 @@
-//! `-o save`: conntrack's command lines, written ([`write`]) and read back ([`read`],
+//! `-o save`: conntrack's command lines, written ([`write`](mod@write)) and read back ([`read`],
 //! for `--input`).
 
 pub mod read;
