@@ -2,8 +2,9 @@
 //! standard input), for support bundles analysed on another machine.
 //!
 //! A line is whatever `conntrack -L` printed (any of `-o extended,id,ktimestamp,labels`),
-//! a line of `/proc/net/nf_conntrack` ([`text`]), one of ct's own JSON Lines ([`json`]),
-//! or a command line of `-o save`, conntrack's or ct's ([`save`]); the first character
+//! a line of `/proc/net/nf_conntrack` ([`crate::output::classic::read`]), one of ct's own
+//! JSON Lines ([`crate::output::json::read`]), or a command line of `-o save`, conntrack's
+//! or ct's ([`crate::output::save::read`]); the first character
 //! tells which, line by line. Each line becomes an [`Entry`] and goes through the same
 //! filters and printers as a dumped one.
 //!
@@ -15,9 +16,10 @@
 //! reported from its start without being held whole. Messages quote input through
 //! [`excerpt`], at most [`EXCERPT_CHARS`] characters of it.
 
-pub mod json;
-pub mod save;
-pub mod text;
+// The readers live beside their writers, in `output`; these names keep the line loop short.
+use crate::output::classic::read as text;
+use crate::output::json::read as json;
+use crate::output::save::read as save;
 
 use std::fmt;
 use std::fs::File;

@@ -373,11 +373,20 @@ pub struct Counters {
 }
 
 /// The connlabel bitmap as the kernel sends it: an array of native-endian `u32` words
-/// (`nf_conn_labels.bits`), so bit N is bit N%32 of word N/32.
+/// (`nf_conn_labels.bits`), so bit N is bit N%32 of word N/32. The kernel keeps
+/// [`LabelBits::BITS`] of them; [`LabelBits`] is a bitmap of that size to build one in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Labels<'a>(pub &'a [u8]);
 
 impl Labels<'_> {
+    /// The bits the kernel can hold ([`LabelBits::BITS`]), bit N as bit N of the number;
+    /// a bit past them (from a longer bitmap than the kernel sends) is left out.
+    pub fn as_u128(self) -> u128 {
+        self.bits()
+            .filter(|bit| *bit < LabelBits::BITS)
+            .fold(0, |set, bit| set | 1 << bit)
+    }
+
     /// The numbers of the bits that are set, lowest first.
     pub fn bits(self) -> impl Iterator<Item = u32> {
         self.0
@@ -389,6 +398,45 @@ impl Labels<'_> {
                     .filter(move |bit| word & (1 << bit) != 0)
                     .map(move |bit| word_index as u32 * 32 + bit)
             })
+    }
+}
+
+/// The kernel's label area, NF_CT_LABELS_MAX_SIZE bytes in the layout of [`Labels`]: what
+/// a reader of saved text sets bits in, for the entry to borrow as its [`Labels`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LabelBits([u8; NF_CT_LABELS_MAX_SIZE]);
+
+// Labels::as_u128 holds every bit the kernel has.
+const _: () = assert!(LabelBits::BITS == u128::BITS);
+
+impl LabelBits {
+    /// How many label bits the kernel has: 128.
+    pub const BITS: u32 = NF_CT_LABELS_MAX_SIZE as u32 * 8;
+
+    /// No bit set.
+    pub fn new() -> LabelBits {
+        LabelBits::default()
+    }
+
+    /// Sets bit `bit`; a bit past [`Self::BITS`] is an error in words for people.
+    pub fn set(&mut self, bit: u32) -> Result<(), String> {
+        if bit >= Self::BITS {
+            return Err(format!(
+                "label bit {bit} is past the kernel's {} bits",
+                Self::BITS
+            ));
+        }
+        let at = (bit / 32) as usize * 4;
+        let mut word = [0u8; 4];
+        word.copy_from_slice(&self.0[at..at + 4]);
+        let value = u32::from_ne_bytes(word) | 1 << (bit % 32);
+        self.0[at..at + 4].copy_from_slice(&value.to_ne_bytes());
+        Ok(())
+    }
+
+    /// The bitmap as an entry carries it.
+    pub fn labels(&self) -> Labels<'_> {
+        Labels(&self.0)
     }
 }
 
@@ -605,5 +653,28 @@ mod tests {
         raw[0..4].copy_from_slice(&(1u32 | 1 << 5).to_ne_bytes());
         raw[8..12].copy_from_slice(&(1u32 << 1).to_ne_bytes());
         assert_eq!(Labels(&raw).bits().collect::<Vec<_>>(), [0, 5, 65]);
+    }
+
+    #[test]
+    fn label_bits_are_set_in_the_kernels_layout() {
+        let mut bits = LabelBits::new();
+        for bit in [0, 5, 65, 127] {
+            bits.set(bit).unwrap();
+        }
+        assert_eq!(bits.labels().bits().collect::<Vec<_>>(), [0, 5, 65, 127]);
+        assert_eq!(bits.labels().as_u128(), 1 | 1 << 5 | 1 << 65 | 1 << 127);
+        assert_eq!(
+            bits.set(128),
+            Err("label bit 128 is past the kernel's 128 bits".to_string())
+        );
+        assert_eq!(
+            bits.set(u32::MAX),
+            Err("label bit 4294967295 is past the kernel's 128 bits".to_string())
+        );
+        // A longer bitmap than the kernel's keeps its bits, but not in the u128.
+        let mut raw = [0u8; 20];
+        raw[16..20].copy_from_slice(&1u32.to_ne_bytes());
+        assert_eq!(Labels(&raw).bits().collect::<Vec<_>>(), [128]);
+        assert_eq!(Labels(&raw).as_u128(), 0);
     }
 }

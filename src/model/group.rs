@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
-use super::entry::{Entry, Family};
+use super::entry::{Entry, Family, Labels};
 use crate::kernel::{IPS_NAMES, NF_CT_HELPER_NAME_LEN};
 
 /// One field entries can be grouped by.
@@ -178,12 +178,7 @@ impl KeyField {
                 dnat: entry.destination_nat().and_then(|nat| nat.address),
             },
             KeyField::Helper => KeyValue::Helper(HelperName::new(entry.helper)),
-            KeyField::Label => KeyValue::Labels(entry.labels.map_or(0, |labels| {
-                labels
-                    .bits()
-                    .filter(|bit| *bit < 128)
-                    .fold(0, |set, bit| set | 1 << bit)
-            })),
+            KeyField::Label => KeyValue::Labels(entry.labels.map_or(0, Labels::as_u128)),
             KeyField::Flag(bit) => KeyValue::Flag(entry.has_status(bit)),
             KeyField::Netns => KeyValue::Netns(netns),
         }

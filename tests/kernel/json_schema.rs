@@ -2,7 +2,9 @@
 //! rely on"): it is itself a valid draft 2020-12 schema, its names are the kernel tables
 //! ct prints from, every golden JSON fixture and every JSON line ct prints for the
 //! captured replies fits it, and it refuses what ct never prints (a misspelled field, a
-//! label in the old host-dependent form, a TCP field on a UDP entry...).
+//! label in the old host-dependent form, a TCP field on a UDP entry...). Its properties,
+//! and which of them are required, are those of the serde types ct writes and reads JSON
+//! with (`ct::output::json`), so neither changes alone.
 //!
 //! The last test needs root: it makes, in a namespace of its own, entries that carry
 //! what conntrack does not print (NAT sequence adjustment, SYN proxy numbers, a master
@@ -11,6 +13,7 @@
 
 use ct::netlink::attributes::raw::attr;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
@@ -651,6 +654,215 @@ fn what_conntrack_does_not_print_reaches_the_json() {
     for opts in ["", "extended,id"] {
         if let Some(diff) = compare_one(Env::Ns(&ns), opts) {
             panic!("ct list -o {opts:?} differs from conntrack:\n{diff}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The schema and the types ct writes and reads JSON with (ct::output::json) name the
+// same fields, and require the same ones: a field added to either alone fails here.
+
+/// The keys a derived `Deserialize` reads, as derive lists them for the deserializer.
+fn fields_of<'de, T: serde::Deserialize<'de>>() -> BTreeSet<String> {
+    struct Introspect<'f>(&'f mut Vec<&'static str>);
+
+    impl<'de> serde::Deserializer<'de> for Introspect<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend_from_slice(fields);
+            Err(serde::de::Error::custom("fields taken"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut fields = Vec::new();
+    let _ = T::deserialize(Introspect(&mut fields));
+    assert!(
+        !fields.is_empty(),
+        "{} is not a struct",
+        std::any::type_name::<T>()
+    );
+    fields.into_iter().map(String::from).collect()
+}
+
+/// The names of the schema's `$defs/NAME` properties.
+fn properties(name: &str) -> BTreeSet<String> {
+    def(name)["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("$defs/{name} has no properties"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// The schema's `$defs/NAME` required properties.
+fn required(name: &str) -> BTreeSet<String> {
+    match &def(name)["required"] {
+        Value::Null => BTreeSet::new(),
+        list => strings(list).into_iter().collect(),
+    }
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|name| name.to_string()).collect()
+}
+
+/// The keys of a JSON line ct printed.
+fn keys(line: &[u8]) -> BTreeSet<String> {
+    let value: Value = serde_json::from_slice(line).unwrap();
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn the_schema_and_the_json_types_name_the_same_fields() {
+    use ct::output::json::{JsonDirection, JsonEntry, JsonLabel, JsonSeqAdj, JsonSynproxy};
+
+    // The keys `ct watch -o json` puts before an entry's: the type reads and skips them.
+    let event = set(&["event", "time", "userspace"]);
+    assert_eq!(properties("entry_event"), event);
+    // `netns` is the namespace tag of --all-netns, which the printers put in front of
+    // an entry of any format; it is no field of the entry.
+    let mut entry = properties("entry_fields");
+    assert!(entry.remove("netns"));
+    let entry_type = fields_of::<JsonEntry>();
+    assert_eq!(
+        entry_type
+            .difference(&event)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        entry,
+        "JsonEntry (without the event's keys) against $defs/entry_fields"
+    );
+    assert!(entry_type.is_superset(&event));
+
+    let mut direction = properties("tuple_fields");
+    direction.extend(properties("direction"));
+    assert_eq!(fields_of::<JsonDirection>(), direction, "$defs/direction");
+    assert_eq!(fields_of::<JsonSeqAdj>(), properties("seq_adj"));
+    assert_eq!(fields_of::<JsonSynproxy>(), properties("synproxy"));
+    assert_eq!(fields_of::<JsonLabel>(), properties("label"));
+
+    // Expectations are only written: every field of a full one, and those of an empty
+    // one, are the properties and the required ones.
+    let (full, bare) = (expectation(true), expectation(false));
+    assert_eq!(keys(&full), properties("expectation_fields"));
+    assert_eq!(keys(&bare), required("expectation_fields"));
+}
+
+/// An expectation printed with every field the kernel may send, or with none.
+fn expectation(full: bool) -> Vec<u8> {
+    use ct::model::entry::Family;
+    use ct::model::expect::{ExpectNat, Expectation};
+    let tuple = tcp("10.0.0.1", "10.0.0.2", 40000, 21);
+    let some = |value| full.then_some(value);
+    let expectation = Expectation {
+        family: Family::Ipv4,
+        expected: tuple,
+        mask: tuple,
+        master: tuple,
+        timeout: some(1),
+        id: some(2),
+        flags: some(1),
+        class: some(0),
+        zone: full.then_some(3),
+        helper: full.then_some(&b"ftp"[..]),
+        nat: full.then_some(ExpectNat {
+            direction: 0,
+            tuple,
+        }),
+        function: full.then_some(&b"nat-follow-master"[..]),
+    };
+    let mut out = Vec::new();
+    JsonPrinter::new(None)
+        .print(&mut out, Record::Expectation(&expectation), &Frame::NONE)
+        .unwrap();
+    out
+}
+
+/// What the types require is what the schema requires: a line with only the required
+/// keys reads (so no other key is required), and a line without any one of them does
+/// not.
+#[test]
+fn the_schema_and_the_json_types_require_the_same_fields() {
+    use ct::output::json::{
+        JsonDirection, JsonLabel, JsonScratch, JsonSeqAdj, JsonSynproxy, parse_line,
+    };
+
+    let full = entry_line();
+    let required_entry = required("entry_fields");
+    let only = |keys: &BTreeSet<String>| -> String {
+        let object: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|key| (key.clone(), full[key.as_str()].clone()))
+            .collect();
+        Value::Object(object).to_string()
+    };
+    let mut scratch = JsonScratch::new();
+    let minimal = only(&required_entry);
+    if let Err(error) = parse_line(&minimal, &mut scratch) {
+        panic!("{minimal}: {error}");
+    }
+    for key in &required_entry {
+        let mut less = required_entry.clone();
+        less.remove(key);
+        assert_eq!(
+            parse_line(&only(&less), &mut scratch).err(),
+            Some(format!("missing key '{key}'"))
+        );
+    }
+
+    /// `$defs/NAME` with only its required keys reads as `T`, and without any one of
+    /// them does not.
+    fn check<T: for<'de> serde::Deserialize<'de>>(name: &str) {
+        let required = required(name);
+        let object = |keys: &BTreeSet<String>| -> String {
+            let members: serde_json::Map<String, Value> =
+                keys.iter().map(|key| (key.clone(), json!(0))).collect();
+            Value::Object(members).to_string()
+        };
+        if let Err(error) = serde_json::from_str::<T>(&object(&required)) {
+            panic!("$defs/{name} with only its required keys: {error}");
+        }
+        for key in &required {
+            let mut less = required.clone();
+            less.remove(key);
+            let error = serde_json::from_str::<T>(&object(&less)).err();
+            assert!(
+                error.is_some_and(|e| e.to_string().starts_with(&format!("missing field `{key}`"))),
+                "$defs/{name} without {key}"
+            );
+        }
+    }
+    check::<JsonDirection>("direction");
+    check::<JsonDirection>("tuple_fields");
+    check::<JsonSeqAdj>("seq_adj");
+    check::<JsonSynproxy>("synproxy");
+    check::<JsonLabelOwned>("label");
+
+    /// JsonLabel borrows its name from the line; this reads it from a string that
+    /// outlives it.
+    struct JsonLabelOwned;
+    impl<'de> serde::Deserialize<'de> for JsonLabelOwned {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            JsonLabel::deserialize(deserializer).map(|_| JsonLabelOwned)
         }
     }
 }

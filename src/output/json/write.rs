@@ -1,24 +1,16 @@
-//! `-o json`: JSON Lines, one object per entry, for jq and scripts.
-//!
-//! Field names follow conntrack's own words (`src`, `sport`, `mark`, `use`...) so a jq
-//! user can guess them; the schema is documented in docs/json.md and written down for
-//! validators in docs/ct.schema.json. A field the kernel did not send is left out, never
-//! written as a made-up zero, and no field changes its type with the host: labels are
-//! always `{"bit": N}` objects, with a `"name"` where connlabel.conf gives one. The view
-//! types below borrow from the entry, and serde_json writes into a reused line buffer, so
-//! printing an entry does not allocate.
+//! Writing `-o json`: an entry or expectation put into the types of [`super`], borrowing
+//! from it, and written by serde_json into a reused line buffer, so printing an entry
+//! does not allocate.
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 
-use serde::Serialize;
-use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
-
+use super::{
+    Address, ExpectFlags, FamilyText, JsonDirection, JsonEntry, JsonExpectNat, JsonExpectation,
+    JsonLabels, ProtoText, RoleText, StateText, StatusNames, TcpFlagNames, Text,
+};
 use crate::kernel::IP_CT_DIR_REPLY;
 use crate::labelmap::LabelMap;
-use crate::model::entry::{
-    Counters, DccpRole, Entry, Family, L4, Labels, SeqAdj, Status, Synproxy, TcpFlags, Tuple,
-};
+use crate::model::entry::{Counters, Entry, L4, SeqAdj, TcpFlags, Tuple};
 use crate::model::expect::Expectation;
 use crate::output::printer::{Frame, Print, Record};
 
@@ -74,56 +66,20 @@ impl Print for JsonPrinter<'_> {
     }
 }
 
-/// One expectation: conntrack's words where it has them (`expected`, `mask`, `master`,
-/// `class`, `helper`), the flags by name, and what conntrack does not print (id, NAT,
-/// the kernel function).
-#[derive(Serialize)]
-struct JsonExpectation<'e> {
-    family: FamilyText,
-    proto: ProtoText,
-    protonum: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timeout: Option<u32>,
-    expected: JsonTuple,
-    mask: JsonTuple,
-    master: JsonTuple,
-    flags: ExpectFlags<'e>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    class: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    zone: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    helper: Option<LossyText<'e>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nat: Option<JsonExpectNat>,
-    #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
-    function: Option<LossyText<'e>>,
-}
-
-#[derive(Serialize)]
-struct JsonExpectNat {
-    /// "original" or "reply".
-    dir: &'static str,
-    #[serde(flatten)]
-    tuple: JsonTuple,
-}
-
-impl<'e> JsonExpectation<'e> {
-    fn new(expectation: &Expectation<'e>) -> Self {
+impl<'a> JsonExpectation<'a> {
+    fn new(expectation: &Expectation<'a>) -> Self {
         JsonExpectation {
             family: FamilyText(expectation.family),
-            proto: ProtoText(expectation.expected.protonum),
+            proto: ProtoText::of(expectation.expected.protonum),
             protonum: expectation.expected.protonum,
             timeout: expectation.timeout,
-            expected: JsonTuple::bare(&expectation.expected),
-            mask: JsonTuple::bare(&expectation.mask),
-            master: JsonTuple::bare(&expectation.master),
+            expected: JsonDirection::bare(&expectation.expected),
+            mask: JsonDirection::bare(&expectation.mask),
+            master: JsonDirection::bare(&expectation.master),
             flags: ExpectFlags(*expectation),
             class: expectation.class,
             zone: expectation.zone,
-            helper: expectation.helper.map(LossyText),
+            helper: expectation.helper.map(Text::bytes),
             id: expectation.id,
             nat: expectation.nat.map(|nat| JsonExpectNat {
                 dir: if nat.direction == IP_CT_DIR_REPLY {
@@ -131,74 +87,30 @@ impl<'e> JsonExpectation<'e> {
                 } else {
                     "original"
                 },
-                tuple: JsonTuple::bare(&nat.tuple),
+                tuple: JsonDirection::bare(&nat.tuple),
             }),
-            function: expectation.function.map(LossyText),
+            function: expectation.function.map(Text::bytes),
         }
     }
 }
 
-#[derive(Serialize)]
-struct JsonEntry<'e, 'm> {
-    family: FamilyText,
-    proto: ProtoText,
-    protonum: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timeout: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<&'static str>,
-    original: JsonTuple,
-    reply: JsonTuple,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<StatusNames>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mark: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secmark: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    zone: Option<u16>,
-    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
-    use_count: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secctx: Option<LossyText<'e>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    helper: Option<LossyText<'e>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    labels: Option<JsonLabels<'e, 'm>>,
-    /// Nanoseconds since the epoch, as the kernel keeps them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stop: Option<u64>,
-    /// The original tuple of the connection that expected this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    master: Option<JsonTuple>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dccp_role: Option<RoleText>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dccp_handshake_seq: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    synproxy: Option<JsonSynproxy>,
-}
-
-impl<'e, 'm> JsonEntry<'e, 'm> {
-    fn new(entry: &Entry<'e>, map: Option<&'m LabelMap>) -> Self {
+impl<'a> JsonEntry<'a> {
+    /// `entry` as written, its labels named from `map`.
+    pub fn new(entry: &Entry<'a>, map: Option<&'a LabelMap>) -> Self {
         JsonEntry {
             family: FamilyText(entry.family),
-            proto: ProtoText(entry.protonum()),
+            proto: Some(ProtoText::of(entry.protonum())),
             protonum: entry.protonum(),
             timeout: entry.timeout,
-            state: entry.state.map(|s| s.name()),
-            original: JsonTuple::bare(&entry.original).direction(Direction {
+            state: entry.state.map(StateText::of),
+            original: JsonDirection::bare(&entry.original).direction(Direction {
                 counters: entry.counters_original,
                 wscale: entry.tcp_wscale_original,
                 tcp_flags: entry.tcp_flags_original,
                 vtag: entry.sctp_vtag_original,
                 seq_adj: entry.seq_adj_original,
             }),
-            reply: JsonTuple::bare(&entry.reply).direction(Direction {
+            reply: JsonDirection::bare(&entry.reply).direction(Direction {
                 counters: entry.counters_reply,
                 wscale: entry.tcp_wscale_reply,
                 tcp_flags: entry.tcp_flags_reply,
@@ -211,12 +123,12 @@ impl<'e, 'm> JsonEntry<'e, 'm> {
             zone: entry.zone,
             use_count: entry.use_count,
             id: entry.id,
-            secctx: entry.secctx.map(LossyText),
-            helper: entry.helper.map(LossyText),
-            labels: entry.labels.map(|bits| JsonLabels { bits, map }),
+            secctx: entry.secctx.map(Text::bytes),
+            helper: entry.helper.map(Text::bytes),
+            labels: entry.labels.map(|bits| JsonLabels::Entry { bits, map }),
             start: entry.timestamp_start,
             stop: entry.timestamp_stop,
-            master: entry.master.as_ref().map(JsonTuple::bare),
+            master: entry.master.as_ref().map(JsonDirection::bare),
             dccp_role: entry.dccp_role.map(RoleText),
             dccp_handshake_seq: entry.dccp_handshake_seq,
             // Every entry made over ctnetlink carries an all-zero synproxy area; only one
@@ -224,93 +136,44 @@ impl<'e, 'm> JsonEntry<'e, 'm> {
             synproxy: entry
                 .synproxy
                 .filter(|synproxy| !synproxy.is_unused())
-                .map(JsonSynproxy),
+                .map(Into::into),
+            event: None,
+            time: None,
+            userspace: None,
         }
     }
 }
 
-#[derive(Serialize)]
-struct JsonTuple {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    src: Option<IpAddr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dst: Option<IpAddr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sport: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dport: Option<u16>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    icmp_type: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    srckey: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dstkey: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    packets: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    zone: Option<u16>,
-    /// tcp: the window scale this direction's sender announced.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    wscale: Option<u8>,
-    /// tcp: the tracker's flags of this direction's sender, by name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tcp_flags: Option<TcpFlagNames>,
-    /// sctp: this direction's verification tag.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vtag: Option<u32>,
-    /// NAT's sequence adjustment of this direction.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq_adj: Option<JsonSeqAdj>,
-}
-
 /// What an entry knows of one direction beyond its tuple.
-struct Direction {
-    counters: Option<Counters>,
-    wscale: Option<u8>,
-    tcp_flags: Option<TcpFlags>,
-    vtag: Option<u32>,
-    seq_adj: Option<SeqAdj>,
+pub(super) struct Direction {
+    pub counters: Option<Counters>,
+    pub wscale: Option<u8>,
+    pub tcp_flags: Option<TcpFlags>,
+    pub vtag: Option<u32>,
+    pub seq_adj: Option<SeqAdj>,
 }
 
-impl JsonTuple {
+impl JsonDirection {
     /// An entry's direction: the tuple and what the entry knows of that direction.
     fn direction(self, direction: Direction) -> Self {
-        JsonTuple {
+        JsonDirection {
             packets: direction.counters.map(|c| c.packets),
             bytes: direction.counters.map(|c| c.bytes),
             wscale: direction.wscale,
             tcp_flags: direction.tcp_flags.map(TcpFlagNames),
             vtag: direction.vtag,
-            seq_adj: direction.seq_adj.map(JsonSeqAdj),
+            seq_adj: direction.seq_adj.map(Into::into),
             ..self
         }
     }
 
     /// A tuple alone: addresses, the layer-4 identity and the tuple's zone.
     fn bare(tuple: &Tuple) -> Self {
-        let mut view = JsonTuple {
-            src: tuple.src,
-            dst: tuple.dst,
-            sport: None,
-            dport: None,
-            icmp_type: None,
-            code: None,
-            id: None,
-            srckey: None,
-            dstkey: None,
-            packets: None,
-            bytes: None,
+        let mut view = JsonDirection {
+            src: tuple.src.map(Address),
+            dst: tuple.dst.map(Address),
             zone: tuple.zone,
-            wscale: None,
-            tcp_flags: None,
-            vtag: None,
-            seq_adj: None,
+            ..JsonDirection::default()
         };
         match tuple.l4 {
             L4::Ports { sport, dport } => (view.sport, view.dport) = (Some(sport), Some(dport)),
@@ -326,152 +189,11 @@ impl JsonTuple {
     }
 }
 
-/// The NF_CT_EXPECT_* flags that are set, by name; an empty list when none is.
-struct ExpectFlags<'e>(Expectation<'e>);
-
-impl Serialize for ExpectFlags<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        for name in self.0.flag_names() {
-            seq.serialize_element(name)?;
-        }
-        seq.end()
-    }
-}
-
-/// "ipv4", "ipv6", or the family number as text.
-struct FamilyText(Family);
-
-impl Serialize for FamilyText {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Family::Other(raw) => serializer.collect_str(&raw),
-            known => serializer.serialize_str(known.name()),
-        }
-    }
-}
-
-/// The protocol's name, or its number as text for a protocol conntrack has no name for.
-struct ProtoText(u8);
-
-impl Serialize for ProtoText {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match crate::model::entry::proto_name(self.0) {
-            Some(name) => serializer.serialize_str(name),
-            None => serializer.collect_str(&self.0),
-        }
-    }
-}
-
-/// The IPS_* flags that are set, by name without the prefix.
-struct StatusNames(Status);
-
-impl Serialize for StatusNames {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        for name in self.0.names() {
-            seq.serialize_element(name)?;
-        }
-        seq.end()
-    }
-}
-
-/// The label bits that are set, lowest first, each as `{"bit": N}`, with `"name"` where
-/// the map names it: the same shape whether or not the host has a connlabel.conf.
-struct JsonLabels<'e, 'm> {
-    bits: Labels<'e>,
-    map: Option<&'m LabelMap>,
-}
-
-impl Serialize for JsonLabels<'_, '_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        for bit in self.bits.bits() {
-            seq.serialize_element(&JsonLabel {
-                bit,
-                name: self.map.and_then(|map| map.name(bit)),
-            })?;
-        }
-        seq.end()
-    }
-}
-
-#[derive(Serialize)]
-struct JsonLabel<'m> {
-    bit: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'m str>,
-}
-
-/// The IP_CT_TCP_FLAG_* bits that are set, by name without the prefix.
-struct TcpFlagNames(TcpFlags);
-
-impl Serialize for TcpFlagNames {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        for name in self.0.names() {
-            seq.serialize_element(name)?;
-        }
-        seq.end()
-    }
-}
-
-/// `"client"`, `"server"`, or the role's number as text for one the kernel does not
-/// define.
-struct RoleText(DccpRole);
-
-impl Serialize for RoleText {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.name() {
-            Some(name) => serializer.serialize_str(name),
-            None => serializer.collect_str(&self.0.raw()),
-        }
-    }
-}
-
-/// struct nf_ct_seqadj under the kernel's member names.
-struct JsonSeqAdj(SeqAdj);
-
-impl Serialize for JsonSeqAdj {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_struct("seq_adj", 3)?;
-        map.serialize_field("correction_pos", &self.0.correction_pos)?;
-        map.serialize_field("offset_before", &self.0.offset_before)?;
-        map.serialize_field("offset_after", &self.0.offset_after)?;
-        map.end()
-    }
-}
-
-/// struct nf_conn_synproxy under the kernel's member names.
-struct JsonSynproxy(Synproxy);
-
-impl Serialize for JsonSynproxy {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_struct("synproxy", 3)?;
-        map.serialize_field("isn", &self.0.isn)?;
-        map.serialize_field("its", &self.0.its)?;
-        map.serialize_field("tsoff", &self.0.tsoff)?;
-        map.end()
-    }
-}
-
-/// Bytes from the kernel that should be text; invalid UTF-8 is replaced, not fatal.
-struct LossyText<'e>(&'e [u8]);
-
-impl Serialize for LossyText<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match std::str::from_utf8(self.0) {
-            Ok(text) => serializer.serialize_str(text),
-            Err(_) => serializer.serialize_str(&String::from_utf8_lossy(self.0)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kernel::*;
-    use crate::model::entry::ProtoState;
+    use crate::model::entry::{DccpRole, Family, Labels, ProtoState, Status, Synproxy};
 
     fn tuple(src: &str, dst: &str, protonum: u8, l4: L4) -> Tuple {
         Tuple {

@@ -20,12 +20,12 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use super::excerpt;
+use crate::input::excerpt;
 
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
 use crate::model::entry::{
-    Counters, Entry, Family, L4, Labels, ProtoState, Status, Tuple, has_ports, proto_name,
+    Counters, Entry, Family, L4, LabelBits, ProtoState, Status, Tuple, has_ports, proto_name,
     protonum_of,
 };
 
@@ -44,7 +44,7 @@ pub struct TextContext<'m> {
 /// allocation; each [`parse_line`] starts by clearing it.
 #[derive(Debug, Clone, Default)]
 pub struct TextScratch {
-    labels: [u8; NF_CT_LABELS_MAX_SIZE],
+    labels: LabelBits,
 }
 
 impl TextScratch {
@@ -62,7 +62,7 @@ pub fn parse_line<'a>(
     context: &TextContext<'_>,
     scratch: &'a mut TextScratch,
 ) -> Result<Entry<'a>, String> {
-    scratch.labels = [0; NF_CT_LABELS_MAX_SIZE];
+    scratch.labels = LabelBits::new();
     let mut tokens = Tokens::new(line);
     let header = read_header(&mut tokens)?;
     let timeout = read_timeout(&mut tokens)?;
@@ -99,7 +99,7 @@ pub fn parse_line<'a>(
     entry.use_count = tail.use_count;
     entry.id = tail.id;
     let scratch: &'a TextScratch = scratch;
-    entry.labels = tail.labels.then_some(Labels(&scratch.labels));
+    entry.labels = tail.labels.then_some(scratch.labels.labels());
     Ok(entry)
 }
 
@@ -583,7 +583,7 @@ impl<'a> Tail<'a> {
     fn read(
         tokens: &mut Tokens<'a>,
         map: Option<&LabelMap>,
-        bitmap: &mut [u8; NF_CT_LABELS_MAX_SIZE],
+        bitmap: &mut LabelBits,
     ) -> Result<Tail<'a>, String> {
         let mut tail = Tail::default();
         while let Some(token) = tokens.peek() {
@@ -654,11 +654,7 @@ fn once<T>(slot: &mut Option<T>, value: T, token: &str) -> Result<(), String> {
 
 /// `labels=zero,five` (names from the map, or bit numbers), or `labels` alone: the
 /// entry has labels but none the map names, which reads as an empty bitmap.
-fn read_labels(
-    text: &str,
-    map: Option<&LabelMap>,
-    bitmap: &mut [u8; NF_CT_LABELS_MAX_SIZE],
-) -> Result<(), String> {
+fn read_labels(text: &str, map: Option<&LabelMap>, bitmap: &mut LabelBits) -> Result<(), String> {
     if text == "labels" {
         return Ok(());
     }
@@ -669,7 +665,7 @@ fn read_labels(
         ));
     };
     for name in names.split(',') {
-        set_label_bit(bitmap, label_bit(name, map)?)?;
+        bitmap.set(label_bit(name, map)?)?;
     }
     Ok(())
 }
@@ -691,24 +687,6 @@ fn label_bit(name: &str, map: Option<&LabelMap>) -> Result<u32, String> {
             name = excerpt(name)
         )),
     }
-}
-
-/// Sets bit `bit` of the kernel's bitmap: bit N is bit N%32 of native-endian word N/32.
-fn set_label_bit(bitmap: &mut [u8; NF_CT_LABELS_MAX_SIZE], bit: u32) -> Result<(), String> {
-    let too_large = || {
-        let bits = NF_CT_LABELS_MAX_SIZE * 8;
-        format!("label bit {bit} is past the kernel's {bits} bits")
-    };
-    let word_index = usize::try_from(bit / 32).map_err(|_| too_large())?;
-    let word = bitmap
-        .chunks_exact_mut(4)
-        .nth(word_index)
-        .ok_or_else(too_large)?;
-    let mut bytes = [0u8; 4];
-    bytes.copy_from_slice(word);
-    let value = u32::from_ne_bytes(bytes) | 1 << (bit % 32);
-    word.copy_from_slice(&value.to_ne_bytes());
-    Ok(())
 }
 
 /// The IPS_* bits the line proves, and what conntrack would have shown. A listed entry
@@ -734,7 +712,7 @@ fn status(unreplied: bool, flag: Option<u32>, original: &Tuple, reply: &Tuple) -
 /// Without NAT the reply tuple is the original turned around. Source NAT shows as a reply
 /// going back to another address, or another port (ICMP id, GRE key), than the original
 /// came from.
-pub(super) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
+pub(crate) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
     let l4 = match (original.l4, reply.l4) {
         (L4::Ports { sport, .. }, L4::Ports { dport, .. }) => sport != dport,
         (L4::Gre { srckey, .. }, L4::Gre { dstkey, .. }) => srckey != dstkey,
@@ -746,7 +724,7 @@ pub(super) fn source_rewritten(original: &Tuple, reply: &Tuple) -> bool {
 
 /// Destination NAT: the reply comes from another address or port (GRE key) than the
 /// original went to. ICMP has no destination half NAT could rewrite.
-pub(super) fn destination_rewritten(original: &Tuple, reply: &Tuple) -> bool {
+pub(crate) fn destination_rewritten(original: &Tuple, reply: &Tuple) -> bool {
     let l4 = match (original.l4, reply.l4) {
         (L4::Ports { dport, .. }, L4::Ports { sport, .. }) => dport != sport,
         (L4::Gre { dstkey, .. }, L4::Gre { srckey, .. }) => dstkey != srckey,

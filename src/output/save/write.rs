@@ -12,11 +12,11 @@
 
 use std::io::{self, Write};
 
-use super::event::{push_userspace, save_command};
-use super::printer::{Frame, Print, Record};
-use super::{push_decimal, push_ip};
 use crate::kernel::*;
 use crate::model::entry::{DccpRole, Entry, Family, L4, Tuple, proto_name};
+use crate::output::event::{push_userspace, save_command};
+use crate::output::printer::{Frame, Print, Record};
+use crate::output::{push_decimal, push_ip};
 
 /// The status flags conntrack's `-u` can set, in the order of their bits.
 const SAVED_STATUS: [(u32, &str); 4] = [

@@ -9,13 +9,13 @@ use std::io::{self, Write};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::event::{Cause, push_event_time, push_userspace};
-use super::printer::{Frame, Print, Record};
-use super::{push_decimal, push_hex, push_ip, push_timestamp, unix_now_seconds};
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
 use crate::model::entry::{Counters, Entry, Family, L4, Tuple};
 use crate::model::expect::Expectation;
+use crate::output::event::{Cause, push_event_time, push_userspace};
+use crate::output::printer::{Frame, Print, Record};
+use crate::output::{push_decimal, push_hex, push_ip, push_timestamp, unix_now_seconds};
 
 /// What `-o` adds to the classic line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -338,6 +338,6 @@ fn push_counters(line: &mut Vec<u8>, counters: Option<Counters>) {
 
 fn push_bracketed_time(line: &mut Vec<u8>, key: &[u8], nanoseconds: u64) {
     line.extend_from_slice(key);
-    super::push_ctime(line, (nanoseconds / 1_000_000_000) as i64);
+    crate::output::push_ctime(line, (nanoseconds / 1_000_000_000) as i64);
     line.extend_from_slice(b"] ");
 }
