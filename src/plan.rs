@@ -22,8 +22,9 @@ use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::{Family, L4, Tuple, has_ports, proto_name};
 use crate::model::event::EventSet;
+use crate::output::Format;
 use crate::output::classic::ClassicOptions;
-use crate::output::table::{ColorChoice, Column};
+use crate::output::table::ColorChoice;
 
 /// A command line whose values are each fine but do not fit together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +61,33 @@ impl Target {
     }
 }
 
+/// What ct's surroundings decide, read once per run: whether standard output is a
+/// terminal (a table is coloured there, lines are flushed one by one) and NO_COLOR.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Environment {
+    pub stdout_is_terminal: bool,
+    /// The NO_COLOR variable, if set (no-color.org: present and not empty disables
+    /// colour).
+    pub no_color: Option<String>,
+}
+
+impl Environment {
+    /// The environment ct runs in now.
+    pub fn current() -> Environment {
+        use std::io::IsTerminal;
+        Environment {
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            no_color: std::env::var("NO_COLOR").ok(),
+        }
+    }
+}
+
 /// How to show what a command prints per entry.
 #[derive(Debug)]
 pub struct Output {
     pub format: Format,
+    /// Standard output is a terminal: each line is flushed as soon as it is written.
+    pub line_buffered: bool,
     /// `--quiet`: no summary line.
     pub quiet: bool,
     /// `-o timestamp`: nothing for entries (as in conntrack, which stamps only events
@@ -71,24 +95,6 @@ pub struct Output {
     pub timestamp: bool,
     /// Label names to print, when `-o labels` or `-l` asked for them.
     pub labels: LabelSource,
-}
-
-/// How entries are printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Format {
-    /// conntrack's line.
-    Classic(ClassicOptions),
-    /// JSON Lines.
-    Json,
-    /// conntrack's XML; `ktimestamp` adds the `<timestamp>` element.
-    Xml { ktimestamp: bool },
-    /// The aligned table: the columns chosen (or the defaults), and when to colour.
-    Table {
-        columns: Option<Vec<Column>>,
-        color: ColorChoice,
-    },
-    /// conntrack's `-o save`: each entry as the command line that makes it.
-    Save,
 }
 
 /// Whether and where to read label names from.
@@ -106,8 +112,12 @@ pub enum LabelSource {
 
 impl Output {
     /// The output part; `label_map` is the map `-l` already read, if it did.
-    pub fn from_args(args: &OutputArgs, label_map: Option<LabelMap>) -> Result<Output, UsageError> {
-        let format = format(args)?;
+    pub fn from_args(
+        args: &OutputArgs,
+        label_map: Option<LabelMap>,
+        env: &Environment,
+    ) -> Result<Output, UsageError> {
+        let format = format(args, env)?;
         let wants_labels = args.output.contains(&OutputOption::Labels);
         // JSON and the table name labels whenever the map is there (else they show bit
         // numbers); conntrack's formats print labels only when asked, as conntrack does.
@@ -121,6 +131,7 @@ impl Output {
         };
         Ok(Output {
             format,
+            line_buffered: env.stdout_is_terminal,
             quiet: args.quiet,
             timestamp: args.output.contains(&OutputOption::Timestamp),
             labels,
@@ -314,7 +325,7 @@ fn lookup_l4(
 }
 
 /// The one format `-o` names (classic when none), with its modifiers.
-fn format(args: &OutputArgs) -> Result<Format, UsageError> {
+fn format(args: &OutputArgs, env: &Environment) -> Result<Format, UsageError> {
     let wants = |option| args.output.contains(&option);
     let formats: Vec<&str> = [
         (OutputOption::Xml, "xml"),
@@ -370,7 +381,10 @@ fn format(args: &OutputArgs) -> Result<Format, UsageError> {
         ["save"] => Ok(Format::Save),
         ["table"] => Ok(Format::Table {
             columns: args.columns.clone(),
-            color: args.color.unwrap_or(ColorChoice::Auto),
+            color: args
+                .color
+                .unwrap_or(ColorChoice::Auto)
+                .resolve(env.stdout_is_terminal, env.no_color.as_deref()),
         }),
         _ => Err(usage(format!(
             "-o names more than one format ({}); choose one",
@@ -717,7 +731,7 @@ mod tests {
         };
         let (filter, labels) =
             filter_with_labels(&list.filter, Path::new("/nonexistent/connlabel.conf"))?;
-        Output::from_args(&list.output, labels)?;
+        Output::from_args(&list.output, labels, &Environment::default())?;
         Target::from_args(&list.target)?;
         Ok(Plan { filter })
     }

@@ -41,7 +41,7 @@ pub fn run(args: &CountArgs) -> Result<()> {
         return print_count(count(&mut connect(&target)?)?);
     }
     // One line per namespace, `[LABEL] COUNT`, each as soon as it is known.
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     super::for_each_table(&target, true, |conntrack, namespace| {
         let count = count(conntrack)?;
         let tag = namespace.map(NetnsTag::of);
@@ -55,7 +55,7 @@ pub fn run(args: &CountArgs) -> Result<()> {
 }
 
 fn print_count(count: u64) -> Result<()> {
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     writeln!(out, "{count}")?;
     out.flush()?;
     report_proc_fallback();

@@ -102,7 +102,7 @@ impl Deleted {
 pub fn run(args: &DeleteArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map)?;
+    let output = Output::from_args(&args.output, label_map, &plan::Environment::current())?;
     let path = Path::from_args(&args.delete, Path::PerEntry);
     let dry_run = args.delete.dry_run;
     let deleted = match args.table {
@@ -125,7 +125,7 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
 pub fn flush(args: &FlushArgs) -> Result<()> {
     crate::plan::check_flush_output(args)?;
     let target = Target::from_args(&args.target)?;
-    let output = Output::from_args(&args.output, None)?;
+    let output = Output::from_args(&args.output, None, &plan::Environment::current())?;
     let path = Path::from_args(&args.delete, Path::Auto);
     let dry_run = args.delete.dry_run;
     let filter = Filter {
@@ -266,17 +266,10 @@ fn delete_entries(
         .into());
     }
     let labels = load_labels(&output.labels);
-    let (mut out, terminal) = stdout();
+    let mut out = stdout();
     // With -o save a dry run writes the commands that would delete (conntrack -R).
-    let mut printer = print.then(|| {
-        Printer::new(
-            &output.format,
-            labels.as_ref(),
-            unix_now_seconds(),
-            terminal,
-        )
-        .for_deleted()
-    });
+    let mut printer = print
+        .then(|| Printer::new(&output.format, labels.as_ref(), unix_now_seconds()).for_deleted());
     let mut dumper = connect(target)?;
     if dry_run {
         // Only reading, as `ct list`: a closed pipe ends it.
@@ -491,7 +484,7 @@ fn delete_expectations(
         // An undecodable expectation is left alone; `ct list expect` says why.
         |_| Ok(()),
     )?;
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     let mut printer = print.then(|| ExpectPrinter::new(&output.format, output.timestamp));
     if dry_run {
         // Only reading, as `ct list expect`: a closed pipe ends it.

@@ -12,7 +12,8 @@ use anyhow::Result;
 use super::{connect, stdout};
 use crate::filter::Filter;
 use crate::output::ExpectPrinter;
-use crate::plan::{Format, Output, Target, UsageError};
+use crate::output::Format;
+use crate::plan::{Output, Target, UsageError};
 
 /// `ct list expect`: every expectation that passes the filter, as it is dumped.
 pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
@@ -31,7 +32,7 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
         .into());
     }
     let mut conntrack = connect(target)?;
-    let (mut out, terminal) = stdout();
+    let mut out = stdout();
     let mut printer = ExpectPrinter::new(&output.format, output.timestamp);
     let mut shown = 0u64;
     let mut errors = super::Stderr;
@@ -40,7 +41,7 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
         |expectation, _| {
             printer.print(&mut out, expectation)?;
             shown += 1;
-            if terminal {
+            if output.line_buffered {
                 out.flush()?;
             }
             Ok(())

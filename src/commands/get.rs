@@ -11,7 +11,7 @@ use crate::plan::{self, Output, Target};
 pub fn run(args: &GetArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let lookup = plan::lookup(&args.tuple)?;
-    let output = Output::from_args(&args.output, None)?;
+    let output = Output::from_args(&args.output, None, &plan::Environment::current())?;
 
     let mut conntrack = connect(&target)?;
     let lookup = TupleLookup {

@@ -11,13 +11,14 @@ use crate::decode::DecodeError;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
 use crate::netlink::{DumpStats, EntryList};
+use crate::output::Format;
 use crate::output::{NetnsTag, Printer, unix_now_seconds};
-use crate::plan::{self, Format, Output, Target, UsageError};
+use crate::plan::{self, Output, Target, UsageError};
 
 pub fn run(args: &ListArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map)?;
+    let output = Output::from_args(&args.output, label_map, &plan::Environment::current())?;
     if let Some(path) = &args.input.input {
         if args.table != TableArg::Conntrack {
             return Err(super::saved_dumps_hold_connections("the other tables").into());
@@ -76,15 +77,10 @@ pub fn check_taggable(format: &Format) -> Result<(), UsageError> {
 /// table, one summary).
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
-    let mut printer = Printer::new(
-        &output.format,
-        labels.as_ref(),
-        unix_now_seconds(),
-        terminal,
-    );
+    let out = stdout();
+    let mut printer = Printer::new(&output.format, labels.as_ref(), unix_now_seconds());
     printer.show_namespaces();
-    let mut lister = Lister::new(filter, Some(printer), out, terminal);
+    let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     let mut all_stats = DumpStats::default();
     super::for_each_table(target, true, |conntrack, namespace| {
         lister.netns = namespace.map(NetnsTag::of);
@@ -106,14 +102,9 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
 fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let mut dump = super::open_saved(path, labels.clone())?;
-    let (out, terminal) = stdout();
-    let printer = Printer::new(
-        &output.format,
-        labels.as_ref(),
-        dump.captured_at(),
-        terminal,
-    );
-    let mut lister = Lister::new(filter, Some(printer), out, terminal);
+    let out = stdout();
+    let printer = Printer::new(&output.format, labels.as_ref(), dump.captured_at());
+    let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     dump.read(&mut super::Stderr, |entry| Ok(lister.on_entry(entry)?))?;
     let shown = lister.finish()?;
     report(
@@ -136,11 +127,11 @@ where
     F: FnOnce(OnEntry<'_>, fn(DecodeError) -> Result<()>) -> Result<DumpStats>,
 {
     let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
+    let out = stdout();
     let now = unix_now_seconds();
-    let printer = Printer::new(&output.format, labels.as_ref(), now, terminal);
+    let printer = Printer::new(&output.format, labels.as_ref(), now);
     let everything = Filter::default();
-    let mut lister = Lister::new(&everything, Some(printer), out, terminal);
+    let mut lister = Lister::new(&everything, Some(printer), out, output.line_buffered);
     let stats = fetch(&mut |entry| Ok(lister.on_matching(entry)?), skipped_entry)?;
     let shown = lister.finish()?;
     report(stats, shown, output.quiet, &mut super::Stderr)

@@ -13,7 +13,7 @@ pub mod stats;
 pub mod top;
 pub mod watch;
 
-use std::io::{self, IsTerminal, StdoutLock, Write};
+use std::io::{self, StdoutLock, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -106,13 +106,10 @@ fn is_output_failure(err: &anyhow::Error) -> bool {
         })
 }
 
-/// Standard output, buffered, and whether it is a terminal (which then wants every line
-/// as soon as it is written).
-pub fn stdout() -> (io::BufWriter<StdoutWriter>, bool) {
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
-    let writer = StdoutWriter(stdout.lock());
-    (io::BufWriter::with_capacity(64 * 1024, writer), terminal)
+/// Standard output, buffered (whether it is a terminal, which wants every line as soon
+/// as it is written, the plan says).
+pub fn stdout() -> io::BufWriter<StdoutWriter> {
+    io::BufWriter::with_capacity(64 * 1024, StdoutWriter(io::stdout().lock()))
 }
 
 /// The report of a command that changes the table (`ct delete`): its lines go to `out`

@@ -31,7 +31,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
         CountTableArg::Conntrack => StatsKind::Conntrack,
         CountTableArg::Expect => StatsKind::Expect,
     };
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     if args.all.all_netns {
         return all_namespaces(&target, kind, args.output, &mut out);
     }

@@ -1293,9 +1293,9 @@ mod tests {
     use super::*;
     use crate::labelmap::LabelMap;
     use crate::model::event::EventKind;
+    use crate::output::Format;
     use crate::output::event::{Cause, Event, EventPrinter};
     use crate::output::json::JsonPrinter;
-    use crate::plan::Format;
     use proptest::prelude::*;
 
     const PLAIN: &str = include_str!("../../tests/fixtures/plain.json");

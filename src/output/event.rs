@@ -21,7 +21,7 @@ use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
 use crate::model::event::EventKind;
 use crate::model::expect::Expectation;
-use crate::plan::Format;
+use crate::output::Format;
 
 /// What the event says besides the entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

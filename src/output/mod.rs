@@ -7,6 +7,7 @@
 
 pub mod classic;
 pub mod event;
+pub mod format;
 pub mod json;
 pub mod save;
 pub mod stats;
@@ -19,7 +20,8 @@ use std::io::{self, Write};
 use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
 use crate::model::expect::Expectation;
-use crate::plan::Format;
+
+pub use format::Format;
 
 /// A count in ct's own words, its noun agreeing with it: "1 group", "2 groups", "0
 /// groups". Lines that copy conntrack's keep conntrack's plural ("1 flow entries have
@@ -42,9 +44,8 @@ pub enum Printer<'m> {
 }
 
 impl<'m> Printer<'m> {
-    /// The printer for `format`. `now` is the time delta-time counts to; `terminal` says
-    /// whether stdout is one (for the table's colours).
-    pub fn new(format: &Format, labels: Option<&'m LabelMap>, now: i64, terminal: bool) -> Self {
+    /// The printer for `format`. `now` is the time delta-time counts to.
+    pub fn new(format: &Format, labels: Option<&'m LabelMap>, now: i64) -> Self {
         match format {
             Format::Classic(options) => {
                 Printer::Classic(classic::ClassicPrinter::new(*options, labels, now))
@@ -55,9 +56,7 @@ impl<'m> Printer<'m> {
                 Printer::Xml(xml::XmlPrinter::new(*ktimestamp, labels, now))
             }
             Format::Table { columns, color } => {
-                let no_color = std::env::var("NO_COLOR").ok();
-                let color = color.resolve(terminal, no_color.as_deref());
-                Printer::Table(table::TablePrinter::new(columns.clone(), color, labels))
+                Printer::Table(table::TablePrinter::new(columns.clone(), *color, labels))
             }
         }
     }

@@ -19,16 +19,15 @@ use ct::model::expect::Expectation;
 use ct::model::group::{Grouping, KeyField, SortBy};
 use ct::model::stats::{CpuStats, GlobalStats, StatsKind};
 use ct::netlink::{DumpStats, walk_datagram};
-use ct::output::ExpectPrinter;
 use ct::output::classic::{ClassicOptions, ClassicPrinter};
 use ct::output::event::{Cause, Event, EventPrinter};
 use ct::output::json::JsonPrinter;
 use ct::output::save::SavePrinter;
 use ct::output::stats::{print_classic, print_json, print_table};
-use ct::output::table::{ColorChoice, TablePrinter};
+use ct::output::table::TablePrinter;
 use ct::output::top::push_value;
 use ct::output::xml::XmlPrinter;
-use ct::plan::Format;
+use ct::output::{ExpectPrinter, Format};
 
 /// A fixed "now" for delta-time, so runs are repeatable.
 const NOW: i64 = 1_795_600_000;
@@ -157,7 +156,7 @@ impl Printers {
             Format::Xml { ktimestamp: false },
             Format::Table {
                 columns: None,
-                color: ColorChoice::Always,
+                color: true,
             },
         ];
         Printers {

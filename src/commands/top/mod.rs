@@ -60,7 +60,7 @@ pub fn run(args: &TopArgs) -> Result<()> {
         writeln!(Stderr, "ct: {problem}")?;
     }
     let view = reading.view(order, args.top as usize, labels.as_ref(), None);
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     match args.output.unwrap_or(TopFormatArg::Table) {
         TopFormatArg::Table => print_table(&mut out, &view)?,
         TopFormatArg::Json => print_json(&mut out, &view)?,

@@ -14,7 +14,7 @@ mod programs;
 mod stop;
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ const OUTPUT_BUFFER: usize = 64 * 1024;
 pub fn run(args: &WatchArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map)?;
+    let output = Output::from_args(&args.output, label_map, &plan::Environment::current())?;
     let watch = Watch::from_args(args, &output)?;
     if watch.expectations {
         super::expect::check_filter(&filter)?;
@@ -74,7 +74,6 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         )],
     };
     let labels = load_labels(&output.labels);
-    let terminal = std::io::stdout().is_terminal();
     let mut watcher = Watcher {
         filter: &filter,
         events: watch.events,
@@ -89,7 +88,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         out: EventOutput::default(),
         signals: &signals,
         gave_up: false,
-        line_buffered: terminal,
+        line_buffered: output.line_buffered,
         limit: watch.count,
         shown: 0,
         netns: None,
