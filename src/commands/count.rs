@@ -10,26 +10,25 @@ use anyhow::Result;
 
 use super::stats::report_proc_fallback;
 use super::{connect, stdout};
-use crate::cli::{CountArgs, CountTableArg};
+use crate::cli::CountTableArg;
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::netlink::{Conntrack, EntryList};
 use crate::output::NetnsTag;
-use crate::plan::{self, Target};
+use crate::plan::{self, Source};
 
-pub fn run(args: &CountArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    if args.table == CountTableArg::Expect {
-        super::expect::check_filter(&filter)?;
-    }
-    if let Some(path) = &args.input.input {
-        if args.table == CountTableArg::Expect {
-            return Err(super::saved_dumps_hold_connections("expectations").into());
-        }
-        return print_count(count_saved(path, &filter, label_map)?);
-    }
-    let count = |conntrack: &mut Conntrack| match args.table {
+pub fn run(plan: plan::Count) -> Result<()> {
+    let plan::Count {
+        source,
+        table,
+        filter,
+        label_map,
+    } = plan;
+    let target = match source {
+        Source::Saved(path) => return print_count(count_saved(&path, &filter, label_map)?),
+        Source::Kernel(target) => target,
+    };
+    let count = |conntrack: &mut Conntrack| match table {
         CountTableArg::Conntrack if filter == Filter::default() => conntrack.count_entries(),
         CountTableArg::Conntrack => count_matching(conntrack, &filter),
         CountTableArg::Expect if filter == Filter::default() => {
@@ -37,12 +36,12 @@ pub fn run(args: &CountArgs) -> Result<()> {
         }
         CountTableArg::Expect => conntrack.count_expectations(&filter),
     };
-    if !args.all.all_netns {
+    if !target.all() {
         return print_count(count(&mut connect(&target)?)?);
     }
     // One line per namespace, `[LABEL] COUNT`, each as soon as it is known.
     let mut out = stdout();
-    super::for_each_table(&target, true, |conntrack, namespace| {
+    super::for_each_table(&target, |conntrack, namespace| {
         let count = count(conntrack)?;
         let tag = namespace.map(NetnsTag::of);
         out.write_all(tag.as_ref().map_or(&b""[..], |tag| &tag.prefix))?;

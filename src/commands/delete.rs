@@ -24,39 +24,18 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::{Report, Stderr, connect, load_labels, stdout};
-use crate::cli::{CountTableArg, DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
+use crate::cli::CountTableArg;
 use crate::decode::DecodeError;
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
-use crate::netlink::flush::{Flush, KernelRelease};
+use crate::netlink::flush::Flush;
 use crate::netlink::{Conntrack, DeleteBatch, Deletion, EntryList};
 use crate::output::{ExpectPrinter, Printer, unix_now_seconds};
-use crate::plan::{self, Output, Target, UsageError};
+use crate::plan::{self, Output, Target};
 
 /// Deletions sent per batch: one datagram of requests, their acknowledgements
 /// collected before the next.
 const BATCH: usize = 256;
-
-/// How the user asked to delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
-    /// One flush request where it is exact and safe, else entry by entry: `ct flush`'s
-    /// default, which reports no entries.
-    Auto,
-    /// Entry by entry: `ct delete`'s default, whose report is exact.
-    PerEntry,
-    OneRequest,
-}
-
-impl Path {
-    fn from_args(args: &DeleteModeArgs, default: Path) -> Path {
-        match (args.per_entry, args.one_request) {
-            (true, _) => Path::PerEntry,
-            (_, true) => Path::OneRequest,
-            _ => default,
-        }
-    }
-}
 
 /// What a deletion did.
 #[derive(Default)]
@@ -99,22 +78,22 @@ impl Deleted {
     }
 }
 
-pub fn run(args: &DeleteArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map, &plan::Environment::current())?;
-    let path = Path::from_args(&args.delete, Path::PerEntry);
-    let dry_run = args.delete.dry_run;
-    let deleted = match args.table {
-        CountTableArg::Conntrack => delete_entries(&target, &filter, &output, path, dry_run, true)?,
-        CountTableArg::Expect => {
-            super::expect::check_filter(&filter)?;
-            super::expect::check_format(&output.format)?;
-            refuse_one_request_for_expectations(path)?;
-            delete_expectations(&target, &filter, &output, dry_run, true)?
+pub fn run(plan: plan::Delete) -> Result<()> {
+    let plan::Delete {
+        target,
+        table,
+        filter,
+        output,
+        one_request,
+        dry_run,
+    } = plan;
+    let deleted = match table {
+        CountTableArg::Conntrack => {
+            delete_entries(&target, &filter, &output, one_request, dry_run, true)?
         }
+        CountTableArg::Expect => delete_expectations(&target, &filter, &output, dry_run, true)?,
     };
-    let what = match args.table {
+    let what = match table {
         CountTableArg::Conntrack => "flow entries",
         CountTableArg::Expect => "expectations",
     };
@@ -122,24 +101,25 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
 }
 
 /// `ct flush`: the whole table in one request, or one family's entries.
-pub fn flush(args: &FlushArgs) -> Result<()> {
-    crate::plan::check_flush_output(args)?;
-    let target = Target::from_args(&args.target)?;
-    let output = Output::from_args(&args.output, None, &plan::Environment::current())?;
-    let path = Path::from_args(&args.delete, Path::Auto);
-    let dry_run = args.delete.dry_run;
-    let filter = Filter {
-        family: args.family.map(FamilyArg::raw),
-        ..Filter::default()
-    };
-    let (table, what) = match args.table {
+pub fn flush(plan: plan::Flush) -> Result<()> {
+    let plan::Flush {
+        target,
+        table,
+        family,
+        filter,
+        output,
+        one_request,
+        expectations_at_once,
+        dry_run,
+    } = plan;
+    let (table_name, what) = match table {
         CountTableArg::Conntrack => ("connection tracking table", "flow entries"),
         CountTableArg::Expect => ("expectation table", "expectations"),
     };
     if dry_run {
-        let would = match args.table {
+        let would = match table {
             CountTableArg::Conntrack => {
-                delete_entries(&target, &filter, &output, path, true, true)?
+                delete_entries(&target, &filter, &output, one_request, true, true)?
             }
             CountTableArg::Expect => delete_expectations(&target, &filter, &output, true, true)?,
         };
@@ -149,37 +129,27 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
             other => return other,
         }
     }
-    match args.table {
+    match table {
         // conntrack -F prints nothing on stdout.
         CountTableArg::Conntrack => {
-            delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
+            delete_entries(&target, &filter, &output, one_request, false, false)?.succeeded()?;
         }
-        CountTableArg::Expect if filter.family.is_none() && path != Path::PerEntry => {
+        CountTableArg::Expect if expectations_at_once => {
             connect(&target)?.flush_expectations()?;
         }
         CountTableArg::Expect => {
-            refuse_one_request_for_expectations(path)?;
             delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
         }
     }
-    let scope = match args.family {
+    let scope = match family {
         None => String::new(),
         Some(family) => format!(" of {} entries", family.family().name()),
     };
     // conntrack's words, and the family when there was one.
     if !output.quiet {
-        let _ = writeln!(Stderr, "ct: {table} has been emptied{scope}.");
+        let _ = writeln!(Stderr, "ct: {table_name} has been emptied{scope}.");
     }
     Ok(())
-}
-
-fn refuse_one_request_for_expectations(path: Path) -> Result<(), UsageError> {
-    match path {
-        Path::OneRequest => Err(UsageError(
-            "--one-request deletes entries by a filter; expectations go one by one".into(),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// "ct: N flow entries have been deleted." (or "would be deleted"), and the exit
@@ -247,24 +217,10 @@ fn delete_entries(
     target: &Target,
     filter: &Filter,
     output: &Output,
-    path: Path,
+    one_request: Option<Flush>,
     dry_run: bool,
     print: bool,
 ) -> Result<Deleted> {
-    let one_request = match (path, KernelRelease::running()) {
-        (Path::PerEntry, _) | (_, None) => None,
-        (_, Some(release)) => Flush::exact(filter, release),
-    };
-    if path == Path::OneRequest && one_request.is_none() {
-        return Err(UsageError(
-            "--one-request: the kernel cannot delete by this filter in one request (it \
-             matches prefixes, IPv6 addresses, zones, GRE keys, states, NAT or labels only \
-             in ct, or this kernel is older than the one that honours it); leave it out to \
-             delete entry by entry"
-                .into(),
-        )
-        .into());
-    }
     let labels = load_labels(&output.labels);
     let mut out = stdout();
     // With -o save a dry run writes the commands that would delete (conntrack -R).

@@ -6,38 +6,29 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{connect, load_labels, stdout};
-use crate::cli::{ListArgs, TableArg};
+use crate::cli::TableArg;
 use crate::decode::DecodeError;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
 use crate::netlink::{DumpStats, EntryList};
-use crate::output::Format;
 use crate::output::{NetnsTag, Printer, unix_now_seconds};
-use crate::plan::{self, Output, Target, UsageError};
+use crate::plan::{self, Output, Source, Target};
 
-pub fn run(args: &ListArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map, &plan::Environment::current())?;
-    if let Some(path) = &args.input.input {
-        if args.table != TableArg::Conntrack {
-            return Err(super::saved_dumps_hold_connections("the other tables").into());
-        }
-        return list_saved(path, &filter, &output);
-    }
-    if args.all.all_netns {
-        if args.table != TableArg::Conntrack {
-            return Err(UsageError(
-                "--all-netns lists the conntrack table of each namespace; list the other \
-                 tables of one namespace at a time with --netns"
-                    .into(),
-            )
-            .into());
-        }
-        check_taggable(&output.format)?;
+pub fn run(plan: plan::List) -> Result<()> {
+    let plan::List {
+        source,
+        table,
+        filter,
+        output,
+    } = plan;
+    let target = match source {
+        Source::Saved(path) => return list_saved(&path, &filter, &output),
+        Source::Kernel(target) => target,
+    };
+    if target.all() {
         return list_all_namespaces(&target, &filter, &output);
     }
-    match args.table {
+    match table {
         TableArg::Conntrack => list(&target, &filter, &output, EntryList::Table),
         TableArg::Dying => list(&target, &filter, &output, EntryList::Dying),
         TableArg::Unconfirmed => list(&target, &filter, &output, EntryList::Unconfirmed),
@@ -61,18 +52,6 @@ pub fn skipped_entry(err: DecodeError) -> Result<()> {
     Ok(())
 }
 
-/// XML and `-o save` have no place to say which namespace an entry is in.
-pub fn check_taggable(format: &Format) -> Result<(), UsageError> {
-    match format {
-        Format::Xml { .. } | Format::Save => Err(UsageError(
-            "--all-netns cannot mark the namespace in -o xml or -o save; use the classic \
-             line, json or table"
-                .into(),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The entries of every namespace, each tagged with its namespace, in one output (one
 /// table, one summary).
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
@@ -82,7 +61,7 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
     printer.show_namespaces();
     let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     let mut all_stats = DumpStats::default();
-    super::for_each_table(target, true, |conntrack, namespace| {
+    super::for_each_table(target, |conntrack, namespace| {
         lister.netns = namespace.map(NetnsTag::of);
         let stats = conntrack.entries(
             EntryList::Table,

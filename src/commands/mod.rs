@@ -22,20 +22,24 @@ use crate::cli::{Cli, Command};
 use crate::input::SavedDump;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::netlink::Conntrack;
+use crate::netlink::netns::Scope;
 use crate::netlink::netns::{self, Namespace};
-use crate::plan::{LabelSource, Target, UsageError};
+use crate::plan::{self, Environment, LabelSource, Target};
 
 /// Runs the command the user asked for.
+/// Each command gets its plan, made before anything else happens (a misfit of the
+/// command line is a `plan::UsageError`, exit 2), and carries it out.
 pub fn run(cli: Cli) -> Result<()> {
+    let env = Environment::current();
     match cli.command {
-        Command::List(args) => list::run(&args),
-        Command::Count(args) => count::run(&args),
-        Command::Stats(args) => stats::run(&args),
-        Command::Get(args) => get::run(&args),
-        Command::Delete(args) => delete::run(&args),
-        Command::Flush(args) => delete::flush(&args),
-        Command::Watch(args) => watch::run(&args),
-        Command::Top(args) => top::run(&args),
+        Command::List(args) => list::run(plan::List::from_args(&args, &env)?),
+        Command::Count(args) => count::run(plan::Count::from_args(&args)?),
+        Command::Stats(args) => stats::run(plan::Stats::from_args(&args)?),
+        Command::Get(args) => get::run(plan::Get::from_args(&args, &env)?),
+        Command::Delete(args) => delete::run(plan::Delete::from_args(&args, &env)?),
+        Command::Flush(args) => delete::flush(plan::Flush::from_args(&args, &env)?),
+        Command::Watch(args) => watch::run(plan::Watch::from_args(&args, &env)?),
+        Command::Top(args) => top::run(plan::Top::from_args(&args, &env)?),
         Command::Exporter(args) => exporter::run(&args),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),
@@ -44,21 +48,20 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Opens the ctnetlink socket in the namespace `target` names.
 pub fn connect(target: &Target) -> Result<Conntrack> {
-    if let Some(netns) = &target.netns {
+    if let Scope::Named(netns) = &target.scope {
         netns::enter(netns)?;
     }
     Conntrack::open(target.socket_buffer)
 }
 
-/// Runs `each` on the table of the namespace `target` names, or with `all` on the
-/// table of every namespace of the host, each opened from a thread that entered it
+/// Runs `each` on the table of the namespace `target` names, or with `--all-netns` on
+/// the table of every namespace of the host, each opened from a thread that entered it
 /// (ct never leaves its own namespace).
 pub fn for_each_table(
     target: &Target,
-    all: bool,
     mut each: impl FnMut(&mut Conntrack, Option<&Namespace>) -> Result<()>,
 ) -> Result<()> {
-    if !all {
+    if !target.all() {
         return each(&mut connect(target)?, None);
     }
     for_each_namespace(|namespace| {
@@ -240,13 +243,6 @@ pub fn load_labels(source: &LabelSource) -> Option<LabelMap> {
 pub fn open_saved(path: &str, labels: Option<LabelMap>) -> Result<SavedDump> {
     let labels = labels.or_else(|| LabelMap::load(Path::new(CONNLABEL_CONF)).ok());
     SavedDump::open(path, labels)
-}
-
-/// `--input` reads connections only: the other tables are refused before anything is read.
-pub fn saved_dumps_hold_connections(what: &str) -> UsageError {
-    UsageError(format!(
-        "--input reads saved connection tables; {what} cannot come from a file"
-    ))
 }
 
 /// True when `err` comes from writing to a reader that went away (`ct list | head`).

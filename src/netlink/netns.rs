@@ -17,6 +17,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+/// The namespaces a command reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The one ct runs in.
+    #[default]
+    Own,
+    /// The one `--netns` names, as the user named it: an `ip netns` name, a path to a
+    /// namespace file, or a process id.
+    Named(String),
+    /// Every namespace of the host (`--all-netns`).
+    All,
+}
+
 /// Where `ip netns add` keeps its named namespaces.
 const NAMED_NETNS_DIR: &str = "/run/netns";
 

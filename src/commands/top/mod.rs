@@ -6,49 +6,51 @@
 
 pub mod live;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 
 use super::{Stderr, connect, stdout};
-use crate::cli::{SortArg, TopArgs, TopFormatArg};
+use crate::cli::TopFormatArg;
 use crate::filter::Filter;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
-use crate::model::group::{Grouping, KeyField, SortBy, intern_netns};
+use crate::model::group::{Grouping, SortBy, intern_netns};
 use crate::model::stats::{Headline, StatsKind};
 use crate::netlink::{Conntrack, EntryList, netns};
 use crate::output::top::{TopView, print_json, print_plain, print_table};
-use crate::plan::{self, Target, UsageError};
+use crate::plan::{self, Source, Target};
 
-pub fn run(args: &TopArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let live = wants_live(args, std::io::stdout().is_terminal())?;
+pub fn run(plan: plan::Top) -> Result<()> {
+    let plan::Top {
+        source,
+        filter,
+        label_map,
+        live,
+        by,
+        sort,
+        limit,
+        interval,
+        format,
+    } = plan;
     let labels = label_map.or_else(|| LabelMap::load(std::path::Path::new(CONNLABEL_CONF)).ok());
-    let order = args.sort.order();
-    let grouping = Grouping::new(args.by.clone());
-    let reading = match &args.input.input {
-        Some(path) => read_saved(path, &filter, labels.clone(), grouping)?,
-        None => {
-            if args.by.contains(&KeyField::Netns) && !args.all.all_netns {
-                return Err(UsageError(
-                    "--by netns groups the entries of every namespace: add --all-netns".into(),
-                )
-                .into());
-            }
-            let mut tables = match args.all.all_netns {
+    let order = sort.order();
+    let grouping = Grouping::new(by.clone());
+    let reading = match source {
+        Source::Saved(path) => read_saved(&path, &filter, labels.clone(), grouping)?,
+        Source::Kernel(target) => {
+            let mut tables = match target.all() {
                 true => Tables::All(target.clone()),
                 false => Tables::One(connect(&target)?),
             };
             if live {
                 let settings = live::Settings {
-                    fields: args.by.clone(),
+                    fields: by,
                     filtered: filter != Filter::default(),
                     filter,
                     order,
-                    limit: args.top as usize,
-                    interval: args.interval,
+                    limit,
+                    interval,
                     labels,
                 };
                 return live::run(tables, settings);
@@ -59,45 +61,15 @@ pub fn run(args: &TopArgs) -> Result<()> {
     for problem in &reading.skipped {
         writeln!(Stderr, "ct: {problem}")?;
     }
-    let view = reading.view(order, args.top as usize, labels.as_ref(), None);
+    let view = reading.view(order, limit, labels.as_ref(), None);
     let mut out = stdout();
-    match args.output.unwrap_or(TopFormatArg::Table) {
+    match format {
         TopFormatArg::Table => print_table(&mut out, &view)?,
         TopFormatArg::Json => print_json(&mut out, &view)?,
         TopFormatArg::Plain => print_plain(&mut out, &view)?,
     }
     out.flush()?;
     Ok(())
-}
-
-/// Whether to draw the live view: on a terminal unless `--once` or `-o` asks for the
-/// groups printed once, and with `--live`, which fails without a terminal rather than
-/// quietly printing once. Checked before any socket opens.
-fn wants_live(args: &TopArgs, terminal: bool) -> Result<bool, UsageError> {
-    if args.live && !terminal {
-        return Err(UsageError(
-            "--live needs a terminal to draw on, and standard output is not one; \
-             leave --live out to print the groups once"
-                .into(),
-        ));
-    }
-    if args.live && args.input.input.is_some() {
-        return Err(UsageError(
-            "--live reads the kernel's table again and again; a saved dump (--input) is \
-             printed once"
-                .into(),
-        ));
-    }
-    let live = args.live
-        || (terminal && !args.once && args.output.is_none() && args.input.input.is_none());
-    if !live && args.sort == SortArg::New {
-        return Err(UsageError(
-            "--sort new needs the live view: new entries are counted between its \
-             refreshes, and printed once there is nothing to count against"
-                .into(),
-        ));
-    }
-    Ok(live)
 }
 
 /// One reading of the table: its headline and its entries, grouped.

@@ -21,14 +21,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::{Stderr, connect, load_labels};
-use crate::cli::WatchArgs;
 use crate::filter::Filter;
 use crate::model::event::{EventKind, EventSet};
 use crate::netlink::netns;
 use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive, event_filter};
 use crate::output::NetnsTag;
 use crate::output::event::{Cause, Event, EventPrinter, unix_now_nanos};
-use crate::plan::{self, Output, Target, Watch};
+use crate::plan::{Target, Watch};
 use output::{Drained, EventOutput};
 use programs::ProgramNames;
 use stop::{StopSignals, Wakeup};
@@ -48,34 +47,21 @@ const OVERRUN_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 /// How much output ct gathers before it writes it, when the socket does not run dry.
 const OUTPUT_BUFFER: usize = 64 * 1024;
 
-pub fn run(args: &WatchArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map, &plan::Environment::current())?;
-    let watch = Watch::from_args(args, &output)?;
-    if watch.expectations {
-        super::expect::check_filter(&filter)?;
-        super::expect::check_format(&output.format)?;
-    }
-    if args.all.all_netns {
-        super::list::check_taggable(&output.format)?;
-    }
+pub fn run(watch: Watch) -> Result<()> {
+    let (target, filter, output) = (&watch.target, &watch.filter, &watch.output);
     // Before any thread exists, so that none of them takes the signals.
     let signals = StopSignals::install()?;
-    let mut scan = args
-        .all
-        .all_netns
-        .then(|| NamespaceScan::new(&watch, &filter));
+    let mut scan = target.all().then(|| NamespaceScan::new(&watch, filter));
     let mut sockets = match &mut scan {
         Some(scan) => scan.first()?,
         None => vec![EventSocket::new(
             None,
-            open_event_socket(&target, &watch, &filter)?,
+            open_event_socket(target, &watch, filter)?,
         )],
     };
     let labels = load_labels(&output.labels);
     let mut watcher = Watcher {
-        filter: &filter,
+        filter,
         events: watch.events,
         expectations: watch.expectations,
         printer: EventPrinter::new(
