@@ -258,7 +258,8 @@ fn delete_entries(
             }
         }
         None => {
-            let deleter = Conntrack::open(target.socket_buffer)?;
+            // The second socket in the same namespace as the first.
+            let deleter = connect(target)?;
             delete_one_by_one(&mut dumper, deleter, filter, &mut printer, &mut report)
         }
     };

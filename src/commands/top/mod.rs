@@ -17,7 +17,8 @@ use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
 use crate::model::group::{Grouping, SortBy, intern_netns};
 use crate::model::stats::{Headline, StatsKind};
-use crate::netlink::{Conntrack, EntryList, netns};
+use crate::netlink::netns::Namespace;
+use crate::netlink::{Conntrack, EntryList};
 use crate::output::top::{TopView, print_json, print_plain, print_table};
 use crate::plan::{self, Source, Target};
 
@@ -55,7 +56,13 @@ pub fn run(plan: plan::Top) -> Result<()> {
                 };
                 return live::run(tables, settings);
             }
-            read_table(&mut tables, &filter, grouping)?
+            // What was skipped is said even when nothing could be read.
+            let mut skipped = Vec::new();
+            let reading = read_table_noting(&mut tables, &filter, grouping, &mut skipped);
+            for problem in &skipped {
+                writeln!(Stderr, "ct: {problem}")?;
+            }
+            reading?
         }
     };
     for problem in &reading.skipped {
@@ -121,8 +128,9 @@ pub enum Tables {
 
 impl Tables {
     /// Runs `each` on the socket of every table with its namespace's interned label
-    /// (empty for one table). A namespace that cannot be read is noted in `problems`
-    /// and skipped.
+    /// (empty for one table), through `commands::for_each_place` and its error policy:
+    /// a namespace that cannot be read is noted in `problems` (the live view cannot
+    /// write to stderr under its screen) and skipped.
     fn for_each(
         &mut self,
         problems: &mut Vec<String>,
@@ -132,14 +140,15 @@ impl Tables {
             Tables::One(conntrack) => return each(conntrack, ""),
             Tables::All(target) => target,
         };
-        for namespace in netns::discover() {
-            let label = intern_netns(&namespace.label());
-            let opened = Conntrack::open_in(&namespace, target.socket_buffer);
-            if let Err(err) = opened.and_then(|mut conntrack| each(&mut conntrack, label)) {
-                problems.push(format!("network namespace {label}: {err:#}; skipped"));
-            }
-        }
-        Ok(())
+        super::for_each_place(
+            &target.scope,
+            |problem| problems.push(problem),
+            |place| {
+                let label = intern_netns(&place.tag().map(Namespace::label).unwrap_or_default());
+                let mut conntrack = Conntrack::open_at(place, target.socket_buffer)?;
+                each(&mut conntrack, label)
+            },
+        )
     }
 
     /// Dumps every table and hands each entry that passes `filter` to `each` with its
@@ -169,43 +178,63 @@ impl Tables {
         problems.append(&mut undecodable);
         Ok(())
     }
-
-    /// The headline: one table's, or the sum of every namespace's with the fullest
-    /// named.
-    fn headline(&mut self, problems: &mut Vec<String>) -> Result<Headline> {
-        let mut each = Vec::new();
-        self.for_each(problems, |conntrack, netns| {
-            let global = conntrack.global_stats()?;
-            each.push((
-                netns,
-                Headline::new(global, &conntrack.cpu_stats(StatsKind::Conntrack)?),
-            ));
-            Ok(())
-        })?;
-        match self {
-            Tables::One(_) => each
-                .pop()
-                .map(|(_, headline)| headline)
-                .context("the kernel sent no statistics"),
-            Tables::All(_) => Ok(Headline::of_namespaces(&each)),
-        }
-    }
 }
 
 /// Reads the headline, then dumps the tables into `grouping` (with as much of `filter`
 /// as the kernel takes, the rest checked here).
-pub fn read_table(tables: &mut Tables, filter: &Filter, mut grouping: Grouping) -> Result<Reading> {
+pub fn read_table(tables: &mut Tables, filter: &Filter, grouping: Grouping) -> Result<Reading> {
     let mut skipped = Vec::new();
-    let headline = tables.headline(&mut skipped)?;
-    tables.for_each_entry(filter, &mut skipped, |entry, netns| {
+    read_table_noting(tables, filter, grouping, &mut skipped).map(|mut reading| {
+        reading.skipped = skipped;
+        reading
+    })
+}
+
+/// [`read_table`], noting what was skipped in `skipped` whether or not it failed. Each
+/// namespace is entered once per reading, for its headline and then its entries.
+fn read_table_noting(
+    tables: &mut Tables,
+    filter: &Filter,
+    mut grouping: Grouping,
+    skipped: &mut Vec<String>,
+) -> Result<Reading> {
+    let mut headlines = Vec::new();
+    let mut undecodable = Vec::new();
+    tables.for_each(skipped, |conntrack, netns| {
+        let global = conntrack.global_stats()?;
+        headlines.push((
+            netns,
+            Headline::new(global, &conntrack.cpu_stats(StatsKind::Conntrack)?),
+        ));
         grouping.set_netns(netns);
-        grouping.add(entry);
+        conntrack.entries(
+            EntryList::Table,
+            filter,
+            |entry, _| {
+                grouping.add(entry);
+                Ok(())
+            },
+            |err| {
+                undecodable.push(format!("skipped an entry the kernel sent: {err}"));
+                Ok(())
+            },
+        )?;
+        Ok(())
     })?;
+    skipped.append(&mut undecodable);
+    // One table's headline, or the sum of every namespace's with the fullest named.
+    let headline = match tables {
+        Tables::One(_) => headlines
+            .pop()
+            .map(|(_, headline)| headline)
+            .context("the kernel sent no statistics")?,
+        Tables::All(_) => Headline::of_namespaces(&headlines),
+    };
     Ok(Reading {
         headline: Some(headline),
         saved_entries: None,
         grouping,
-        skipped,
+        skipped: Vec::new(),
     })
 }
 
