@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Flush(args) => delete::flush(plan::Flush::from_args(&args, &env)?),
         Command::Watch(args) => watch::run(plan::Watch::from_args(&args, &env)?),
         Command::Top(args) => top::run(plan::Top::from_args(&args, &env)?),
-        Command::Exporter(args) => exporter::run(&args),
+        Command::Exporter(args) => exporter::run(plan::Exporter::from_args(&args)?),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),
     }

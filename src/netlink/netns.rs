@@ -71,15 +71,6 @@ impl Place {
         tagged: false,
     };
 
-    /// Runs `open` where this place's sockets must be made: here for ct's own
-    /// namespace, else on a thread that entered it ([`open_in`]).
-    pub fn open<T: Send>(&self, open: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-        match &self.namespace {
-            None => open(),
-            Some(namespace) => open_in(namespace, open),
-        }
-    }
-
     /// The namespace to tag what comes from it with, under `--all-netns`.
     pub fn tag(&self) -> Option<&Namespace> {
         self.namespace.as_ref().filter(|_| self.tagged)

@@ -9,7 +9,7 @@
 //! group of [`crate::cli::groups`] resolves to one part: [`Source`] (where: a saved
 //! dump, or the kernel of one namespace or of all), the filter ([`filter`]: which),
 //! [`Output`] (how); each command's plan ([`List`], [`Count`], [`Stats`], [`Get`],
-//! [`Delete`], [`Flush`], [`Watch`], [`Top`]) combines the parts it needs with its own
+//! [`Delete`], [`Flush`], [`Watch`], [`Top`], [`Exporter`]) combines the parts it needs with its own
 //! options, so that a command file only carries it out. The stages after this one
 //! only meet the kernel's and the system's errors.
 
@@ -20,9 +20,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cli::{
-    CountArgs, CountTableArg, DeleteArgs, DeleteModeArgs, EventArg, FamilyArg, FlushArgs, GetArgs,
-    ListArgs, SortArg, StatsArgs, StatsFormatArg, TableArg, TargetArgs, TopArgs, TopFormatArg,
-    WatchArgs,
+    CountArgs, CountTableArg, DeleteArgs, DeleteModeArgs, EventArg, ExporterArgs, FamilyArg,
+    FlushArgs, GetArgs, ListArgs, SortArg, StatsArgs, StatsFormatArg, TableArg, TargetArgs,
+    TopArgs, TopFormatArg, WatchArgs,
 };
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
@@ -62,18 +62,8 @@ pub struct Target {
 
 impl Target {
     pub fn from_args(args: &TargetArgs, all_netns: bool) -> Result<Target, UsageError> {
-        let scope = match &args.netns {
-            Some(netns) if netns.is_empty() => {
-                return Err(usage(
-                    "--netns needs a namespace: a name from `ip netns list`, a path or a pid",
-                ));
-            }
-            Some(netns) => Scope::Named(netns.clone()),
-            None if all_netns => Scope::All,
-            None => Scope::Own,
-        };
         Ok(Target {
-            scope,
+            scope: scope(args.netns.as_deref(), all_netns)?,
             socket_buffer: args.buffer_size.map(|size| size as usize),
         })
     }
@@ -82,6 +72,20 @@ impl Target {
     pub fn all(&self) -> bool {
         self.scope == Scope::All
     }
+}
+
+/// The namespaces `--netns` and `--all-netns` name (clap refuses both at once).
+fn scope(netns: Option<&str>, all_netns: bool) -> Result<Scope, UsageError> {
+    Ok(match netns {
+        Some("") => {
+            return Err(usage(
+                "--netns needs a namespace: a name from `ip netns list`, a path or a pid",
+            ));
+        }
+        Some(netns) => Scope::Named(netns.to_string()),
+        None if all_netns => Scope::All,
+        None => Scope::Own,
+    })
 }
 
 /// Where a command reads entries from.
@@ -547,6 +551,30 @@ impl Watch {
     /// connections' DESTROY events alone loses nothing when the socket's buffer is full.
     pub fn resends_lost_events(&self) -> bool {
         self.reliable && !self.expectations && !self.events.new && !self.events.update
+    }
+}
+
+/// `ct exporter`.
+#[derive(Debug)]
+pub struct Exporter {
+    pub listen: std::net::SocketAddr,
+    /// The namespaces each scrape reads.
+    pub scope: Scope,
+    /// One series per CPU.
+    pub per_cpu: bool,
+    pub top_sources: Option<usize>,
+    pub top_destinations: Option<usize>,
+}
+
+impl Exporter {
+    pub fn from_args(args: &ExporterArgs) -> Result<Exporter, UsageError> {
+        Ok(Exporter {
+            listen: args.listen,
+            scope: scope(args.netns.as_deref(), args.all_netns)?,
+            per_cpu: args.per_cpu,
+            top_sources: args.top_sources.map(|n| n as usize),
+            top_destinations: args.top_destinations.map(|n| n as usize),
+        })
     }
 }
 

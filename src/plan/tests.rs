@@ -308,3 +308,57 @@ fn nat_flags_take_an_optional_address() {
     assert_eq!(p.filter.dst_nat.unwrap().port, Some(8080));
     assert_eq!(p.filter.protocols, vec![IPPROTO_TCP]);
 }
+
+fn list_output(args: &str, env: &Environment) -> Output {
+    let argv = std::iter::once("ct").chain(args.split_whitespace());
+    let Command::List(list) = Cli::try_parse_from(argv).unwrap().command else {
+        panic!("not a list command");
+    };
+    List::from_args(&list, env).unwrap().output
+}
+
+/// The table's colour is decided here, once, from --color, NO_COLOR and whether stdout
+/// is a terminal; the printers take the decision as it is.
+#[test]
+fn the_colour_is_resolved_in_the_plan() {
+    let terminal = |no_color: Option<&str>| Environment {
+        stdout_is_terminal: true,
+        no_color: no_color.map(String::from),
+    };
+    let color = |args: &str, env: &Environment| match list_output(args, env).format {
+        Format::Table { color, .. } => color,
+        other => panic!("not a table: {other:?}"),
+    };
+    assert!(color("list -o table", &terminal(None)));
+    assert!(color("list -o table", &terminal(Some(""))));
+    assert!(!color("list -o table", &terminal(Some("1"))));
+    assert!(!color("list -o table", &Environment::default()));
+    assert!(color(
+        "list -o table --color always",
+        &Environment::default()
+    ));
+    assert!(!color("list -o table --color never", &terminal(None)));
+    assert!(list_output("list", &terminal(None)).line_buffered);
+    assert!(!list_output("list", &Environment::default()).line_buffered);
+}
+
+#[test]
+fn the_exporter_takes_the_same_namespace_flags() {
+    let exporter = |args: &str| {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let Command::Exporter(exporter) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not the exporter");
+        };
+        Exporter::from_args(&exporter)
+    };
+    assert_eq!(
+        exporter("exporter --netns=").unwrap_err().0,
+        "--netns needs a namespace: a name from `ip netns list`, a path or a pid"
+    );
+    assert_eq!(
+        exporter("exporter --netns blue").unwrap().scope,
+        Scope::Named("blue".into())
+    );
+    assert_eq!(exporter("exporter --all-netns").unwrap().scope, Scope::All);
+    assert_eq!(exporter("exporter").unwrap().scope, Scope::Own);
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hyper::body::Bytes;
 use tokio::sync::Mutex;
 
@@ -27,38 +27,22 @@ pub enum Sources {
 impl Sources {
     /// Resolves `--netns`/`--all-netns` before anything is served, so that a namespace
     /// that does not exist fails at start, not at the first scrape.
-    pub fn new(netns: Option<&str>, all: bool) -> Result<Sources> {
-        if all {
-            return Ok(Sources::All);
-        }
-        match netns {
-            None => Ok(Sources::Own(own_label())),
-            Some(spec) => {
-                let path = netns::namespace_path(spec);
-                let inode = inode(&path).with_context(|| {
-                    format!(
-                        "network namespace '{spec}' not found ({}); `ip netns list` shows \
-                         the named ones",
-                        path.display()
-                    )
-                })?;
+    pub fn new(scope: &Scope) -> Result<Sources> {
+        match scope {
+            Scope::All => Ok(Sources::All),
+            Scope::Own => Ok(Sources::Own(own_label())),
+            Scope::Named(spec) => {
+                let named = Namespace::named(spec);
+                // Entered once now, so that a namespace that does not exist, a file that
+                // is no namespace, or missing rights fail at start (in the words of every
+                // command's --netns) rather than at every scrape.
+                Conntrack::open_in(&named, None)?;
                 // Found by inode, it is labelled as --all-netns would label it; a file
                 // discover() does not list (bind-mounted elsewhere) by what was typed.
                 let namespace = netns::discover()
                     .into_iter()
-                    .find(|ns| ns.inode == inode)
-                    .unwrap_or_else(|| Namespace {
-                        inode,
-                        name: Some(spec.to_string()),
-                        pid: None,
-                        container: None,
-                        initial: false,
-                        path,
-                        spec: spec.to_string(),
-                    });
-                // Entered once now, so that a file that is no namespace, or missing
-                // rights, fail at start rather than at every scrape.
-                Conntrack::open_in(&namespace, None)?;
+                    .find(|ns| ns.inode == named.inode)
+                    .unwrap_or(named);
                 Ok(Sources::One(namespace))
             }
         }
