@@ -36,10 +36,7 @@ impl Scope {
     /// typed, so that errors quote it), or every one found now, tagged.
     pub fn places(&self) -> Vec<Place> {
         match self {
-            Scope::Own => vec![Place {
-                namespace: None,
-                tagged: false,
-            }],
+            Scope::Own => vec![Place::OWN],
             Scope::Named(spec) => vec![Place {
                 namespace: Some(Namespace::named(spec)),
                 tagged: false,
@@ -92,7 +89,8 @@ pub fn namespace_path(spec: &str) -> PathBuf {
 }
 
 /// Moves the calling thread into the network namespace `spec` names (an `ip netns`
-/// name, a path or a pid). ct's commands call it only from the short-lived threads of
+/// name, a path or a pid): for a thread of a caller's own (the test harness runs code
+/// in a namespace this way). ct's commands enter only from the short-lived threads of
 /// [`open_in`].
 pub fn enter(spec: &str) -> Result<()> {
     enter_at(spec, &namespace_path(spec))

@@ -9,9 +9,9 @@
 //! group of [`crate::cli::groups`] resolves to one part: [`Source`] (where: a saved
 //! dump, or the kernel of one namespace or of all), the filter ([`filter`]: which),
 //! [`Output`] (how); each command's plan ([`List`], [`Count`], [`Stats`], [`Get`],
-//! [`Delete`], [`Flush`], [`Watch`], [`Top`], [`Exporter`]) combines the parts it needs with its own
-//! options, so that a command file only carries it out. The stages after this one
-//! only meet the kernel's and the system's errors.
+//! [`Delete`], [`Flush`], [`Watch`], [`Top`], [`Exporter`]) combines the parts it needs
+//! with its own options, so that a command file only carries it out. The stages after
+//! this one only meet the kernel's and the system's errors.
 
 mod filter;
 mod output;
@@ -269,7 +269,7 @@ impl Get {
 
 /// How the user asked to delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeletePath {
+enum DeletePath {
     /// One flush request where it is exact and safe, else entry by entry: `ct flush`'s
     /// default, which reports no entries.
     Auto,
