@@ -22,7 +22,10 @@ pub struct TargetArgs {
     pub buffer_size: Option<u32>,
 
     /// Read the table of another network namespace: a name from `ip netns list`, a path
-    /// to a namespace file (/proc/PID/ns/net, /run/netns/NAME) or a process id.
+    /// to a namespace file (/proc/PID/ns/net, /run/netns/NAME) or a process id. Its
+    /// sockets are opened from a thread that entered it (ct never leaves its own), and
+    /// /proc fallbacks read its files; one that cannot be entered fails the command
+    /// (exit 1).
     /// Example: --netns blue
     #[arg(long = "netns", value_name = "NAME|PATH|PID")]
     pub netns: Option<String>,
@@ -36,8 +39,12 @@ pub struct AllNetnsArgs {
     /// (/run/netns) and every process's (/proc/*/ns/net), each once. Each line is tagged
     /// with its namespace: `[NAME] ` before conntrack's line (the name, `host`, or
     /// its inode, a process and its container: net:INODE,pid:N,container:ID), a `netns`
-    /// field in JSON, a NETNS column in tables.
-    /// A namespace that vanishes or cannot be entered is reported and skipped.
+    /// field in JSON, a NETNS column in tables. Each namespace is read from a thread
+    /// that entered it (ct never leaves its own), and where ctnetlink is refused the
+    /// /proc fallbacks read each namespace's own files. The namespaces are listed once;
+    /// one that vanished since, or cannot be entered, or whose kernel refuses, is
+    /// reported on stderr (`ct: network namespace LABEL: WHY; skipped`) and skipped,
+    /// and the rest go on: the exit status is 1 only when no namespace could be read.
     /// Example: ct count --all-netns
     #[arg(long = "all-netns", conflicts_with = "netns")]
     pub all_netns: bool,

@@ -551,7 +551,10 @@ pub struct ExporterArgs {
     pub netns: Option<String>,
 
     /// Read every network namespace of the host, found again at each scrape (named ones
-    /// under /run/netns and those of every process), each under its own `netns` label.
+    /// under /run/netns and those of every process), each under its own `netns` label,
+    /// from a thread that entered it; /proc fallbacks read each namespace's own files.
+    /// One that cannot be read is reported on stderr and in
+    /// conntrack_scrape_errors_total, and the exporter goes on.
     #[arg(long = "all-netns")]
     pub all_netns: bool,
 

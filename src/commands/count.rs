@@ -10,40 +10,37 @@ use anyhow::Result;
 
 use super::stats::report_proc_fallback;
 use super::{connect, stdout};
-use crate::cli::CountArgs;
 use crate::filter::Filter;
 use crate::labelmap::LabelMap;
 use crate::model::table::Table;
 use crate::netlink::Conntrack;
 use crate::output::NetnsTag;
-use crate::plan::{self, Target};
+use crate::plan::{self, Source};
 
-pub fn run(args: &CountArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let expectations = args.table.holds_expectations();
-    if expectations {
-        super::expect::check_filter(&filter)?;
-    }
-    if let Some(path) = &args.input.input {
-        if expectations {
-            return Err(super::saved_dumps_hold_connections("expectations").into());
-        }
-        return print_count(count_saved(path, &filter, label_map)?);
-    }
+pub fn run(plan: plan::Count) -> Result<()> {
+    let plan::Count {
+        source,
+        table,
+        filter,
+        label_map,
+    } = plan;
+    let target = match source {
+        Source::Saved(path) => return print_count(count_saved(&path, &filter, label_map)?),
+        Source::Kernel(target) => target,
+    };
     let everything = filter == Filter::default();
-    let count = |conntrack: &mut Conntrack| match (expectations, everything) {
+    let count = |conntrack: &mut Conntrack| match (table.holds_expectations(), everything) {
         (false, true) => conntrack.count_entries(),
         (false, false) => count_matching(conntrack, &filter),
         (true, true) => conntrack.count_all_expectations().map(u64::from),
         (true, false) => conntrack.count_expectations(&filter),
     };
-    if !args.all.all_netns {
+    if !target.all() {
         return print_count(count(&mut connect(&target)?)?);
     }
     // One line per namespace, `[LABEL] COUNT`, each as soon as it is known.
-    let (mut out, _) = stdout();
-    super::for_each_table(&target, true, |conntrack, namespace| {
+    let mut out = stdout();
+    super::for_each_table(&target, |conntrack, namespace| {
         let count = count(conntrack)?;
         let tag = namespace.map(NetnsTag::of);
         out.write_all(tag.as_ref().map_or(&b""[..], |tag| &tag.prefix))?;
@@ -56,7 +53,7 @@ pub fn run(args: &CountArgs) -> Result<()> {
 }
 
 fn print_count(count: u64) -> Result<()> {
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     writeln!(out, "{count}")?;
     out.flush()?;
     report_proc_fallback();

@@ -24,40 +24,18 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::{Report, Stderr, connect, load_labels, stdout};
-use crate::cli::{DeleteArgs, DeleteModeArgs, FamilyArg, FlushArgs};
 use crate::decode::DecodeError;
 use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
-use crate::filter::flush::{Flush, KernelRelease};
+use crate::filter::flush::Flush;
 use crate::model::table::Table;
 use crate::netlink::{Conntrack, DeleteBatch, Deletion};
 use crate::output::{Frame, Print, Printer, Record, Settings, unix_now_seconds};
-use crate::plan::{self, Output, Target, UsageError};
+use crate::plan::{self, Output, Target};
 
 /// Deletions sent per batch: one datagram of requests, their acknowledgements
 /// collected before the next.
 const BATCH: usize = 256;
-
-/// How the user asked to delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
-    /// One flush request where it is exact and safe, else entry by entry: `ct flush`'s
-    /// default, which reports no entries.
-    Auto,
-    /// Entry by entry: `ct delete`'s default, whose report is exact.
-    PerEntry,
-    OneRequest,
-}
-
-impl Path {
-    fn from_args(args: &DeleteModeArgs, default: Path) -> Path {
-        match (args.per_entry, args.one_request) {
-            (true, _) => Path::PerEntry,
-            (_, true) => Path::OneRequest,
-            _ => default,
-        }
-    }
-}
 
 /// What a deletion did.
 #[derive(Default)]
@@ -100,20 +78,20 @@ impl Deleted {
     }
 }
 
-pub fn run(args: &DeleteArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map)?;
-    let path = Path::from_args(&args.delete, Path::PerEntry);
-    let dry_run = args.delete.dry_run;
-    let expectations = args.table.holds_expectations();
+pub fn run(plan: plan::Delete) -> Result<()> {
+    let plan::Delete {
+        target,
+        table,
+        filter,
+        output,
+        one_request,
+        dry_run,
+    } = plan;
+    let expectations = table.holds_expectations();
     let deleted = if expectations {
-        super::expect::check_filter(&filter)?;
-        super::expect::check_format(&output.format)?;
-        refuse_one_request_for_expectations(path)?;
         delete_expectations(&target, &filter, &output, dry_run, true)?
     } else {
-        delete_entries(&target, &filter, &output, path, dry_run, true)?
+        delete_entries(&target, &filter, &output, one_request, dry_run, true)?
     };
     let what = if expectations {
         "expectations"
@@ -124,18 +102,19 @@ pub fn run(args: &DeleteArgs) -> Result<()> {
 }
 
 /// `ct flush`: the whole table in one request, or one family's entries.
-pub fn flush(args: &FlushArgs) -> Result<()> {
-    crate::plan::check_flush_output(args)?;
-    let target = Target::from_args(&args.target)?;
-    let output = Output::from_args(&args.output, None)?;
-    let path = Path::from_args(&args.delete, Path::Auto);
-    let dry_run = args.delete.dry_run;
-    let filter = Filter {
-        family: args.family.map(FamilyArg::raw),
-        ..Filter::default()
-    };
-    let expectations = args.table.holds_expectations();
-    let (table, what) = if expectations {
+pub fn flush(plan: plan::Flush) -> Result<()> {
+    let plan::Flush {
+        target,
+        table,
+        family,
+        filter,
+        output,
+        one_request,
+        expectations_at_once,
+        dry_run,
+    } = plan;
+    let expectations = table.holds_expectations();
+    let (table_name, what) = if expectations {
         ("expectation table", "expectations")
     } else {
         ("connection tracking table", "flow entries")
@@ -144,7 +123,7 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
         let would = if expectations {
             delete_expectations(&target, &filter, &output, true, true)?
         } else {
-            delete_entries(&target, &filter, &output, path, true, true)?
+            delete_entries(&target, &filter, &output, one_request, true, true)?
         };
         // Unlike a delete, a flush that finds nothing is no failure (conntrack -F).
         match report(would, what, true, output.quiet) {
@@ -154,31 +133,21 @@ pub fn flush(args: &FlushArgs) -> Result<()> {
     }
     if !expectations {
         // conntrack -F prints nothing on stdout.
-        delete_entries(&target, &filter, &output, path, false, false)?.succeeded()?;
-    } else if filter.family.is_none() && path != Path::PerEntry {
+        delete_entries(&target, &filter, &output, one_request, false, false)?.succeeded()?;
+    } else if expectations_at_once {
         connect(&target)?.flush_expectations()?;
     } else {
-        refuse_one_request_for_expectations(path)?;
         delete_expectations(&target, &filter, &output, false, false)?.succeeded()?;
     }
-    let scope = match args.family {
+    let scope = match family {
         None => String::new(),
         Some(family) => format!(" of {} entries", family.family().name()),
     };
     // conntrack's words, and the family when there was one.
     if !output.quiet {
-        let _ = writeln!(Stderr, "ct: {table} has been emptied{scope}.");
+        let _ = writeln!(Stderr, "ct: {table_name} has been emptied{scope}.");
     }
     Ok(())
-}
-
-fn refuse_one_request_for_expectations(path: Path) -> Result<(), UsageError> {
-    match path {
-        Path::OneRequest => Err(UsageError(
-            "--one-request deletes entries by a filter; expectations go one by one".into(),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// "ct: N flow entries have been deleted." (or "would be deleted"), and the exit
@@ -246,26 +215,12 @@ fn delete_entries(
     target: &Target,
     filter: &Filter,
     output: &Output,
-    path: Path,
+    one_request: Option<Flush>,
     dry_run: bool,
     print: bool,
 ) -> Result<Deleted> {
-    let one_request = match (path, KernelRelease::running()) {
-        (Path::PerEntry, _) | (_, None) => None,
-        (_, Some(release)) => Flush::exact(filter, release),
-    };
-    if path == Path::OneRequest && one_request.is_none() {
-        return Err(UsageError(
-            "--one-request: the kernel cannot delete by this filter in one request (it \
-             matches prefixes, IPv6 addresses, zones, GRE keys, states, NAT or labels only \
-             in ct, or this kernel is older than the one that honours it); leave it out to \
-             delete entry by entry"
-                .into(),
-        )
-        .into());
-    }
     let labels = load_labels(&output.labels);
-    let (mut out, terminal) = stdout();
+    let mut out = stdout();
     // With -o save a dry run writes the commands that would delete (conntrack -R).
     let mut printer = print.then(|| {
         Printer::new(
@@ -273,7 +228,6 @@ fn delete_entries(
             Settings {
                 labels: labels.as_ref(),
                 now: unix_now_seconds(),
-                terminal,
                 ..Settings::default()
             },
         )
@@ -311,7 +265,8 @@ fn delete_entries(
             }
         }
         None => {
-            let deleter = Conntrack::open(target.socket_buffer)?;
+            // The second socket in the same namespace as the first.
+            let deleter = connect(target)?;
             delete_one_by_one(&mut dumper, deleter, filter, &mut printer, &mut report)
         }
     };
@@ -493,7 +448,7 @@ fn delete_expectations(
         // An undecodable expectation is left alone; `ct list expect` says why.
         |_| Ok(()),
     )?;
-    let (mut out, _) = stdout();
+    let mut out = stdout();
     let mut printer =
         print.then(|| Printer::new(&output.format, super::expect::expectation_settings(output)));
     if dry_run {

@@ -1,4 +1,4 @@
-//! The expectation table: `ct list expect`, and the checks of every command that reads it.
+//! The expectation table: `ct list expect`.
 //!
 //! conntrack 1.4.7 asks the kernel for IPv4 expectations only unless given `-f ipv6`
 //! (and `-C expect` counts IPv4 only, refusing `-f`); ct asks for both families unless
@@ -13,26 +13,12 @@ use super::{connect, stdout};
 use crate::filter::Filter;
 use crate::model::table::Table;
 use crate::output::{Frame, Print, Printer, Record, Settings};
-use crate::plan::{Format, Output, Target, UsageError};
+use crate::plan::{Output, Target};
 
 /// `ct list expect`: every expectation that passes the filter, as it is dumped.
 pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
-    check_filter(filter)?;
-    check_format(&output.format)?;
-    if matches!(
-        output.format,
-        Format::Table {
-            columns: Some(_),
-            ..
-        }
-    ) {
-        return Err(UsageError(
-            "--columns picks the columns of entries; the expectation table has its own".into(),
-        )
-        .into());
-    }
     let mut conntrack = connect(target)?;
-    let (mut out, terminal) = stdout();
+    let mut out = stdout();
     let mut printer = Printer::new(&output.format, expectation_settings(output));
     let mut shown = 0u64;
     let mut errors = super::Stderr;
@@ -41,7 +27,7 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
         |expectation, _| {
             printer.print(&mut out, Record::Expectation(expectation), &Frame::NONE)?;
             shown += 1;
-            if terminal {
+            if output.line_buffered {
                 out.flush()?;
             }
             Ok(())
@@ -68,26 +54,5 @@ pub fn expectation_settings(output: &Output) -> Settings<'static> {
         table: Table::Expect,
         timestamp: output.timestamp,
         ..Settings::default()
-    }
-}
-
-/// conntrack's `-o save` has no line for an expectation.
-pub fn check_format(format: &Format) -> Result<(), UsageError> {
-    match format {
-        Format::Save => Err(UsageError(
-            "-o save writes entries as conntrack commands; it has no form for expectations".into(),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Filters that say nothing about expectations are a usage error, not a silent no-op.
-pub fn check_filter(filter: &Filter) -> Result<(), UsageError> {
-    match filter.not_for_expectations() {
-        Some(flag) => Err(UsageError(format!(
-            "{flag} does not apply to expectations; they can be filtered by -f, -p, -s, \
-             -d, --sport, --dport, --addr, --port and --helper"
-        ))),
-        None => Ok(()),
     }
 }

@@ -4,14 +4,15 @@ use anyhow::{Result, bail};
 
 use super::connect;
 use super::list::print_entries;
-use crate::cli::GetArgs;
 use crate::netlink::{TupleLookup, kernel_errno};
-use crate::plan::{self, Output, Target};
+use crate::plan;
 
-pub fn run(args: &GetArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let lookup = plan::lookup(&args.tuple)?;
-    let output = Output::from_args(&args.output, None)?;
+pub fn run(plan: plan::Get) -> Result<()> {
+    let plan::Get {
+        target,
+        lookup,
+        output,
+    } = plan;
 
     let mut conntrack = connect(&target)?;
     let lookup = TupleLookup {

@@ -47,7 +47,7 @@ pub fn completions(shell: Shell) -> Result<()> {
         Shell::Fish => fish(&script),
         _ => script,
     };
-    let (mut out, _) = super::stdout();
+    let mut out = super::stdout();
     out.write_all(script.as_bytes())?;
     out.flush()?;
     Ok(())
@@ -122,7 +122,7 @@ pub fn man(page: Option<ManPage>) -> Result<()> {
             .with_context(|| format!("ct has no {} command", page.command()))?
             .name(page.page_name()),
     };
-    let (mut out, _) = super::stdout();
+    let mut out = super::stdout();
     clap_mangen::Man::new(command).render(&mut out)?;
     out.write_all(extra_sections(page).as_bytes())?;
     out.flush()?;

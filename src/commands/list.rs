@@ -6,38 +6,29 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{connect, load_labels, stdout};
-use crate::cli::ListArgs;
 use crate::decode::DecodeError;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
 use crate::model::table::Table;
 use crate::netlink::DumpStats;
 use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
-use crate::plan::{self, Format, Output, Target, UsageError};
+use crate::plan::{self, Output, Source, Target};
 
-pub fn run(args: &ListArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map)?;
-    if let Some(path) = &args.input.input {
-        if args.table != Table::Conntrack {
-            return Err(super::saved_dumps_hold_connections("the other tables").into());
-        }
-        return list_saved(path, &filter, &output);
-    }
-    if args.all.all_netns {
-        if args.table != Table::Conntrack {
-            return Err(UsageError(
-                "--all-netns lists the conntrack table of each namespace; list the other \
-                 tables of one namespace at a time with --netns"
-                    .into(),
-            )
-            .into());
-        }
-        check_taggable(&output.format)?;
+pub fn run(plan: plan::List) -> Result<()> {
+    let plan::List {
+        source,
+        table,
+        filter,
+        output,
+    } = plan;
+    let target = match source {
+        Source::Saved(path) => return list_saved(&path, &filter, &output),
+        Source::Kernel(target) => target,
+    };
+    if target.all() {
         return list_all_namespaces(&target, &filter, &output);
     }
-    match args.table {
+    match table {
         Table::Expect => super::expect::list(&target, &filter, &output),
         entries => list(&target, &filter, &output, entries),
     }
@@ -59,36 +50,23 @@ pub fn skipped_entry(err: DecodeError) -> Result<()> {
     Ok(())
 }
 
-/// XML and `-o save` have no place to say which namespace an entry is in.
-pub fn check_taggable(format: &Format) -> Result<(), UsageError> {
-    match format {
-        Format::Xml { .. } | Format::Save => Err(UsageError(
-            "--all-netns cannot mark the namespace in -o xml or -o save; use the classic \
-             line, json or table"
-                .into(),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The entries of every namespace, each tagged with its namespace, in one output (one
 /// table, one summary).
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
+    let out = stdout();
     let printer = Printer::new(
         &output.format,
         Settings {
             labels: labels.as_ref(),
             now: unix_now_seconds(),
-            terminal,
             namespaces: true,
             ..Settings::default()
         },
     );
-    let mut lister = Lister::new(filter, Some(printer), out, terminal);
+    let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     let mut all_stats = DumpStats::default();
-    super::for_each_table(target, true, |conntrack, namespace| {
+    super::for_each_table(target, |conntrack, namespace| {
         lister.netns = namespace.map(NetnsTag::of);
         let stats = conntrack.entries(
             Table::Conntrack,
@@ -108,17 +86,16 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
 fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let mut dump = super::open_saved(path, labels.clone())?;
-    let (out, terminal) = stdout();
+    let out = stdout();
     let printer = Printer::new(
         &output.format,
         Settings {
             labels: labels.as_ref(),
             now: dump.captured_at(),
-            terminal,
             ..Settings::default()
         },
     );
-    let mut lister = Lister::new(filter, Some(printer), out, terminal);
+    let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     dump.read(&mut super::Stderr, |entry| Ok(lister.on_entry(entry)?))?;
     let shown = lister.finish()?;
     report(
@@ -141,19 +118,18 @@ where
     F: FnOnce(OnEntry<'_>, fn(DecodeError) -> Result<()>) -> Result<DumpStats>,
 {
     let labels = load_labels(&output.labels);
-    let (out, terminal) = stdout();
+    let out = stdout();
     let now = unix_now_seconds();
     let printer = Printer::new(
         &output.format,
         Settings {
             labels: labels.as_ref(),
             now,
-            terminal,
             ..Settings::default()
         },
     );
     let everything = Filter::default();
-    let mut lister = Lister::new(&everything, Some(printer), out, terminal);
+    let mut lister = Lister::new(&everything, Some(printer), out, output.line_buffered);
     let stats = fetch(&mut |entry| Ok(lister.on_matching(entry)?), skipped_entry)?;
     let shown = lister.finish()?;
     report(stats, shown, output.quiet, &mut super::Stderr)

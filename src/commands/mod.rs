@@ -13,7 +13,7 @@ pub mod stats;
 pub mod top;
 pub mod watch;
 
-use std::io::{self, IsTerminal, StdoutLock, Write};
+use std::io::{self, StdoutLock, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -22,68 +22,83 @@ use crate::cli::{Cli, Command};
 use crate::input::SavedDump;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::netlink::Conntrack;
-use crate::netlink::netns::{self, Namespace};
-use crate::plan::{LabelSource, Target, UsageError};
+use crate::netlink::netns::{Namespace, Place, Scope};
+use crate::plan::{self, Environment, LabelSource, Target};
 
 /// Runs the command the user asked for.
+/// Each command gets its plan, made before anything else happens (a misfit of the
+/// command line is a `plan::UsageError`, exit 2), and carries it out.
 pub fn run(cli: Cli) -> Result<()> {
+    let env = Environment::current();
     match cli.command {
-        Command::List(args) => list::run(&args),
-        Command::Count(args) => count::run(&args),
-        Command::Stats(args) => stats::run(&args),
-        Command::Get(args) => get::run(&args),
-        Command::Delete(args) => delete::run(&args),
-        Command::Flush(args) => delete::flush(&args),
-        Command::Watch(args) => watch::run(&args),
-        Command::Top(args) => top::run(&args),
-        Command::Exporter(args) => exporter::run(&args),
+        Command::List(args) => list::run(plan::List::from_args(&args, &env)?),
+        Command::Count(args) => count::run(plan::Count::from_args(&args)?),
+        Command::Stats(args) => stats::run(plan::Stats::from_args(&args)?),
+        Command::Get(args) => get::run(plan::Get::from_args(&args, &env)?),
+        Command::Delete(args) => delete::run(plan::Delete::from_args(&args, &env)?),
+        Command::Flush(args) => delete::flush(plan::Flush::from_args(&args, &env)?),
+        Command::Watch(args) => watch::run(plan::Watch::from_args(&args, &env)?),
+        Command::Top(args) => top::run(plan::Top::from_args(&args, &env)?),
+        Command::Exporter(args) => exporter::run(plan::Exporter::from_args(&args)?),
         Command::Completions { shell } => help::completions(shell),
         Command::Man { page } => help::man(page),
     }
 }
 
-/// Opens the ctnetlink socket in the namespace `target` names.
+/// Opens the ctnetlink socket in the namespace `target` names (ct's own, or the one
+/// `--netns` names, from a thread that entered it: ct never leaves its own). Under
+/// `--all-netns`, which reads namespaces through [`for_each_place`], ct's own.
 pub fn connect(target: &Target) -> Result<Conntrack> {
-    if let Some(netns) = &target.netns {
-        netns::enter(netns)?;
-    }
-    Conntrack::open(target.socket_buffer)
+    Conntrack::open_at(&target_place(target), target.socket_buffer)
 }
 
-/// Runs `each` on the table of the namespace `target` names, or with `all` on the
-/// table of every namespace of the host, each opened from a thread that entered it
-/// (ct never leaves its own namespace).
+/// The one place a target that is not `--all-netns` names.
+pub fn target_place(target: &Target) -> Place {
+    match &target.scope {
+        Scope::Named(_) => target.scope.places().pop().unwrap_or(Place::OWN),
+        Scope::Own | Scope::All => Place::OWN,
+    }
+}
+
+/// Runs `each` on the table of every namespace `target` reads (see
+/// [`for_each_place`]), with the namespace to tag its output with under `--all-netns`.
 pub fn for_each_table(
     target: &Target,
-    all: bool,
     mut each: impl FnMut(&mut Conntrack, Option<&Namespace>) -> Result<()>,
 ) -> Result<()> {
-    if !all {
-        return each(&mut connect(target)?, None);
-    }
-    for_each_namespace(|namespace| {
-        let mut conntrack = Conntrack::open_in(namespace, target.socket_buffer)?;
-        each(&mut conntrack, Some(namespace))
+    for_each_place(&target.scope, report_skipped, |place| {
+        let mut conntrack = Conntrack::open_at(place, target.socket_buffer)?;
+        each(&mut conntrack, place.tag())
     })
 }
 
-/// Runs `each` for every namespace of the host (`--all-netns`). A namespace for which
-/// it fails (it vanished, cannot be entered, or refused) is reported and skipped, and
-/// the rest go on; the command fails only when every namespace failed, or when stdout
-/// does.
-pub fn for_each_namespace(mut each: impl FnMut(&Namespace) -> Result<()>) -> Result<()> {
+/// The one loop over the namespaces a plan reads, with the one error policy
+/// (docs/namespaces.md). ct's own namespace or the one `--netns` names is one place:
+/// when it cannot be entered (it does not exist, is no namespace, or the right to enter
+/// it is missing) or read, that is the command's failure (exit 1). `--all-netns` lists
+/// the namespaces once, then enters each in turn: one that fails (it vanished since the
+/// listing, cannot be entered, or its kernel refused) is handed to `skipped` as
+/// `network namespace LABEL: WHY; skipped` and the rest go on; the command fails only
+/// when none could be read ("no network namespace could be read"), or at once when
+/// standard output fails.
+pub fn for_each_place(
+    scope: &Scope,
+    mut skipped: impl FnMut(String),
+    mut each: impl FnMut(&Place) -> Result<()>,
+) -> Result<()> {
+    let places = scope.places();
+    if *scope != Scope::All {
+        return places.iter().try_for_each(each);
+    }
     let mut last_failure = None;
     let mut read_any = false;
-    for namespace in netns::discover() {
-        match each(&namespace) {
+    for place in &places {
+        match each(place) {
             Ok(()) => read_any = true,
             Err(err) if is_output_failure(&err) => return Err(err),
             Err(err) => {
-                let _ = writeln!(
-                    Stderr,
-                    "ct: network namespace {}: {err:#}; skipped",
-                    namespace.label()
-                );
+                let label = place.tag().map(Namespace::label).unwrap_or_default();
+                skipped(format!("network namespace {label}: {err:#}; skipped"));
                 last_failure = Some(err);
             }
         }
@@ -92,6 +107,11 @@ pub fn for_each_namespace(mut each: impl FnMut(&Namespace) -> Result<()>) -> Res
         Some(err) if !read_any => Err(err.context("no network namespace could be read")),
         _ => Ok(()),
     }
+}
+
+/// Says on stderr that a namespace was skipped (see [`for_each_place`]).
+pub fn report_skipped(message: String) {
+    let _ = writeln!(Stderr, "ct: {message}");
 }
 
 /// True when `err` is standard output's: a closed pipe or a full disk ends the command,
@@ -106,13 +126,10 @@ fn is_output_failure(err: &anyhow::Error) -> bool {
         })
 }
 
-/// Standard output, buffered, and whether it is a terminal (which then wants every line
-/// as soon as it is written).
-pub fn stdout() -> (io::BufWriter<StdoutWriter>, bool) {
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
-    let writer = StdoutWriter(stdout.lock());
-    (io::BufWriter::with_capacity(64 * 1024, writer), terminal)
+/// Standard output, buffered (whether it is a terminal, which wants every line as soon
+/// as it is written, the plan says).
+pub fn stdout() -> io::BufWriter<StdoutWriter> {
+    io::BufWriter::with_capacity(64 * 1024, StdoutWriter(io::stdout().lock()))
 }
 
 /// The report of a command that changes the table (`ct delete`): its lines go to `out`
@@ -243,13 +260,6 @@ pub fn load_labels(source: &LabelSource) -> Option<LabelMap> {
 pub fn open_saved(path: &str, labels: Option<LabelMap>) -> Result<SavedDump> {
     let labels = labels.or_else(|| LabelMap::load(Path::new(CONNLABEL_CONF)).ok());
     SavedDump::open(path, labels)
-}
-
-/// `--input` reads connections only: the other tables are refused before anything is read.
-pub fn saved_dumps_hold_connections(what: &str) -> UsageError {
-    UsageError(format!(
-        "--input reads saved connection tables; {what} cannot come from a file"
-    ))
 }
 
 /// True when `err` comes from writing to a reader that went away (`ct list | head`).

@@ -6,13 +6,13 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use super::{Stderr, connect, stdout};
-use crate::cli::{StatsArgs, StatsFormatArg};
+use crate::cli::StatsFormatArg;
 use crate::model::stats::Headline;
 use crate::model::table::Table;
 use crate::netlink::ops::proc_fallback;
 use crate::output::NetnsTag;
 use crate::output::stats::{print_classic, print_json, print_namespaces_table, print_table};
-use crate::plan::Target;
+use crate::plan::{self, Target};
 
 /// Says, once the output is out, that numbers came from /proc (if they did): the same
 /// note for `ct count`, `ct stats` and `ct stats expect`, whatever the format. A
@@ -26,16 +26,19 @@ pub fn report_proc_fallback() {
     }
 }
 
-pub fn run(args: &StatsArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let kind = args.table;
-    let (mut out, _) = stdout();
-    if args.all.all_netns {
-        return all_namespaces(&target, kind, args.output, &mut out);
+pub fn run(plan: plan::Stats) -> Result<()> {
+    let plan::Stats {
+        target,
+        table: kind,
+        format,
+    } = plan;
+    let mut out = stdout();
+    if target.all() {
+        return all_namespaces(&target, kind, format, &mut out);
     }
     let mut conntrack = connect(&target)?;
     let cpus = conntrack.cpu_stats(kind)?;
-    match args.output {
+    match format {
         None => print_classic(&mut out, &cpus)?,
         Some(format) => {
             let global = conntrack.table_stats(kind)?;
@@ -61,7 +64,7 @@ fn all_namespaces<W: Write>(
 ) -> Result<()> {
     let mut rows = Vec::new();
     let mut text = Vec::new();
-    super::for_each_table(target, true, |conntrack, namespace| {
+    super::for_each_table(target, |conntrack, namespace| {
         let tag = namespace
             .map(NetnsTag::of)
             .context("every table has a namespace")?;

@@ -416,7 +416,7 @@ mod tests {
         };
         type Set = fn(&mut Filter, &Filter);
         // (field, copy it from `all`, whether one request may carry it alone). A port
-        // goes with its protocol and an address with its family, as plan.rs sets them.
+        // goes with its protocol and an address with its family, as the plan sets them.
         let fields: &[(&str, Set, bool)] = &[
             ("family", |f, a| f.family = a.family, true),
             ("protocols", |f, a| f.protocols = a.protocols.clone(), true),
@@ -473,7 +473,7 @@ mod tests {
             assert_eq!(requests(&filter, NOW).is_some(), *alone, "{name} alone");
         }
         assert_eq!(union, all, "a field of Filter has no verdict in this test");
-        // With the family and protocol plan.rs gives them, exact IPv4 addresses and TCP
+        // With the family and protocol the plan gives them, exact IPv4 addresses and TCP
         // ports are carried; the rest stay refused whatever goes with them.
         let with_context = |name: &str| {
             let mut filter = Filter {

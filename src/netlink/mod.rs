@@ -88,6 +88,15 @@ impl Conntrack {
         Ok(conntrack)
     }
 
+    /// Opens the socket where `place` says: in ct's own namespace, or from a thread
+    /// that entered another ([`Conntrack::open_in`]).
+    pub fn open_at(place: &netns::Place, socket_buffer: Option<usize>) -> Result<Conntrack> {
+        match &place.namespace {
+            None => Conntrack::open(socket_buffer),
+            Some(namespace) => Conntrack::open_in(namespace, socket_buffer),
+        }
+    }
+
     /// A file of /proc (or /proc/sys) as the socket's namespace shows it.
     fn read_proc(&self, path: &str) -> io::Result<Vec<u8>> {
         match &self.namespace {

@@ -1,12 +1,13 @@
-//! Network namespaces: entering one before the socket opens, and finding every one of
-//! the host.
+//! Network namespaces: which ones a command reads ([`Scope`], [`Place`]), finding every
+//! one of the host, and opening a socket in one.
 //!
 //! A conntrack table belongs to a network namespace, and a netlink socket talks to the
-//! namespace it was created in. `--netns` therefore switches this (still single-threaded)
-//! process into the target namespace with setns(2), the way `ip netns exec` does, but
-//! without the extra process. `--all-netns` instead opens each namespace's socket from a
-//! short-lived thread that entered it ([`open_in`]): the socket keeps its namespace, and
-//! ct itself never leaves its own.
+//! namespace it was created in. `--netns` and `--all-netns` alike open each socket from
+//! a short-lived thread that entered the namespace with setns(2) ([`open_in`]): the
+//! socket keeps its namespace, and ct itself never leaves its own. The files of /proc
+//! that stand in for ctnetlink are read the same way ([`read_in`]), so they are the
+//! namespace's own. docs/namespaces.md says what happens when a namespace cannot be
+//! entered or vanishes.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -16,6 +17,62 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+
+/// The namespaces a command reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The one ct runs in.
+    #[default]
+    Own,
+    /// The one `--netns` names, as the user named it: an `ip netns` name, a path to a
+    /// namespace file, or a process id.
+    Named(String),
+    /// Every namespace of the host (`--all-netns`).
+    All,
+}
+
+impl Scope {
+    /// The namespaces to read now: ct's own, the one named (entered by what the user
+    /// typed, so that errors quote it), or every one found now, tagged.
+    pub fn places(&self) -> Vec<Place> {
+        match self {
+            Scope::Own => vec![Place::OWN],
+            Scope::Named(spec) => vec![Place {
+                namespace: Some(Namespace::named(spec)),
+                tagged: false,
+            }],
+            Scope::All => discover()
+                .into_iter()
+                .map(|namespace| Place {
+                    namespace: Some(namespace),
+                    tagged: true,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One namespace a command reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The namespace to open sockets in; none for ct's own, which needs no entering.
+    pub namespace: Option<Namespace>,
+    /// Whether what comes from it is tagged with its namespace (`--all-netns`).
+    pub tagged: bool,
+}
+
+impl Place {
+    /// ct's own namespace.
+    pub const OWN: Place = Place {
+        namespace: None,
+        tagged: false,
+    };
+
+    /// The namespace to tag what comes from it with, under `--all-netns`.
+    pub fn tag(&self) -> Option<&Namespace> {
+        self.namespace.as_ref().filter(|_| self.tagged)
+    }
+}
 
 /// Where `ip netns add` keeps its named namespaces.
 const NAMED_NETNS_DIR: &str = "/run/netns";
@@ -31,10 +88,18 @@ pub fn namespace_path(spec: &str) -> PathBuf {
     }
 }
 
-/// Moves the calling thread into the network namespace `spec` names.
+/// Moves the calling thread into the network namespace `spec` names (an `ip netns`
+/// name, a path or a pid): for a thread of a caller's own (the test harness runs code
+/// in a namespace this way). ct's commands enter only from the short-lived threads of
+/// [`open_in`].
 pub fn enter(spec: &str) -> Result<()> {
-    let path = namespace_path(spec);
-    let file = File::open(&path).map_err(|err| match err.kind() {
+    enter_at(spec, &namespace_path(spec))
+}
+
+/// Moves the calling thread into the network namespace at `path`; errors call it
+/// `spec`, as the user (or discovery) named it.
+fn enter_at(spec: &str, path: &Path) -> Result<()> {
+    let file = File::open(path).map_err(|err| match err.kind() {
         io::ErrorKind::NotFound => anyhow::anyhow!(
             "network namespace '{spec}' not found ({} does not exist); \
              `ip netns list` shows the named ones",
@@ -87,9 +152,29 @@ pub struct Namespace {
     pub initial: bool,
     /// The file to enter it by.
     pub path: PathBuf,
+    /// How errors entering it name it: what the user typed for `--netns`, else the
+    /// path.
+    pub spec: String,
 }
 
 impl Namespace {
+    /// The namespace `--netns` names: an `ip netns` name, a path or a process id. It is
+    /// looked at only when entered, so that a missing or wrong file is reported in the
+    /// words of entering it.
+    pub fn named(spec: &str) -> Namespace {
+        let path = namespace_path(spec);
+        Namespace {
+            // 0 is no namespace's inode: one that cannot be read is never ct's own.
+            inode: inode_of(&path).unwrap_or(0),
+            name: Some(spec.to_string()),
+            pid: None,
+            container: None,
+            initial: false,
+            path,
+            spec: spec.to_string(),
+        }
+    }
+
     /// How entries are tagged: the name; `host` for the initial namespace; else its
     /// inode, a process in it (to `nsenter -t N -n` by) and that process's container
     /// (the short id docker prints), without spaces so that the tag stays one word:
@@ -132,6 +217,7 @@ pub fn discover() -> Vec<Namespace> {
             pid: None,
             container: None,
             initial: Some(inode) == initial,
+            spec: path.to_string_lossy().into_owned(),
             path,
         });
     }
@@ -146,6 +232,7 @@ pub fn discover() -> Vec<Namespace> {
             pid: None,
             container: None,
             initial: Some(inode) == initial,
+            spec: path.to_string_lossy().into_owned(),
             path,
         });
         if namespace.pid.is_none() {
@@ -276,15 +363,19 @@ pub fn open_in<T: Send>(
     if inode_of(Path::new("/proc/thread-self/ns/net")) == Some(namespace.inode) {
         return open();
     }
-    let path = namespace.path.to_string_lossy().into_owned();
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                enter(&path)?;
+                enter_at(&namespace.spec, &namespace.path)?;
                 open()
             })
             .join()
-            .unwrap_or_else(|_| bail!("the thread entering network namespace {path} failed"))
+            .unwrap_or_else(|_| {
+                bail!(
+                    "the thread entering network namespace {} failed",
+                    namespace.spec
+                )
+            })
     })
 }
 
@@ -330,6 +421,7 @@ mod tests {
             container: None,
             initial,
             path: PathBuf::from("/x"),
+            spec: "/x".into(),
         };
         assert_eq!(namespace(Some("blue"), true, Some(1)).label(), "blue");
         assert_eq!(namespace(None, true, Some(1)).label(), "host");

@@ -9,6 +9,7 @@
 
 pub mod classic;
 pub mod event;
+pub mod format;
 pub mod json;
 pub mod printer;
 pub mod save;
@@ -17,6 +18,7 @@ pub mod table;
 pub mod top;
 pub mod xml;
 
+pub use format::Format;
 pub use printer::{Frame, NetnsTag, Print, Printer, Record, Settings};
 
 /// A count in ct's own words, its noun agreeing with it: "1 group", "2 groups", "0

@@ -9,6 +9,7 @@
 
 use std::io::{self, Write};
 
+use super::Format;
 use super::classic::ClassicPrinter;
 use super::event::{Event, push_json_head};
 use super::json::JsonPrinter;
@@ -19,7 +20,6 @@ use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
 use crate::model::expect::Expectation;
 use crate::model::table::Table;
-use crate::plan::Format;
 
 /// What a printer prints.
 #[derive(Debug, Clone, Copy)]
@@ -89,8 +89,6 @@ pub struct Settings<'m> {
     pub labels: Option<&'m LabelMap>,
     /// The time `delta-time` counts to (events count to the time of each event).
     pub now: i64,
-    /// Whether stdout is a terminal (for the table's colours).
-    pub terminal: bool,
     /// `-o timestamp`: the time before each expectation and each event; nothing for
     /// entries listed, as in conntrack.
     pub timestamp: bool,
@@ -114,7 +112,6 @@ impl<'m> Printer<'m> {
             table,
             labels,
             now,
-            terminal,
             timestamp,
             namespaces,
         } = settings;
@@ -140,9 +137,7 @@ impl<'m> Printer<'m> {
                 Printer::Table(TablePrinter::for_expectations())
             }
             Format::Table { columns, color } => {
-                let no_color = std::env::var("NO_COLOR").ok();
-                let color = color.resolve(terminal, no_color.as_deref());
-                let mut printer = TablePrinter::new(columns.clone(), color, labels);
+                let mut printer = TablePrinter::new(columns.clone(), *color, labels);
                 if namespaces {
                     printer.show_namespaces();
                 }
@@ -254,7 +249,6 @@ mod tests {
     use crate::netlink::netns::Namespace;
     use crate::output::classic::ClassicOptions;
     use crate::output::event::Cause;
-    use crate::output::table::ColorChoice;
 
     fn udp() -> Entry<'static> {
         let tuple = |src: &str, dst: &str, sport, dport| Tuple {
@@ -281,6 +275,7 @@ mod tests {
             container: None,
             initial: false,
             path: PathBuf::from("/run/netns/blue"),
+            spec: "/run/netns/blue".into(),
         })
     }
 
@@ -374,7 +369,7 @@ mod tests {
         };
         let format = Format::Table {
             columns: None,
-            color: ColorChoice::Never,
+            color: false,
         };
         let settings = Settings {
             namespaces: true,

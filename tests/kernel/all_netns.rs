@@ -458,3 +458,118 @@ fn tags_need_all_netns_and_a_format_with_room_for_them() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// `--netns` opens its socket from a thread that entered the namespace, as
+/// `--all-netns` does, and the /proc fallback reads that namespace's files from such a
+/// thread too: without CAP_NET_ADMIN, `ct count --netns` and `ct stats --netns` print
+/// the namespace's own numbers, as ct run inside it does, not those of ct's namespace.
+#[test]
+fn the_proc_fallback_under_netns_reads_that_namespaces_numbers() {
+    require_kernel!();
+    let ns = Netns::new();
+    for j in 1..=7 {
+        ns.insert(&format!(
+            "-p udp -s 10.232.9.{j} -d 10.232.9.100 --sport 1000 --dport 53 -t 600"
+        ));
+    }
+    let bin = ct_bin();
+    let without_net_admin = [
+        "setpriv",
+        "--inh-caps=-net_admin",
+        "--bounding-set=-net_admin",
+    ];
+    let from_outside = |args: &[&str]| {
+        let out = run(Command::new(without_net_admin[0])
+            .args(&without_net_admin[1..])
+            .arg(&bin)
+            .args(args));
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let from_inside = |args: &[&str]| {
+        let argv: Vec<&str> = without_net_admin
+            .iter()
+            .copied()
+            .chain([bin.as_str()])
+            .chain(args.iter().copied())
+            .collect();
+        let out = ns.exec(&argv);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let note = "ct: note: without CAP_NET_ADMIN the kernel refuses ctnetlink; the numbers \
+                come from /proc instead, as conntrack's do\n";
+    let sysctl = ns.exec_ok(&["cat", "/proc/sys/net/netfilter/nf_conntrack_count"]);
+    assert_eq!(sysctl, "7\n");
+    assert_eq!(
+        from_outside(&["count", "--netns", ns.name()]),
+        (Some(0), "7\n".to_string(), note.to_string())
+    );
+    let stats = from_inside(&["stats"]);
+    assert!(stats.contains("entries=7 "), "{stats}");
+    assert_eq!(
+        from_outside(&["stats", "--netns", ns.name()]),
+        (Some(0), stats, note.to_string())
+    );
+}
+
+/// One error policy for every command's `--all-netns`, `ct top` included: each
+/// namespace that cannot be read is reported once and skipped, and when none could be
+/// the command fails (exit 1) after saying which, instead of printing an empty reading.
+#[test]
+fn top_fails_when_no_namespace_could_be_read() {
+    require_kernel!();
+    let ns = Netns::new();
+    ns.insert("-p udp -s 10.232.10.1 -d 10.232.10.2 --sport 1 --dport 2 -t 600");
+    let bin = ct_bin();
+    // Without CAP_SYS_ADMIN no other namespace can be entered; without CAP_NET_ADMIN
+    // ct's own refuses the dump.
+    let out = ns.exec(&[
+        "setpriv",
+        "--inh-caps=-sys_admin,-net_admin",
+        "--bounding-set=-sys_admin,-net_admin",
+        &bin,
+        "top",
+        "--all-netns",
+        "--once",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let own = format!("ct: network namespace {}: ", ns.name());
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.starts_with(&own))
+            .collect::<Vec<_>>(),
+        [&format!(
+            "{own}permission denied reading the conntrack table; run as root or with \
+             CAP_NET_ADMIN; skipped"
+        )],
+        "{stderr}"
+    );
+    let skipped = &lines[..lines.len() - 1];
+    assert!(
+        skipped
+            .iter()
+            .all(|line| line.starts_with("ct: network namespace ") && line.ends_with("; skipped")),
+        "{stderr}"
+    );
+    let mut once = skipped.to_vec();
+    once.sort_unstable();
+    once.dedup();
+    assert_eq!(once.len(), skipped.len(), "each namespace once: {stderr}");
+    assert!(
+        lines[lines.len() - 1].starts_with("ct: no network namespace could be read: "),
+        "{stderr}"
+    );
+}

@@ -457,3 +457,37 @@ fn gre_keys_select_the_events_of_their_entry() {
         (&serde_json::json!(0x12), &serde_json::json!(0x99))
     );
 }
+
+/// `ct watch --netns` opens its event socket from a thread that entered the namespace
+/// (ct itself stays in its own), and finds the program behind a change in that
+/// namespace's /proc/net/netlink, read from such a thread too: the `[USERSPACE]` cause
+/// of a change this test makes in the namespace names this test's program.
+#[test]
+fn watch_under_netns_names_the_program_behind_a_change() {
+    require_kernel!();
+    let ns = Netns::new();
+    let mut cmd = ct_command();
+    cmd.args(["watch", "--netns", ns.name(), "-e", "NEW", "--count", "1"]);
+    let watcher = EventWatcher::spawn(cmd);
+    wait_for_listeners(&ns, 1);
+    // The socket stays open until the watcher has printed, so that it can be found.
+    let own = ns.run_in(|| {
+        let mut own = ct::netlink::Conntrack::open(None).unwrap();
+        fill::fill_with(&mut own, udp_entries(33, 1)).unwrap();
+        own
+    });
+    let printed = watcher.finish();
+    drop(own);
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let program = stat.split_once(" (").unwrap().1.split_once(')').unwrap().0;
+    let lines: Vec<&str> = printed.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", printed.stdout);
+    assert!(
+        lines[0].starts_with("    [NEW] udp      17 ")
+            && lines[0].contains(" [USERSPACE] portid=")
+            && lines[0].ends_with(&format!(" progname={program}")),
+        "{}",
+        printed.stdout
+    );
+    assert_eq!(printed.stderr, "ct: 1 flow events have been shown.\n");
+}

@@ -149,8 +149,7 @@ fn a_get_that_finds_nothing_is_enoent() {
 // ---------------------------------------------------------------------------
 
 use ct::decode::expect::decode_expectation;
-use ct::output::{Printer, Settings};
-use ct::plan::Format;
+use ct::output::{Format, Printer, Settings};
 
 fn expect_fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -25,11 +25,10 @@ use ct::output::event::{Cause, Event};
 use ct::output::json::JsonPrinter;
 use ct::output::save::SavePrinter;
 use ct::output::stats::{print_classic, print_json, print_table};
-use ct::output::table::{ColorChoice, TablePrinter};
+use ct::output::table::TablePrinter;
 use ct::output::top::push_value;
 use ct::output::xml::XmlPrinter;
-use ct::output::{Frame, Print, Printer, Record, Settings};
-use ct::plan::Format;
+use ct::output::{Format, Frame, Print, Printer, Record, Settings};
 
 /// A fixed "now" for delta-time, so runs are repeatable.
 const NOW: i64 = 1_795_600_000;
@@ -159,7 +158,7 @@ impl Printers {
             Format::Xml { ktimestamp: false },
             Format::Table {
                 columns: None,
-                color: ColorChoice::Always,
+                color: true,
             },
         ];
         Printers {

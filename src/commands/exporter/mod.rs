@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::cli::ExporterArgs;
 use crate::commands::Stderr;
+use crate::plan;
 use metrics::Options;
 use scrape::{Scraper, Sources};
 
@@ -22,12 +22,12 @@ use scrape::{Scraper, Sources};
 /// a stuck reading should not make the runtime start hundreds.
 const BLOCKING_THREADS: usize = 2;
 
-pub fn run(args: &ExporterArgs) -> Result<()> {
-    let sources = Sources::new(args.netns.as_deref(), args.all_netns)?;
+pub fn run(args: plan::Exporter) -> Result<()> {
+    let sources = Sources::new(&args.scope)?;
     let options = Options {
         per_cpu: args.per_cpu,
-        top_sources: args.top_sources.map(|n| n as usize),
-        top_destinations: args.top_destinations.map(|n| n as usize),
+        top_sources: args.top_sources,
+        top_destinations: args.top_destinations,
     };
     let scraper = Arc::new(Scraper::new(sources, options));
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hyper::body::Bytes;
 use tokio::sync::Mutex;
 
 use super::metrics::{self, Lifetime, NamespaceScrape, Options};
 use crate::commands::Stderr;
 use crate::netlink::Conntrack;
-use crate::netlink::netns::{self, Namespace};
+use crate::netlink::netns::{self, Namespace, Place, Scope};
 
 /// The namespaces each scrape reads.
 #[derive(Debug, Clone)]
@@ -27,50 +27,43 @@ pub enum Sources {
 impl Sources {
     /// Resolves `--netns`/`--all-netns` before anything is served, so that a namespace
     /// that does not exist fails at start, not at the first scrape.
-    pub fn new(netns: Option<&str>, all: bool) -> Result<Sources> {
-        if all {
-            return Ok(Sources::All);
-        }
-        match netns {
-            None => Ok(Sources::Own(own_label())),
-            Some(spec) => {
-                let path = netns::namespace_path(spec);
-                let inode = inode(&path).with_context(|| {
-                    format!(
-                        "network namespace '{spec}' not found ({}); `ip netns list` shows \
-                         the named ones",
-                        path.display()
-                    )
-                })?;
+    pub fn new(scope: &Scope) -> Result<Sources> {
+        match scope {
+            Scope::All => Ok(Sources::All),
+            Scope::Own => Ok(Sources::Own(own_label())),
+            Scope::Named(spec) => {
+                let named = Namespace::named(spec);
+                // Entered once now, so that a namespace that does not exist, a file that
+                // is no namespace, or missing rights fail at start (in the words of every
+                // command's --netns) rather than at every scrape.
+                Conntrack::open_in(&named, None)?;
                 // Found by inode, it is labelled as --all-netns would label it; a file
                 // discover() does not list (bind-mounted elsewhere) by what was typed.
                 let namespace = netns::discover()
                     .into_iter()
-                    .find(|ns| ns.inode == inode)
-                    .unwrap_or_else(|| Namespace {
-                        inode,
-                        name: Some(spec.to_string()),
-                        pid: None,
-                        container: None,
-                        initial: false,
-                        path,
-                    });
-                // Entered once now, so that a file that is no namespace, or missing
-                // rights, fail at start rather than at every scrape.
-                Conntrack::open_in(&namespace, None)?;
+                    .find(|ns| ns.inode == named.inode)
+                    .unwrap_or(named);
                 Ok(Sources::One(namespace))
             }
         }
     }
 
-    /// (label, how to open a socket there) for each namespace to read now.
-    fn targets(&self) -> Vec<(String, Option<Namespace>)> {
+    /// (label, where to open a socket) for each namespace to read now: the places of
+    /// the one namespace strategy every command uses.
+    fn targets(&self) -> Vec<(String, Place)> {
         match self {
-            Sources::Own(label) => vec![(label.clone(), None)],
-            Sources::One(namespace) => vec![(namespace.label(), Some(namespace.clone()))],
-            Sources::All => netns::discover()
+            Sources::Own(label) => vec![(label.clone(), Place::OWN)],
+            Sources::One(namespace) => vec![(
+                namespace.label(),
+                Place {
+                    namespace: Some(namespace.clone()),
+                    tagged: false,
+                },
+            )],
+            Sources::All => Scope::All
+                .places()
                 .into_iter()
-                .map(|namespace| (namespace.label(), Some(namespace)))
+                .map(|place| (place.tag().map(Namespace::label).unwrap_or_default(), place))
                 .collect(),
         }
     }
@@ -165,14 +158,16 @@ impl Scraper {
     }
 
     /// Reads every namespace in turn. One that fails (it vanished between discovery and
-    /// reading, or its kernel refused) is reported and left out of this scrape.
+    /// reading, cannot be entered, or its kernel refused) is reported on stderr and in
+    /// `conntrack_scrape_errors_total`, and left out of this scrape; the exporter goes on
+    /// serving (docs/namespaces.md).
     fn read_all(&self) -> Vec<NamespaceScrape> {
         self.sources
             .targets()
             .into_iter()
-            .map(|(netns, namespace)| {
+            .map(|(netns, place)| {
                 let start = Instant::now();
-                let reading = self.read_one(namespace.as_ref());
+                let reading = self.read_one(&place);
                 if let Err(err) = &reading {
                     let _ = std::io::Write::write_all(
                         &mut Stderr,
@@ -188,13 +183,10 @@ impl Scraper {
             .collect()
     }
 
-    fn read_one(&self, namespace: Option<&Namespace>) -> Result<metrics::NamespaceReading> {
+    fn read_one(&self, place: &Place) -> Result<metrics::NamespaceReading> {
         // A socket per reading: a namespace can vanish between scrapes, and a socket
         // kept open would pin it (and its table) alive.
-        let mut conntrack = match namespace {
-            None => Conntrack::open(None)?,
-            Some(namespace) => Conntrack::open_in(namespace, None)?,
-        };
+        let mut conntrack = Conntrack::open_at(place, None)?;
         metrics::read_namespace(&mut conntrack, self.options)
     }
 }

@@ -6,99 +6,78 @@
 
 pub mod live;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 
 use super::{Stderr, connect, stdout};
-use crate::cli::{SortArg, TopArgs, TopFormatArg};
+use crate::cli::TopFormatArg;
 use crate::filter::Filter;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::Entry;
-use crate::model::group::{Grouping, KeyField, SortBy, intern_netns};
+use crate::model::group::{Grouping, SortBy, intern_netns};
 use crate::model::stats::Headline;
 use crate::model::table::Table;
-use crate::netlink::{Conntrack, netns};
+use crate::netlink::Conntrack;
+use crate::netlink::netns::Namespace;
 use crate::output::top::{TopView, print_json, print_plain, print_table};
-use crate::plan::{self, Target, UsageError};
+use crate::plan::{self, Source, Target};
 
-pub fn run(args: &TopArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let live = wants_live(args, std::io::stdout().is_terminal())?;
+pub fn run(plan: plan::Top) -> Result<()> {
+    let plan::Top {
+        source,
+        filter,
+        label_map,
+        live,
+        by,
+        sort,
+        limit,
+        interval,
+        format,
+    } = plan;
     let labels = label_map.or_else(|| LabelMap::load(std::path::Path::new(CONNLABEL_CONF)).ok());
-    let order = args.sort.order();
-    let grouping = Grouping::new(args.by.clone());
-    let reading = match &args.input.input {
-        Some(path) => read_saved(path, &filter, labels.clone(), grouping)?,
-        None => {
-            if args.by.contains(&KeyField::Netns) && !args.all.all_netns {
-                return Err(UsageError(
-                    "--by netns groups the entries of every namespace: add --all-netns".into(),
-                )
-                .into());
-            }
-            let mut tables = match args.all.all_netns {
+    let order = sort.order();
+    let grouping = Grouping::new(by.clone());
+    let reading = match source {
+        Source::Saved(path) => read_saved(&path, &filter, labels.clone(), grouping)?,
+        Source::Kernel(target) => {
+            let mut tables = match target.all() {
                 true => Tables::All(target.clone()),
                 false => Tables::One(connect(&target)?),
             };
             if live {
                 let settings = live::Settings {
-                    fields: args.by.clone(),
+                    fields: by,
                     filtered: filter != Filter::default(),
                     filter,
                     order,
-                    limit: args.top as usize,
-                    interval: args.interval,
+                    limit,
+                    interval,
                     labels,
                 };
                 return live::run(tables, settings);
             }
-            read_table(&mut tables, &filter, grouping)?
+            // What was skipped is said even when nothing could be read.
+            let mut skipped = Vec::new();
+            let reading = read_table_noting(&mut tables, &filter, grouping, &mut skipped);
+            for problem in &skipped {
+                writeln!(Stderr, "ct: {problem}")?;
+            }
+            reading?
         }
     };
     for problem in &reading.skipped {
         writeln!(Stderr, "ct: {problem}")?;
     }
-    let view = reading.view(order, args.top as usize, labels.as_ref(), None);
-    let (mut out, _) = stdout();
-    match args.output.unwrap_or(TopFormatArg::Table) {
+    let view = reading.view(order, limit, labels.as_ref(), None);
+    let mut out = stdout();
+    match format {
         TopFormatArg::Table => print_table(&mut out, &view)?,
         TopFormatArg::Json => print_json(&mut out, &view)?,
         TopFormatArg::Plain => print_plain(&mut out, &view)?,
     }
     out.flush()?;
     Ok(())
-}
-
-/// Whether to draw the live view: on a terminal unless `--once` or `-o` asks for the
-/// groups printed once, and with `--live`, which fails without a terminal rather than
-/// quietly printing once. Checked before any socket opens.
-fn wants_live(args: &TopArgs, terminal: bool) -> Result<bool, UsageError> {
-    if args.live && !terminal {
-        return Err(UsageError(
-            "--live needs a terminal to draw on, and standard output is not one; \
-             leave --live out to print the groups once"
-                .into(),
-        ));
-    }
-    if args.live && args.input.input.is_some() {
-        return Err(UsageError(
-            "--live reads the kernel's table again and again; a saved dump (--input) is \
-             printed once"
-                .into(),
-        ));
-    }
-    let live = args.live
-        || (terminal && !args.once && args.output.is_none() && args.input.input.is_none());
-    if !live && args.sort == SortArg::New {
-        return Err(UsageError(
-            "--sort new needs the live view: new entries are counted between its \
-             refreshes, and printed once there is nothing to count against"
-                .into(),
-        ));
-    }
-    Ok(live)
 }
 
 /// One reading of the table: its headline and its entries, grouped.
@@ -150,8 +129,9 @@ pub enum Tables {
 
 impl Tables {
     /// Runs `each` on the socket of every table with its namespace's interned label
-    /// (empty for one table). A namespace that cannot be read is noted in `problems`
-    /// and skipped.
+    /// (empty for one table), through `commands::for_each_place` and its error policy:
+    /// a namespace that cannot be read is noted in `problems` (the live view cannot
+    /// write to stderr under its screen) and skipped.
     fn for_each(
         &mut self,
         problems: &mut Vec<String>,
@@ -161,14 +141,15 @@ impl Tables {
             Tables::One(conntrack) => return each(conntrack, ""),
             Tables::All(target) => target,
         };
-        for namespace in netns::discover() {
-            let label = intern_netns(&namespace.label());
-            let opened = Conntrack::open_in(&namespace, target.socket_buffer);
-            if let Err(err) = opened.and_then(|mut conntrack| each(&mut conntrack, label)) {
-                problems.push(format!("network namespace {label}: {err:#}; skipped"));
-            }
-        }
-        Ok(())
+        super::for_each_place(
+            &target.scope,
+            |problem| problems.push(problem),
+            |place| {
+                let label = intern_netns(&place.tag().map(Namespace::label).unwrap_or_default());
+                let mut conntrack = Conntrack::open_at(place, target.socket_buffer)?;
+                each(&mut conntrack, label)
+            },
+        )
     }
 
     /// Dumps every table and hands each entry that passes `filter` to `each` with its
@@ -198,43 +179,63 @@ impl Tables {
         problems.append(&mut undecodable);
         Ok(())
     }
-
-    /// The headline: one table's, or the sum of every namespace's with the fullest
-    /// named.
-    fn headline(&mut self, problems: &mut Vec<String>) -> Result<Headline> {
-        let mut each = Vec::new();
-        self.for_each(problems, |conntrack, netns| {
-            let global = conntrack.global_stats()?;
-            each.push((
-                netns,
-                Headline::new(global, &conntrack.cpu_stats(Table::Conntrack)?),
-            ));
-            Ok(())
-        })?;
-        match self {
-            Tables::One(_) => each
-                .pop()
-                .map(|(_, headline)| headline)
-                .context("the kernel sent no statistics"),
-            Tables::All(_) => Ok(Headline::of_namespaces(&each)),
-        }
-    }
 }
 
 /// Reads the headline, then dumps the tables into `grouping` (with as much of `filter`
 /// as the kernel takes, the rest checked here).
-pub fn read_table(tables: &mut Tables, filter: &Filter, mut grouping: Grouping) -> Result<Reading> {
+pub fn read_table(tables: &mut Tables, filter: &Filter, grouping: Grouping) -> Result<Reading> {
     let mut skipped = Vec::new();
-    let headline = tables.headline(&mut skipped)?;
-    tables.for_each_entry(filter, &mut skipped, |entry, netns| {
+    read_table_noting(tables, filter, grouping, &mut skipped).map(|mut reading| {
+        reading.skipped = skipped;
+        reading
+    })
+}
+
+/// [`read_table`], noting what was skipped in `skipped` whether or not it failed. Each
+/// namespace is entered once per reading, for its headline and then its entries.
+fn read_table_noting(
+    tables: &mut Tables,
+    filter: &Filter,
+    mut grouping: Grouping,
+    skipped: &mut Vec<String>,
+) -> Result<Reading> {
+    let mut headlines = Vec::new();
+    let mut undecodable = Vec::new();
+    tables.for_each(skipped, |conntrack, netns| {
+        let global = conntrack.global_stats()?;
+        headlines.push((
+            netns,
+            Headline::new(global, &conntrack.cpu_stats(Table::Conntrack)?),
+        ));
         grouping.set_netns(netns);
-        grouping.add(entry);
+        conntrack.entries(
+            Table::Conntrack,
+            filter,
+            |entry, _| {
+                grouping.add(entry);
+                Ok(())
+            },
+            |err| {
+                undecodable.push(format!("skipped an entry the kernel sent: {err}"));
+                Ok(())
+            },
+        )?;
+        Ok(())
     })?;
+    skipped.append(&mut undecodable);
+    // One table's headline, or the sum of every namespace's with the fullest named.
+    let headline = match tables {
+        Tables::One(_) => headlines
+            .pop()
+            .map(|(_, headline)| headline)
+            .context("the kernel sent no statistics")?,
+        Tables::All(_) => Headline::of_namespaces(&headlines),
+    };
     Ok(Reading {
         headline: Some(headline),
         saved_entries: None,
         grouping,
-        skipped,
+        skipped: Vec::new(),
     })
 }
 

@@ -14,23 +14,22 @@ mod programs;
 mod stop;
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{Stderr, connect, load_labels};
-use crate::cli::WatchArgs;
+use super::{Stderr, load_labels};
 use crate::filter::Filter;
 use crate::filter::events as event_filter;
 use crate::model::event::{EventKind, EventSet};
 use crate::model::table::Table;
-use crate::netlink::netns;
+use crate::netlink::netns::{Place, Scope};
 use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive};
 use crate::output::event::{Cause, Event, unix_now_nanos};
 use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
-use crate::plan::{self, Output, Target, Watch};
+use crate::plan::{Target, Watch};
 use output::{Drained, EventOutput};
 use programs::ProgramNames;
 use stop::{StopSignals, Wakeup};
@@ -50,35 +49,22 @@ const OVERRUN_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 /// How much output ct gathers before it writes it, when the socket does not run dry.
 const OUTPUT_BUFFER: usize = 64 * 1024;
 
-pub fn run(args: &WatchArgs) -> Result<()> {
-    let target = Target::from_args(&args.target)?;
-    let (filter, label_map) = plan::filter(&args.filter)?;
-    let output = Output::from_args(&args.output, label_map)?;
-    let watch = Watch::from_args(args, &output)?;
-    if watch.table.holds_expectations() {
-        super::expect::check_filter(&filter)?;
-        super::expect::check_format(&output.format)?;
-    }
-    if args.all.all_netns {
-        super::list::check_taggable(&output.format)?;
-    }
+pub fn run(watch: Watch) -> Result<()> {
+    let (target, filter, output) = (&watch.target, &watch.filter, &watch.output);
     // Before any thread exists, so that none of them takes the signals.
     let signals = StopSignals::install()?;
-    let mut scan = args
-        .all
-        .all_netns
-        .then(|| NamespaceScan::new(&watch, &filter));
+    let mut scan = target.all().then(|| NamespaceScan::new(&watch, filter));
     let mut sockets = match &mut scan {
         Some(scan) => scan.first()?,
-        None => vec![EventSocket::new(
-            None,
-            open_event_socket(&target, &watch, &filter)?,
-        )],
+        None => {
+            let place = super::target_place(target);
+            let conntrack = open_event_socket(&place, target, &watch, filter)?;
+            vec![EventSocket::new(place, conntrack)]
+        }
     };
     let labels = load_labels(&output.labels);
-    let terminal = std::io::stdout().is_terminal();
     let mut watcher = Watcher {
-        filter: &filter,
+        filter,
         events: watch.events,
         table: watch.table,
         printer: Printer::new(
@@ -87,19 +73,19 @@ pub fn run(args: &WatchArgs) -> Result<()> {
                 table: watch.table,
                 labels: labels.as_ref(),
                 now: unix_now_seconds(),
-                terminal,
                 timestamp: output.timestamp,
-                namespaces: args.all.all_netns,
+                namespaces: target.all(),
             },
         ),
         programs: ProgramNames::default(),
         out: EventOutput::default(),
         signals: &signals,
         gave_up: false,
-        line_buffered: terminal,
+        line_buffered: output.line_buffered,
         limit: watch.count,
         shown: 0,
         netns: None,
+        place: Rc::new(Place::OWN),
     };
     let deadline = watch.duration.map(|duration| Instant::now() + duration);
     stream(
@@ -146,14 +132,19 @@ pub fn run(args: &WatchArgs) -> Result<()> {
 struct EventSocket {
     /// Shared with the watcher while this socket is read: a count, not a copy.
     netns: Option<Rc<NetnsTag>>,
+    /// Its namespace, where the programs behind its events are looked up.
+    place: Rc<Place>,
     conntrack: Conntrack,
     overruns: Overruns,
 }
 
 impl EventSocket {
-    fn new(netns: Option<Rc<NetnsTag>>, conntrack: Conntrack) -> EventSocket {
+    fn new(place: Place, conntrack: Conntrack) -> EventSocket {
         EventSocket {
-            netns,
+            netns: place
+                .tag()
+                .map(|namespace| Rc::new(NetnsTag::of(namespace))),
+            place: Rc::new(place),
             conntrack,
             overruns: Overruns::default(),
         }
@@ -164,8 +155,9 @@ impl EventSocket {
 const NAMESPACE_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `--all-netns`: an event socket in every namespace, each opened from a thread that
-/// entered it; those present at the start, then, looked for every second, those made
-/// since. A namespace that cannot be entered is reported once and skipped.
+/// entered it; those present at the start (through `commands::for_each_place`, whose
+/// error policy applies), then, looked for every second, those made since. A namespace
+/// that cannot be entered is reported once and skipped.
 struct NamespaceScan<'a> {
     watch: &'a Watch,
     filter: &'a Filter,
@@ -187,13 +179,11 @@ impl<'a> NamespaceScan<'a> {
     /// The sockets of the namespaces present now; fails when none could be opened.
     fn first(&mut self) -> Result<Vec<EventSocket>> {
         let mut sockets = Vec::new();
-        super::for_each_namespace(|namespace| {
-            self.known.insert(namespace.inode);
-            let conntrack = self.open(namespace)?;
-            sockets.push(EventSocket::new(
-                Some(Rc::new(NetnsTag::of(namespace))),
-                conntrack,
-            ));
+        super::for_each_place(&Scope::All, super::report_skipped, |place| {
+            self.known
+                .extend(place.namespace.as_ref().map(|ns| ns.inode));
+            let conntrack = self.open(place)?;
+            sockets.push(EventSocket::new(place.clone(), conntrack));
             Ok(())
         })?;
         Ok(sockets)
@@ -205,41 +195,40 @@ impl<'a> NamespaceScan<'a> {
             return;
         }
         self.next = Instant::now() + NAMESPACE_SCAN_INTERVAL;
-        for namespace in netns::discover() {
+        // The same policy for a namespace made later: reported and skipped.
+        for place in Scope::All.places() {
+            let Some(namespace) = &place.namespace else {
+                continue;
+            };
             if !self.known.insert(namespace.inode) {
                 continue;
             }
-            match self.open(&namespace) {
-                Ok(conntrack) => sockets.push(EventSocket::new(
-                    Some(Rc::new(NetnsTag::of(&namespace))),
-                    conntrack,
+            match self.open(&place) {
+                Ok(conntrack) => sockets.push(EventSocket::new(place, conntrack)),
+                Err(err) => super::report_skipped(format!(
+                    "network namespace {}: {err:#}; skipped",
+                    namespace.label()
                 )),
-                Err(err) => {
-                    let _ = writeln!(
-                        Stderr,
-                        "ct: network namespace {}: {err:#}; skipped",
-                        namespace.label()
-                    );
-                }
             }
         }
     }
 
-    fn open(&self, namespace: &netns::Namespace) -> Result<Conntrack> {
-        netns::open_in(namespace, || {
-            open_event_socket(&Target::default(), self.watch, self.filter)
-        })
+    fn open(&self, place: &Place) -> Result<Conntrack> {
+        open_event_socket(place, &self.watch.target, self.watch, self.filter)
     }
 }
 
-/// Opens the socket in the target namespace, sized, joined to the groups of the events
-/// asked for, with reliable delivery if asked and the kernel-side filter.
-fn open_event_socket(target: &Target, watch: &Watch, filter: &Filter) -> Result<Conntrack> {
-    let sized = Target {
-        socket_buffer: target.socket_buffer.or(Some(DEFAULT_EVENT_BUFFER)),
-        ..target.clone()
-    };
-    let mut conntrack = connect(&sized)?;
+/// Opens the socket in `place`'s namespace (from a thread that entered it, as every
+/// socket), sized, joined to the groups of the events asked for, with reliable delivery
+/// if asked and the kernel-side filter.
+fn open_event_socket(
+    place: &Place,
+    target: &Target,
+    watch: &Watch,
+    filter: &Filter,
+) -> Result<Conntrack> {
+    let size = target.socket_buffer.or(Some(DEFAULT_EVENT_BUFFER));
+    let mut conntrack = Conntrack::open_at(place, size)?;
     conntrack.join_groups(&watch.events.groups(watch.table))?;
     if watch.reliable {
         conntrack.request_reliable_delivery()?;
@@ -275,6 +264,7 @@ fn stream(
         let mut idle = true;
         for socket in sockets.iter_mut() {
             watcher.netns = socket.netns.clone();
+            watcher.place = Rc::clone(&socket.place);
             match socket
                 .conntrack
                 .try_receive_events(|event| watcher.on_event(event))?
@@ -396,6 +386,8 @@ struct Watcher<'m> {
     shown: u64,
     /// The namespace of the socket being read, with `--all-netns`.
     netns: Option<Rc<NetnsTag>>,
+    /// The namespace of the socket being read, where port ids name programs.
+    place: Rc<Place>,
 }
 
 /// How the output ended: the events written whole, and those shown to ct that standard
@@ -445,7 +437,7 @@ impl Watcher<'_> {
         }
         let cause = (message.portid != 0).then(|| Cause {
             portid: message.portid,
-            program: self.programs.name(message.portid),
+            program: self.programs.name(message.portid, &self.place),
         });
         let event = Event {
             kind,

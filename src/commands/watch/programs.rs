@@ -2,7 +2,8 @@
 //!
 //! An event names the netlink port id of the socket whose request caused it. As
 //! conntrack does, ct finds that socket's inode in /proc/net/netlink (of the namespace
-//! ct runs in), then the process holding a descriptor to it: first the process whose
+//! the event came from, read from a thread in it as every file of another namespace
+//! is), then the process holding a descriptor to it: first the process whose
 //! pid is the port id (the kernel's first choice of port id), then every process. The
 //! name is the one in /proc/PID/stat.
 //!
@@ -14,38 +15,47 @@ use std::collections::HashMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
+use crate::netlink::netns::{self, Place};
+
 /// How long a name found for a port id is trusted.
 const REMEMBERED_FOR: Duration = Duration::from_secs(1);
 
 /// NETLINK_NETFILTER, the protocol column of /proc/net/netlink.
 const NETLINK_NETFILTER: u32 = 12;
 
-/// Program names by port id, each remembered for [`REMEMBERED_FOR`].
+/// Program names by namespace (its inode, 0 for ct's own) and port id, each
+/// remembered for [`REMEMBERED_FOR`].
 #[derive(Default)]
 pub struct ProgramNames {
-    known: HashMap<u32, (Instant, Option<String>)>,
+    known: HashMap<(u64, u32), (Instant, Option<String>)>,
 }
 
 impl ProgramNames {
-    /// The name of the program whose netfilter socket has `portid`, if it can be found.
-    pub fn name(&mut self, portid: u32) -> Option<&str> {
+    /// The name of the program whose netfilter socket in `place`'s namespace has
+    /// `portid`, if it can be found.
+    pub fn name(&mut self, portid: u32, place: &Place) -> Option<&str> {
+        let key = (place.namespace.as_ref().map_or(0, |ns| ns.inode), portid);
         let now = Instant::now();
         let fresh = self
             .known
-            .get(&portid)
+            .get(&key)
             .is_some_and(|(found, _)| now.duration_since(*found) < REMEMBERED_FOR);
         if !fresh {
-            self.known.insert(portid, (now, look_up(portid)));
+            self.known.insert(key, (now, look_up(portid, place)));
         }
-        self.known
-            .get(&portid)
-            .and_then(|(_, name)| name.as_deref())
+        self.known.get(&key).and_then(|(_, name)| name.as_deref())
     }
 }
 
-/// Finds the program holding the netfilter socket with `portid`.
-fn look_up(portid: u32) -> Option<String> {
-    let table = fs::read_to_string("/proc/net/netlink").ok()?;
+/// Finds the program holding the netfilter socket with `portid` in `place`'s namespace.
+fn look_up(portid: u32, place: &Place) -> Option<String> {
+    const NETLINK_SOCKETS: &str = "/proc/net/netlink";
+    let table = match &place.namespace {
+        None => fs::read(NETLINK_SOCKETS),
+        Some(namespace) => netns::read_in(namespace, NETLINK_SOCKETS),
+    }
+    .ok()?;
+    let table = String::from_utf8(table).ok()?;
     let inode = socket_inode(&table, portid)?;
     let target = format!("socket:[{inode}]");
     let holder = if holds_socket(portid, &target) {
@@ -139,9 +149,9 @@ sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops 
         let stat = fs::read_to_string(format!("/proc/{}/stat", std::process::id())).unwrap();
         let mut names = ProgramNames::default();
         assert_eq!(
-            names.name(address.nl_pid).map(str::to_string),
+            names.name(address.nl_pid, &Place::OWN).map(str::to_string),
             program_name(&stat)
         );
-        assert_eq!(names.name(u32::MAX - 1), None);
+        assert_eq!(names.name(u32::MAX - 1, &Place::OWN), None);
     }
 }

@@ -495,10 +495,10 @@ mod tests {
     use crate::labelmap::LabelMap;
     use crate::model::entry::{DccpRole, ProtoState};
     use crate::model::event::EventKind;
+    use crate::output::Format;
     use crate::output::event::{Cause, Event};
     use crate::output::json::JsonPrinter;
     use crate::output::{Frame, Print, Printer, Record, Settings};
-    use crate::plan::Format;
     use proptest::prelude::*;
 
     const PLAIN: &str = include_str!("../../../tests/fixtures/plain.json");

@@ -1,0 +1,578 @@
+//! From what the user typed, and the environment ct runs in, to one plan per command,
+//! before any socket opens.
+//!
+//! clap checks each value on its own; this module checks how they fit together (an
+//! IPv6 address with `-f ipv4`, a `--state` no selected protocol has, a label the label
+//! map does not name, a flag the chosen table or format has no use for) and reports a
+//! misfit as a [`UsageError`], which exits 2 like a bad value does. It also reads what
+//! the environment decides (whether stdout is a terminal, NO_COLOR), once. Each argument
+//! group of [`crate::cli::groups`] resolves to one part: [`Source`] (where: a saved
+//! dump, or the kernel of one namespace or of all), the filter ([`filter`]: which),
+//! [`Output`] (how); each command's plan ([`List`], [`Count`], [`Stats`], [`Get`],
+//! [`Delete`], [`Flush`], [`Watch`], [`Top`], [`Exporter`]) combines the parts it needs
+//! with its own options, so that a command file only carries it out. The stages after
+//! this one only meet the kernel's and the system's errors.
+
+mod filter;
+mod output;
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::cli::{
+    CountArgs, DeleteArgs, DeleteModeArgs, EventArg, ExporterArgs, FamilyArg, FlushArgs, GetArgs,
+    ListArgs, SortArg, StatsArgs, StatsFormatArg, TargetArgs, TopArgs, TopFormatArg, WatchArgs,
+};
+use crate::filter::Filter;
+use crate::filter::flush::{Flush as FlushRequest, KernelRelease};
+use crate::labelmap::LabelMap;
+use crate::model::event::EventSet;
+use crate::model::group::KeyField;
+use crate::model::table::Table;
+use crate::netlink::netns::Scope;
+use crate::output::Format;
+
+pub use filter::{Lookup, filter, filter_with_labels, lookup};
+pub use output::{Environment, LabelSource, Output};
+
+/// A command line whose values are each fine but do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+/// Where to talk to the kernel: which namespaces, and the socket's buffer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
+    /// ct's own namespace, the one `--netns` names, or every one (`--all-netns`).
+    pub scope: Scope,
+    /// SO_RCVBUF for the netlink socket, when the user chose one.
+    pub socket_buffer: Option<usize>,
+}
+
+impl Target {
+    pub fn from_args(args: &TargetArgs, all_netns: bool) -> Result<Target, UsageError> {
+        Ok(Target {
+            scope: scope(args.netns.as_deref(), all_netns)?,
+            socket_buffer: args.buffer_size.map(|size| size as usize),
+        })
+    }
+
+    /// True with `--all-netns`.
+    pub fn all(&self) -> bool {
+        self.scope == Scope::All
+    }
+}
+
+/// The namespaces `--netns` and `--all-netns` name (clap refuses both at once).
+fn scope(netns: Option<&str>, all_netns: bool) -> Result<Scope, UsageError> {
+    Ok(match netns {
+        Some("") => {
+            return Err(usage(
+                "--netns needs a namespace: a name from `ip netns list`, a path or a pid",
+            ));
+        }
+        Some(netns) => Scope::Named(netns.to_string()),
+        None if all_netns => Scope::All,
+        None => Scope::Own,
+    })
+}
+
+/// Where a command reads entries from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A saved dump (`--input`): a path, or `-` for standard input.
+    Saved(String),
+    /// The kernel.
+    Kernel(Target),
+}
+
+impl Source {
+    fn from_args(
+        input: &Option<String>,
+        target: &TargetArgs,
+        all_netns: bool,
+    ) -> Result<Source, UsageError> {
+        let target = Target::from_args(target, all_netns)?;
+        Ok(match input {
+            Some(path) => Source::Saved(path.clone()),
+            None => Source::Kernel(target),
+        })
+    }
+}
+
+/// `--input` reads connections only: the other tables are refused before anything is read.
+fn saved_dumps_hold_connections(what: &str) -> UsageError {
+    usage(format!(
+        "--input reads saved connection tables; {what} cannot come from a file"
+    ))
+}
+
+/// XML and `-o save` have no place to say which namespace an entry is in.
+fn check_taggable(format: &Format) -> Result<(), UsageError> {
+    match format {
+        Format::Xml { .. } | Format::Save => Err(usage(
+            "--all-netns cannot mark the namespace in -o xml or -o save; use the classic \
+             line, json or table",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// conntrack's `-o save` has no line for an expectation.
+fn check_expect_format(format: &Format) -> Result<(), UsageError> {
+    match format {
+        Format::Save => Err(usage(
+            "-o save writes entries as conntrack commands; it has no form for expectations",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Filters that say nothing about expectations are a usage error, not a silent no-op.
+fn check_expect_filter(filter: &Filter) -> Result<(), UsageError> {
+    match filter.not_for_expectations() {
+        Some(flag) => Err(usage(format!(
+            "{flag} does not apply to expectations; they can be filtered by -f, -p, -s, \
+             -d, --sport, --dport, --addr, --port and --helper"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `ct list`.
+#[derive(Debug)]
+pub struct List {
+    pub source: Source,
+    pub table: Table,
+    pub filter: Filter,
+    pub output: Output,
+}
+
+impl List {
+    pub fn from_args(args: &ListArgs, env: &Environment) -> Result<List, UsageError> {
+        let source = Source::from_args(&args.input.input, &args.target, args.all.all_netns)?;
+        let (filter, label_map) = filter(&args.filter)?;
+        let output = Output::from_args(&args.output, label_map, env)?;
+        let all = matches!(&source, Source::Kernel(target) if target.all());
+        if matches!(source, Source::Saved(_)) && args.table != Table::Conntrack {
+            return Err(saved_dumps_hold_connections("the other tables"));
+        }
+        if all {
+            if args.table != Table::Conntrack {
+                return Err(usage(
+                    "--all-netns lists the conntrack table of each namespace; list the other \
+                     tables of one namespace at a time with --netns",
+                ));
+            }
+            check_taggable(&output.format)?;
+        }
+        if args.table == Table::Expect {
+            check_expect_filter(&filter)?;
+            check_expect_format(&output.format)?;
+            if matches!(
+                output.format,
+                Format::Table {
+                    columns: Some(_),
+                    ..
+                }
+            ) {
+                return Err(usage(
+                    "--columns picks the columns of entries; the expectation table has its own",
+                ));
+            }
+        }
+        Ok(List {
+            source,
+            table: args.table,
+            filter,
+            output,
+        })
+    }
+}
+
+/// `ct count`.
+#[derive(Debug)]
+pub struct Count {
+    pub source: Source,
+    pub table: Table,
+    pub filter: Filter,
+    /// The label map `-l` read, for a saved dump's `labels=` names.
+    pub label_map: Option<LabelMap>,
+}
+
+impl Count {
+    pub fn from_args(args: &CountArgs) -> Result<Count, UsageError> {
+        let source = Source::from_args(&args.input.input, &args.target, args.all.all_netns)?;
+        let (filter, label_map) = filter(&args.filter)?;
+        if args.table == Table::Expect {
+            check_expect_filter(&filter)?;
+            if matches!(source, Source::Saved(_)) {
+                return Err(saved_dumps_hold_connections("expectations"));
+            }
+        }
+        Ok(Count {
+            source,
+            table: args.table,
+            filter,
+            label_map,
+        })
+    }
+}
+
+/// `ct stats`.
+#[derive(Debug)]
+pub struct Stats {
+    pub target: Target,
+    pub table: Table,
+    /// `-o json` or `-o table`; conntrack's lines without.
+    pub format: Option<StatsFormatArg>,
+}
+
+impl Stats {
+    pub fn from_args(args: &StatsArgs) -> Result<Stats, UsageError> {
+        Ok(Stats {
+            target: Target::from_args(&args.target, args.all.all_netns)?,
+            table: args.table,
+            format: args.output,
+        })
+    }
+}
+
+/// `ct get`.
+#[derive(Debug)]
+pub struct Get {
+    pub target: Target,
+    pub lookup: Lookup,
+    pub output: Output,
+}
+
+impl Get {
+    pub fn from_args(args: &GetArgs, env: &Environment) -> Result<Get, UsageError> {
+        Ok(Get {
+            target: Target::from_args(&args.target, false)?,
+            lookup: lookup(&args.tuple)?,
+            output: Output::from_args(&args.output, None, env)?,
+        })
+    }
+}
+
+/// How the user asked to delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeletePath {
+    /// One flush request where it is exact and safe, else entry by entry: `ct flush`'s
+    /// default, which reports no entries.
+    Auto,
+    /// Entry by entry: `ct delete`'s default, whose report is exact.
+    PerEntry,
+    OneRequest,
+}
+
+impl DeletePath {
+    fn from_args(args: &DeleteModeArgs, default: DeletePath) -> DeletePath {
+        match (args.per_entry, args.one_request) {
+            (true, _) => DeletePath::PerEntry,
+            (_, true) => DeletePath::OneRequest,
+            _ => default,
+        }
+    }
+}
+
+/// How the entries are deleted: one by one, or by one flush request (per family) where
+/// the running kernel evaluates the whole filter exactly.
+fn one_request(filter: &Filter, path: DeletePath) -> Result<Option<FlushRequest>, UsageError> {
+    let one_request = match (path, KernelRelease::running()) {
+        (DeletePath::PerEntry, _) | (_, None) => None,
+        (_, Some(release)) => FlushRequest::exact(filter, release),
+    };
+    if path == DeletePath::OneRequest && one_request.is_none() {
+        return Err(usage(
+            "--one-request: the kernel cannot delete by this filter in one request (it \
+             matches prefixes, IPv6 addresses, zones, GRE keys, states, NAT or labels only \
+             in ct, or this kernel is older than the one that honours it); leave it out to \
+             delete entry by entry",
+        ));
+    }
+    Ok(one_request)
+}
+
+fn refuse_one_request_for_expectations(path: DeletePath) -> Result<(), UsageError> {
+    match path {
+        DeletePath::OneRequest => Err(usage(
+            "--one-request deletes entries by a filter; expectations go one by one",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `ct delete`.
+#[derive(Debug)]
+pub struct Delete {
+    pub target: Target,
+    pub table: Table,
+    pub filter: Filter,
+    pub output: Output,
+    /// For entries: the one flush request that deletes them, where it is exact and was
+    /// asked for (`--one-request`); none to delete one by one.
+    pub one_request: Option<FlushRequest>,
+    pub dry_run: bool,
+}
+
+impl Delete {
+    pub fn from_args(args: &DeleteArgs, env: &Environment) -> Result<Delete, UsageError> {
+        let target = Target::from_args(&args.target, false)?;
+        let (filter, label_map) = filter(&args.filter)?;
+        let output = Output::from_args(&args.output, label_map, env)?;
+        let path = DeletePath::from_args(&args.delete, DeletePath::PerEntry);
+        let one_request = if args.table.holds_expectations() {
+            check_expect_filter(&filter)?;
+            check_expect_format(&output.format)?;
+            refuse_one_request_for_expectations(path)?;
+            None
+        } else {
+            one_request(&filter, path)?
+        };
+        Ok(Delete {
+            target,
+            table: args.table,
+            filter,
+            output,
+            one_request,
+            dry_run: args.delete.dry_run,
+        })
+    }
+}
+
+/// `ct flush`.
+#[derive(Debug)]
+pub struct Flush {
+    pub target: Target,
+    pub table: Table,
+    /// `-f`, the one filter a flush takes.
+    pub family: Option<FamilyArg>,
+    /// The family as a filter.
+    pub filter: Filter,
+    pub output: Output,
+    /// For entries: the one flush request, where it is exact (the default, or
+    /// `--one-request`); none to delete one by one.
+    pub one_request: Option<FlushRequest>,
+    /// For expectations: one flush request (neither `-f` nor `--per-entry`).
+    pub expectations_at_once: bool,
+    pub dry_run: bool,
+}
+
+impl Flush {
+    pub fn from_args(args: &FlushArgs, env: &Environment) -> Result<Flush, UsageError> {
+        output::check_flush_output(args)?;
+        let target = Target::from_args(&args.target, false)?;
+        let output = Output::from_args(&args.output, None, env)?;
+        let path = DeletePath::from_args(&args.delete, DeletePath::Auto);
+        let dry_run = args.delete.dry_run;
+        let filter = Filter {
+            family: args.family.map(FamilyArg::raw),
+            ..Filter::default()
+        };
+        let mut one_request = None;
+        let expectations_at_once = filter.family.is_none() && path != DeletePath::PerEntry;
+        if !args.table.holds_expectations() {
+            one_request = self::one_request(&filter, path)?;
+        } else if !dry_run && !expectations_at_once {
+            refuse_one_request_for_expectations(path)?;
+        }
+        Ok(Flush {
+            target,
+            table: args.table,
+            family: args.family,
+            filter,
+            output,
+            one_request,
+            expectations_at_once,
+            dry_run,
+        })
+    }
+}
+
+/// `ct top`.
+#[derive(Debug)]
+pub struct Top {
+    pub source: Source,
+    pub filter: Filter,
+    /// The label map `-l` read, if it did.
+    pub label_map: Option<LabelMap>,
+    /// Draw the live view (on a terminal) rather than print the groups once.
+    pub live: bool,
+    pub by: Vec<KeyField>,
+    pub sort: SortArg,
+    /// How many groups to show.
+    pub limit: usize,
+    pub interval: Duration,
+    pub format: TopFormatArg,
+}
+
+impl Top {
+    pub fn from_args(args: &TopArgs, env: &Environment) -> Result<Top, UsageError> {
+        let source = Source::from_args(&args.input.input, &args.target, args.all.all_netns)?;
+        let (filter, label_map) = filter(&args.filter)?;
+        let live = wants_live(args, env.stdout_is_terminal)?;
+        if let Source::Kernel(target) = &source {
+            if args.by.contains(&KeyField::Netns) && !target.all() {
+                return Err(usage(
+                    "--by netns groups the entries of every namespace: add --all-netns",
+                ));
+            }
+        }
+        Ok(Top {
+            source,
+            filter,
+            label_map,
+            live,
+            by: args.by.clone(),
+            sort: args.sort,
+            limit: args.top as usize,
+            interval: args.interval,
+            format: args.output.unwrap_or(TopFormatArg::Table),
+        })
+    }
+}
+
+/// Whether `ct top` draws the live view: on a terminal unless `--once` or `-o` asks for
+/// the groups printed once, and with `--live`, which fails without a terminal rather
+/// than quietly printing once.
+fn wants_live(args: &TopArgs, terminal: bool) -> Result<bool, UsageError> {
+    if args.live && !terminal {
+        return Err(usage(
+            "--live needs a terminal to draw on, and standard output is not one; \
+             leave --live out to print the groups once",
+        ));
+    }
+    if args.live && args.input.input.is_some() {
+        return Err(usage(
+            "--live reads the kernel's table again and again; a saved dump (--input) is \
+             printed once",
+        ));
+    }
+    let live = args.live
+        || (terminal && !args.once && args.output.is_none() && args.input.input.is_none());
+    if !live && args.sort == SortArg::New {
+        return Err(usage(
+            "--sort new needs the live view: new entries are counted between its \
+             refreshes, and printed once there is nothing to count against",
+        ));
+    }
+    Ok(live)
+}
+
+/// What `ct watch` listens to and when it stops.
+#[derive(Debug)]
+pub struct Watch {
+    pub target: Target,
+    pub filter: Filter,
+    pub output: Output,
+    pub events: EventSet,
+    /// Whose events: the connections' or the expectations' (`ct watch expect`).
+    pub table: Table,
+    /// Stop after this many events shown (`--count`).
+    pub count: Option<u64>,
+    /// Stop after this long (`--duration`).
+    pub duration: Option<Duration>,
+    /// NETLINK_BROADCAST_ERROR (`--reliable`).
+    pub reliable: bool,
+    /// Attach the BPF filter to the socket (not `--no-kernel-filter`).
+    pub kernel_filter: bool,
+}
+
+impl Watch {
+    /// Checks what `ct watch` was asked against the output chosen: a table cannot be
+    /// printed before the stream ends, which it never does on its own.
+    pub fn from_args(args: &WatchArgs, env: &Environment) -> Result<Watch, UsageError> {
+        let target = Target::from_args(&args.target, args.all.all_netns)?;
+        let (filter, label_map) = filter(&args.filter)?;
+        let output = Output::from_args(&args.output, label_map, env)?;
+        if matches!(output.format, Format::Table { .. }) {
+            return Err(usage(
+                "-o table cannot show events: a table is aligned over all its rows, and a \
+                 stream has no last row; use the classic lines, -o json or -o xml",
+            ));
+        }
+        let wants = |kind| {
+            args.events
+                .iter()
+                .any(|e| *e == kind || *e == EventArg::All)
+        };
+        let events = if args.events.is_empty() {
+            EventSet::ALL
+        } else {
+            EventSet {
+                new: wants(EventArg::New),
+                update: wants(EventArg::Update),
+                destroy: wants(EventArg::Destroy),
+            }
+        };
+        if args.table.holds_expectations() {
+            check_expect_filter(&filter)?;
+            check_expect_format(&output.format)?;
+        }
+        if target.all() {
+            check_taggable(&output.format)?;
+        }
+        Ok(Watch {
+            target,
+            filter,
+            output,
+            events,
+            table: args.table,
+            count: args.count,
+            duration: args.duration,
+            reliable: args.reliable,
+            kernel_filter: !args.no_kernel_filter,
+        })
+    }
+}
+
+impl Watch {
+    /// True when the kernel sends again every event it could not deliver: with
+    /// `--reliable` (NETLINK_BROADCAST_ERROR) ctnetlink keeps a connection's DESTROY
+    /// event that did not fit and retries it, but folds a lost NEW or UPDATE into the
+    /// connection's next event, and sends expectation events once. So only a watch of
+    /// connections' DESTROY events alone loses nothing when the socket's buffer is full.
+    pub fn resends_lost_events(&self) -> bool {
+        self.reliable && !self.table.holds_expectations() && !self.events.new && !self.events.update
+    }
+}
+
+/// `ct exporter`.
+#[derive(Debug)]
+pub struct Exporter {
+    pub listen: std::net::SocketAddr,
+    /// The namespaces each scrape reads.
+    pub scope: Scope,
+    /// One series per CPU.
+    pub per_cpu: bool,
+    pub top_sources: Option<usize>,
+    pub top_destinations: Option<usize>,
+}
+
+impl Exporter {
+    pub fn from_args(args: &ExporterArgs) -> Result<Exporter, UsageError> {
+        Ok(Exporter {
+            listen: args.listen,
+            scope: scope(args.netns.as_deref(), args.all_netns)?,
+            per_cpu: args.per_cpu,
+            top_sources: args.top_sources.map(|n| n as usize),
+            top_destinations: args.top_destinations.map(|n| n as usize),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
