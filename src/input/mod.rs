@@ -30,6 +30,7 @@ use anyhow::{Context, Result};
 
 use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
+pub use crate::output::{EXCERPT_CHARS, Excerpt, excerpt};
 
 /// How much of the start of a dump is searched for the time it was taken.
 const CAPTURE_TIME_WINDOW: usize = 64 * 1024;
@@ -42,35 +43,6 @@ const SUMMARY_ENDING: &str = " flow entries have been shown.";
 /// every label named. A longer line is reported by its start and skipped, its rest read
 /// past in pieces, so that a huge line costs no more memory than this.
 pub const MAX_LINE: usize = 64 * 1024;
-
-/// The most characters of input a message quotes.
-pub const EXCERPT_CHARS: usize = 80;
-
-/// A piece of input as messages quote it: whole when it is at most [`EXCERPT_CHARS`]
-/// characters long, else its first characters and "…", [`EXCERPT_CHARS`] in all, cut at
-/// a character's boundary.
-#[derive(Debug, Clone, Copy)]
-pub struct Excerpt<'a>(&'a str);
-
-/// `text` as a message quotes it: see [`Excerpt`]. Every message about a line's text
-/// quotes it through this.
-pub fn excerpt(text: &str) -> Excerpt<'_> {
-    Excerpt(text)
-}
-
-impl fmt::Display for Excerpt<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0;
-        if text.char_indices().nth(EXCERPT_CHARS).is_none() {
-            return f.write_str(text);
-        }
-        let cut = text
-            .char_indices()
-            .nth(EXCERPT_CHARS - 1)
-            .map_or(text.len(), |(at, _)| at);
-        write!(f, "{}…", &text[..cut])
-    }
-}
 
 /// A file that is not a saved table: its first line is in no format `--input` reads.
 /// The message names the format it looks like; the command exits 2.

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+pub use crate::model::netns::Namespace;
+
 /// The namespaces a command reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Scope {
@@ -136,27 +138,6 @@ fn enter_at(spec: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One network namespace of the host, as `--all-netns` names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Namespace {
-    /// The namespace's inode: what tells two namespaces apart.
-    pub inode: u64,
-    /// Its name under /run/netns, when `ip netns add` (or a CNI plugin) gave it one.
-    pub name: Option<String>,
-    /// The lowest process id in it, when a process is.
-    pub pid: Option<u32>,
-    /// The container id that process's cgroup names (docker, containerd, cri-o...).
-    pub container: Option<String>,
-    /// True for the namespace process 1 is in: the host's, unless ct runs in a
-    /// container that cannot see the host's processes.
-    pub initial: bool,
-    /// The file to enter it by.
-    pub path: PathBuf,
-    /// How errors entering it name it: what the user typed for `--netns`, else the
-    /// path.
-    pub spec: String,
-}
-
 impl Namespace {
     /// The namespace `--netns` names: an `ip netns` name, a path or a process id. It is
     /// looked at only when entered, so that a missing or wrong file is reported in the
@@ -174,32 +155,7 @@ impl Namespace {
             spec: spec.to_string(),
         }
     }
-
-    /// How entries are tagged: the name; `host` for the initial namespace; else its
-    /// inode, a process in it (to `nsenter -t N -n` by) and that process's container
-    /// (the short id docker prints), without spaces so that the tag stays one word:
-    /// `net:4026532281,pid:4242,container:4f1e2d3c4b5a`.
-    pub fn label(&self) -> String {
-        if let Some(name) = &self.name {
-            return name.clone();
-        }
-        if self.initial {
-            return "host".into();
-        }
-        let mut label = format!("net:{}", self.inode);
-        if let Some(pid) = self.pid {
-            label.push_str(&format!(",pid:{pid}"));
-        }
-        if let Some(container) = &self.container {
-            let short = container.get(..SHORT_CONTAINER_ID).unwrap_or(container);
-            label.push_str(&format!(",container:{short}"));
-        }
-        label
-    }
 }
-
-/// How much of a container id a label shows: as much as `docker ps` does.
-const SHORT_CONTAINER_ID: usize = 12;
 
 /// Every network namespace of the host, one per inode: the named ones under /run/netns
 /// and those of every process under /proc. Named ones come first, by name, then the

@@ -18,8 +18,39 @@ pub mod table;
 pub mod top;
 pub mod xml;
 
+use std::fmt;
+
 pub use format::Format;
 pub use printer::{Frame, NetnsTag, Print, Printer, Record, Settings};
+
+/// The most characters of input a message quotes.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// A piece of input as messages quote it: whole when it is at most [`EXCERPT_CHARS`]
+/// characters long, else its first characters and "…", [`EXCERPT_CHARS`] in all, cut at
+/// a character's boundary.
+#[derive(Debug, Clone, Copy)]
+pub struct Excerpt<'a>(&'a str);
+
+/// `text` as a message quotes it: see [`Excerpt`]. Every message about a line's text
+/// quotes it through this.
+pub fn excerpt(text: &str) -> Excerpt<'_> {
+    Excerpt(text)
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        if text.char_indices().nth(EXCERPT_CHARS).is_none() {
+            return f.write_str(text);
+        }
+        let cut = text
+            .char_indices()
+            .nth(EXCERPT_CHARS - 1)
+            .map_or(text.len(), |(at, _)| at);
+        write!(f, "{}…", &text[..cut])
+    }
+}
 
 /// A count in ct's own words, its noun agreeing with it: "1 group", "2 groups", "0
 /// groups". Lines that copy conntrack's keep conntrack's plural ("1 flow entries have

@@ -195,7 +195,7 @@ pub struct NetnsTag {
 }
 
 impl NetnsTag {
-    pub fn of(namespace: &crate::netlink::netns::Namespace) -> NetnsTag {
+    pub fn of(namespace: &crate::model::netns::Namespace) -> NetnsTag {
         let label = namespace.label();
         let object = JsonNetns {
             label: &label,
@@ -246,7 +246,7 @@ mod tests {
     use crate::kernel::IPPROTO_UDP;
     use crate::model::entry::{Family, L4, Tuple};
     use crate::model::event::EventKind;
-    use crate::netlink::netns::Namespace;
+    use crate::model::netns::Namespace;
     use crate::output::classic::ClassicOptions;
     use crate::output::event::Cause;
 

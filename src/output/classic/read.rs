@@ -20,7 +20,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::input::excerpt;
+use crate::output::excerpt;
 
 use crate::kernel::*;
 use crate::labelmap::LabelMap;

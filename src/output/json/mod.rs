@@ -29,7 +29,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::input::excerpt;
 use crate::kernel::{
     DCCP_CONNTRACK_NAMES, IP_CT_TCP_FLAG_NAMES, IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP,
     IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPS_NAMES,
@@ -40,6 +39,7 @@ use crate::model::entry::{
     DccpRole, Family, LabelBits, Labels, ProtoState, SeqAdj, Status, Synproxy, TcpFlags, proto_name,
 };
 use crate::model::expect::Expectation;
+use crate::output::excerpt;
 
 pub use read::{JsonScratch, parse_line};
 pub use write::JsonPrinter;

@@ -22,13 +22,13 @@ use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_path_to_error::Segment;
 
 use super::{JsonDirection, JsonEntry, ObjectSeed, protocol_text};
-use crate::input::excerpt;
 use crate::kernel::{
     IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP,
 };
 use crate::model::entry::{
     Counters, Entry, Family, L4, LabelBits, SeqAdj, TcpFlags, Tuple, has_ports,
 };
+use crate::output::excerpt;
 
 /// Per-line storage an entry borrows: unescaped strings (helper, secctx) and the label
 /// bitmap.

@@ -24,11 +24,11 @@
 
 use std::net::IpAddr;
 
-use crate::input::excerpt;
 use crate::kernel::*;
 use crate::model::entry::protonum_of;
 use crate::model::entry::{DccpRole, Entry, Family, L4, ProtoState, Status, Tuple, has_ports};
 use crate::output::classic::read::{destination_rewritten, source_rewritten};
+use crate::output::excerpt;
 
 /// The status flags `-u` names, as conntrack's `-o save` writes them.
 const STATUS_NAMES: [(&str, u32); 4] = [
