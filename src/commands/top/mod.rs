@@ -162,23 +162,36 @@ impl Tables {
     ) -> Result<()> {
         let mut undecodable = Vec::new();
         self.for_each(problems, |conntrack, netns| {
-            conntrack.entries(
-                Table::Conntrack,
-                filter,
-                |entry, _| {
-                    each(entry, netns);
-                    Ok(())
-                },
-                |err| {
-                    undecodable.push(format!("skipped an entry the kernel sent: {err}"));
-                    Ok(())
-                },
-            )?;
-            Ok(())
+            dump(conntrack, filter, &mut undecodable, |entry| {
+                each(entry, netns)
+            })
         })?;
         problems.append(&mut undecodable);
         Ok(())
     }
+}
+
+/// Dumps the table behind `conntrack`, handing each entry that passes `filter` to
+/// `each` and noting each one that cannot be decoded in `undecodable`.
+fn dump(
+    conntrack: &mut Conntrack,
+    filter: &Filter,
+    undecodable: &mut Vec<String>,
+    mut each: impl FnMut(&Entry<'_>),
+) -> Result<()> {
+    conntrack.entries(
+        Table::Conntrack,
+        filter,
+        |entry, _| {
+            each(entry);
+            Ok(())
+        },
+        |err| {
+            undecodable.push(format!("skipped an entry the kernel sent: {err}"));
+            Ok(())
+        },
+    )?;
+    Ok(())
 }
 
 /// Reads the headline, then dumps the tables into `grouping` (with as much of `filter`
@@ -208,19 +221,9 @@ fn read_table_noting(
             Headline::new(global, &conntrack.cpu_stats(Table::Conntrack)?),
         ));
         grouping.set_netns(netns);
-        conntrack.entries(
-            Table::Conntrack,
-            filter,
-            |entry, _| {
-                grouping.add(entry);
-                Ok(())
-            },
-            |err| {
-                undecodable.push(format!("skipped an entry the kernel sent: {err}"));
-                Ok(())
-            },
-        )?;
-        Ok(())
+        dump(conntrack, filter, &mut undecodable, |entry| {
+            grouping.add(entry)
+        })
     })?;
     skipped.append(&mut undecodable);
     // One table's headline, or the sum of every namespace's with the fullest named.
