@@ -305,12 +305,7 @@ impl Conntrack {
         F: FnMut(&Expectation<'_>, Dumped<'_>) -> Result<()>,
         U: FnMut(DecodeError) -> Result<()>,
     {
-        let request = Request::dump(
-            NFNL_SUBSYS_CTNETLINK_EXP,
-            IPCTNL_MSG_EXP_GET,
-            filter.family.unwrap_or(AF_UNSPEC),
-            "the expectation dump",
-        );
+        let request = crate::filter::dump::expectation_dump(filter);
         self.dump(&request, |message| {
             // A dump answers with IPCTNL_MSG_EXP_NEW messages.
             if !message.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
