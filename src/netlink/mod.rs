@@ -25,7 +25,9 @@ use crate::filter::Filter;
 use crate::filter::bpf::MAX_INSTRUCTIONS;
 use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
-pub use ops::{DeleteBatch, Deletion, Dumped, Event, TupleLookup};
+pub use ops::{
+    DeleteBatch, Deletion, Dumped, DumpedExpectation, Event, HeldExpectation, TupleLookup,
+};
 pub use request::Request;
 
 /// The kernel caps one dump datagram at 32 KiB (netlink_dump, SKB_WITH_OVERHEAD(32768));

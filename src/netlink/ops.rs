@@ -75,6 +75,40 @@ pub struct TupleLookup<'t> {
     pub tuple_zone: Option<u16>,
 }
 
+/// An expectation as dumped, still in the receive buffer: handed by
+/// [`Conntrack::expectations`] beside the decoded expectation, for a caller that must
+/// keep it past the dump ([`DumpedExpectation::hold`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DumpedExpectation<'m> {
+    family: u8,
+    attributes: &'m [u8],
+}
+
+impl DumpedExpectation<'_> {
+    /// A copy that outlives the receive buffer.
+    pub fn hold(&self) -> HeldExpectation {
+        HeldExpectation {
+            family: self.family,
+            attributes: self.attributes.to_vec(),
+        }
+    }
+}
+
+/// An expectation kept after its dump, to be shown or deleted once the dump is over
+/// (deleting while dumping would change what the dump walks).
+#[derive(Debug, Clone)]
+pub struct HeldExpectation {
+    family: u8,
+    attributes: Vec<u8>,
+}
+
+impl HeldExpectation {
+    /// The expectation, borrowed from what is held.
+    pub fn expectation(&self) -> Result<Expectation<'_>, DecodeError> {
+        decode_expectation(self.family, &self.attributes)
+    }
+}
+
 /// One event, still in the receive buffer: decoded only when asked, so that events
 /// not wanted cost nothing.
 #[derive(Debug, Clone, Copy)]
@@ -293,8 +327,8 @@ impl Conntrack {
     }
 
     /// Dumps the expectations of the filter's family, or of both, and hands each one
-    /// that passes `filter` to `on_expectation` with its attributes as dumped; one that
-    /// cannot be decoded goes to `on_undecodable`.
+    /// that passes `filter` to `on_expectation`, with what keeps it past the dump; one
+    /// that cannot be decoded goes to `on_undecodable`.
     pub fn expectations<F, U>(
         &mut self,
         filter: &Filter,
@@ -302,7 +336,7 @@ impl Conntrack {
         mut on_undecodable: U,
     ) -> Result<DumpStats>
     where
-        F: FnMut(&Expectation<'_>, Dumped<'_>) -> Result<()>,
+        F: FnMut(&Expectation<'_>, DumpedExpectation<'_>) -> Result<()>,
         U: FnMut(DecodeError) -> Result<()>,
     {
         let request = crate::filter::dump::expectation_dump(filter);
@@ -314,7 +348,7 @@ impl Conntrack {
             match decode_expectation(message.family, message.attributes) {
                 Ok(expectation) if filter.matches_expectation(&expectation) => on_expectation(
                     &expectation,
-                    Dumped {
+                    DumpedExpectation {
                         family: message.family,
                         attributes: message.attributes,
                     },
@@ -363,18 +397,15 @@ impl Conntrack {
         Ok(u32::try_from(counted).unwrap_or(u32::MAX))
     }
 
-    /// Deletes one expectation (by its tuple and id); false when it was already gone.
-    pub fn delete_expectation(
-        &mut self,
-        family: u8,
-        expectation: &Expectation<'_>,
-    ) -> Result<bool> {
+    /// Deletes one expectation (by its family, tuple and id); false when it was already
+    /// gone.
+    pub fn delete_expectation(&mut self, expectation: &Expectation<'_>) -> Result<bool> {
         let mut attributes = vec![expect_tuple(&expectation.expected)];
         attributes.extend(expectation.id.map(|id| be32(CTA_EXPECT_ID, id)));
         let request = Request::single(
             NFNL_SUBSYS_CTNETLINK_EXP,
             IPCTNL_MSG_EXP_DELETE,
-            family,
+            expectation.family.raw(),
             attributes,
             "the deletion of an expectation",
         );
