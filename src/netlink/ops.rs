@@ -18,7 +18,7 @@ use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_st
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::entry::{Entry, Tuple};
-use crate::model::event::EventKind;
+use crate::model::event::{EventKind, EventSet};
 use crate::model::expect::Expectation;
 use crate::model::stats::{CpuStats, GlobalStats};
 use crate::model::table::Table;
@@ -107,6 +107,23 @@ impl HeldExpectation {
     pub fn expectation(&self) -> Result<Expectation<'_>, DecodeError> {
         decode_expectation(self.family, &self.attributes)
     }
+}
+
+/// What an event socket hears: the events of one table, how reliably, and which of
+/// them the kernel drops before queueing them.
+#[derive(Debug, Clone, Copy)]
+pub struct Subscription<'f> {
+    /// The table whose events are wanted: entries (conntrack) or expectations.
+    pub table: Table,
+    /// Which events (`-e`): the multicast groups joined.
+    pub events: EventSet,
+    /// NETLINK_BROADCAST_ERROR (`--reliable`): the kernel keeps a DESTROY event it could
+    /// not deliver and sends it again.
+    pub reliable: bool,
+    /// The filter whose BPF program (`filter::events`) drops in the kernel the events it
+    /// rules out; None to attach none (`--no-kernel-filter`). The program reads entry
+    /// attributes, so expectation events are filtered in ct alone.
+    pub filter: Option<&'f Filter>,
 }
 
 /// One event, still in the receive buffer: decoded only when asked, so that events
@@ -526,7 +543,29 @@ impl Conntrack {
         Ok(global)
     }
 
-    /// Receives the next datagram of events (after [`Conntrack::join_groups`]) without
+    /// Subscribes this socket to `subscription`'s events: joins their multicast groups,
+    /// asks for reliable delivery if wanted, and attaches the filter's program where it
+    /// can judge anything.
+    pub fn subscribe(&mut self, subscription: &Subscription<'_>) -> Result<()> {
+        let Subscription {
+            table,
+            events,
+            reliable,
+            filter,
+        } = *subscription;
+        self.join_groups(&events.groups(table))?;
+        if reliable {
+            self.request_reliable_delivery()?;
+        }
+        if let Some(filter) = filter.filter(|_| !table.holds_expectations()) {
+            if let Some(program) = crate::filter::events::program(filter, events) {
+                self.attach_event_filter(&program)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives the next datagram of events (after [`Conntrack::subscribe`]) without
     /// waiting, and hands each event in it to `on_event`; see
     /// [`Conntrack::try_receive_messages`].
     pub fn try_receive_events<F>(&mut self, mut on_event: F) -> Result<super::EventReceive>
