@@ -25,11 +25,10 @@ use anyhow::Result;
 
 use super::{Report, Stderr, connect, load_labels, stdout};
 use crate::decode::DecodeError;
-use crate::decode::expect::decode_expectation;
 use crate::filter::Filter;
 use crate::filter::flush::Flush;
 use crate::model::table::Table;
-use crate::netlink::{Conntrack, DeleteBatch, Deletion};
+use crate::netlink::{Conntrack, DeleteBatch, Deletion, HeldExpectation};
 use crate::output::{Frame, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Target};
 
@@ -438,11 +437,11 @@ fn delete_expectations(
     print: bool,
 ) -> Result<Deleted> {
     let mut dumper = connect(target)?;
-    let mut found: Vec<(u8, Vec<u8>)> = Vec::new();
+    let mut found: Vec<HeldExpectation> = Vec::new();
     dumper.expectations(
         filter,
         |_, dumped| {
-            found.push((dumped.family, dumped.attributes.to_vec()));
+            found.push(dumped.hold());
             Ok(())
         },
         // An undecodable expectation is left alone; `ct list expect` says why.
@@ -453,9 +452,9 @@ fn delete_expectations(
         print.then(|| Printer::new(&output.format, super::expect::expectation_settings(output)));
     if dry_run {
         // Only reading, as `ct list expect`: a closed pipe ends it.
-        for (family, attributes) in &found {
+        for held in &found {
             if let Some(printer) = &mut printer {
-                let expectation = decode_expectation(*family, attributes)?;
+                let expectation = held.expectation()?;
                 printer.print(&mut out, Record::Expectation(&expectation), &Frame::NONE)?;
             }
         }
@@ -470,9 +469,9 @@ fn delete_expectations(
     }
     let mut report = Report::new(out);
     let mut deleted = Deleted::default();
-    for (family, attributes) in &found {
-        let expectation = decode_expectation(*family, attributes)?;
-        match dumper.delete_expectation(*family, &expectation) {
+    for held in &found {
+        let expectation = held.expectation()?;
+        match dumper.delete_expectation(&expectation) {
             Ok(true) => deleted.count += 1,
             Ok(false) => continue,
             Err(err) => {

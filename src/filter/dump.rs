@@ -16,6 +16,8 @@
 //!   help is dumped once per family, each with what that family can have filtered: see
 //!   [`entry_dumps`].
 //!
+//! Expectations are dumped by family alone: see [`expectation_dump`].
+//!
 //! Every one of these selects a superset of what [`Filter::matches`] accepts, which is
 //! checked afterwards on every entry, so a kernel that ignores an attribute changes only
 //! how many entries cross into user space, never what is shown. A kernel that rejects
@@ -166,6 +168,21 @@ pub(super) fn status_attributes(filter: &Filter) -> Vec<DefaultNla> {
         ],
         _ => Vec::new(),
     }
+}
+
+/// The expectation dump for `filter`: the kernel (ctnetlink_exp_dump_table) narrows it
+/// by the nfgenmsg family alone, so it is of the filter's family, or of both
+/// (AF_UNSPEC); every other condition is judged in user space by
+/// [`Filter::matches_expectation`].
+///
+/// [`Filter::matches_expectation`]: crate::filter::Filter::matches_expectation
+pub fn expectation_dump(filter: &Filter) -> Request {
+    Request::dump(
+        NFNL_SUBSYS_CTNETLINK_EXP,
+        IPCTNL_MSG_EXP_GET,
+        filter.family.unwrap_or(AF_UNSPEC),
+        "the expectation dump",
+    )
 }
 
 /// CTA_ZONE keeps entries with that zone id in either direction: a superset of `-w`,
@@ -576,5 +593,35 @@ mod tests {
         let fallback = bytes(&dumps[1][1]);
         assert_eq!(fallback[16], IPPROTO_ICMPV6);
         assert_eq!(fallback.len(), 4 + 16 + 20);
+    }
+
+    /// The kernel narrows an expectation dump by the family alone: the filter's, or
+    /// both; the rest of the filter never reaches the request.
+    #[test]
+    fn an_expectation_dump_carries_the_family_alone() {
+        let ipv6_ftp = Filter {
+            family: Some(AF_INET6),
+            orig_dport: Some(21),
+            helper: Some("ftp".into()),
+            ..Filter::default()
+        };
+        for (filter, family) in [(ipv6_ftp, AF_INET6), (Filter::default(), AF_UNSPEC)] {
+            let request = expectation_dump(&filter);
+            assert_eq!(
+                (
+                    request.subsystem,
+                    request.message_type,
+                    request.flags,
+                    request.family
+                ),
+                (
+                    NFNL_SUBSYS_CTNETLINK_EXP,
+                    IPCTNL_MSG_EXP_GET,
+                    NLM_F_DUMP,
+                    family
+                )
+            );
+            assert!(request.attributes.is_empty());
+        }
     }
 }

@@ -10,13 +10,15 @@
 //!
 //! | backend | what it makes | when the kernel cannot judge a field |
 //! | --- | --- | --- |
-//! | [`dump`] | dump-request attributes (`CTA_MARK`, `CTA_FILTER`...) | it asks for more; `matches` drops the rest |
+//! | [`dump`] | dump-request attributes (`CTA_MARK`, `CTA_FILTER`...); the expectation dump's family | it asks for more; `matches` drops the rest |
 //! | [`events`] | a classic BPF program for the event socket, assembled with [`bpf`] | the program lets the event through |
 //! | [`flush`] | one flush request carrying the filter | no flush is made: the caller deletes entry by entry |
 //!
 //! Each backend takes the filter apart without `..`, so a new field does not compile
-//! until every backend has decided what to do with it. The netlink layer sends what
-//! they make.
+//! until every backend has decided what to do with it. So do both halves of the
+//! expectation side: [`Filter::matches_expectation`] judges a field or
+//! [`Filter::not_for_expectations`] refuses it for `expect` (exit 2). The netlink layer
+//! sends what they make.
 
 pub mod bpf;
 pub mod dump;
@@ -141,28 +143,64 @@ impl Filter {
     /// The flag of the first condition that says nothing about an expectation, if any:
     /// only the family, the protocol, the expected connection's addresses, ports and GRE
     /// keys (`-s`, `-d`, `--sport`, `--dport`, `--srckey`, `--dstkey`), any address or
-    /// port (`--addr`, `--port`, the master's too) and the helper apply.
+    /// port (`--addr`, `--port`, the master's too) and the helper apply. Every field is
+    /// named here without `..`, as in [`Filter::matches_expectation`]: a new field does
+    /// not compile until it is judged there or refused here.
     pub fn not_for_expectations(&self) -> Option<&'static str> {
+        let Filter {
+            // Judged by matches_expectation.
+            family: _,
+            protocols: _,
+            orig_src: _,
+            orig_dst: _,
+            any_addr: _,
+            orig_sport: _,
+            orig_dport: _,
+            any_port: _,
+            orig_key_src: _,
+            orig_key_dst: _,
+            helper: _,
+            // Refused: an expectation has no such thing.
+            reply_src,
+            reply_dst,
+            reply_sport,
+            reply_dport,
+            reply_key_src,
+            reply_key_dst,
+            icmp_type,
+            icmp_code,
+            icmp_id,
+            states,
+            mark,
+            zone,
+            orig_zone,
+            reply_zone,
+            status,
+            src_nat,
+            dst_nat,
+            any_nat,
+            labels,
+        } = self;
         [
-            (self.reply_src.is_some(), "-r/--reply-src"),
-            (self.reply_dst.is_some(), "-q/--reply-dst"),
-            (self.reply_sport.is_some(), "--reply-port-src"),
-            (self.reply_dport.is_some(), "--reply-port-dst"),
-            (self.reply_key_src.is_some(), "--reply-key-src"),
-            (self.reply_key_dst.is_some(), "--reply-key-dst"),
-            (self.icmp_type.is_some(), "--icmp-type"),
-            (self.icmp_code.is_some(), "--icmp-code"),
-            (self.icmp_id.is_some(), "--icmp-id"),
-            (!self.states.is_empty(), "--state"),
-            (self.mark.is_some(), "-m/--mark"),
-            (self.zone.is_some(), "-w/--zone"),
-            (self.orig_zone.is_some(), "--orig-zone"),
-            (self.reply_zone.is_some(), "--reply-zone"),
-            (self.status.is_some(), "-u/--status"),
-            (self.src_nat.is_some(), "-n/--src-nat"),
-            (self.dst_nat.is_some(), "-g/--dst-nat"),
-            (self.any_nat.is_some(), "-j/--any-nat"),
-            (!self.labels.is_empty(), "-l/--label"),
+            (reply_src.is_some(), "-r/--reply-src"),
+            (reply_dst.is_some(), "-q/--reply-dst"),
+            (reply_sport.is_some(), "--reply-port-src"),
+            (reply_dport.is_some(), "--reply-port-dst"),
+            (reply_key_src.is_some(), "--reply-key-src"),
+            (reply_key_dst.is_some(), "--reply-key-dst"),
+            (icmp_type.is_some(), "--icmp-type"),
+            (icmp_code.is_some(), "--icmp-code"),
+            (icmp_id.is_some(), "--icmp-id"),
+            (!states.is_empty(), "--state"),
+            (mark.is_some(), "-m/--mark"),
+            (zone.is_some(), "-w/--zone"),
+            (orig_zone.is_some(), "--orig-zone"),
+            (reply_zone.is_some(), "--reply-zone"),
+            (status.is_some(), "-u/--status"),
+            (src_nat.is_some(), "-n/--src-nat"),
+            (dst_nat.is_some(), "-g/--dst-nat"),
+            (any_nat.is_some(), "-j/--any-nat"),
+            (!labels.is_empty(), "-l/--label"),
         ]
         .into_iter()
         .find_map(|(set, flag)| set.then_some(flag))
@@ -170,38 +208,67 @@ impl Filter {
 
     /// True when `expectation` satisfies every condition that applies to expectations
     /// (see [`Filter::not_for_expectations`]): `-s`/`-d` and the ports are the expected
-    /// connection's, `--addr` and `--port` any of the expected or master tuple's.
+    /// connection's, `--addr` and `--port` any of the expected or master tuple's. Every
+    /// field is named without `..`; those refused for expectations as `_`.
     pub fn matches_expectation(&self, expectation: &Expectation<'_>) -> bool {
+        let Filter {
+            family,
+            protocols,
+            orig_src,
+            orig_dst,
+            any_addr,
+            orig_sport,
+            orig_dport,
+            any_port,
+            orig_key_src,
+            orig_key_dst,
+            helper,
+            // Refused by not_for_expectations before any dump.
+            reply_src: _,
+            reply_dst: _,
+            reply_sport: _,
+            reply_dport: _,
+            reply_key_src: _,
+            reply_key_dst: _,
+            icmp_type: _,
+            icmp_code: _,
+            icmp_id: _,
+            states: _,
+            mark: _,
+            zone: _,
+            orig_zone: _,
+            reply_zone: _,
+            status: _,
+            src_nat: _,
+            dst_nat: _,
+            any_nat: _,
+            labels: _,
+        } = self;
         let (expected, master) = (&expectation.expected, &expectation.master);
-        let address = |wanted: Option<AddrMatch>, have: Option<IpAddr>| {
+        let address = |wanted: &Option<AddrMatch>, have: Option<IpAddr>| {
             wanted.is_none_or(|w| have.is_some_and(|a| w.matches(a)))
         };
         let ports = [expected.ports(), master.ports()];
-        self.family.is_none_or(|f| expectation.family.raw() == f)
-            && (self.protocols.is_empty() || self.protocols.contains(&expected.protonum))
-            && address(self.orig_src, expected.src)
-            && address(self.orig_dst, expected.dst)
-            && self.any_addr.is_none_or(|w| {
+        family.is_none_or(|f| expectation.family.raw() == f)
+            && (protocols.is_empty() || protocols.contains(&expected.protonum))
+            && address(orig_src, expected.src)
+            && address(orig_dst, expected.dst)
+            && any_addr.is_none_or(|w| {
                 [expected.src, expected.dst, master.src, master.dst]
                     .into_iter()
                     .flatten()
                     .any(|a| w.matches(a))
             })
-            && self
-                .orig_sport
-                .is_none_or(|p| expected.ports().is_some_and(|(sport, _)| sport == p))
-            && self
-                .orig_dport
-                .is_none_or(|p| expected.ports().is_some_and(|(_, dport)| dport == p))
-            && keys_match(self.orig_key_src, self.orig_key_dst, expected.l4)
-            && self.any_port.is_none_or(|p| {
+            && orig_sport.is_none_or(|p| expected.ports().is_some_and(|(sport, _)| sport == p))
+            && orig_dport.is_none_or(|p| expected.ports().is_some_and(|(_, dport)| dport == p))
+            && keys_match(*orig_key_src, *orig_key_dst, expected.l4)
+            && any_port.is_none_or(|p| {
                 ports
                     .into_iter()
                     .flatten()
                     .any(|(sport, dport)| sport == p || dport == p)
             })
-            && self
-                .helper
+            && helper
                 .as_ref()
                 .is_none_or(|h| expectation.helper == Some(h.as_bytes()))
     }

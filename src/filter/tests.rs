@@ -452,3 +452,179 @@ fn gre_keys_of_an_expected_connection() {
     assert_eq!(reply.not_for_expectations(), Some("--reply-key-src"));
     assert_eq!(dstkey(0x20).not_for_expectations(), None);
 }
+
+/// Every field of `Filter`, set alone to a value the expectation below does not have,
+/// is either refused for expectations (with its flag) or makes `matches_expectation`
+/// say no: none is silently ignored by `list`/`count`/`delete`/`flush expect`.
+#[test]
+fn every_filter_field_is_refused_for_expectations_or_judged() {
+    use crate::model::expect::Expectation;
+    // An FTP data expectation 10.0.0.2 → 10.0.0.1:50000, of the master
+    // 10.0.0.1:40000 → 10.0.0.2:21, made by the ftp helper.
+    let expected = tuple("10.0.0.2", "10.0.0.1", IPPROTO_TCP, ports(0, 50000));
+    let master = tuple("10.0.0.1", "10.0.0.2", IPPROTO_TCP, ports(40000, 21));
+    let expectation = Expectation {
+        family: Family::Ipv4,
+        expected,
+        mask: expected,
+        master,
+        timeout: Some(300),
+        id: Some(1),
+        flags: None,
+        class: Some(0),
+        zone: None,
+        helper: Some(b"ftp"),
+        nat: None,
+        function: None,
+    };
+    assert!(Filter::default().matches_expectation(&expectation));
+    let other = |text: &str| Some(AddrMatch::exact(text.parse().unwrap()));
+    let nat = Some(NatMatch {
+        addr: None,
+        port: None,
+    });
+    // Named without `..`: a new field does not compile until it has a value here.
+    let all = Filter {
+        family: Some(AF_INET6),
+        protocols: vec![IPPROTO_UDP],
+        orig_src: other("10.0.0.9"),
+        orig_dst: other("10.0.0.9"),
+        reply_src: other("10.0.0.9"),
+        reply_dst: other("10.0.0.9"),
+        any_addr: other("10.0.0.9"),
+        orig_sport: Some(9),
+        orig_dport: Some(9),
+        reply_sport: Some(9),
+        reply_dport: Some(9),
+        any_port: Some(9),
+        orig_key_src: Some(9),
+        orig_key_dst: Some(9),
+        reply_key_src: Some(9),
+        reply_key_dst: Some(9),
+        icmp_type: Some(8),
+        icmp_code: Some(0),
+        icmp_id: Some(9),
+        states: vec![ProtoState::Tcp(3)],
+        mark: Some(MarkMatch { value: 1, mask: 1 }),
+        zone: Some(9),
+        orig_zone: Some(9),
+        reply_zone: Some(9),
+        status: Some(StatusMatch {
+            set: 1 << IPS_ASSURED_BIT,
+            clear: 0,
+        }),
+        src_nat: nat,
+        dst_nat: nat,
+        any_nat: nat,
+        labels: vec![9],
+        helper: Some("sip".into()),
+    };
+    type Set = fn(&mut Filter, &Filter);
+    // (field, copy it from `all`, the flag that refuses it for expectations, if any).
+    let fields: &[(&str, Set, Option<&str>)] = &[
+        ("family", |f, a| f.family = a.family, None),
+        ("protocols", |f, a| f.protocols = a.protocols.clone(), None),
+        ("orig_src", |f, a| f.orig_src = a.orig_src, None),
+        ("orig_dst", |f, a| f.orig_dst = a.orig_dst, None),
+        (
+            "reply_src",
+            |f, a| f.reply_src = a.reply_src,
+            Some("-r/--reply-src"),
+        ),
+        (
+            "reply_dst",
+            |f, a| f.reply_dst = a.reply_dst,
+            Some("-q/--reply-dst"),
+        ),
+        ("any_addr", |f, a| f.any_addr = a.any_addr, None),
+        ("orig_sport", |f, a| f.orig_sport = a.orig_sport, None),
+        ("orig_dport", |f, a| f.orig_dport = a.orig_dport, None),
+        (
+            "reply_sport",
+            |f, a| f.reply_sport = a.reply_sport,
+            Some("--reply-port-src"),
+        ),
+        (
+            "reply_dport",
+            |f, a| f.reply_dport = a.reply_dport,
+            Some("--reply-port-dst"),
+        ),
+        ("any_port", |f, a| f.any_port = a.any_port, None),
+        ("orig_key_src", |f, a| f.orig_key_src = a.orig_key_src, None),
+        ("orig_key_dst", |f, a| f.orig_key_dst = a.orig_key_dst, None),
+        (
+            "reply_key_src",
+            |f, a| f.reply_key_src = a.reply_key_src,
+            Some("--reply-key-src"),
+        ),
+        (
+            "reply_key_dst",
+            |f, a| f.reply_key_dst = a.reply_key_dst,
+            Some("--reply-key-dst"),
+        ),
+        (
+            "icmp_type",
+            |f, a| f.icmp_type = a.icmp_type,
+            Some("--icmp-type"),
+        ),
+        (
+            "icmp_code",
+            |f, a| f.icmp_code = a.icmp_code,
+            Some("--icmp-code"),
+        ),
+        ("icmp_id", |f, a| f.icmp_id = a.icmp_id, Some("--icmp-id")),
+        (
+            "states",
+            |f, a| f.states = a.states.clone(),
+            Some("--state"),
+        ),
+        ("mark", |f, a| f.mark = a.mark, Some("-m/--mark")),
+        ("zone", |f, a| f.zone = a.zone, Some("-w/--zone")),
+        (
+            "orig_zone",
+            |f, a| f.orig_zone = a.orig_zone,
+            Some("--orig-zone"),
+        ),
+        (
+            "reply_zone",
+            |f, a| f.reply_zone = a.reply_zone,
+            Some("--reply-zone"),
+        ),
+        ("status", |f, a| f.status = a.status, Some("-u/--status")),
+        (
+            "src_nat",
+            |f, a| f.src_nat = a.src_nat,
+            Some("-n/--src-nat"),
+        ),
+        (
+            "dst_nat",
+            |f, a| f.dst_nat = a.dst_nat,
+            Some("-g/--dst-nat"),
+        ),
+        (
+            "any_nat",
+            |f, a| f.any_nat = a.any_nat,
+            Some("-j/--any-nat"),
+        ),
+        (
+            "labels",
+            |f, a| f.labels = a.labels.clone(),
+            Some("-l/--label"),
+        ),
+        ("helper", |f, a| f.helper = a.helper.clone(), None),
+    ];
+    let mut union = Filter::default();
+    for (name, set, refused) in fields {
+        set(&mut union, &all);
+        let mut filter = Filter::default();
+        set(&mut filter, &all);
+        assert_eq!(filter.not_for_expectations(), *refused, "{name}");
+        if refused.is_none() {
+            assert!(
+                !filter.matches_expectation(&expectation),
+                "{name} is neither refused for expectations nor judged"
+            );
+        }
+    }
+    assert_eq!(union, all, "a field of Filter has no verdict in this test");
+}

@@ -25,7 +25,10 @@ use crate::filter::Filter;
 use crate::filter::bpf::MAX_INSTRUCTIONS;
 use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
-pub use ops::{DeleteBatch, Deletion, Dumped, Event, TupleLookup};
+pub use ops::{
+    DeleteBatch, Deletion, Dumped, DumpedExpectation, Event, HeldExpectation, Subscription,
+    TupleLookup,
+};
 pub use request::Request;
 
 /// The kernel caps one dump datagram at 32 KiB (netlink_dump, SKB_WITH_OVERHEAD(32768));
@@ -326,7 +329,7 @@ impl Conntrack {
 
     /// Attaches the event filter `program` (`filter::events::program`): the kernel runs
     /// it on each multicast message before queueing it on this socket.
-    pub fn attach_event_filter(&mut self, program: &[libc::sock_filter]) -> Result<()> {
+    fn attach_event_filter(&mut self, program: &[libc::sock_filter]) -> Result<()> {
         attach_program(self.raw_fd(), program)
     }
 
@@ -339,7 +342,7 @@ impl Conntrack {
     /// Asks the kernel to report a multicast message it could not deliver to this
     /// socket (NETLINK_BROADCAST_ERROR): ctnetlink then keeps each DESTROY event it could
     /// not deliver and sends it again, instead of losing it.
-    pub fn request_reliable_delivery(&self) -> Result<()> {
+    fn request_reliable_delivery(&self) -> Result<()> {
         let on: libc::c_int = 1;
         // SAFETY: the pointer and length describe `on`, which outlives the call.
         let result = unsafe {

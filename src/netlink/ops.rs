@@ -18,7 +18,7 @@ use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_st
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::entry::{Entry, Tuple};
-use crate::model::event::EventKind;
+use crate::model::event::{EventKind, EventSet};
 use crate::model::expect::Expectation;
 use crate::model::stats::{CpuStats, GlobalStats};
 use crate::model::table::Table;
@@ -73,6 +73,57 @@ pub struct TupleLookup<'t> {
     pub zone: Option<u16>,
     /// The zone of the tuple's direction (CTA_TUPLE_ZONE).
     pub tuple_zone: Option<u16>,
+}
+
+/// An expectation as dumped, still in the receive buffer: handed by
+/// [`Conntrack::expectations`] beside the decoded expectation, for a caller that must
+/// keep it past the dump ([`DumpedExpectation::hold`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DumpedExpectation<'m> {
+    family: u8,
+    attributes: &'m [u8],
+}
+
+impl DumpedExpectation<'_> {
+    /// A copy that outlives the receive buffer.
+    pub fn hold(&self) -> HeldExpectation {
+        HeldExpectation {
+            family: self.family,
+            attributes: self.attributes.to_vec(),
+        }
+    }
+}
+
+/// An expectation kept after its dump, to be shown or deleted once the dump is over
+/// (deleting while dumping would change what the dump walks).
+#[derive(Debug, Clone)]
+pub struct HeldExpectation {
+    family: u8,
+    attributes: Vec<u8>,
+}
+
+impl HeldExpectation {
+    /// The expectation, borrowed from what is held.
+    pub fn expectation(&self) -> Result<Expectation<'_>, DecodeError> {
+        decode_expectation(self.family, &self.attributes)
+    }
+}
+
+/// What an event socket hears: the events of one table, how reliably, and which of
+/// them the kernel drops before queueing them.
+#[derive(Debug, Clone, Copy)]
+pub struct Subscription<'f> {
+    /// The table whose events are wanted: entries (conntrack) or expectations.
+    pub table: Table,
+    /// Which events (`-e`): the multicast groups joined.
+    pub events: EventSet,
+    /// NETLINK_BROADCAST_ERROR (`--reliable`): the kernel keeps a DESTROY event it could
+    /// not deliver and sends it again.
+    pub reliable: bool,
+    /// The filter whose BPF program (`filter::events`) drops in the kernel the events it
+    /// rules out; None to attach none (`--no-kernel-filter`). The program reads entry
+    /// attributes, so expectation events are filtered in ct alone.
+    pub filter: Option<&'f Filter>,
 }
 
 /// One event, still in the receive buffer: decoded only when asked, so that events
@@ -293,8 +344,8 @@ impl Conntrack {
     }
 
     /// Dumps the expectations of the filter's family, or of both, and hands each one
-    /// that passes `filter` to `on_expectation` with its attributes as dumped; one that
-    /// cannot be decoded goes to `on_undecodable`.
+    /// that passes `filter` to `on_expectation`, with what keeps it past the dump; one
+    /// that cannot be decoded goes to `on_undecodable`.
     pub fn expectations<F, U>(
         &mut self,
         filter: &Filter,
@@ -302,15 +353,10 @@ impl Conntrack {
         mut on_undecodable: U,
     ) -> Result<DumpStats>
     where
-        F: FnMut(&Expectation<'_>, Dumped<'_>) -> Result<()>,
+        F: FnMut(&Expectation<'_>, DumpedExpectation<'_>) -> Result<()>,
         U: FnMut(DecodeError) -> Result<()>,
     {
-        let request = Request::dump(
-            NFNL_SUBSYS_CTNETLINK_EXP,
-            IPCTNL_MSG_EXP_GET,
-            filter.family.unwrap_or(AF_UNSPEC),
-            "the expectation dump",
-        );
+        let request = crate::filter::dump::expectation_dump(filter);
         self.dump(&request, |message| {
             // A dump answers with IPCTNL_MSG_EXP_NEW messages.
             if !message.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
@@ -319,7 +365,7 @@ impl Conntrack {
             match decode_expectation(message.family, message.attributes) {
                 Ok(expectation) if filter.matches_expectation(&expectation) => on_expectation(
                     &expectation,
-                    Dumped {
+                    DumpedExpectation {
                         family: message.family,
                         attributes: message.attributes,
                     },
@@ -368,18 +414,15 @@ impl Conntrack {
         Ok(u32::try_from(counted).unwrap_or(u32::MAX))
     }
 
-    /// Deletes one expectation (by its tuple and id); false when it was already gone.
-    pub fn delete_expectation(
-        &mut self,
-        family: u8,
-        expectation: &Expectation<'_>,
-    ) -> Result<bool> {
+    /// Deletes one expectation (by its family, tuple and id); false when it was already
+    /// gone.
+    pub fn delete_expectation(&mut self, expectation: &Expectation<'_>) -> Result<bool> {
         let mut attributes = vec![expect_tuple(&expectation.expected)];
         attributes.extend(expectation.id.map(|id| be32(CTA_EXPECT_ID, id)));
         let request = Request::single(
             NFNL_SUBSYS_CTNETLINK_EXP,
             IPCTNL_MSG_EXP_DELETE,
-            family,
+            expectation.family.raw(),
             attributes,
             "the deletion of an expectation",
         );
@@ -500,7 +543,29 @@ impl Conntrack {
         Ok(global)
     }
 
-    /// Receives the next datagram of events (after [`Conntrack::join_groups`]) without
+    /// Subscribes this socket to `subscription`'s events: joins their multicast groups,
+    /// asks for reliable delivery if wanted, and attaches the filter's program where it
+    /// can judge anything.
+    pub fn subscribe(&mut self, subscription: &Subscription<'_>) -> Result<()> {
+        let Subscription {
+            table,
+            events,
+            reliable,
+            filter,
+        } = *subscription;
+        self.join_groups(&events.groups(table))?;
+        if reliable {
+            self.request_reliable_delivery()?;
+        }
+        if let Some(filter) = filter.filter(|_| !table.holds_expectations()) {
+            if let Some(program) = crate::filter::events::program(filter, events) {
+                self.attach_event_filter(&program)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives the next datagram of events (after [`Conntrack::subscribe`]) without
     /// waiting, and hands each event in it to `on_event`; see
     /// [`Conntrack::try_receive_messages`].
     pub fn try_receive_events<F>(&mut self, mut on_event: F) -> Result<super::EventReceive>

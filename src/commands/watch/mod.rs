@@ -22,11 +22,10 @@ use anyhow::Result;
 
 use super::{Stderr, load_labels};
 use crate::filter::Filter;
-use crate::filter::events as event_filter;
 use crate::model::event::{EventKind, EventSet};
 use crate::model::table::Table;
 use crate::netlink::netns::{Place, Scope};
-use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive};
+use crate::netlink::{Conntrack, Event as KernelEvent, EventReceive, Subscription};
 use crate::output::event::{Cause, Event, unix_now_nanos};
 use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{Target, Watch};
@@ -229,16 +228,12 @@ fn open_event_socket(
 ) -> Result<Conntrack> {
     let size = target.socket_buffer.or(Some(DEFAULT_EVENT_BUFFER));
     let mut conntrack = Conntrack::open_at(place, size)?;
-    conntrack.join_groups(&watch.events.groups(watch.table))?;
-    if watch.reliable {
-        conntrack.request_reliable_delivery()?;
-    }
-    // The program reads entry attributes; expectation events are filtered in ct alone.
-    if watch.kernel_filter && !watch.table.holds_expectations() {
-        if let Some(program) = event_filter::program(filter, watch.events) {
-            conntrack.attach_event_filter(&program)?;
-        }
-    }
+    conntrack.subscribe(&Subscription {
+        table: watch.table,
+        events: watch.events,
+        reliable: watch.reliable,
+        filter: watch.kernel_filter.then_some(filter),
+    })?;
     Ok(conntrack)
 }
 
