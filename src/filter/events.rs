@@ -6,7 +6,7 @@
 //! [`Filter::matches`] to throw them away; and while they wait they take the room of the
 //! events that do match (a full socket buffer loses events: ENOBUFS). [`program`] turns
 //! the filter into a program the kernel runs on each event before queueing it, and
-//! [`attach`] attaches it to the socket (SO_ATTACH_FILTER).
+//! `netlink::Conntrack::subscribe` attaches it to the socket (SO_ATTACH_FILTER).
 //!
 //! # What the program judges
 //!

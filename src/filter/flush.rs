@@ -88,7 +88,7 @@ pub enum FlushAttribute {
 }
 
 /// The flush requests (one, or one per family) that delete exactly what a filter
-/// matches, for [`super::Conntrack::flush`].
+/// matches, for [`crate::netlink::Conntrack::flush`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flush(Vec<Request>);
 
