@@ -232,6 +232,14 @@ impl Family {
         }
     }
 
+    /// The family an address belongs to.
+    pub fn of(address: IpAddr) -> Family {
+        match address {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+
     pub fn raw(self) -> u8 {
         match self {
             Family::Ipv4 => AF_INET,

@@ -26,6 +26,7 @@ use crate::cli::{
 use crate::filter::Filter;
 use crate::filter::flush::{Flush as FlushRequest, KernelRelease};
 use crate::labelmap::LabelMap;
+use crate::model::entry::Family;
 use crate::model::event::EventSet;
 use crate::model::group::KeyField;
 use crate::model::table::Table;
@@ -359,7 +360,7 @@ pub struct Flush {
     pub target: Target,
     pub table: Table,
     /// `-f`, the one filter a flush takes.
-    pub family: Option<FamilyArg>,
+    pub family: Option<Family>,
     /// The family as a filter.
     pub filter: Filter,
     pub output: Output,
@@ -378,8 +379,9 @@ impl Flush {
         let output = Output::from_args(&args.output, None, env)?;
         let path = DeletePath::from_args(&args.delete, DeletePath::Auto);
         let dry_run = args.delete.dry_run;
+        let family = args.family.map(FamilyArg::family);
         let filter = Filter {
-            family: args.family.map(FamilyArg::raw),
+            family: family.map(Family::raw),
             ..Filter::default()
         };
         let mut one_request = None;
@@ -392,7 +394,7 @@ impl Flush {
         Ok(Flush {
             target,
             table: args.table,
-            family: args.family,
+            family,
             filter,
             output,
             one_request,

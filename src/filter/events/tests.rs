@@ -50,7 +50,7 @@ fn tcp(src: &str, dst: &str) -> Event {
     let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
     Event {
         kind: EventKind::New,
-        family: crate::filter::family_of(src),
+        family: crate::model::entry::Family::of(src).raw(),
         protonum: Some(IPPROTO_TCP),
         original: [Some(src), Some(dst)],
         reply: [Some(dst), Some(src)],

@@ -178,12 +178,12 @@ impl<'a> Options<'a> {
     fn into_entry(self) -> Result<Entry<'static>, String> {
         let src = self.src.ok_or("no original source (-s)")?;
         let dst = self.dst.ok_or("no original destination (-d)")?;
-        let family = family_of(src.value);
+        let family = Family::of(src.value);
         for address in [Some(dst), self.reply_src, self.reply_dst]
             .into_iter()
             .flatten()
         {
-            if family_of(address.value) != family {
+            if Family::of(address.value) != family {
                 return Err(format!(
                     "'{} {}' is not an {} address, as '-s' is",
                     address.option,
@@ -336,13 +336,6 @@ fn reply_icmp_type(protonum: u8, sent: u8) -> u8 {
             _ => None,
         })
         .unwrap_or(sent)
-}
-
-fn family_of(address: IpAddr) -> Family {
-    match address {
-        IpAddr::V4(_) => Family::Ipv4,
-        IpAddr::V6(_) => Family::Ipv6,
-    }
 }
 
 fn protocol_text(protonum: u8) -> String {
