@@ -337,15 +337,30 @@ impl ProtoState {
         )
     }
 
+    /// The state's tracker: its place in [`STATEFUL`], and what [`STATEFUL`] says of it.
+    pub fn tracker(self) -> (usize, &'static Stateful) {
+        STATEFUL
+            .iter()
+            .enumerate()
+            .find(|(_, (_, make, _))| make(self.raw()) == self)
+            // Unreachable: every variant is made by one tracker of STATEFUL (a test
+            // checks).
+            .unwrap_or((0, &STATEFUL[0]))
+    }
+
+    /// The number of the protocol whose tracker has this state.
+    pub fn protonum(self) -> u8 {
+        self.tracker().1.0
+    }
+
     /// The state's name as conntrack prints it. A number past the known names prints as
     /// `NONE`, as libnetfilter_conntrack does.
     pub fn name(self) -> &'static str {
-        let (names, raw) = match self {
-            ProtoState::Tcp(raw) => (&TCP_CONNTRACK_NAMES, raw),
-            ProtoState::Sctp(raw) => (&SCTP_CONNTRACK_NAMES, raw),
-            ProtoState::Dccp(raw) => (&DCCP_CONNTRACK_NAMES, raw),
-        };
-        names.get(usize::from(raw)).copied().unwrap_or(names[0])
+        let (_, (_, _, names)) = self.tracker();
+        names
+            .get(usize::from(self.raw()))
+            .copied()
+            .unwrap_or(names[0])
     }
 
     pub fn raw(self) -> u8 {
@@ -581,6 +596,25 @@ pub fn proto_name(protonum: u8) -> Option<&'static str> {
     protocol(protonum).map(|p| p.name)
 }
 
+/// A protocol as messages name it: `tcp`, or `protocol 50`.
+pub fn protocol_text(protonum: u8) -> String {
+    proto_name(protonum).map_or_else(|| format!("protocol {protonum}"), str::to_owned)
+}
+
+/// The protocols whose trackers have states, as a message lists them: `tcp, sctp and
+/// dccp`, in the order of [`STATEFUL`].
+pub fn stateful_protocols_text() -> String {
+    let names: Vec<String> = STATEFUL
+        .iter()
+        .map(|(protonum, _, _)| protocol_text(*protonum))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// The number of a protocol conntrack names (exactly as it prints it); the inverse of
 /// [`proto_name`].
 pub fn protonum_of(name: &str) -> Option<u8> {
@@ -617,6 +651,18 @@ mod tests {
         assert_eq!(ProtoState::Sctp(2).name(), "COOKIE_WAIT");
         assert_eq!(ProtoState::Sctp(200).name(), "NONE");
         assert_eq!(ProtoState::Dccp(4).name(), "OPEN");
+    }
+
+    #[test]
+    fn every_state_finds_its_tracker_in_stateful() {
+        for (index, &(protonum, make, names)) in STATEFUL.iter().enumerate() {
+            let state = make(1);
+            assert_eq!(state.tracker().0, index);
+            assert_eq!(state.protonum(), protonum);
+            assert_eq!(state.name(), names[1]);
+        }
+        assert_eq!(ProtoState::Sctp(1).protonum(), IPPROTO_SCTP);
+        assert_eq!(stateful_protocols_text(), "tcp, sctp and dccp");
     }
 
     #[test]

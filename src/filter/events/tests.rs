@@ -890,3 +890,11 @@ fn random_filters_never_drop_a_match() {
     let counts = format!("{kept} kept, {dropped} dropped, {exact} complete events");
     assert!(kept > 5000 && dropped > 50000 && exact > 5000, "{counts}");
 }
+
+/// The state check finds every stateful tracker's nest, in the order of STATEFUL.
+#[test]
+fn every_stateful_tracker_has_its_protoinfo_attributes() {
+    let listed: Vec<u8> = PROTOINFO_STATES.iter().map(|(p, _, _)| *p).collect();
+    let stateful: Vec<u8> = STATEFUL.iter().map(|(p, _, _)| *p).collect();
+    assert_eq!(listed, stateful);
+}

@@ -25,8 +25,8 @@
 use std::net::IpAddr;
 
 use crate::kernel::*;
-use crate::model::entry::protonum_of;
 use crate::model::entry::{DccpRole, Entry, Family, L4, ProtoState, Status, Tuple, has_ports};
+use crate::model::entry::{protocol_text, protonum_of};
 use crate::output::classic::read::{destination_rewritten, source_rewritten};
 use crate::output::excerpt;
 
@@ -336,11 +336,6 @@ fn reply_icmp_type(protonum: u8, sent: u8) -> u8 {
             _ => None,
         })
         .unwrap_or(sent)
-}
-
-fn protocol_text(protonum: u8) -> String {
-    crate::model::entry::proto_name(protonum)
-        .map_or_else(|| format!("protocol {protonum}"), str::to_owned)
 }
 
 /// The unsigned types options hold, with their largest value for messages.
