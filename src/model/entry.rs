@@ -441,6 +441,18 @@ impl LabelBits {
         LabelBits::default()
     }
 
+    /// The bitmap of the bits set in `set`, bit N as bit N of the number: the inverse of
+    /// [`Labels::as_u128`].
+    pub fn from_u128(set: u128) -> LabelBits {
+        let mut bitmap = LabelBits::new();
+        for (index, word) in bitmap.0.chunks_exact_mut(4).enumerate() {
+            // The low 32 bits of what is left: word `index` of the number.
+            let value = (set >> (32 * index)) as u32;
+            word.copy_from_slice(&value.to_ne_bytes());
+        }
+        bitmap
+    }
+
     /// Sets bit `bit`; a bit past [`Self::BITS`] is an error in words for people.
     pub fn set(&mut self, bit: u32) -> Result<(), String> {
         if bit >= Self::BITS {
@@ -663,6 +675,15 @@ mod tests {
         }
         assert_eq!(ProtoState::Sctp(1).protonum(), IPPROTO_SCTP);
         assert_eq!(stateful_protocols_text(), "tcp, sctp and dccp");
+    }
+
+    #[test]
+    fn a_label_set_as_a_number_is_the_bitmap_it_came_from() {
+        let set: u128 = 1 | 1 << 31 | 1 << 32 | 1 << 127;
+        let bitmap = LabelBits::from_u128(set);
+        assert_eq!(bitmap.labels().bits().collect::<Vec<_>>(), [0, 31, 32, 127]);
+        assert_eq!(bitmap.labels().as_u128(), set);
+        assert_eq!(LabelBits::from_u128(0), LabelBits::new());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tabled::builder::Builder;
 
 use super::table::{human_bytes, human_count, render};
 use crate::labelmap::{LabelMap, label_name};
-use crate::model::entry::proto_name;
+use crate::model::entry::{LabelBits, proto_name};
 use crate::model::group::{Group, Grouping, KeyField, KeyValue, SortBy};
 use crate::model::stats::Headline;
 
@@ -169,16 +169,12 @@ fn push_nat(text: &mut String, snat: Option<IpAddr>, dnat: Option<IpAddr>) {
 
 /// The label names (or bit numbers), comma-separated, lowest bit first.
 fn push_labels(text: &mut String, bits: u128, labels: Option<&LabelMap>) {
-    for (index, bit) in label_bits(bits).enumerate() {
+    for (index, bit) in LabelBits::from_u128(bits).labels().bits().enumerate() {
         if index > 0 {
             text.push(',');
         }
         text.push_str(&label_name(labels, bit));
     }
-}
-
-fn label_bits(bits: u128) -> impl Iterator<Item = u32> {
-    (0..128u32).filter(move |bit| bits & (1 << bit) != 0)
 }
 
 fn value_text(value: &KeyValue, labels: Option<&LabelMap>) -> String {
@@ -316,7 +312,9 @@ fn json_value(value: &KeyValue, labels: Option<&LabelMap>) -> Value {
         KeyValue::Zone(zone) => json!(zone),
         KeyValue::Mark(mark) => json!(mark),
         KeyValue::Flag(set) => json!(set),
-        KeyValue::Labels(bits) => label_bits(bits)
+        KeyValue::Labels(bits) => LabelBits::from_u128(bits)
+            .labels()
+            .bits()
             .map(|bit| Value::String(label_name(labels, bit)))
             .collect(),
         KeyValue::Nat {
