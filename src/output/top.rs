@@ -183,6 +183,26 @@ fn value_text(value: &KeyValue, labels: Option<&LabelMap>) -> String {
     text
 }
 
+/// How `ct top` prints the groups once (`-o`): the plan picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopFormat {
+    /// [`print_table`].
+    Table,
+    /// [`print_json`].
+    Json,
+    /// [`print_plain`].
+    Plain,
+}
+
+/// Prints `view` in `format`.
+pub fn print<W: Write>(out: &mut W, view: &TopView<'_>, format: TopFormat) -> io::Result<()> {
+    match format {
+        TopFormat::Table => print_table(out, view),
+        TopFormat::Json => print_json(out, view),
+        TopFormat::Plain => print_plain(out, view),
+    }
+}
+
 /// For people: the headline, what is grouped, then one row per group.
 pub fn print_table<W: Write>(out: &mut W, view: &TopView<'_>) -> io::Result<()> {
     writeln!(
