@@ -344,9 +344,4 @@ impl FamilyArg {
             FamilyArg::Ipv6 => Family::Ipv6,
         }
     }
-
-    /// The kernel's number for it (AF_INET, AF_INET6).
-    pub fn raw(self) -> u8 {
-        self.family().raw()
-    }
 }

@@ -11,7 +11,6 @@ use anyhow::Result;
 use super::stats::report_proc_fallback;
 use super::{connect, stdout};
 use crate::filter::Filter;
-use crate::labelmap::LabelMap;
 use crate::model::table::Table;
 use crate::netlink::Conntrack;
 use crate::output::NetnsTag;
@@ -22,10 +21,9 @@ pub fn run(plan: plan::Count) -> Result<()> {
         source,
         table,
         filter,
-        label_map,
     } = plan;
     let target = match source {
-        Source::Saved(path) => return print_count(count_saved(&path, &filter, label_map)?),
+        Source::Saved(saved) => return print_count(count_saved(&saved, &filter)?),
         Source::Kernel(target) => target,
     };
     let everything = filter == Filter::default();
@@ -61,8 +59,8 @@ fn print_count(count: u64) -> Result<()> {
 }
 
 /// The entries of a saved dump that pass `filter` (all it holds, without filters).
-fn count_saved(path: &str, filter: &Filter, labels: Option<LabelMap>) -> Result<u64> {
-    let mut dump = super::open_saved(path, labels)?;
+fn count_saved(saved: &plan::Saved, filter: &Filter) -> Result<u64> {
+    let mut dump = super::open_saved(saved)?;
     let mut matching = 0;
     dump.read(&mut super::Stderr, |entry| {
         matching += u64::from(filter.matches(entry));

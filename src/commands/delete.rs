@@ -140,7 +140,7 @@ pub fn flush(plan: plan::Flush) -> Result<()> {
     }
     let scope = match family {
         None => String::new(),
-        Some(family) => format!(" of {} entries", family.family().name()),
+        Some(family) => format!(" of {} entries", family.name()),
     };
     // conntrack's words, and the family when there was one.
     if !output.quiet {

@@ -16,7 +16,7 @@ pub fn run(plan: plan::Get) -> Result<()> {
 
     let mut conntrack = connect(&target)?;
     let lookup = TupleLookup {
-        family: lookup.family,
+        family: lookup.family.raw(),
         direction: lookup.direction,
         tuple: &lookup.tuple,
         zone: lookup.zone,

@@ -22,7 +22,7 @@ pub fn run(plan: plan::List) -> Result<()> {
         output,
     } = plan;
     let target = match source {
-        Source::Saved(path) => return list_saved(&path, &filter, &output),
+        Source::Saved(saved) => return list_saved(&saved, &filter, &output),
         Source::Kernel(target) => target,
     };
     if target.all() {
@@ -83,9 +83,9 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
 
 /// Prints the entries of a saved dump that pass `filter`, as of the time it was taken
 /// (so `delta-time` and `[start=...]` print as they were saved).
-fn list_saved(path: &str, filter: &Filter, output: &Output) -> Result<()> {
+fn list_saved(saved: &plan::Saved, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
-    let mut dump = super::open_saved(path, labels.clone())?;
+    let mut dump = super::open_saved(saved)?;
     let out = stdout();
     let printer = Printer::new(
         &output.format,

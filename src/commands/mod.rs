@@ -20,7 +20,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::input::SavedDump;
-use crate::labelmap::{CONNLABEL_CONF, LabelMap};
+use crate::labelmap::LabelMap;
 use crate::netlink::Conntrack;
 use crate::netlink::netns::{Namespace, Place, Scope};
 use crate::plan::{self, Environment, LabelSource, Target};
@@ -255,11 +255,10 @@ pub fn load_labels(source: &LabelSource) -> Option<LabelMap> {
     }
 }
 
-/// Opens the saved dump `--input` names. `labels` reads `labels=name,...`; without
-/// it the system's connlabel.conf does, if there is one.
-pub fn open_saved(path: &str, labels: Option<LabelMap>) -> Result<SavedDump> {
-    let labels = labels.or_else(|| LabelMap::load(Path::new(CONNLABEL_CONF)).ok());
-    SavedDump::open(path, labels)
+/// Opens the saved dump `--input` names, with the label names the plan says its
+/// `labels=name,...` are read with.
+pub fn open_saved(saved: &plan::Saved) -> Result<SavedDump> {
+    SavedDump::open(&saved.path, load_labels(&saved.labels))
 }
 
 /// True when `err` comes from writing to a reader that went away (`ct list | head`).

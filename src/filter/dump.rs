@@ -199,6 +199,12 @@ fn zone_attribute(filter: &Filter) -> Vec<DefaultNla> {
     }
 }
 
+/// Whether CTA_FILTER compares the ports of a dump or flush of `protocol`: only for TCP
+/// and UDP, though more protocols have ports.
+pub(super) fn compares_ports(protocol: Option<u8>) -> bool {
+    matches!(protocol, Some(IPPROTO_TCP | IPPROTO_UDP))
+}
+
 /// CTA_FILTER for a dump of `family` (ipv4 or ipv6; nothing for AF_UNSPEC, which the
 /// kernel refuses it with): exact IPv4 addresses, one protocol, TCP or UDP ports, and
 /// the original direction's ICMP (ICMPv6) type, code and id. The fields named by the
@@ -219,7 +225,7 @@ pub(super) fn tuple_filter(filter: &Filter, family: u8) -> Vec<DefaultNla> {
         [] if wants_keys && !wants_icmp => Some(IPPROTO_GRE),
         _ => None,
     };
-    let ports_compared = matches!(protocol, Some(IPPROTO_TCP | IPPROTO_UDP));
+    let ports_compared = compares_ports(protocol);
     let icmp = (protocol == Some(icmp_protocol)).then_some(IcmpFields {
         icmp_type: filter.icmp_type,
         code: filter.icmp_code,

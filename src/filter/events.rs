@@ -48,7 +48,7 @@ use super::bpf::{
 
 use crate::filter::{AddrMatch, Filter, MarkMatch, StatusMatch};
 use crate::kernel::*;
-use crate::model::entry::ProtoState;
+use crate::model::entry::{ProtoState, STATEFUL};
 use crate::model::event::EventSet;
 
 /// The program for `filter` and `events`, or None when it would judge nothing (then
@@ -348,6 +348,15 @@ fn key_check(tuple: u16, srckey: Option<u16>, dstkey: Option<u16>) -> Option<Vec
     })
 }
 
+/// Where the kernel puts each stateful tracker's state: the protocol, its nest in
+/// CTA_PROTOINFO and the state attribute in that nest (a test checks that every
+/// protocol of [`STATEFUL`] is here).
+const PROTOINFO_STATES: [(u8, u16, u16); STATEFUL.len()] = [
+    (IPPROTO_TCP, CTA_PROTOINFO_TCP, CTA_PROTOINFO_TCP_STATE),
+    (IPPROTO_SCTP, CTA_PROTOINFO_SCTP, CTA_PROTOINFO_SCTP_STATE),
+    (IPPROTO_DCCP, CTA_PROTOINFO_DCCP, CTA_PROTOINFO_DCCP_STATE),
+];
+
 /// A tracker that has a state: its nest in CTA_PROTOINFO, the state attribute in that
 /// nest, and the states of its own the filter wants.
 struct Tracker {
@@ -365,28 +374,27 @@ fn state_check(states: &[ProtoState]) -> Option<Vec<sock_filter>> {
     if states.is_empty() {
         return None;
     }
-    let mut trackers = [
-        (CTA_PROTOINFO_TCP, CTA_PROTOINFO_TCP_STATE),
-        (CTA_PROTOINFO_SCTP, CTA_PROTOINFO_SCTP_STATE),
-        (CTA_PROTOINFO_DCCP, CTA_PROTOINFO_DCCP_STATE),
-    ]
-    .map(|(nest, state)| Tracker {
-        nest,
-        state,
-        wanted: Vec::new(),
-    });
-    for state in states {
-        let tracker = match state {
-            ProtoState::Tcp(_) => 0,
-            ProtoState::Sctp(_) => 1,
-            ProtoState::Dccp(_) => 2,
-        };
-        trackers[tracker].wanted.push(state.raw());
-    }
-    for tracker in &mut trackers {
-        tracker.wanted.sort_unstable();
-        tracker.wanted.dedup();
-    }
+    // The trackers in the order of STATEFUL, each with the states it is wanted in.
+    let trackers: Vec<Tracker> = STATEFUL
+        .iter()
+        .filter_map(|&(protonum, _, _)| {
+            let (_, nest, state) = PROTOINFO_STATES
+                .into_iter()
+                .find(|(number, _, _)| *number == protonum)?;
+            let mut wanted: Vec<u8> = states
+                .iter()
+                .filter(|wanted| wanted.protonum() == protonum)
+                .map(|wanted| wanted.raw())
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            Some(Tracker {
+                nest,
+                state,
+                wanted,
+            })
+        })
+        .collect();
     assemble_block(|asm, pass| {
         let drop = asm.label();
         // Where each tracker's nest is judged; straight to `drop` for one with no wanted

@@ -22,7 +22,7 @@
 
 use netlink_packet_core::DefaultNla;
 
-use super::dump::{mark_attributes, status_attributes, tuple_filter};
+use super::dump::{compares_ports, mark_attributes, status_attributes, tuple_filter};
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::netlink::Request;
@@ -201,8 +201,8 @@ fn kernel_matches_exactly(filter: &Filter, family: u8) -> bool {
         && exact_ipv4(reply_dst)
         && any_addr.is_none()
         && any_port.is_none()
-        // CTA_FILTER compares ports only for TCP and UDP.
-        && (!ports_given || matches!(protocols[..], [IPPROTO_TCP | IPPROTO_UDP]))
+        // CTA_FILTER compares ports only for some protocols (at most one is given here).
+        && (!ports_given || compares_ports(protocols.first().copied()))
         // GRE keys are taken in the port fields and never compared.
         && orig_key_src.is_none()
         && orig_key_dst.is_none()

@@ -36,7 +36,12 @@ pub use values::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
 /// Everything an entry must satisfy to be shown. The default shows everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// AF_INET or AF_INET6; from `-f` or implied by an address.
+    /// AF_INET or AF_INET6; from `-f` or implied by an address. It stays the raw
+    /// nfgenmsg byte ([`Family::raw`](crate::model::entry::Family::raw)) because that is
+    /// what every backend but the matcher works in: the dump requests send it, the event
+    /// program compares it with the message's, the flush and the expectation dump put it
+    /// in their headers, and a request without one is AF_UNSPEC, which no model family
+    /// names.
     pub family: Option<u8>,
     /// Any of these layer-4 protocols (`-p`).
     pub protocols: Vec<u8>,
@@ -440,14 +445,6 @@ pub fn resolve_states(names: &[String], protocols: &[u8]) -> Result<Vec<ProtoSta
         }
     }
     Ok(states)
-}
-
-/// The family an address belongs to, as a raw AF_* number.
-pub fn family_of(addr: IpAddr) -> u8 {
-    match addr {
-        IpAddr::V4(_) => AF_INET,
-        IpAddr::V6(_) => AF_INET6,
-    }
 }
 
 #[cfg(test)]

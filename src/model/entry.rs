@@ -232,6 +232,14 @@ impl Family {
         }
     }
 
+    /// The family an address belongs to.
+    pub fn of(address: IpAddr) -> Family {
+        match address {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+
     pub fn raw(self) -> u8 {
         match self {
             Family::Ipv4 => AF_INET,
@@ -329,15 +337,30 @@ impl ProtoState {
         )
     }
 
+    /// The state's tracker: its place in [`STATEFUL`], and what [`STATEFUL`] says of it.
+    pub fn tracker(self) -> (usize, &'static Stateful) {
+        STATEFUL
+            .iter()
+            .enumerate()
+            .find(|(_, (_, make, _))| make(self.raw()) == self)
+            // Unreachable: every variant is made by one tracker of STATEFUL (a test
+            // checks).
+            .unwrap_or((0, &STATEFUL[0]))
+    }
+
+    /// The number of the protocol whose tracker has this state.
+    pub fn protonum(self) -> u8 {
+        self.tracker().1.0
+    }
+
     /// The state's name as conntrack prints it. A number past the known names prints as
     /// `NONE`, as libnetfilter_conntrack does.
     pub fn name(self) -> &'static str {
-        let (names, raw) = match self {
-            ProtoState::Tcp(raw) => (&TCP_CONNTRACK_NAMES, raw),
-            ProtoState::Sctp(raw) => (&SCTP_CONNTRACK_NAMES, raw),
-            ProtoState::Dccp(raw) => (&DCCP_CONNTRACK_NAMES, raw),
-        };
-        names.get(usize::from(raw)).copied().unwrap_or(names[0])
+        let (_, (_, _, names)) = self.tracker();
+        names
+            .get(usize::from(self.raw()))
+            .copied()
+            .unwrap_or(names[0])
     }
 
     pub fn raw(self) -> u8 {
@@ -416,6 +439,18 @@ impl LabelBits {
     /// No bit set.
     pub fn new() -> LabelBits {
         LabelBits::default()
+    }
+
+    /// The bitmap of the bits set in `set`, bit N as bit N of the number: the inverse of
+    /// [`Labels::as_u128`].
+    pub fn from_u128(set: u128) -> LabelBits {
+        let mut bitmap = LabelBits::new();
+        for (index, word) in bitmap.0.chunks_exact_mut(4).enumerate() {
+            // The low 32 bits of what is left: word `index` of the number.
+            let value = (set >> (32 * index)) as u32;
+            word.copy_from_slice(&value.to_ne_bytes());
+        }
+        bitmap
     }
 
     /// Sets bit `bit`; a bit past [`Self::BITS`] is an error in words for people.
@@ -573,6 +608,25 @@ pub fn proto_name(protonum: u8) -> Option<&'static str> {
     protocol(protonum).map(|p| p.name)
 }
 
+/// A protocol as messages name it: `tcp`, or `protocol 50`.
+pub fn protocol_text(protonum: u8) -> String {
+    proto_name(protonum).map_or_else(|| format!("protocol {protonum}"), str::to_owned)
+}
+
+/// The protocols whose trackers have states, as a message lists them: `tcp, sctp and
+/// dccp`, in the order of [`STATEFUL`].
+pub fn stateful_protocols_text() -> String {
+    let names: Vec<String> = STATEFUL
+        .iter()
+        .map(|(protonum, _, _)| protocol_text(*protonum))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// The number of a protocol conntrack names (exactly as it prints it); the inverse of
 /// [`proto_name`].
 pub fn protonum_of(name: &str) -> Option<u8> {
@@ -609,6 +663,27 @@ mod tests {
         assert_eq!(ProtoState::Sctp(2).name(), "COOKIE_WAIT");
         assert_eq!(ProtoState::Sctp(200).name(), "NONE");
         assert_eq!(ProtoState::Dccp(4).name(), "OPEN");
+    }
+
+    #[test]
+    fn every_state_finds_its_tracker_in_stateful() {
+        for (index, &(protonum, make, names)) in STATEFUL.iter().enumerate() {
+            let state = make(1);
+            assert_eq!(state.tracker().0, index);
+            assert_eq!(state.protonum(), protonum);
+            assert_eq!(state.name(), names[1]);
+        }
+        assert_eq!(ProtoState::Sctp(1).protonum(), IPPROTO_SCTP);
+        assert_eq!(stateful_protocols_text(), "tcp, sctp and dccp");
+    }
+
+    #[test]
+    fn a_label_set_as_a_number_is_the_bitmap_it_came_from() {
+        let set: u128 = 1 | 1 << 31 | 1 << 32 | 1 << 127;
+        let bitmap = LabelBits::from_u128(set);
+        assert_eq!(bitmap.labels().bits().collect::<Vec<_>>(), [0, 31, 32, 127]);
+        assert_eq!(bitmap.labels().as_u128(), set);
+        assert_eq!(LabelBits::from_u128(0), LabelBits::new());
     }
 
     #[test]

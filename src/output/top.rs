@@ -12,7 +12,7 @@ use tabled::builder::Builder;
 
 use super::table::{human_bytes, human_count, render};
 use crate::labelmap::{LabelMap, label_name};
-use crate::model::entry::proto_name;
+use crate::model::entry::{LabelBits, proto_name};
 use crate::model::group::{Group, Grouping, KeyField, KeyValue, SortBy};
 use crate::model::stats::Headline;
 
@@ -169,7 +169,7 @@ fn push_nat(text: &mut String, snat: Option<IpAddr>, dnat: Option<IpAddr>) {
 
 /// The label names (or bit numbers), comma-separated, lowest bit first.
 fn push_labels(text: &mut String, bits: u128, labels: Option<&LabelMap>) {
-    for (index, bit) in label_bits(bits).enumerate() {
+    for (index, bit) in LabelBits::from_u128(bits).labels().bits().enumerate() {
         if index > 0 {
             text.push(',');
         }
@@ -177,14 +177,30 @@ fn push_labels(text: &mut String, bits: u128, labels: Option<&LabelMap>) {
     }
 }
 
-fn label_bits(bits: u128) -> impl Iterator<Item = u32> {
-    (0..128u32).filter(move |bit| bits & (1 << bit) != 0)
-}
-
 fn value_text(value: &KeyValue, labels: Option<&LabelMap>) -> String {
     let mut text = String::new();
     push_value(&mut text, value, labels);
     text
+}
+
+/// How `ct top` prints the groups once (`-o`): the plan picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopFormat {
+    /// [`print_table`].
+    Table,
+    /// [`print_json`].
+    Json,
+    /// [`print_plain`].
+    Plain,
+}
+
+/// Prints `view` in `format`.
+pub fn print<W: Write>(out: &mut W, view: &TopView<'_>, format: TopFormat) -> io::Result<()> {
+    match format {
+        TopFormat::Table => print_table(out, view),
+        TopFormat::Json => print_json(out, view),
+        TopFormat::Plain => print_plain(out, view),
+    }
 }
 
 /// For people: the headline, what is grouped, then one row per group.
@@ -316,7 +332,9 @@ fn json_value(value: &KeyValue, labels: Option<&LabelMap>) -> Value {
         KeyValue::Zone(zone) => json!(zone),
         KeyValue::Mark(mark) => json!(mark),
         KeyValue::Flag(set) => json!(set),
-        KeyValue::Labels(bits) => label_bits(bits)
+        KeyValue::Labels(bits) => LabelBits::from_u128(bits)
+            .labels()
+            .bits()
             .map(|bit| Value::String(label_name(labels, bit)))
             .collect(),
         KeyValue::Nat {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{UsageError, usage};
 use crate::cli::{FamilyArg, FilterArgs, TupleArgs};
-use crate::filter::{AddrMatch, Filter, StatusMatch, family_of, resolve_states};
+use crate::filter::{AddrMatch, Filter, StatusMatch, resolve_states};
 use crate::kernel::*;
 use crate::labelmap::{CONNLABEL_CONF, LabelMap};
 use crate::model::entry::{Family, L4, Tuple, has_ports, proto_name};
@@ -19,8 +19,8 @@ pub fn filter(args: &FilterArgs) -> Result<(Filter, Option<LabelMap>), UsageErro
 /// What `ct get` asks the kernel for: one tuple, in the direction the user gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
-    /// AF_INET or AF_INET6, from the addresses.
-    pub family: u8,
+    /// IPv4 or IPv6, from the addresses.
+    pub family: Family,
     /// CTA_TUPLE_ORIG or CTA_TUPLE_REPLY.
     pub direction: u16,
     pub tuple: Tuple,
@@ -97,19 +97,19 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
         Some(a) => Ok(a.addr),
     };
     let (src, dst) = (address(src, src_flag)?, address(dst, dst_flag)?);
-    let family = family_of(src);
-    if family_of(dst) != family {
+    let family = Family::of(src);
+    if Family::of(dst) != family {
         return Err(usage(format!(
             "{src_flag} {src} and {dst_flag} {dst} are of different families"
         )));
     }
     if let Some(wanted) = args.family {
-        let wanted = wanted.raw();
+        let wanted = wanted.family();
         if wanted != family {
             return Err(usage(format!(
                 "{src_flag} {src} is {} but -f/--family asks for {}",
-                Family::from_raw(family).name(),
-                Family::from_raw(wanted).name()
+                family.name(),
+                wanted.name()
             )));
         }
     }
@@ -203,7 +203,7 @@ pub fn filter_with_labels(
 ) -> Result<(Filter, Option<LabelMap>), UsageError> {
     let tuple = &args.tuple;
     let mut filter = Filter {
-        family: family(args)?,
+        family: family(args)?.map(Family::raw),
         protocols: dedup(&tuple.proto),
         orig_src: with_mask(tuple.src, args.mask_src, "--mask-src", "-s/--src")?,
         orig_dst: with_mask(tuple.dst, args.mask_dst, "--mask-dst", "-d/--dst")?,
@@ -273,9 +273,9 @@ pub fn filter_with_labels(
 
 /// The family from `-f` and from every address given, which must agree (conntrack:
 /// "mismatched address family"). An address alone narrows the dump to its family.
-fn family(args: &FilterArgs) -> Result<Option<u8>, UsageError> {
+fn family(args: &FilterArgs) -> Result<Option<Family>, UsageError> {
     let tuple = &args.tuple;
-    let mut family = tuple.family.map(FamilyArg::raw);
+    let mut family = tuple.family.map(FamilyArg::family);
     let mut source = "-f/--family";
     let nat_addr = |nat: Option<crate::filter::NatMatch>| nat.and_then(|n| n.addr);
     let addresses: [(&str, Option<IpAddr>); 10] = [
@@ -292,13 +292,13 @@ fn family(args: &FilterArgs) -> Result<Option<u8>, UsageError> {
     ];
     for (flag, addr) in addresses {
         let Some(addr) = addr else { continue };
-        let this = family_of(addr);
+        let this = Family::of(addr);
         match family {
             Some(known) if known != this => {
                 return Err(usage(format!(
                     "{flag} {addr} is {} but {source} asks for {}",
-                    Family::from_raw(this).name(),
-                    Family::from_raw(known).name()
+                    this.name(),
+                    known.name()
                 )));
             }
             Some(_) => {}

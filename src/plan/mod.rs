@@ -26,11 +26,13 @@ use crate::cli::{
 use crate::filter::Filter;
 use crate::filter::flush::{Flush as FlushRequest, KernelRelease};
 use crate::labelmap::LabelMap;
+use crate::model::entry::Family;
 use crate::model::event::EventSet;
 use crate::model::group::KeyField;
 use crate::model::table::Table;
 use crate::netlink::netns::Scope;
 use crate::output::Format;
+use crate::output::top::TopFormat;
 
 pub use filter::{Lookup, filter, filter_with_labels, lookup};
 pub use output::{Environment, LabelSource, Output};
@@ -91,23 +93,31 @@ fn scope(netns: Option<&str>, all_netns: bool) -> Result<Scope, UsageError> {
 /// Where a command reads entries from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A saved dump (`--input`): a path, or `-` for standard input.
-    Saved(String),
+    /// A saved dump (`--input`).
+    Saved(Saved),
     /// The kernel.
     Kernel(Target),
 }
 
+/// A saved dump to read: where it is, and where the names of its `labels=` come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// A path, or `-` for standard input.
+    pub path: String,
+    pub labels: LabelSource,
+}
+
 impl Source {
-    fn from_args(
-        input: &Option<String>,
-        target: &TargetArgs,
-        all_netns: bool,
-    ) -> Result<Source, UsageError> {
-        let target = Target::from_args(target, all_netns)?;
-        Ok(match input {
-            Some(path) => Source::Saved(path.clone()),
+    /// The source `--input` names, else the kernel of `target` (checked even for a saved
+    /// dump); `label_map` is the map `-l` read, if it did.
+    fn new(input: &Option<String>, target: Target, label_map: &Option<LabelMap>) -> Source {
+        match input {
+            Some(path) => Source::Saved(Saved {
+                path: path.clone(),
+                labels: LabelSource::names(label_map.clone()),
+            }),
             None => Source::Kernel(target),
-        })
+        }
     }
 }
 
@@ -161,8 +171,9 @@ pub struct List {
 
 impl List {
     pub fn from_args(args: &ListArgs, env: &Environment) -> Result<List, UsageError> {
-        let source = Source::from_args(&args.input.input, &args.target, args.all.all_netns)?;
+        let target = Target::from_args(&args.target, args.all.all_netns)?;
         let (filter, label_map) = filter(&args.filter)?;
+        let source = Source::new(&args.input.input, target, &label_map);
         let output = Output::from_args(&args.output, label_map, env)?;
         let all = matches!(&source, Source::Kernel(target) if target.all());
         if matches!(source, Source::Saved(_)) && args.table != Table::Conntrack {
@@ -207,14 +218,13 @@ pub struct Count {
     pub source: Source,
     pub table: Table,
     pub filter: Filter,
-    /// The label map `-l` read, for a saved dump's `labels=` names.
-    pub label_map: Option<LabelMap>,
 }
 
 impl Count {
     pub fn from_args(args: &CountArgs) -> Result<Count, UsageError> {
-        let source = Source::from_args(&args.input.input, &args.target, args.all.all_netns)?;
+        let target = Target::from_args(&args.target, args.all.all_netns)?;
         let (filter, label_map) = filter(&args.filter)?;
+        let source = Source::new(&args.input.input, target, &label_map);
         if args.table == Table::Expect {
             check_expect_filter(&filter)?;
             if matches!(source, Source::Saved(_)) {
@@ -225,7 +235,6 @@ impl Count {
             source,
             table: args.table,
             filter,
-            label_map,
         })
     }
 }
@@ -359,7 +368,7 @@ pub struct Flush {
     pub target: Target,
     pub table: Table,
     /// `-f`, the one filter a flush takes.
-    pub family: Option<FamilyArg>,
+    pub family: Option<Family>,
     /// The family as a filter.
     pub filter: Filter,
     pub output: Output,
@@ -378,8 +387,9 @@ impl Flush {
         let output = Output::from_args(&args.output, None, env)?;
         let path = DeletePath::from_args(&args.delete, DeletePath::Auto);
         let dry_run = args.delete.dry_run;
+        let family = args.family.map(FamilyArg::family);
         let filter = Filter {
-            family: args.family.map(FamilyArg::raw),
+            family: family.map(Family::raw),
             ..Filter::default()
         };
         let mut one_request = None;
@@ -392,7 +402,7 @@ impl Flush {
         Ok(Flush {
             target,
             table: args.table,
-            family: args.family,
+            family,
             filter,
             output,
             one_request,
@@ -407,8 +417,8 @@ impl Flush {
 pub struct Top {
     pub source: Source,
     pub filter: Filter,
-    /// The label map `-l` read, if it did.
-    pub label_map: Option<LabelMap>,
+    /// Where the names of the labels shown come from.
+    pub labels: LabelSource,
     /// Draw the live view (on a terminal) rather than print the groups once.
     pub live: bool,
     pub by: Vec<KeyField>,
@@ -416,13 +426,14 @@ pub struct Top {
     /// How many groups to show.
     pub limit: usize,
     pub interval: Duration,
-    pub format: TopFormatArg,
+    pub format: TopFormat,
 }
 
 impl Top {
     pub fn from_args(args: &TopArgs, env: &Environment) -> Result<Top, UsageError> {
-        let source = Source::from_args(&args.input.input, &args.target, args.all.all_netns)?;
+        let target = Target::from_args(&args.target, args.all.all_netns)?;
         let (filter, label_map) = filter(&args.filter)?;
+        let source = Source::new(&args.input.input, target, &label_map);
         let live = wants_live(args, env.stdout_is_terminal)?;
         if let Source::Kernel(target) = &source {
             if args.by.contains(&KeyField::Netns) && !target.all() {
@@ -434,13 +445,17 @@ impl Top {
         Ok(Top {
             source,
             filter,
-            label_map,
+            labels: LabelSource::names(label_map),
             live,
             by: args.by.clone(),
             sort: args.sort,
             limit: args.top as usize,
             interval: args.interval,
-            format: args.output.unwrap_or(TopFormatArg::Table),
+            format: match args.output {
+                None | Some(TopFormatArg::Table) => TopFormat::Table,
+                Some(TopFormatArg::Json) => TopFormat::Json,
+                Some(TopFormatArg::Plain) => TopFormat::Plain,
+            },
         })
     }
 }

@@ -57,6 +57,17 @@ pub enum LabelSource {
     Map(LabelMap),
 }
 
+impl LabelSource {
+    /// For what shows label names whatever the format (`ct top`, a saved dump's
+    /// `labels=`): `-l`'s map, else connlabel.conf when it is there.
+    pub fn names(label_map: Option<LabelMap>) -> LabelSource {
+        match label_map {
+            Some(map) => LabelSource::Map(map),
+            None => LabelSource::FileIfPresent(CONNLABEL_CONF),
+        }
+    }
+}
+
 impl Output {
     /// The output part; `label_map` is the map `-l` already read, if it did.
     pub fn from_args(

@@ -3,6 +3,7 @@ use std::path::Path;
 use super::*;
 use crate::cli::{Cli, Command};
 use crate::kernel::*;
+use crate::labelmap::CONNLABEL_CONF;
 use crate::model::entry::L4;
 use clap::Parser;
 
@@ -361,4 +362,27 @@ fn the_exporter_takes_the_same_namespace_flags() {
     );
     assert_eq!(exporter("exporter --all-netns").unwrap().scope, Scope::All);
     assert_eq!(exporter("exporter").unwrap().scope, Scope::Own);
+}
+
+#[test]
+fn top_takes_its_format_and_label_names_from_the_plan() {
+    let top = |args: &str| {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let Command::Top(top) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not top");
+        };
+        Top::from_args(&top, &Environment::default()).unwrap()
+    };
+    let plain = top("top -o plain --input saved.txt");
+    assert_eq!(plain.format, TopFormat::Plain);
+    assert_eq!(plain.labels, LabelSource::FileIfPresent(CONNLABEL_CONF));
+    assert_eq!(
+        plain.source,
+        Source::Saved(Saved {
+            path: "saved.txt".into(),
+            labels: LabelSource::FileIfPresent(CONNLABEL_CONF),
+        })
+    );
+    assert_eq!(top("top --once").format, TopFormat::Table);
+    assert_eq!(top("top -o json").format, TopFormat::Json);
 }

@@ -10,24 +10,23 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::{Stderr, connect, stdout};
-use crate::cli::TopFormatArg;
+use super::{Stderr, connect, load_labels, stdout};
 use crate::filter::Filter;
-use crate::labelmap::{CONNLABEL_CONF, LabelMap};
+use crate::labelmap::LabelMap;
 use crate::model::entry::Entry;
 use crate::model::group::{Grouping, SortBy, intern_netns};
 use crate::model::stats::Headline;
 use crate::model::table::Table;
 use crate::netlink::Conntrack;
 use crate::netlink::netns::Namespace;
-use crate::output::top::{TopView, print_json, print_plain, print_table};
+use crate::output::top::{self, TopView};
 use crate::plan::{self, Source, Target};
 
 pub fn run(plan: plan::Top) -> Result<()> {
     let plan::Top {
         source,
         filter,
-        label_map,
+        labels,
         live,
         by,
         sort,
@@ -35,11 +34,11 @@ pub fn run(plan: plan::Top) -> Result<()> {
         interval,
         format,
     } = plan;
-    let labels = label_map.or_else(|| LabelMap::load(std::path::Path::new(CONNLABEL_CONF)).ok());
+    let labels = load_labels(&labels);
     let order = sort.order();
     let grouping = Grouping::new(by.clone());
     let reading = match source {
-        Source::Saved(path) => read_saved(&path, &filter, labels.clone(), grouping)?,
+        Source::Saved(saved) => read_saved(&saved, &filter, grouping)?,
         Source::Kernel(target) => {
             let mut tables = match target.all() {
                 true => Tables::All(target.clone()),
@@ -71,11 +70,7 @@ pub fn run(plan: plan::Top) -> Result<()> {
     }
     let view = reading.view(order, limit, labels.as_ref(), None);
     let mut out = stdout();
-    match format {
-        TopFormatArg::Table => print_table(&mut out, &view)?,
-        TopFormatArg::Json => print_json(&mut out, &view)?,
-        TopFormatArg::Plain => print_plain(&mut out, &view)?,
-    }
+    top::print(&mut out, &view, format)?;
     out.flush()?;
     Ok(())
 }
@@ -243,13 +238,8 @@ fn read_table_noting(
 }
 
 /// Groups the entries of a saved dump that pass `filter`.
-pub fn read_saved(
-    path: &str,
-    filter: &Filter,
-    labels: Option<LabelMap>,
-    mut grouping: Grouping,
-) -> Result<Reading> {
-    let mut dump = super::open_saved(path, labels)?;
+pub fn read_saved(saved: &plan::Saved, filter: &Filter, mut grouping: Grouping) -> Result<Reading> {
+    let mut dump = super::open_saved(saved)?;
     let stats = dump.read(&mut Stderr, |entry| {
         add_if_matching(&mut grouping, filter, entry);
         Ok(())

@@ -50,7 +50,7 @@ fn tcp(src: &str, dst: &str) -> Event {
     let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
     Event {
         kind: EventKind::New,
-        family: crate::filter::family_of(src),
+        family: crate::model::entry::Family::of(src).raw(),
         protonum: Some(IPPROTO_TCP),
         original: [Some(src), Some(dst)],
         reply: [Some(dst), Some(src)],
@@ -889,4 +889,12 @@ fn random_filters_never_drop_a_match() {
     // Enough of each to mean something (of 100,000 events).
     let counts = format!("{kept} kept, {dropped} dropped, {exact} complete events");
     assert!(kept > 5000 && dropped > 50000 && exact > 5000, "{counts}");
+}
+
+/// The state check finds every stateful tracker's nest, in the order of STATEFUL.
+#[test]
+fn every_stateful_tracker_has_its_protoinfo_attributes() {
+    let listed: Vec<u8> = PROTOINFO_STATES.iter().map(|(p, _, _)| *p).collect();
+    let stateful: Vec<u8> = STATEFUL.iter().map(|(p, _, _)| *p).collect();
+    assert_eq!(listed, stateful);
 }

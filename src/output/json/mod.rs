@@ -29,14 +29,11 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{
-    DCCP_CONNTRACK_NAMES, IP_CT_TCP_FLAG_NAMES, IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP,
-    IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPS_NAMES,
-    SCTP_CONNTRACK_NAMES, TCP_CONNTRACK_NAMES,
-};
+use crate::kernel::{IP_CT_TCP_FLAG_NAMES, IPS_NAMES};
 use crate::labelmap::LabelMap;
 use crate::model::entry::{
-    DccpRole, Family, LabelBits, Labels, ProtoState, SeqAdj, Status, Synproxy, TcpFlags, proto_name,
+    DccpRole, Family, LabelBits, Labels, ProtoState, STATEFUL, SeqAdj, Status, Synproxy, TcpFlags,
+    proto_name, protocol_text, protonum_of, stateful_protocols_text,
 };
 use crate::model::expect::Expectation;
 use crate::output::excerpt;
@@ -325,18 +322,6 @@ impl<'de> Deserialize<'de> for FamilyText {
     }
 }
 
-/// The protocols [`proto_name`] names; a test checks the list against it.
-const NAMED_PROTOCOLS: [u8; 8] = [
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    IPPROTO_UDPLITE,
-    IPPROTO_ICMP,
-    IPPROTO_ICMPV6,
-    IPPROTO_SCTP,
-    IPPROTO_GRE,
-    IPPROTO_DCCP,
-];
-
 /// `proto`: the protocol's name, or its number as text for a protocol conntrack has no
 /// name for. Read, it is kept as written, to be checked against `protonum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,10 +340,7 @@ impl ProtoText {
     }
 
     fn parse(text: &str) -> Result<ProtoText, String> {
-        if let Some(named) = NAMED_PROTOCOLS
-            .into_iter()
-            .find(|&protonum| proto_name(protonum) == Some(text))
-        {
+        if let Some(named) = protonum_of(text) {
             return Ok(ProtoText::Name(named));
         }
         decimal(text)
@@ -400,77 +382,57 @@ impl<'de> Deserialize<'de> for ProtoText {
     }
 }
 
-/// A protocol as messages name it: `tcp`, or `protocol 50`.
-fn protocol_text(protonum: u8) -> String {
-    proto_name(protonum).map_or_else(|| format!("protocol {protonum}"), str::to_owned)
-}
-
 /// `state`: its name, and its number in each tracker's table that has the name, picked
 /// once the protocol is known (ESTABLISHED is 3 for tcp, 4 for sctp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateText {
     pub name: &'static str,
-    pub tcp: Option<u8>,
-    pub sctp: Option<u8>,
-    pub dccp: Option<u8>,
+    /// Its number in each tracker of [`STATEFUL`] that has the name, in that order.
+    pub raw: [Option<u8>; STATEFUL.len()],
 }
 
 impl StateText {
     /// An entry's state as the printer writes it.
     pub fn of(state: ProtoState) -> StateText {
-        let mut text = StateText {
+        let mut raw = [None; STATEFUL.len()];
+        raw[state.tracker().0] = Some(state.raw());
+        StateText {
             name: state.name(),
-            tcp: None,
-            sctp: None,
-            dccp: None,
-        };
-        match state {
-            ProtoState::Tcp(raw) => text.tcp = Some(raw),
-            ProtoState::Sctp(raw) => text.sctp = Some(raw),
-            ProtoState::Dccp(raw) => text.dccp = Some(raw),
+            raw,
         }
-        text
     }
 
     fn parse(text: &str) -> Result<StateText, String> {
-        let find = |names: &[&'static str]| {
+        let found = STATEFUL.map(|(_, _, names)| {
             names
                 .iter()
                 .zip(0u8..)
                 .find(|(name, _)| **name == text)
                 .map(|(name, raw)| (*name, raw))
-        };
-        let (tcp, sctp, dccp) = (
-            find(&TCP_CONNTRACK_NAMES),
-            find(&SCTP_CONNTRACK_NAMES),
-            find(&DCCP_CONNTRACK_NAMES),
-        );
-        let Some((name, _)) = tcp.or(sctp).or(dccp) else {
+        });
+        let Some((name, _)) = found.iter().flatten().next().copied() else {
             return Err(format!("unknown state '{text}'", text = excerpt(text)));
         };
-        let raw = |found: Option<(&str, u8)>| found.map(|(_, raw)| raw);
         Ok(StateText {
             name,
-            tcp: raw(tcp),
-            sctp: raw(sctp),
-            dccp: raw(dccp),
+            raw: found.map(|found| found.map(|(_, raw)| raw)),
         })
     }
 
     /// The state of an entry of `protonum`.
     pub fn for_protocol(self, protonum: u8) -> Result<ProtoState, String> {
-        let state = match protonum {
-            IPPROTO_TCP => self.tcp.map(ProtoState::Tcp),
-            IPPROTO_SCTP => self.sctp.map(ProtoState::Sctp),
-            IPPROTO_DCCP => self.dccp.map(ProtoState::Dccp),
-            _ => {
-                return Err(format!(
-                    "'state' is for tcp, sctp and dccp only, not {}",
-                    protocol_text(protonum)
-                ));
-            }
+        let Some((&(_, make, _), raw)) = STATEFUL
+            .iter()
+            .zip(self.raw)
+            .find(|((number, _, _), _)| *number == protonum)
+        else {
+            return Err(format!(
+                "'state' is for {} only, not {}",
+                stateful_protocols_text(),
+                protocol_text(protonum)
+            ));
         };
-        state.ok_or_else(|| {
+        raw.map(make).ok_or_else(|| {
             format!(
                 "'state': '{}' is not a {} state",
                 self.name,
@@ -989,14 +951,6 @@ fn decimal(text: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_protocol_list_matches_the_model() {
-        let named: Vec<u8> = (0..=u8::MAX).filter(|&p| proto_name(p).is_some()).collect();
-        let mut listed = NAMED_PROTOCOLS.to_vec();
-        listed.sort_unstable();
-        assert_eq!(listed, named);
-    }
 
     #[test]
     fn decimals_are_canonical() {

@@ -21,12 +21,12 @@ use std::net::IpAddr;
 use serde::de::{DeserializeSeed, IgnoredAny};
 use serde_path_to_error::Segment;
 
-use super::{JsonDirection, JsonEntry, ObjectSeed, protocol_text};
+use super::{JsonDirection, JsonEntry, ObjectSeed};
 use crate::kernel::{
     IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP,
 };
 use crate::model::entry::{
-    Counters, Entry, Family, L4, LabelBits, SeqAdj, TcpFlags, Tuple, has_ports,
+    Counters, Entry, Family, L4, LabelBits, SeqAdj, TcpFlags, Tuple, has_ports, protocol_text,
 };
 use crate::output::excerpt;
 

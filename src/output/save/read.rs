@@ -25,8 +25,8 @@
 use std::net::IpAddr;
 
 use crate::kernel::*;
-use crate::model::entry::protonum_of;
 use crate::model::entry::{DccpRole, Entry, Family, L4, ProtoState, Status, Tuple, has_ports};
+use crate::model::entry::{protocol_text, protonum_of};
 use crate::output::classic::read::{destination_rewritten, source_rewritten};
 use crate::output::excerpt;
 
@@ -178,12 +178,12 @@ impl<'a> Options<'a> {
     fn into_entry(self) -> Result<Entry<'static>, String> {
         let src = self.src.ok_or("no original source (-s)")?;
         let dst = self.dst.ok_or("no original destination (-d)")?;
-        let family = family_of(src.value);
+        let family = Family::of(src.value);
         for address in [Some(dst), self.reply_src, self.reply_dst]
             .into_iter()
             .flatten()
         {
-            if family_of(address.value) != family {
+            if Family::of(address.value) != family {
                 return Err(format!(
                     "'{} {}' is not an {} address, as '-s' is",
                     address.option,
@@ -336,18 +336,6 @@ fn reply_icmp_type(protonum: u8, sent: u8) -> u8 {
             _ => None,
         })
         .unwrap_or(sent)
-}
-
-fn family_of(address: IpAddr) -> Family {
-    match address {
-        IpAddr::V4(_) => Family::Ipv4,
-        IpAddr::V6(_) => Family::Ipv6,
-    }
-}
-
-fn protocol_text(protonum: u8) -> String {
-    crate::model::entry::proto_name(protonum)
-        .map_or_else(|| format!("protocol {protonum}"), str::to_owned)
 }
 
 /// The unsigned types options hold, with their largest value for messages.
