@@ -15,6 +15,7 @@ use crate::labelmap::LabelMap;
 use crate::model::table::Table;
 use crate::netlink::Conntrack;
 use crate::output::NetnsTag;
+use crate::output::stats::print_count;
 use crate::plan::{self, Source};
 
 pub fn run(plan: plan::Count) -> Result<()> {
@@ -25,7 +26,7 @@ pub fn run(plan: plan::Count) -> Result<()> {
         label_map,
     } = plan;
     let target = match source {
-        Source::Saved(path) => return print_count(count_saved(&path, &filter, label_map)?),
+        Source::Saved(path) => return print_one(count_saved(&path, &filter, label_map)?),
         Source::Kernel(target) => target,
     };
     let everything = filter == Filter::default();
@@ -36,15 +37,14 @@ pub fn run(plan: plan::Count) -> Result<()> {
         (true, false) => conntrack.count_expectations(&filter),
     };
     if !target.all() {
-        return print_count(count(&mut connect(&target)?)?);
+        return print_one(count(&mut connect(&target)?)?);
     }
-    // One line per namespace, `[LABEL] COUNT`, each as soon as it is known.
+    // One line per namespace, `[LABEL] COUNT` (the printer puts the tag), each as soon
+    // as it is known.
     let mut out = stdout();
     super::for_each_table(&target, |conntrack, namespace| {
         let count = count(conntrack)?;
-        let tag = namespace.map(NetnsTag::of);
-        out.write_all(tag.as_ref().map_or(&b""[..], |tag| &tag.prefix))?;
-        writeln!(out, "{count}")?;
+        print_count(&mut out, count, namespace.map(NetnsTag::of).as_ref())?;
         Ok(())
     })?;
     out.flush()?;
@@ -52,9 +52,9 @@ pub fn run(plan: plan::Count) -> Result<()> {
     Ok(())
 }
 
-fn print_count(count: u64) -> Result<()> {
+fn print_one(count: u64) -> Result<()> {
     let mut out = stdout();
-    writeln!(out, "{count}")?;
+    print_count(&mut out, count, None)?;
     out.flush()?;
     report_proc_fallback();
     Ok(())

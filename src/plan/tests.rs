@@ -362,3 +362,17 @@ fn the_exporter_takes_the_same_namespace_flags() {
     assert_eq!(exporter("exporter --all-netns").unwrap().scope, Scope::All);
     assert_eq!(exporter("exporter").unwrap().scope, Scope::Own);
 }
+
+#[test]
+fn stats_formats_are_output_s_own() {
+    let format = |args: &str| {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let Command::Stats(stats) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not stats");
+        };
+        Stats::from_args(&stats).unwrap().format
+    };
+    assert_eq!(format("stats"), StatsFormat::Classic);
+    assert_eq!(format("stats -o json"), StatsFormat::Json);
+    assert_eq!(format("stats expect -o table"), StatsFormat::Table);
+}
