@@ -14,6 +14,7 @@ use crate::filter::Filter;
 use crate::model::table::Table;
 use crate::netlink::Conntrack;
 use crate::output::NetnsTag;
+use crate::output::stats::print_count;
 use crate::plan::{self, Source};
 
 pub fn run(plan: plan::Count) -> Result<()> {
@@ -23,7 +24,7 @@ pub fn run(plan: plan::Count) -> Result<()> {
         filter,
     } = plan;
     let target = match source {
-        Source::Saved(saved) => return print_count(count_saved(&saved, &filter)?),
+        Source::Saved(saved) => return print_one(count_saved(&saved, &filter)?),
         Source::Kernel(target) => target,
     };
     let everything = filter == Filter::default();
@@ -34,15 +35,14 @@ pub fn run(plan: plan::Count) -> Result<()> {
         (true, false) => conntrack.count_expectations(&filter),
     };
     if !target.all() {
-        return print_count(count(&mut connect(&target)?)?);
+        return print_one(count(&mut connect(&target)?)?);
     }
-    // One line per namespace, `[LABEL] COUNT`, each as soon as it is known.
+    // One line per namespace, `[LABEL] COUNT` (the printer puts the tag), each as soon
+    // as it is known.
     let mut out = stdout();
     super::for_each_table(&target, |conntrack, namespace| {
         let count = count(conntrack)?;
-        let tag = namespace.map(NetnsTag::of);
-        out.write_all(tag.as_ref().map_or(&b""[..], |tag| &tag.prefix))?;
-        writeln!(out, "{count}")?;
+        print_count(&mut out, count, namespace.map(NetnsTag::of).as_ref())?;
         Ok(())
     })?;
     out.flush()?;
@@ -50,9 +50,9 @@ pub fn run(plan: plan::Count) -> Result<()> {
     Ok(())
 }
 
-fn print_count(count: u64) -> Result<()> {
+fn print_one(count: u64) -> Result<()> {
     let mut out = stdout();
-    writeln!(out, "{count}")?;
+    print_count(&mut out, count, None)?;
     out.flush()?;
     report_proc_fallback();
     Ok(())

@@ -76,11 +76,11 @@ pub fn for_each_table(
 /// (docs/namespaces.md). ct's own namespace or the one `--netns` names is one place:
 /// when it cannot be entered (it does not exist, is no namespace, or the right to enter
 /// it is missing) or read, that is the command's failure (exit 1). `--all-netns` lists
-/// the namespaces once, then enters each in turn: one that fails (it vanished since the
-/// listing, cannot be entered, or its kernel refused) is handed to `skipped` as
-/// `network namespace LABEL: WHY; skipped` and the rest go on; the command fails only
-/// when none could be read ("no network namespace could be read"), or at once when
-/// standard output fails.
+/// the namespaces once, then enters each in turn through [`visit_places`]: one that
+/// fails (it vanished since the listing, cannot be entered, or its kernel refused) is
+/// handed to `skipped` as `network namespace LABEL: WHY; skipped` and the rest go on;
+/// the command fails only when none could be read ("no network namespace could be
+/// read"), or at once when standard output fails.
 pub fn for_each_place(
     scope: &Scope,
     mut skipped: impl FnMut(String),
@@ -91,22 +91,46 @@ pub fn for_each_place(
         return places.iter().try_for_each(each);
     }
     let mut last_failure = None;
-    let mut read_any = false;
-    for place in &places {
-        match each(place) {
-            Ok(()) => read_any = true,
-            Err(err) if is_output_failure(&err) => return Err(err),
-            Err(err) => {
-                let label = place.tag().map(Namespace::label).unwrap_or_default();
-                skipped(format!("network namespace {label}: {err:#}; skipped"));
-                last_failure = Some(err);
-            }
-        }
-    }
+    let read_any = visit_places(
+        &places,
+        |place, err| {
+            skipped(skipped_message(place, &err));
+            last_failure = Some(err);
+        },
+        &mut each,
+    )?;
     match last_failure {
         Some(err) if !read_any => Err(err.context("no network namespace could be read")),
         _ => Ok(()),
     }
+}
+
+/// The walk under [`for_each_place`], for the readers that go on whatever fails
+/// (`ct watch`'s namespaces made later, each scrape of `ct exporter`): runs `each` on
+/// every place in turn; a place that fails is handed to `failed` with why, and the rest
+/// go on. Only a failure of standard output ends the walk (it is returned). True when
+/// some place was read.
+pub fn visit_places(
+    places: &[Place],
+    mut failed: impl FnMut(&Place, anyhow::Error),
+    mut each: impl FnMut(&Place) -> Result<()>,
+) -> Result<bool> {
+    let mut read_any = false;
+    for place in places {
+        match each(place) {
+            Ok(()) => read_any = true,
+            Err(err) if is_output_failure(&err) => return Err(err),
+            Err(err) => failed(place, err),
+        }
+    }
+    Ok(read_any)
+}
+
+/// What is said of a namespace [`visit_places`] skipped: `network namespace LABEL: WHY;
+/// skipped`, LABEL as `--all-netns` tags its entries.
+pub fn skipped_message(place: &Place, err: &anyhow::Error) -> String {
+    let label = place.tag().map(Namespace::label).unwrap_or_default();
+    format!("network namespace {label}: {err:#}; skipped")
 }
 
 /// Says on stderr that a namespace was skipped (see [`for_each_place`]).
@@ -268,4 +292,60 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(name: &str) -> Place {
+        let mut namespace = Namespace::named(name);
+        namespace.inode = 7;
+        Place {
+            namespace: Some(namespace),
+            tagged: true,
+        }
+    }
+
+    #[test]
+    fn a_walk_goes_on_past_a_namespace_that_fails_and_says_so() {
+        let places = [place("a"), place("b"), place("c")];
+        let mut read = Vec::new();
+        let mut skipped = Vec::new();
+        let result = visit_places(
+            &places,
+            |place, err| skipped.push(skipped_message(place, &err)),
+            |place| {
+                let label = place.tag().map(Namespace::label).unwrap_or_default();
+                if label == "b" {
+                    anyhow::bail!("vanished");
+                }
+                read.push(label);
+                Ok(())
+            },
+        );
+        assert!(result.unwrap());
+        assert_eq!(read, ["a", "c"]);
+        assert_eq!(skipped, ["network namespace b: vanished; skipped"]);
+    }
+
+    #[test]
+    fn a_walk_stops_when_standard_output_fails() {
+        let places = [place("a"), place("b")];
+        let mut tried = 0;
+        let result = visit_places(
+            &places,
+            |_, _| panic!("standard output's failure is no namespace's"),
+            |_| {
+                tried += 1;
+                Err(stdout_error(io::Error::from(io::ErrorKind::StorageFull)).into())
+            },
+        );
+        assert_eq!(tried, 1);
+        assert!(result.is_err());
+        assert!(
+            !visit_places(&places, |_, _| {}, |_| anyhow::bail!("refused")).unwrap(),
+            "nothing was read"
+        );
+    }
 }

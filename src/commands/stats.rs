@@ -6,12 +6,13 @@ use std::io::Write;
 use anyhow::{Context, Result};
 
 use super::{Stderr, connect, stdout};
-use crate::cli::StatsFormatArg;
 use crate::model::stats::Headline;
 use crate::model::table::Table;
 use crate::netlink::ops::proc_fallback;
 use crate::output::NetnsTag;
-use crate::output::stats::{print_classic, print_json, print_namespaces_table, print_table};
+use crate::output::stats::{
+    StatsFormat, print_classic, print_json, print_namespaces_table, print_table,
+};
 use crate::plan::{self, Target};
 
 /// Says, once the output is out, that numbers came from /proc (if they did): the same
@@ -39,14 +40,11 @@ pub fn run(plan: plan::Stats) -> Result<()> {
     let mut conntrack = connect(&target)?;
     let cpus = conntrack.cpu_stats(kind)?;
     match format {
-        None => print_classic(&mut out, &cpus)?,
-        Some(format) => {
-            let global = conntrack.table_stats(kind)?;
-            match format {
-                StatsFormatArg::Json => print_json(&mut out, kind, &global, &cpus)?,
-                StatsFormatArg::Table => print_table(&mut out, kind, &global, &cpus)?,
-            }
+        StatsFormat::Classic => print_classic(&mut out, &cpus, None)?,
+        StatsFormat::Json => {
+            print_json(&mut out, kind, &conntrack.table_stats(kind)?, &cpus, None)?
         }
+        StatsFormat::Table => print_table(&mut out, kind, &conntrack.table_stats(kind)?, &cpus)?,
     }
     out.flush()?;
     report_proc_fallback();
@@ -54,37 +52,26 @@ pub fn run(plan: plan::Stats) -> Result<()> {
 }
 
 /// `--all-netns`: conntrack's lines with each namespace's `[LABEL] ` before them, one
-/// JSON object per namespace with its `netns` first, or one table of every namespace's
-/// fill level and drop counters.
+/// JSON object per namespace with its `netns` first (the printers put the tag), or one
+/// table of every namespace's fill level and drop counters.
 fn all_namespaces<W: Write>(
     target: &Target,
     kind: Table,
-    format: Option<StatsFormatArg>,
+    format: StatsFormat,
     out: &mut W,
 ) -> Result<()> {
     let mut rows = Vec::new();
-    let mut text = Vec::new();
     super::for_each_table(target, |conntrack, namespace| {
         let tag = namespace
             .map(NetnsTag::of)
             .context("every table has a namespace")?;
         let cpus = conntrack.cpu_stats(kind)?;
-        text.clear();
         match format {
-            None => {
-                print_classic(&mut text, &cpus)?;
-                for line in text.split_inclusive(|byte| *byte == b'\n') {
-                    out.write_all(&tag.prefix)?;
-                    out.write_all(line)?;
-                }
+            StatsFormat::Classic => print_classic(out, &cpus, Some(&tag))?,
+            StatsFormat::Json => {
+                print_json(out, kind, &conntrack.table_stats(kind)?, &cpus, Some(&tag))?;
             }
-            Some(StatsFormatArg::Json) => {
-                print_json(&mut text, kind, &conntrack.table_stats(kind)?, &cpus)?;
-                out.write_all(b"{")?;
-                out.write_all(&tag.json_head)?;
-                out.write_all(text.get(1..).unwrap_or_default())?;
-            }
-            Some(StatsFormatArg::Table) => {
+            StatsFormat::Table => {
                 rows.push((
                     tag.label,
                     Headline::new(conntrack.table_stats(kind)?, &cpus),
@@ -93,7 +80,7 @@ fn all_namespaces<W: Write>(
         }
         Ok(())
     })?;
-    if format == Some(StatsFormatArg::Table) {
+    if format == StatsFormat::Table {
         print_namespaces_table(out, kind, &rows)?;
     }
     out.flush()?;

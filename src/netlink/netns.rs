@@ -157,6 +157,30 @@ impl Namespace {
     }
 }
 
+/// ct's own namespace, as readers that label every namespace (`ct exporter`) name it:
+/// `host` when it is the initial one, else as `--all-netns` labels it (its name under
+/// /run/netns, `net:INODE,pid:N`...), else by its inode. None when its file cannot be
+/// read (no /proc).
+pub fn own() -> Option<Namespace> {
+    let path = PathBuf::from("/proc/self/ns/net");
+    let inode = inode_of(&path)?;
+    let initial = Some(inode) == initial_namespace();
+    let found = if initial {
+        None
+    } else {
+        discover().into_iter().find(|ns| ns.inode == inode)
+    };
+    Some(found.unwrap_or(Namespace {
+        inode,
+        name: None,
+        pid: None,
+        container: None,
+        initial,
+        spec: path.to_string_lossy().into_owned(),
+        path,
+    }))
+}
+
 /// Every network namespace of the host, one per inode: the named ones under /run/netns
 /// and those of every process under /proc. Named ones come first, by name, then the
 /// others by inode. A namespace file that cannot be read is left out.

@@ -5,7 +5,8 @@
 //! The framing is passed in, never added by the caller around what a printer wrote: the
 //! namespace tag is rendered once, by [`NetnsTag::of`], and each format puts it where it
 //! belongs (`[LABEL] ` before the line, a `netns` member first in a JSON object, the
-//! NETNS cell of the table); an event's kind, time and cause likewise.
+//! NETNS cell of the table); an event's kind, time and cause likewise. Counts and
+//! statistics are framed the same way, by their printers in `output::stats`.
 
 use std::io::{self, Write};
 

@@ -1,5 +1,8 @@
 //! Printers for `ct stats`: conntrack's per-CPU lines, a table for people, one JSON
-//! object for scripts.
+//! object for scripts; and `ct count`'s number. Under `--all-netns` the caller hands
+//! over each namespace's [`NetnsTag`] and the printer puts it where the format wants it
+//! (`[LABEL] ` before each line, a `netns` member first in the JSON object), as the
+//! entries' printers do.
 
 use std::io::{self, Write};
 
@@ -7,18 +10,49 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use tabled::builder::Builder;
 
+use super::NetnsTag;
 use super::push_decimal;
 use super::table::render;
 use crate::model::stats::{CpuStats, GlobalStats, Headline, totals};
 use crate::model::table::Table;
 
+/// How `ct stats` prints (the plan makes it from `-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsFormat {
+    /// conntrack's per-CPU lines ([`print_classic`]).
+    Classic,
+    /// One JSON object ([`print_json`]).
+    Json,
+    /// A table for people ([`print_table`], [`print_namespaces_table`]).
+    Table,
+}
+
+/// `conntrack -C`'s line: the number and a newline, after `netns`'s `[LABEL] ` when
+/// given.
+pub fn print_count<W: Write>(out: &mut W, count: u64, netns: Option<&NetnsTag>) -> io::Result<()> {
+    let mut line = Vec::with_capacity(32);
+    if let Some(tag) = netns {
+        line.extend_from_slice(&tag.prefix);
+    }
+    push_decimal(&mut line, count);
+    line.push(b'\n');
+    out.write_all(&line)
+}
+
 /// `conntrack -S` (and `-S expect`), byte for byte: `cpu=N` left-aligned in four
 /// columns and a tab, then each counter as `name=value ` (the model already holds them
-/// in conntrack's order and names).
-pub fn print_classic<W: Write>(out: &mut W, cpus: &[CpuStats]) -> io::Result<()> {
+/// in conntrack's order and names); each line after `netns`'s `[LABEL] ` when given.
+pub fn print_classic<W: Write>(
+    out: &mut W,
+    cpus: &[CpuStats],
+    netns: Option<&NetnsTag>,
+) -> io::Result<()> {
     let mut line = Vec::with_capacity(256);
     for cpu in cpus {
         line.clear();
+        if let Some(tag) = netns {
+            line.extend_from_slice(&tag.prefix);
+        }
         line.extend_from_slice(b"cpu=");
         let start = line.len();
         push_decimal(&mut line, cpu.cpu);
@@ -38,14 +72,16 @@ pub fn print_classic<W: Write>(out: &mut W, cpus: &[CpuStats]) -> io::Result<()>
     Ok(())
 }
 
-/// One JSON object: `table` (conntrack or expect), `global` (entries, limit, fill level,
-/// when known), `totals` (each counter summed over the CPUs) and `cpus` (one object per
-/// CPU, its number as `cpu`). Counters are named as conntrack names them.
+/// One JSON object: `netns` first when given (the namespace, as entries carry it),
+/// `table` (conntrack or expect), `global` (entries, limit, fill level, when known),
+/// `totals` (each counter summed over the CPUs) and `cpus` (one object per CPU, its
+/// number as `cpu`). Counters are named as conntrack names them.
 pub fn print_json<W: Write>(
     out: &mut W,
     kind: Table,
     global: &GlobalStats,
     cpus: &[CpuStats],
+    netns: Option<&NetnsTag>,
 ) -> io::Result<()> {
     let view = JsonStats {
         table: kind.name(),
@@ -70,8 +106,13 @@ pub fn print_json<W: Write>(
             })
             .collect(),
     };
-    serde_json::to_writer(&mut *out, &view).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    let mut object = serde_json::to_vec(&view).map_err(io::Error::other)?;
+    // The namespace's member goes right after the object's opening brace.
+    if let Some(tag) = netns.filter(|_| object.first() == Some(&b'{')) {
+        object.splice(1..1, tag.json_head.iter().copied());
+    }
+    object.push(b'\n');
+    out.write_all(&object)
 }
 
 #[derive(Serialize)]
@@ -210,7 +251,7 @@ mod tests {
     #[test]
     fn classic_is_conntrack_s() {
         let mut out = Vec::new();
-        print_classic(&mut out, &cpus()).unwrap();
+        print_classic(&mut out, &cpus(), None).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "cpu=0   \tfound=1 insert_failed=2 unknown1=5 \n\
@@ -225,7 +266,7 @@ mod tests {
             entries: Some(1),
             max_entries: Some(4),
         };
-        print_json(&mut out, Table::Conntrack, &global, &cpus()).unwrap();
+        print_json(&mut out, Table::Conntrack, &global, &cpus(), None).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             concat!(
@@ -233,6 +274,52 @@ mod tests {
                 r#""totals":{"found":4,"insert_failed":6,"unknown1":11},"#,
                 r#""cpus":[{"cpu":0,"found":1,"insert_failed":2,"unknown1":5},"#,
                 r#"{"cpu":12345,"found":3,"insert_failed":4,"unknown1":6}]}"#,
+                "\n"
+            )
+        );
+    }
+
+    fn blue() -> NetnsTag {
+        NetnsTag::of(&crate::model::netns::Namespace {
+            inode: 4026532281,
+            name: Some("blue".into()),
+            pid: Some(7),
+            container: None,
+            initial: false,
+            path: "/run/netns/blue".into(),
+            spec: "/run/netns/blue".into(),
+        })
+    }
+
+    #[test]
+    fn counts_and_statistics_carry_the_namespace_tag_the_printer_puts() {
+        let mut out = Vec::new();
+        print_count(&mut out, 42, None).unwrap();
+        print_count(&mut out, 7, Some(&blue())).unwrap();
+        print_classic(&mut out, &cpus(), Some(&blue())).unwrap();
+        let global = GlobalStats {
+            entries: Some(1),
+            max_entries: None,
+        };
+        print_json(
+            &mut out,
+            Table::Expect,
+            &global,
+            &cpus()[..1],
+            Some(&blue()),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            concat!(
+                "42\n",
+                "[blue] 7\n",
+                "[blue] cpu=0   \tfound=1 insert_failed=2 unknown1=5 \n",
+                "[blue] cpu=12345\tfound=3 insert_failed=4 unknown1=6 \n",
+                r#"{"netns":{"label":"blue","name":"blue","inode":4026532281,"pid":7},"#,
+                r#""table":"expect","global":{"entries":1},"#,
+                r#""totals":{"found":1,"insert_failed":2,"unknown1":5},"#,
+                r#""cpus":[{"cpu":0,"found":1,"insert_failed":2,"unknown1":5}]}"#,
                 "\n"
             )
         );

@@ -32,6 +32,7 @@ use crate::model::group::KeyField;
 use crate::model::table::Table;
 use crate::netlink::netns::Scope;
 use crate::output::Format;
+use crate::output::stats::StatsFormat;
 use crate::output::top::TopFormat;
 
 pub use filter::{Lookup, filter, filter_with_labels, lookup};
@@ -245,7 +246,7 @@ pub struct Stats {
     pub target: Target,
     pub table: Table,
     /// `-o json` or `-o table`; conntrack's lines without.
-    pub format: Option<StatsFormatArg>,
+    pub format: StatsFormat,
 }
 
 impl Stats {
@@ -253,7 +254,11 @@ impl Stats {
         Ok(Stats {
             target: Target::from_args(&args.target, args.all.all_netns)?,
             table: args.table,
-            format: args.output,
+            format: match args.output {
+                None => StatsFormat::Classic,
+                Some(StatsFormatArg::Json) => StatsFormat::Json,
+                Some(StatsFormatArg::Table) => StatsFormat::Table,
+            },
         })
     }
 }

@@ -386,3 +386,17 @@ fn top_takes_its_format_and_label_names_from_the_plan() {
     assert_eq!(top("top --once").format, TopFormat::Table);
     assert_eq!(top("top -o json").format, TopFormat::Json);
 }
+
+#[test]
+fn stats_formats_are_output_s_own() {
+    let format = |args: &str| {
+        let argv = std::iter::once("ct").chain(args.split_whitespace());
+        let Command::Stats(stats) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not stats");
+        };
+        Stats::from_args(&stats).unwrap().format
+    };
+    assert_eq!(format("stats"), StatsFormat::Classic);
+    assert_eq!(format("stats -o json"), StatsFormat::Json);
+    assert_eq!(format("stats expect -o table"), StatsFormat::Table);
+}

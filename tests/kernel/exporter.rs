@@ -36,6 +36,11 @@ impl Drop for Guard {
 
 /// `ct exporter --listen 127.0.0.1:9447 ARGS` inside `ns`, once it answers.
 fn start_exporter(ns: &Netns, args: &[&str]) -> Guard {
+    start_exporter_logging(ns, args, Stdio::null())
+}
+
+/// [`start_exporter`] with its standard error going to `stderr`.
+fn start_exporter_logging(ns: &Netns, args: &[&str], stderr: Stdio) -> Guard {
     let mut argv = vec![ct_bin()];
     argv.extend(["exporter", "--listen", EXPORTER].map(String::from));
     argv.extend(args.iter().map(|a| a.to_string()));
@@ -44,7 +49,7 @@ fn start_exporter(ns: &Netns, args: &[&str]) -> Guard {
         .exec_cmd(&argv)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn ct exporter");
     let guard = Guard(child);
@@ -644,6 +649,34 @@ fn a_vanished_namespace_is_counted_as_an_error_and_serving_goes_on() {
         None
     );
     assert_eq!(value(&scrape(&home), &errors), Some(2.0));
+}
+
+/// A namespace a scrape cannot read is said on stderr in the words of every command
+/// that skips a namespace (docs/namespaces.md), once per scrape.
+#[test]
+fn a_namespace_a_scrape_cannot_read_is_reported_as_skipped() {
+    require_kernel!();
+    let home = Netns::new();
+    let other = Netns::new();
+    let name = other.name().to_string();
+    let log = TempFile::new("exporter-stderr", "");
+    let stderr = std::fs::OpenOptions::new()
+        .append(true)
+        .open(log.path_str())
+        .unwrap();
+    let _exporter = start_exporter_logging(&home, &["--netns", &name], stderr.into());
+    scrape(&home);
+    drop(other);
+    scrape(&home);
+    let path = format!("/run/netns/{name}");
+    let skipped = format!(
+        "ct: network namespace {name}: network namespace '{path}' not found ({path} does not \
+         exist); `ip netns list` shows the named ones; skipped"
+    );
+    assert_eq!(
+        std::fs::read_to_string(log.path_str()).unwrap(),
+        format!("ct: serving metrics on http://{EXPORTER}/metrics\n{skipped}\n")
+    );
 }
 
 /// Sends `raw`, ends the sending side and reads the answer: (status, head and body).

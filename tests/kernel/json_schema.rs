@@ -241,7 +241,7 @@ fn json_of_every_captured_reply_fits_the_schema() {
         );
         for global in [GlobalStats::default(), global] {
             let mut out = Vec::new();
-            print_json(&mut out, kind, &global, &cpus).unwrap();
+            print_json(&mut out, kind, &global, &cpus, None).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert_eq!(validate_json_lines(Kind::Stats, &text), 1, "{name}");
         }

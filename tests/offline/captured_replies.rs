@@ -59,7 +59,7 @@ fn stats_text(name: &str, kind: Table) -> (String, String) {
         .map(|(_, cpu, attributes)| decode_cpu_stats(kind, *cpu, attributes).unwrap())
         .collect();
     let mut out = Vec::new();
-    print_classic(&mut out, &cpus).unwrap();
+    print_classic(&mut out, &cpus, None).unwrap();
     (String::from_utf8(out).unwrap(), expected)
 }
 

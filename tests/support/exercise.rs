@@ -126,8 +126,8 @@ pub fn exercise_proc_stats(text: &str) {
 
 fn print_stats(cpus: &[CpuStats], global: &GlobalStats) {
     let mut out = Vec::new();
-    print_classic(&mut out, cpus).unwrap();
-    print_json(&mut out, Table::Conntrack, global, cpus).unwrap();
+    print_classic(&mut out, cpus, None).unwrap();
+    print_json(&mut out, Table::Conntrack, global, cpus, None).unwrap();
     print_table(&mut out, Table::Expect, global, cpus).unwrap();
 }
 

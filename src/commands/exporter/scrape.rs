@@ -9,28 +9,32 @@ use hyper::body::Bytes;
 use tokio::sync::Mutex;
 
 use super::metrics::{self, Lifetime, NamespaceScrape, Options};
-use crate::commands::Stderr;
+use crate::commands::{self, Stderr};
 use crate::netlink::Conntrack;
 use crate::netlink::netns::{self, Namespace, Place, Scope};
 
-/// The namespaces each scrape reads.
+/// The namespaces each scrape reads: the plan's scope, every one labelled as
+/// `--all-netns` labels it ([`Namespace::label`]).
 #[derive(Debug, Clone)]
-pub enum Sources {
-    /// The one ct runs in, under this label.
-    Own(String),
-    /// One other, entered by a thread for each reading.
-    One(Namespace),
-    /// Every namespace of the host, found anew at each scrape.
-    All,
+pub struct Sources {
+    scope: Scope,
+    /// The one place of ct's own namespace or `--netns`, resolved at start; under
+    /// `--all-netns` the namespaces are found anew at each scrape.
+    one: Option<Place>,
 }
+
+/// How a reading of ct's own namespace is labelled when /proc cannot tell which it is.
+const UNKNOWN_OWN_LABEL: &str = "self";
 
 impl Sources {
     /// Resolves `--netns`/`--all-netns` before anything is served, so that a namespace
     /// that does not exist fails at start, not at the first scrape.
     pub fn new(scope: &Scope) -> Result<Sources> {
-        match scope {
-            Scope::All => Ok(Sources::All),
-            Scope::Own => Ok(Sources::Own(own_label())),
+        let one = match scope {
+            Scope::All => None,
+            // Labelled `host` (or as --all-netns would label it); a socket opened "in"
+            // ct's own namespace needs no entering.
+            Scope::Own => Some(netns::own().map_or(Place::OWN, tagged)),
             Scope::Named(spec) => {
                 let named = Namespace::named(spec);
                 // Entered once now, so that a namespace that does not exist, a file that
@@ -43,50 +47,37 @@ impl Sources {
                     .into_iter()
                     .find(|ns| ns.inode == named.inode)
                     .unwrap_or(named);
-                Ok(Sources::One(namespace))
+                Some(tagged(namespace))
             }
-        }
+        };
+        Ok(Sources {
+            scope: scope.clone(),
+            one,
+        })
     }
 
-    /// (label, where to open a socket) for each namespace to read now: the places of
-    /// the one namespace strategy every command uses.
-    fn targets(&self) -> Vec<(String, Place)> {
-        match self {
-            Sources::Own(label) => vec![(label.clone(), Place::OWN)],
-            Sources::One(namespace) => vec![(
-                namespace.label(),
-                Place {
-                    namespace: Some(namespace.clone()),
-                    tagged: false,
-                },
-            )],
-            Sources::All => Scope::All
-                .places()
-                .into_iter()
-                .map(|place| (place.tag().map(Namespace::label).unwrap_or_default(), place))
-                .collect(),
+    /// The namespaces to read now, each tagged with its namespace.
+    fn places(&self) -> Vec<Place> {
+        match &self.one {
+            Some(place) => vec![place.clone()],
+            None => self.scope.places(),
         }
     }
 }
 
-/// The label of ct's own namespace: `host` when it is the initial one, else the label
-/// `--all-netns` would give it (its name under /run/netns, `net:INODE,pid:N`...).
-fn own_label() -> String {
-    let own = inode("/proc/self/ns/net".as_ref());
-    if own.is_some() && own == netns::initial_namespace() {
-        return "host".into();
-    }
-    let found = own.and_then(|own| netns::discover().into_iter().find(|ns| ns.inode == own));
-    match (found, own) {
-        (Some(namespace), _) => namespace.label(),
-        (None, Some(inode)) => format!("net:{inode}"),
-        (None, None) => "self".into(),
+/// A place whose readings carry its namespace's label.
+fn tagged(namespace: Namespace) -> Place {
+    Place {
+        namespace: Some(namespace),
+        tagged: true,
     }
 }
 
-fn inode(path: &std::path::Path) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|meta| meta.ino())
+/// The label of the readings of `place`.
+fn label(place: &Place) -> String {
+    place
+        .tag()
+        .map_or_else(|| UNKNOWN_OWN_LABEL.into(), Namespace::label)
 }
 
 /// The last reading, and what the exporter counted over its life.
@@ -157,30 +148,34 @@ impl Scraper {
         last.body.clone()
     }
 
-    /// Reads every namespace in turn. One that fails (it vanished between discovery and
-    /// reading, cannot be entered, or its kernel refused) is reported on stderr and in
+    /// Reads every namespace in turn, through the walk every command's loop over
+    /// namespaces uses (`commands::visit_places`). One that fails (it vanished between
+    /// discovery and reading, cannot be entered, or its kernel refused) is reported on
+    /// stderr as every command reports a namespace it skipped, counted in
     /// `conntrack_scrape_errors_total`, and left out of this scrape; the exporter goes on
     /// serving (docs/namespaces.md).
     fn read_all(&self) -> Vec<NamespaceScrape> {
-        self.sources
-            .targets()
-            .into_iter()
-            .map(|(netns, place)| {
+        let mut scrapes = Vec::new();
+        // Nothing here writes to standard output: the walk cannot fail.
+        let _ = commands::visit_places(
+            &self.sources.places(),
+            |place, err| commands::report_skipped(commands::skipped_message(place, &err)),
+            |place| {
                 let start = Instant::now();
-                let reading = self.read_one(&place);
-                if let Err(err) = &reading {
-                    let _ = std::io::Write::write_all(
-                        &mut Stderr,
-                        format!("ct: cannot read network namespace {netns}: {err:#}\n").as_bytes(),
-                    );
-                }
-                NamespaceScrape {
-                    netns,
-                    reading: reading.ok(),
+                let reading = self.read_one(place);
+                let (reading, result) = match reading {
+                    Ok(reading) => (Some(reading), Ok(())),
+                    Err(err) => (None, Err(err)),
+                };
+                scrapes.push(NamespaceScrape {
+                    netns: label(place),
+                    reading,
                     seconds: start.elapsed().as_secs_f64(),
-                }
-            })
-            .collect()
+                });
+                result
+            },
+        );
+        scrapes
     }
 
     fn read_one(&self, place: &Place) -> Result<metrics::NamespaceReading> {

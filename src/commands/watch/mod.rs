@@ -155,8 +155,9 @@ const NAMESPACE_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `--all-netns`: an event socket in every namespace, each opened from a thread that
 /// entered it; those present at the start (through `commands::for_each_place`, whose
-/// error policy applies), then, looked for every second, those made since. A namespace
-/// that cannot be entered is reported once and skipped.
+/// error policy applies), then, looked for every second, those made since (through
+/// `commands::visit_places`, the same walk). A namespace that cannot be entered is
+/// reported once and skipped.
 struct NamespaceScan<'a> {
     watch: &'a Watch,
     filter: &'a Filter,
@@ -194,22 +195,26 @@ impl<'a> NamespaceScan<'a> {
             return;
         }
         self.next = Instant::now() + NAMESPACE_SCAN_INTERVAL;
-        // The same policy for a namespace made later: reported and skipped.
-        for place in Scope::All.places() {
-            let Some(namespace) = &place.namespace else {
-                continue;
-            };
-            if !self.known.insert(namespace.inode) {
-                continue;
-            }
-            match self.open(&place) {
-                Ok(conntrack) => sockets.push(EventSocket::new(place, conntrack)),
-                Err(err) => super::report_skipped(format!(
-                    "network namespace {}: {err:#}; skipped",
-                    namespace.label()
-                )),
-            }
-        }
+        // The same walk and policy for a namespace made later: reported and skipped.
+        let made: Vec<Place> = Scope::All
+            .places()
+            .into_iter()
+            .filter(|place| {
+                place
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|namespace| self.known.insert(namespace.inode))
+            })
+            .collect();
+        // Opening sockets writes nothing to standard output: the walk cannot fail.
+        let _ = super::visit_places(
+            &made,
+            |place, err| super::report_skipped(super::skipped_message(place, &err)),
+            |place| {
+                sockets.push(EventSocket::new(place.clone(), self.open(place)?));
+                Ok(())
+            },
+        );
     }
 
     fn open(&self, place: &Place) -> Result<Conntrack> {
