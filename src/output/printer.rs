@@ -69,12 +69,7 @@ impl Frame<'_> {
 /// table keeps it until `finish`); `finish` writes what ends the output (XML's closing
 /// tag, the table) after the last record.
 pub trait Print {
-    fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()>;
+    fn print<W: Write>(&mut self, out: &mut W, record: Record, frame: &Frame) -> io::Result<()>;
 
     fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()>;
 }
@@ -158,12 +153,7 @@ impl<'m> Printer<'m> {
 }
 
 impl Print for Printer<'_> {
-    fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()> {
+    fn print<W: Write>(&mut self, out: &mut W, record: Record, frame: &Frame) -> io::Result<()> {
         match self {
             Printer::Classic(p) => p.print(out, record, frame),
             Printer::Json(p) => p.print(out, record, frame),

@@ -239,12 +239,7 @@ impl<'m> XmlPrinter<'m> {
 
 /// conntrack's XML has no place for a namespace; `--all-netns` refuses it before.
 impl Print for XmlPrinter<'_> {
-    fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()> {
+    fn print<W: Write>(&mut self, out: &mut W, record: Record, frame: &Frame) -> io::Result<()> {
         let kind = frame.event.map(|event| event.kind);
         match record {
             Record::Entry(entry) => {

@@ -210,12 +210,7 @@ impl<'m> ClassicPrinter<'m> {
 /// listed with the time of printing, and an expectation event with its time in the
 /// listing's padded form; it adds no `[USERSPACE]` to expectation events.
 impl Print for ClassicPrinter<'_> {
-    fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()> {
+    fn print<W: Write>(&mut self, out: &mut W, record: Record, frame: &Frame) -> io::Result<()> {
         self.line.clear();
         frame.push_line_head(&mut self.line);
         let mut cause = None;

@@ -33,12 +33,7 @@ impl<'m> JsonPrinter<'m> {
 /// The object, its frame's members first: the namespace's `"netns"`, then the event's
 /// kind, time and cause.
 impl Print for JsonPrinter<'_> {
-    fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()> {
+    fn print<W: Write>(&mut self, out: &mut W, record: Record, frame: &Frame) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
         match record {

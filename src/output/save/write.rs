@@ -49,12 +49,7 @@ impl SavePrinter {
 /// conntrack has no line for an expectation either: commands refuse `-o save` for them
 /// before printing, and this prints none.
 impl Print for SavePrinter {
-    fn print<W: Write>(
-        &mut self,
-        out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()> {
+    fn print<W: Write>(&mut self, out: &mut W, record: Record, frame: &Frame) -> io::Result<()> {
         let Record::Entry(entry) = record else {
             return Ok(());
         };

@@ -250,12 +250,7 @@ impl<'m> TablePrinter<'m> {
 /// (their namespace in its NETNS cell), expectations in the expectation table. A printer
 /// shows the table it was made for; no command hands it the other kind.
 impl Print for TablePrinter<'_> {
-    fn print<W: Write>(
-        &mut self,
-        _out: &mut W,
-        record: Record<'_, '_>,
-        frame: &Frame<'_>,
-    ) -> io::Result<()> {
+    fn print<W: Write>(&mut self, _: &mut W, record: Record, frame: &Frame) -> io::Result<()> {
         match (record, &mut self.expectations) {
             (Record::Entry(entry), None) => {
                 let netns = frame.netns.map_or("", |netns| netns.label.as_str());
