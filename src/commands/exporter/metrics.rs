@@ -1,7 +1,9 @@
 //! What one scrape learns of one namespace, and how it is written as Prometheus metrics.
 //!
-//! A reading is small whatever the table's size: the kernel's counters, and the entries
-//! counted by (protocol, state), zone and a few status flags as the one dump streams in.
+//! A reading is small whatever the table's size: the kernel's counters (read at every
+//! scrape, at a cost that does not grow with the table), and unless `--no-breakdown`,
+//! the breakdown: the entries counted by (protocol, state), zone and a few status flags
+//! as the one dump streams in. A namespace the kernel counts no entries in is not dumped.
 //! Only the optional top-address lists keep one counter per address seen, which is why
 //! they are off unless asked for.
 
@@ -22,6 +24,9 @@ use crate::netlink::Conntrack;
 /// What a reading collects beyond the fixed metrics.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
+    /// Dump each namespace that holds entries for the breakdown (off with
+    /// `--no-breakdown`).
+    pub breakdown: bool,
     /// One counter series per CPU rather than their sum.
     pub per_cpu: bool,
     /// How many of the busiest source and destination addresses to keep, if any.
@@ -44,6 +49,13 @@ pub struct NamespaceReading {
     pub global: GlobalStats,
     pub expectations: u32,
     pub cpus: Vec<CpuStats>,
+    /// `None` when it was not asked for (`--no-breakdown`) or not read.
+    pub breakdown: Option<Breakdown>,
+}
+
+/// What only a dump of the table tells: its entries counted as they streamed in.
+#[derive(Debug, Default)]
+pub struct Breakdown {
     /// Entries by (protocol number, tracker state; `None` for stateless protocols).
     pub by_state: BTreeMap<(u8, Option<&'static str>), u64>,
     pub by_zone: BTreeMap<u16, u64>,
@@ -52,22 +64,38 @@ pub struct NamespaceReading {
     pub top_destinations: Vec<(IpAddr, u64)>,
 }
 
-/// Reads the counters, then dumps the table once, counting each entry as it arrives:
-/// nothing per entry outlives its message.
-pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<NamespaceReading> {
-    let mut reading = NamespaceReading {
+/// Reads the kernel's counters: a request each, whatever the table holds.
+pub fn read_counters(conntrack: &mut Conntrack) -> Result<NamespaceReading> {
+    Ok(NamespaceReading {
         global: conntrack.global_stats()?,
         cpus: conntrack.cpu_stats(Table::Conntrack)?,
         expectations: conntrack.count_all_expectations()?,
-        ..NamespaceReading::default()
-    };
+        breakdown: None,
+    })
+}
+
+/// Dumps the table once, counting each entry as it arrives: nothing per entry outlives
+/// its message. `entries` is the kernel's count, read just before: a table it counts
+/// empty is not dumped (a dump walks the host's whole hash table, whatever the
+/// namespace holds), and breaks down as an empty dump would. Where ctnetlink was refused
+/// (the count came from the sysctl instead), the dump is tried all the same, so that a
+/// refusal is reported (conntrack_scrape_errors_total) whatever the table holds.
+pub fn read_breakdown(
+    conntrack: &mut Conntrack,
+    entries: Option<u32>,
+    options: Options,
+) -> Result<Breakdown> {
+    let mut breakdown = Breakdown::default();
+    if entries == Some(0) && crate::netlink::ops::proc_fallback().is_none() {
+        return Ok(breakdown);
+    }
     let mut sources = options.top_sources.map(|_| HashMap::new());
     let mut destinations = options.top_destinations.map(|_| HashMap::new());
     conntrack.entries(
         Table::Conntrack,
         &Filter::default(),
         |entry, _| {
-            reading.count(entry);
+            breakdown.count(entry);
             count_address(&mut sources, entry.original.src);
             count_address(&mut destinations, entry.original.dst);
             Ok(())
@@ -76,12 +104,12 @@ pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<Nam
         // groups; conntrack_entries (the kernel's count) still includes it.
         |_| Ok(()),
     )?;
-    reading.top_sources = largest(sources, options.top_sources);
-    reading.top_destinations = largest(destinations, options.top_destinations);
-    Ok(reading)
+    breakdown.top_sources = largest(sources, options.top_sources);
+    breakdown.top_destinations = largest(destinations, options.top_destinations);
+    Ok(breakdown)
 }
 
-impl NamespaceReading {
+impl Breakdown {
     fn count(&mut self, entry: &Entry<'_>) {
         let state = entry.state.map(|state| state.name());
         *self.by_state.entry((entry.protonum(), state)).or_default() += 1;
@@ -285,15 +313,19 @@ impl Metrics {
             &[netns],
             Some(u64::from(reading.expectations)),
         )?;
-        for ((protonum, state), count) in &reading.by_state {
+        self.add_cpu_counters(netns, &reading.cpus)?;
+        let Some(breakdown) = &reading.breakdown else {
+            return Ok(());
+        };
+        for ((protonum, state), count) in &breakdown.by_state {
             let proto = proto_label(*protonum);
             let state = state.unwrap_or(NO_STATE);
             set(&self.by_state, &[netns, &proto, state], Some(*count))?;
         }
-        for (zone, count) in &reading.by_zone {
+        for (zone, count) in &breakdown.by_zone {
             set(&self.by_zone, &[netns, &zone.to_string()], Some(*count))?;
         }
-        let status = reading.by_status;
+        let status = breakdown.by_status;
         for (name, count) in [
             ("assured", status.assured),
             ("unreplied", status.unreplied),
@@ -302,21 +334,21 @@ impl Metrics {
         ] {
             set(&self.by_status, &[netns, name], Some(count))?;
         }
-        for (address, count) in &reading.top_sources {
+        for (address, count) in &breakdown.top_sources {
             set(
                 &self.top_sources,
                 &[netns, &address.to_string()],
                 Some(*count),
             )?;
         }
-        for (address, count) in &reading.top_destinations {
+        for (address, count) in &breakdown.top_destinations {
             set(
                 &self.top_destinations,
                 &[netns, &address.to_string()],
                 Some(*count),
             )?;
         }
-        self.add_cpu_counters(netns, &reading.cpus)
+        Ok(())
     }
 
     /// The per-CPU counters, summed (in 64 bits) or one series per CPU.
@@ -475,7 +507,12 @@ mod tests {
     use std::borrow::Cow;
 
     fn sample() -> NamespaceScrape {
-        let mut reading = NamespaceReading {
+        let mut breakdown = Breakdown::default();
+        breakdown.by_state.insert((6, Some("ESTABLISHED")), 2);
+        breakdown.by_state.insert((17, None), 1);
+        breakdown.by_zone.insert(0, 3);
+        breakdown.by_status.assured = 2;
+        let reading = NamespaceReading {
             global: GlobalStats {
                 entries: Some(3),
                 max_entries: Some(262144),
@@ -491,12 +528,8 @@ mod tests {
                     counters: vec![(Cow::Borrowed("found"), 5), (Cow::Borrowed("drop"), 0)],
                 },
             ],
-            ..NamespaceReading::default()
+            breakdown: Some(breakdown),
         };
-        reading.by_state.insert((6, Some("ESTABLISHED")), 2);
-        reading.by_state.insert((17, None), 1);
-        reading.by_zone.insert(0, 3);
-        reading.by_status.assured = 2;
         NamespaceScrape {
             netns: "host".into(),
             reading: Some(reading),

@@ -182,6 +182,15 @@ impl Scraper {
         // A socket per reading: a namespace can vanish between scrapes, and a socket
         // kept open would pin it (and its table) alive.
         let mut conntrack = Conntrack::open_at(place, None)?;
-        metrics::read_namespace(&mut conntrack, self.options)
+        let mut reading = metrics::read_counters(&mut conntrack)?;
+        if self.options.breakdown {
+            let entries = reading.global.entries;
+            reading.breakdown = Some(metrics::read_breakdown(
+                &mut conntrack,
+                entries,
+                self.options,
+            )?);
+        }
+        Ok(reading)
     }
 }
