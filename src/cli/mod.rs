@@ -570,6 +570,15 @@ pub struct ExporterArgs {
     #[arg(long = "no-breakdown", conflicts_with_all = ["top_sources", "top_destinations"])]
     pub no_breakdown: bool,
 
+    /// How long a scrape may read (fractions allowed), below Prometheus' scrape_timeout
+    /// (10 s by default). The kernel's counts are read for every namespace; a
+    /// namespace whose dump for the breakdown has not finished (or begun) by then is
+    /// abandoned, left without breakdown series in that reply, and counted in
+    /// conntrack_scrape_timeouts_total. Example: --scrape-timeout 2.5
+    #[arg(long = "scrape-timeout", value_name = "SECONDS", default_value = "8",
+          value_parser = parse_duration)]
+    pub scrape_timeout: std::time::Duration,
+
     /// Also export the N source addresses with the most entries
     /// (conntrack_top_source_entries). Off by default: addresses are unbounded label
     /// values. Example: --top-sources 10

@@ -841,6 +841,7 @@ fn no_breakdown_exports_the_kernels_counts_only() {
             "conntrack_exporter_readings_total",
             "conntrack_scrape_duration_seconds",
             "conntrack_scrape_errors_total",
+            "conntrack_scrape_timeouts_total",
         ],
         "{body}"
     );
@@ -959,4 +960,84 @@ fn an_empty_namespace_is_not_dumped_and_breaks_down_as_empty() {
         ),
         Some(1.0)
     );
+}
+
+#[test]
+fn a_scrape_past_its_deadline_returns_the_counts_and_names_what_it_skipped() {
+    require_kernel!();
+    let full = [Netns::new(), Netns::new(), Netns::new()];
+    let empty = Netns::new();
+    for ns in &full {
+        ns.run_in(|| {
+            fill::fill_here(fill::FillSpec {
+                count: 17_000,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    }
+    let _exporter = start_exporter(&full[0], &["--all-netns", "--scrape-timeout", "0.001"]);
+    let body = scrape(&full[0]);
+    for ns in &full {
+        let label = format!("netns=\"{}\"", ns.name());
+        assert_eq!(
+            value(&body, &format!("conntrack_entries{{{label}}}")),
+            Some(17_000.0),
+            "{label}"
+        );
+        assert!(
+            value(&body, &format!("conntrack_entries_limit{{{label}}}")).is_some(),
+            "{label}"
+        );
+        assert_eq!(
+            value(
+                &body,
+                &format!("conntrack_scrape_timeouts_total{{{label}}}")
+            ),
+            Some(1.0),
+            "{label}"
+        );
+        assert_eq!(
+            value(&body, &format!("conntrack_scrape_errors_total{{{label}}}")),
+            Some(0.0),
+            "{label}"
+        );
+        // Abandoned, not half-counted.
+        for family in ["by_state", "by_zone", "by_status"] {
+            let prefix = format!("conntrack_entries_{family}{{{label},");
+            assert!(
+                !body.lines().any(|line| line.starts_with(&prefix)),
+                "{prefix} in {body}"
+            );
+        }
+    }
+    // An empty namespace is not dumped, so no deadline skips its breakdown.
+    let label = format!("netns=\"{}\"", empty.name());
+    assert_eq!(
+        value(
+            &body,
+            &format!("conntrack_scrape_timeouts_total{{{label}}}")
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &body,
+            &format!("conntrack_entries_by_status{{{label},status=\"assured\"}}")
+        ),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn a_bad_scrape_timeout_is_a_usage_error() {
+    require_kernel!();
+    let ns = Netns::new();
+    for bad in ["0", "-1", "soon"] {
+        let out = ns.exec(&[&ct_bin(), "exporter", "--scrape-timeout", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(out.stdout.is_empty(), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("'{bad}'")), "{bad}: {stderr}");
+    }
 }

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::time::Instant;
 
 use anyhow::Result;
 use prometheus::core::{Collector, GenericCounterVec, GenericGaugeVec};
@@ -80,21 +81,34 @@ pub fn read_counters(conntrack: &mut Conntrack) -> Result<NamespaceReading> {
 /// namespace holds), and breaks down as an empty dump would. Where ctnetlink was refused
 /// (the count came from the sysctl instead), the dump is tried all the same, so that a
 /// refusal is reported (conntrack_scrape_errors_total) whatever the table holds.
+///
+/// A dump not begun by `deadline`, or still streaming then, fails with [`PastDeadline`]:
+/// the dump is abandoned (the caller drops the socket, which ends it in the kernel) and
+/// what it had counted is dropped with it, never shown as the table's.
 pub fn read_breakdown(
     conntrack: &mut Conntrack,
     entries: Option<u32>,
     options: Options,
+    deadline: Instant,
 ) -> Result<Breakdown> {
     let mut breakdown = Breakdown::default();
     if entries == Some(0) && crate::netlink::ops::proc_fallback().is_none() {
         return Ok(breakdown);
     }
+    if Instant::now() >= deadline {
+        return Err(PastDeadline.into());
+    }
+    let mut counted = 0u32;
     let mut sources = options.top_sources.map(|_| HashMap::new());
     let mut destinations = options.top_destinations.map(|_| HashMap::new());
     conntrack.entries(
         Table::Conntrack,
         &Filter::default(),
         |entry, _| {
+            counted = counted.wrapping_add(1);
+            if counted % DEADLINE_CHECK_EVERY == 0 && Instant::now() >= deadline {
+                return Err(PastDeadline.into());
+            }
             breakdown.count(entry);
             count_address(&mut sources, entry.original.src);
             count_address(&mut destinations, entry.original.dst);
@@ -108,6 +122,22 @@ pub fn read_breakdown(
     breakdown.top_destinations = largest(destinations, options.top_destinations);
     Ok(breakdown)
 }
+
+/// Entries counted between two looks at the clock while a dump streams: a look costs
+/// tens of nanoseconds, an entry about as much to count.
+const DEADLINE_CHECK_EVERY: u32 = 256;
+
+/// A breakdown's dump that had not finished by the scrape's deadline.
+#[derive(Debug)]
+pub struct PastDeadline;
+
+impl std::fmt::Display for PastDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the scrape's deadline (--scrape-timeout) passed before the dump ended")
+    }
+}
+
+impl std::error::Error for PastDeadline {}
 
 impl Breakdown {
     fn count(&mut self, entry: &Entry<'_>) {
@@ -148,6 +178,9 @@ pub struct NamespaceScrape {
     pub netns: String,
     pub reading: Option<NamespaceReading>,
     pub seconds: f64,
+    /// Its breakdown's dump was abandoned at the scrape's deadline (the reading holds
+    /// the counters only).
+    pub timed_out: bool,
 }
 
 /// What outlives a scrape: the exporter's own counters.
@@ -155,6 +188,8 @@ pub struct NamespaceScrape {
 pub struct Lifetime {
     /// Failed readings, by namespace label, since the exporter started.
     pub errors: BTreeMap<String, u64>,
+    /// Readings whose breakdown was abandoned at the deadline, by namespace label.
+    pub timeouts: BTreeMap<String, u64>,
     /// Readings of the kernel since the exporter started (fewer than scrapes when
     /// concurrent scrapes share one).
     pub readings: u64,
@@ -199,6 +234,7 @@ struct Metrics {
     top_destinations: GaugeVec,
     duration: FloatGaugeVec,
     errors: CounterVec,
+    timeouts: CounterVec,
     readings: CounterVec,
     build_info: GaugeVec,
     /// conntrack_stat_<name>_total, made as the kernel names its counters.
@@ -270,6 +306,12 @@ impl Metrics {
                 "Readings of a namespace that failed (it vanished, or the kernel refused) since the exporter started.",
                 netns,
             )?,
+            timeouts: register(
+                &registry,
+                "conntrack_scrape_timeouts_total",
+                "Readings of a namespace whose breakdown (by state, zone, status, top addresses) was abandoned at the deadline (--scrape-timeout) since the exporter started; that scrape carried its counts only.",
+                netns,
+            )?,
             readings: register(
                 &registry,
                 "conntrack_exporter_readings_total",
@@ -295,6 +337,7 @@ impl Metrics {
             .set(scrape.seconds);
         // Shown at 0 from the first scrape, so that rate() and alerts see it start.
         self.errors.get_metric_with_label_values(&[netns])?;
+        self.timeouts.get_metric_with_label_values(&[netns])?;
         let Some(reading) = &scrape.reading else {
             return Ok(());
         };
@@ -394,6 +437,11 @@ impl Metrics {
     fn add_lifetime(&self, lifetime: &Lifetime) -> Result<()> {
         for (netns, count) in &lifetime.errors {
             self.errors
+                .get_metric_with_label_values(&[netns.as_str()])?
+                .inc_by(*count);
+        }
+        for (netns, count) in &lifetime.timeouts {
+            self.timeouts
                 .get_metric_with_label_values(&[netns.as_str()])?
                 .inc_by(*count);
         }
@@ -534,6 +582,7 @@ mod tests {
             netns: "host".into(),
             reading: Some(reading),
             seconds: 0.25,
+            timed_out: false,
         }
     }
 
@@ -541,6 +590,7 @@ mod tests {
     fn renders_sums_states_and_lifetime_counters() {
         let lifetime = Lifetime {
             errors: [("gone".to_string(), 2)].into(),
+            timeouts: [("slow".to_string(), 3)].into(),
             readings: 7,
         };
         let text = render(&[sample()], &lifetime, Options::default()).unwrap();
@@ -560,6 +610,8 @@ mod tests {
             "conntrack_scrape_duration_seconds{netns=\"host\"} 0.25",
             "conntrack_scrape_errors_total{netns=\"gone\"} 2",
             "conntrack_scrape_errors_total{netns=\"host\"} 0",
+            "conntrack_scrape_timeouts_total{netns=\"slow\"} 3",
+            "conntrack_scrape_timeouts_total{netns=\"host\"} 0",
             "conntrack_exporter_readings_total 7",
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");

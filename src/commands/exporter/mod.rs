@@ -31,7 +31,7 @@ pub fn run(args: plan::Exporter) -> Result<()> {
         top_sources: args.top_sources,
         top_destinations: args.top_destinations,
     };
-    let scraper = Arc::new(Scraper::new(sources, options));
+    let scraper = Arc::new(Scraper::new(sources, options, args.scrape_timeout));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
