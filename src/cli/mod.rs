@@ -562,6 +562,23 @@ pub struct ExporterArgs {
     #[arg(long = "per-cpu")]
     pub per_cpu: bool,
 
+    /// Export only what the kernel counts (conntrack_entries, _limit, conntrack_expectations,
+    /// conntrack_stat_*): no dump of any table, so a scrape costs a few requests per
+    /// namespace whatever the tables hold. Leaves out conntrack_entries_by_state, _by_zone
+    /// and _by_status. Without it, a namespace the kernel counts no entries in is not
+    /// dumped either.
+    #[arg(long = "no-breakdown", conflicts_with_all = ["top_sources", "top_destinations"])]
+    pub no_breakdown: bool,
+
+    /// How long a scrape may read (fractions allowed), below Prometheus' scrape_timeout
+    /// (10 s by default). The kernel's counts are read for every namespace; a
+    /// namespace whose dump for the breakdown has not finished (or begun) by then is
+    /// abandoned, left without breakdown series in that reply, and counted in
+    /// conntrack_scrape_timeouts_total. Example: --scrape-timeout 2.5
+    #[arg(long = "scrape-timeout", value_name = "SECONDS", default_value = "8",
+          value_parser = parse_duration)]
+    pub scrape_timeout: std::time::Duration,
+
     /// Also export the N source addresses with the most entries
     /// (conntrack_top_source_entries). Off by default: addresses are unbounded label
     /// values. Example: --top-sources 10

@@ -576,6 +576,10 @@ pub struct Exporter {
     pub listen: std::net::SocketAddr,
     /// The namespaces each scrape reads.
     pub scope: Scope,
+    /// Dump the namespaces that hold entries for the breakdown metrics.
+    pub breakdown: bool,
+    /// How long a scrape's reading may dump for the breakdowns (`--scrape-timeout`).
+    pub scrape_timeout: Duration,
     /// One series per CPU.
     pub per_cpu: bool,
     pub top_sources: Option<usize>,
@@ -587,6 +591,8 @@ impl Exporter {
         Ok(Exporter {
             listen: args.listen,
             scope: scope(args.netns.as_deref(), args.all_netns)?,
+            breakdown: !args.no_breakdown,
+            scrape_timeout: args.scrape_timeout,
             per_cpu: args.per_cpu,
             top_sources: args.top_sources.map(|n| n as usize),
             top_destinations: args.top_destinations.map(|n| n as usize),

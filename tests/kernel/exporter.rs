@@ -802,3 +802,242 @@ fn the_initial_namespace_is_host_without_rights() {
         );
     }
 }
+
+/// The families of a scrape, by their `# TYPE` lines.
+fn families(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn no_breakdown_exports_the_kernels_counts_only() {
+    require_kernel!();
+    let ns = Netns::new();
+    insert_known_entries(&ns);
+    let _exporter = start_exporter(&ns, &["--no-breakdown"]);
+    let body = scrape(&ns);
+    let label = format!("netns=\"{}\"", ns.name());
+    assert_eq!(
+        value(&body, &format!("conntrack_entries{{{label}}}")),
+        Some(conntrack_count(&ns))
+    );
+    assert_eq!(
+        value(&body, &format!("conntrack_expectations{{{label}}}")),
+        Some(0.0)
+    );
+    let (stats, others): (Vec<String>, Vec<String>) = families(&body)
+        .into_iter()
+        .partition(|family| family.starts_with("conntrack_stat_"));
+    assert_eq!(
+        others,
+        [
+            "conntrack_entries",
+            "conntrack_entries_limit",
+            "conntrack_expectations",
+            "conntrack_exporter_build_info",
+            "conntrack_exporter_readings_total",
+            "conntrack_scrape_duration_seconds",
+            "conntrack_scrape_errors_total",
+            "conntrack_scrape_timeouts_total",
+        ],
+        "{body}"
+    );
+    assert!(
+        stats
+            .iter()
+            .any(|family| family == "conntrack_stat_insert_total"),
+        "{body}"
+    );
+    assert_eq!(
+        value(&body, &format!("conntrack_stat_insert_total{{{label}}}")),
+        Some(10.0)
+    );
+
+    // The top lists are breakdowns too: asking for both is a usage error.
+    let out = ns.exec(&[
+        &ct_bin(),
+        "exporter",
+        "--no-breakdown",
+        "--top-sources",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--top-sources"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// strace attached to a running process (all its threads), recording what it sends
+/// over netlink; detached (SIGINT) on drop.
+struct Strace {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Strace {
+    fn attach(pid: u32, tag: &str) -> Strace {
+        let log =
+            std::env::temp_dir().join(format!("ct-exporter-strace-{tag}-{}", std::process::id()));
+        let errors = log.with_extension("err");
+        let child = Command::new("strace")
+            .args(["-f", "-e", "trace=sendto,sendmsg", "-o"])
+            .arg(&log)
+            .args(["-p", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&errors).unwrap())
+            .spawn()
+            .expect("spawn strace");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(&errors).is_ok_and(|text| text.contains("attached")) {
+            assert!(Instant::now() < deadline, "strace did not attach");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_file(errors);
+        Strace { child, log }
+    }
+
+    /// Dump requests of the conntrack table (IPCTNL_MSG_CT_GET with NLM_F_DUMP) sent so
+    /// far. strace names them where it knows the socket is netfilter's, and gives the
+    /// numbers (0x101, 0x300) where it attached after the socket was made.
+    fn table_dumps(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| {
+                (line.contains("IPCTNL_MSG_CT_GET,") || line.contains("nlmsg_type=0x101 "))
+                    && (line.contains("NLM_F_DUMP") || line.contains("|0x300"))
+            })
+            .count()
+    }
+}
+
+impl Drop for Strace {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+#[test]
+fn an_empty_namespace_is_not_dumped_and_breaks_down_as_empty() {
+    require_kernel!();
+    let ns = Netns::new();
+    let exporter = start_exporter(&ns, &[]);
+    let strace = Strace::attach(exporter.pid(), "empty");
+    let body = scrape(&ns);
+    assert_eq!(strace.table_dumps(), 0, "{body}");
+    // As a dump of an empty table breaks down: the status counts at 0, no states, no zones.
+    let label = format!("netns=\"{}\"", ns.name());
+    assert_eq!(
+        value(&body, &format!("conntrack_entries{{{label}}}")),
+        Some(0.0)
+    );
+    for status in ["assured", "dnat", "snat", "unreplied"] {
+        let series = format!("conntrack_entries_by_status{{{label},status=\"{status}\"}}");
+        assert_eq!(value(&body, &series), Some(0.0), "{series}");
+    }
+    assert!(!body.contains("conntrack_entries_by_state"), "{body}");
+    assert!(!body.contains("conntrack_entries_by_zone"), "{body}");
+
+    // One entry, and the next scrape dumps the table once.
+    ns.insert("-p udp -s 10.232.0.1 -d 10.232.0.2 --sport 1 --dport 2 -t 600");
+    let body = scrape(&ns);
+    assert_eq!(strace.table_dumps(), 1, "{body}");
+    assert_eq!(
+        value(
+            &body,
+            &format!("conntrack_entries_by_zone{{{label},zone=\"0\"}}")
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn a_scrape_past_its_deadline_returns_the_counts_and_names_what_it_skipped() {
+    require_kernel!();
+    let full = [Netns::new(), Netns::new(), Netns::new()];
+    let empty = Netns::new();
+    for ns in &full {
+        ns.run_in(|| {
+            fill::fill_here(fill::FillSpec {
+                count: 17_000,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    }
+    let _exporter = start_exporter(&full[0], &["--all-netns", "--scrape-timeout", "0.001"]);
+    let body = scrape(&full[0]);
+    for ns in &full {
+        let label = format!("netns=\"{}\"", ns.name());
+        assert_eq!(
+            value(&body, &format!("conntrack_entries{{{label}}}")),
+            Some(17_000.0),
+            "{label}"
+        );
+        assert!(
+            value(&body, &format!("conntrack_entries_limit{{{label}}}")).is_some(),
+            "{label}"
+        );
+        assert_eq!(
+            value(
+                &body,
+                &format!("conntrack_scrape_timeouts_total{{{label}}}")
+            ),
+            Some(1.0),
+            "{label}"
+        );
+        assert_eq!(
+            value(&body, &format!("conntrack_scrape_errors_total{{{label}}}")),
+            Some(0.0),
+            "{label}"
+        );
+        // Abandoned, not half-counted.
+        for family in ["by_state", "by_zone", "by_status"] {
+            let prefix = format!("conntrack_entries_{family}{{{label},");
+            assert!(
+                !body.lines().any(|line| line.starts_with(&prefix)),
+                "{prefix} in {body}"
+            );
+        }
+    }
+    // An empty namespace is not dumped, so no deadline skips its breakdown.
+    let label = format!("netns=\"{}\"", empty.name());
+    assert_eq!(
+        value(
+            &body,
+            &format!("conntrack_scrape_timeouts_total{{{label}}}")
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &body,
+            &format!("conntrack_entries_by_status{{{label},status=\"assured\"}}")
+        ),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn a_bad_scrape_timeout_is_a_usage_error() {
+    require_kernel!();
+    let ns = Netns::new();
+    for bad in ["0", "-1", "soon"] {
+        let out = ns.exec(&[&ct_bin(), "exporter", "--scrape-timeout", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(out.stdout.is_empty(), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("'{bad}'")), "{bad}: {stderr}");
+    }
+}

@@ -1,12 +1,15 @@
 //! What one scrape learns of one namespace, and how it is written as Prometheus metrics.
 //!
-//! A reading is small whatever the table's size: the kernel's counters, and the entries
-//! counted by (protocol, state), zone and a few status flags as the one dump streams in.
+//! A reading is small whatever the table's size: the kernel's counters (read at every
+//! scrape, at a cost that does not grow with the table), and unless `--no-breakdown`,
+//! the breakdown: the entries counted by (protocol, state), zone and a few status flags
+//! as the one dump streams in. A namespace the kernel counts no entries in is not dumped.
 //! Only the optional top-address lists keep one counter per address seen, which is why
 //! they are off unless asked for.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::time::Instant;
 
 use anyhow::Result;
 use prometheus::core::{Collector, GenericCounterVec, GenericGaugeVec};
@@ -22,6 +25,9 @@ use crate::netlink::Conntrack;
 /// What a reading collects beyond the fixed metrics.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
+    /// Dump each namespace that holds entries for the breakdown (off with
+    /// `--no-breakdown`).
+    pub breakdown: bool,
     /// One counter series per CPU rather than their sum.
     pub per_cpu: bool,
     /// How many of the busiest source and destination addresses to keep, if any.
@@ -44,6 +50,13 @@ pub struct NamespaceReading {
     pub global: GlobalStats,
     pub expectations: u32,
     pub cpus: Vec<CpuStats>,
+    /// `None` when it was not asked for (`--no-breakdown`) or not read.
+    pub breakdown: Option<Breakdown>,
+}
+
+/// What only a dump of the table tells: its entries counted as they streamed in.
+#[derive(Debug, Default)]
+pub struct Breakdown {
     /// Entries by (protocol number, tracker state; `None` for stateless protocols).
     pub by_state: BTreeMap<(u8, Option<&'static str>), u64>,
     pub by_zone: BTreeMap<u16, u64>,
@@ -52,22 +65,51 @@ pub struct NamespaceReading {
     pub top_destinations: Vec<(IpAddr, u64)>,
 }
 
-/// Reads the counters, then dumps the table once, counting each entry as it arrives:
-/// nothing per entry outlives its message.
-pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<NamespaceReading> {
-    let mut reading = NamespaceReading {
+/// Reads the kernel's counters: a request each, whatever the table holds.
+pub fn read_counters(conntrack: &mut Conntrack) -> Result<NamespaceReading> {
+    Ok(NamespaceReading {
         global: conntrack.global_stats()?,
         cpus: conntrack.cpu_stats(Table::Conntrack)?,
         expectations: conntrack.count_all_expectations()?,
-        ..NamespaceReading::default()
-    };
+        breakdown: None,
+    })
+}
+
+/// Dumps the table once, counting each entry as it arrives: nothing per entry outlives
+/// its message. `entries` is the kernel's count, read just before: a table it counts
+/// empty is not dumped (a dump walks the host's whole hash table, whatever the
+/// namespace holds), and breaks down as an empty dump would. Where ctnetlink was refused
+/// (the count came from the sysctl instead), the dump is tried all the same, so that a
+/// refusal is reported (conntrack_scrape_errors_total) whatever the table holds.
+///
+/// A dump not begun by `deadline`, or still streaming then, fails with [`PastDeadline`]:
+/// the dump is abandoned (the caller drops the socket, which ends it in the kernel) and
+/// what it had counted is dropped with it, never shown as the table's.
+pub fn read_breakdown(
+    conntrack: &mut Conntrack,
+    entries: Option<u32>,
+    options: Options,
+    deadline: Instant,
+) -> Result<Breakdown> {
+    let mut breakdown = Breakdown::default();
+    if entries == Some(0) && crate::netlink::ops::proc_fallback().is_none() {
+        return Ok(breakdown);
+    }
+    if Instant::now() >= deadline {
+        return Err(PastDeadline.into());
+    }
+    let mut counted = 0u32;
     let mut sources = options.top_sources.map(|_| HashMap::new());
     let mut destinations = options.top_destinations.map(|_| HashMap::new());
     conntrack.entries(
         Table::Conntrack,
         &Filter::default(),
         |entry, _| {
-            reading.count(entry);
+            counted = counted.wrapping_add(1);
+            if counted % DEADLINE_CHECK_EVERY == 0 && Instant::now() >= deadline {
+                return Err(PastDeadline.into());
+            }
+            breakdown.count(entry);
             count_address(&mut sources, entry.original.src);
             count_address(&mut destinations, entry.original.dst);
             Ok(())
@@ -76,12 +118,28 @@ pub fn read_namespace(conntrack: &mut Conntrack, options: Options) -> Result<Nam
         // groups; conntrack_entries (the kernel's count) still includes it.
         |_| Ok(()),
     )?;
-    reading.top_sources = largest(sources, options.top_sources);
-    reading.top_destinations = largest(destinations, options.top_destinations);
-    Ok(reading)
+    breakdown.top_sources = largest(sources, options.top_sources);
+    breakdown.top_destinations = largest(destinations, options.top_destinations);
+    Ok(breakdown)
 }
 
-impl NamespaceReading {
+/// Entries counted between two looks at the clock while a dump streams: a look costs
+/// tens of nanoseconds, an entry about as much to count.
+const DEADLINE_CHECK_EVERY: u32 = 256;
+
+/// A breakdown's dump that had not finished by the scrape's deadline.
+#[derive(Debug)]
+pub struct PastDeadline;
+
+impl std::fmt::Display for PastDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the scrape's deadline (--scrape-timeout) passed before the dump ended")
+    }
+}
+
+impl std::error::Error for PastDeadline {}
+
+impl Breakdown {
     fn count(&mut self, entry: &Entry<'_>) {
         let state = entry.state.map(|state| state.name());
         *self.by_state.entry((entry.protonum(), state)).or_default() += 1;
@@ -120,6 +178,9 @@ pub struct NamespaceScrape {
     pub netns: String,
     pub reading: Option<NamespaceReading>,
     pub seconds: f64,
+    /// Its breakdown's dump was abandoned at the scrape's deadline (the reading holds
+    /// the counters only).
+    pub timed_out: bool,
 }
 
 /// What outlives a scrape: the exporter's own counters.
@@ -127,6 +188,8 @@ pub struct NamespaceScrape {
 pub struct Lifetime {
     /// Failed readings, by namespace label, since the exporter started.
     pub errors: BTreeMap<String, u64>,
+    /// Readings whose breakdown was abandoned at the deadline, by namespace label.
+    pub timeouts: BTreeMap<String, u64>,
     /// Readings of the kernel since the exporter started (fewer than scrapes when
     /// concurrent scrapes share one).
     pub readings: u64,
@@ -171,6 +234,7 @@ struct Metrics {
     top_destinations: GaugeVec,
     duration: FloatGaugeVec,
     errors: CounterVec,
+    timeouts: CounterVec,
     readings: CounterVec,
     build_info: GaugeVec,
     /// conntrack_stat_<name>_total, made as the kernel names its counters.
@@ -242,6 +306,12 @@ impl Metrics {
                 "Readings of a namespace that failed (it vanished, or the kernel refused) since the exporter started.",
                 netns,
             )?,
+            timeouts: register(
+                &registry,
+                "conntrack_scrape_timeouts_total",
+                "Readings of a namespace whose breakdown (by state, zone, status, top addresses) was abandoned at the deadline (--scrape-timeout) since the exporter started; that scrape carried its counts only.",
+                netns,
+            )?,
             readings: register(
                 &registry,
                 "conntrack_exporter_readings_total",
@@ -267,6 +337,7 @@ impl Metrics {
             .set(scrape.seconds);
         // Shown at 0 from the first scrape, so that rate() and alerts see it start.
         self.errors.get_metric_with_label_values(&[netns])?;
+        self.timeouts.get_metric_with_label_values(&[netns])?;
         let Some(reading) = &scrape.reading else {
             return Ok(());
         };
@@ -285,15 +356,19 @@ impl Metrics {
             &[netns],
             Some(u64::from(reading.expectations)),
         )?;
-        for ((protonum, state), count) in &reading.by_state {
+        self.add_cpu_counters(netns, &reading.cpus)?;
+        let Some(breakdown) = &reading.breakdown else {
+            return Ok(());
+        };
+        for ((protonum, state), count) in &breakdown.by_state {
             let proto = proto_label(*protonum);
             let state = state.unwrap_or(NO_STATE);
             set(&self.by_state, &[netns, &proto, state], Some(*count))?;
         }
-        for (zone, count) in &reading.by_zone {
+        for (zone, count) in &breakdown.by_zone {
             set(&self.by_zone, &[netns, &zone.to_string()], Some(*count))?;
         }
-        let status = reading.by_status;
+        let status = breakdown.by_status;
         for (name, count) in [
             ("assured", status.assured),
             ("unreplied", status.unreplied),
@@ -302,21 +377,21 @@ impl Metrics {
         ] {
             set(&self.by_status, &[netns, name], Some(count))?;
         }
-        for (address, count) in &reading.top_sources {
+        for (address, count) in &breakdown.top_sources {
             set(
                 &self.top_sources,
                 &[netns, &address.to_string()],
                 Some(*count),
             )?;
         }
-        for (address, count) in &reading.top_destinations {
+        for (address, count) in &breakdown.top_destinations {
             set(
                 &self.top_destinations,
                 &[netns, &address.to_string()],
                 Some(*count),
             )?;
         }
-        self.add_cpu_counters(netns, &reading.cpus)
+        Ok(())
     }
 
     /// The per-CPU counters, summed (in 64 bits) or one series per CPU.
@@ -362,6 +437,11 @@ impl Metrics {
     fn add_lifetime(&self, lifetime: &Lifetime) -> Result<()> {
         for (netns, count) in &lifetime.errors {
             self.errors
+                .get_metric_with_label_values(&[netns.as_str()])?
+                .inc_by(*count);
+        }
+        for (netns, count) in &lifetime.timeouts {
+            self.timeouts
                 .get_metric_with_label_values(&[netns.as_str()])?
                 .inc_by(*count);
         }
@@ -475,7 +555,12 @@ mod tests {
     use std::borrow::Cow;
 
     fn sample() -> NamespaceScrape {
-        let mut reading = NamespaceReading {
+        let mut breakdown = Breakdown::default();
+        breakdown.by_state.insert((6, Some("ESTABLISHED")), 2);
+        breakdown.by_state.insert((17, None), 1);
+        breakdown.by_zone.insert(0, 3);
+        breakdown.by_status.assured = 2;
+        let reading = NamespaceReading {
             global: GlobalStats {
                 entries: Some(3),
                 max_entries: Some(262144),
@@ -491,16 +576,13 @@ mod tests {
                     counters: vec![(Cow::Borrowed("found"), 5), (Cow::Borrowed("drop"), 0)],
                 },
             ],
-            ..NamespaceReading::default()
+            breakdown: Some(breakdown),
         };
-        reading.by_state.insert((6, Some("ESTABLISHED")), 2);
-        reading.by_state.insert((17, None), 1);
-        reading.by_zone.insert(0, 3);
-        reading.by_status.assured = 2;
         NamespaceScrape {
             netns: "host".into(),
             reading: Some(reading),
             seconds: 0.25,
+            timed_out: false,
         }
     }
 
@@ -508,6 +590,7 @@ mod tests {
     fn renders_sums_states_and_lifetime_counters() {
         let lifetime = Lifetime {
             errors: [("gone".to_string(), 2)].into(),
+            timeouts: [("slow".to_string(), 3)].into(),
             readings: 7,
         };
         let text = render(&[sample()], &lifetime, Options::default()).unwrap();
@@ -527,6 +610,8 @@ mod tests {
             "conntrack_scrape_duration_seconds{netns=\"host\"} 0.25",
             "conntrack_scrape_errors_total{netns=\"gone\"} 2",
             "conntrack_scrape_errors_total{netns=\"host\"} 0",
+            "conntrack_scrape_timeouts_total{netns=\"slow\"} 3",
+            "conntrack_scrape_timeouts_total{netns=\"host\"} 0",
             "conntrack_exporter_readings_total 7",
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");

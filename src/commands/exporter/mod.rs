@@ -2,7 +2,8 @@
 //!
 //! One tokio runtime on the current thread serves the connections ([`http`]); each
 //! scrape waits for one shared reading of the kernel ([`scrape`]), made on a blocking
-//! thread, which dumps each namespace once and counts as it streams ([`metrics`]).
+//! thread, which reads each namespace's counters and, unless `--no-breakdown`, dumps each
+//! namespace that holds entries once and counts as it streams ([`metrics`]).
 
 pub mod http;
 pub mod metrics;
@@ -25,11 +26,12 @@ const BLOCKING_THREADS: usize = 2;
 pub fn run(args: plan::Exporter) -> Result<()> {
     let sources = Sources::new(&args.scope)?;
     let options = Options {
+        breakdown: args.breakdown,
         per_cpu: args.per_cpu,
         top_sources: args.top_sources,
         top_destinations: args.top_destinations,
     };
-    let scraper = Arc::new(Scraper::new(sources, options));
+    let scraper = Arc::new(Scraper::new(sources, options, args.scrape_timeout));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)

@@ -2,13 +2,13 @@
 //! it (single flight): however many scrapers ask at once, the kernel is dumped once.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use hyper::body::Bytes;
 use tokio::sync::Mutex;
 
-use super::metrics::{self, Lifetime, NamespaceScrape, Options};
+use super::metrics::{self, Lifetime, NamespaceScrape, Options, PastDeadline};
 use crate::commands::{self, Stderr};
 use crate::netlink::Conntrack;
 use crate::netlink::netns::{self, Namespace, Place, Scope};
@@ -93,14 +93,17 @@ struct Last {
 pub struct Scraper {
     sources: Sources,
     options: Options,
+    /// How long after its scrape arrived a reading may go on dumping.
+    timeout: Duration,
     last: Mutex<Last>,
 }
 
 impl Scraper {
-    pub fn new(sources: Sources, options: Options) -> Scraper {
+    pub fn new(sources: Sources, options: Options, timeout: Duration) -> Scraper {
         Scraper {
             sources,
             options,
+            timeout,
             last: Mutex::new(Last {
                 finished: None,
                 body: Bytes::new(),
@@ -121,9 +124,12 @@ impl Scraper {
         // The dump blocks (netlink, and a thread per foreign namespace): off the
         // runtime's one thread, which keeps answering other connections meanwhile.
         let scraper = Arc::clone(self);
+        // Counted from the scrape's arrival: time spent waiting for the lock (a reading
+        // under way that ended before it) is part of the scrape's.
+        let deadline = arrived + self.timeout;
         // A reading that panicked (a bug) serves the exporter's own metrics only, rather
         // than taking the server down.
-        let scrapes = tokio::task::spawn_blocking(move || scraper.read_all())
+        let scrapes = tokio::task::spawn_blocking(move || scraper.read_all(deadline))
             .await
             .unwrap_or_default();
         last.lifetime.readings += 1;
@@ -131,6 +137,13 @@ impl Scraper {
             *last
                 .lifetime
                 .errors
+                .entry(scrape.netns.clone())
+                .or_default() += 1;
+        }
+        for scrape in scrapes.iter().filter(|scrape| scrape.timed_out) {
+            *last
+                .lifetime
+                .timeouts
                 .entry(scrape.netns.clone())
                 .or_default() += 1;
         }
@@ -154,7 +167,10 @@ impl Scraper {
     /// stderr as every command reports a namespace it skipped, counted in
     /// `conntrack_scrape_errors_total`, and left out of this scrape; the exporter goes on
     /// serving (docs/namespaces.md).
-    fn read_all(&self) -> Vec<NamespaceScrape> {
+    ///
+    /// Every namespace's counters are read, however late; a breakdown not done by
+    /// `deadline` is abandoned, and the namespace marked `timed_out`.
+    fn read_all(&self, deadline: Instant) -> Vec<NamespaceScrape> {
         let mut scrapes = Vec::new();
         // Nothing here writes to standard output: the walk cannot fail.
         let _ = commands::visit_places(
@@ -162,15 +178,16 @@ impl Scraper {
             |place, err| commands::report_skipped(commands::skipped_message(place, &err)),
             |place| {
                 let start = Instant::now();
-                let reading = self.read_one(place);
-                let (reading, result) = match reading {
-                    Ok(reading) => (Some(reading), Ok(())),
-                    Err(err) => (None, Err(err)),
+                let reading = self.read_one(place, deadline);
+                let (reading, timed_out, result) = match reading {
+                    Ok((reading, timed_out)) => (Some(reading), timed_out, Ok(())),
+                    Err(err) => (None, false, Err(err)),
                 };
                 scrapes.push(NamespaceScrape {
                     netns: label(place),
                     reading,
                     seconds: start.elapsed().as_secs_f64(),
+                    timed_out,
                 });
                 result
             },
@@ -178,10 +195,28 @@ impl Scraper {
         scrapes
     }
 
-    fn read_one(&self, place: &Place) -> Result<metrics::NamespaceReading> {
+    /// One namespace's reading, and whether its breakdown was abandoned at `deadline`.
+    fn read_one(
+        &self,
+        place: &Place,
+        deadline: Instant,
+    ) -> Result<(metrics::NamespaceReading, bool)> {
         // A socket per reading: a namespace can vanish between scrapes, and a socket
-        // kept open would pin it (and its table) alive.
+        // kept open would pin it (and its table) alive. Dropped at the end, it also ends
+        // a dump abandoned at the deadline: the kernel discards the rest of it.
         let mut conntrack = Conntrack::open_at(place, None)?;
-        metrics::read_namespace(&mut conntrack, self.options)
+        let mut reading = metrics::read_counters(&mut conntrack)?;
+        if !self.options.breakdown {
+            return Ok((reading, false));
+        }
+        let entries = reading.global.entries;
+        match metrics::read_breakdown(&mut conntrack, entries, self.options, deadline) {
+            Ok(breakdown) => reading.breakdown = Some(breakdown),
+            Err(err) if err.downcast_ref::<PastDeadline>().is_some() => {
+                return Ok((reading, true));
+            }
+            Err(err) => return Err(err),
+        }
+        Ok((reading, false))
     }
 }
