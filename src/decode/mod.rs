@@ -83,7 +83,10 @@ pub(crate) fn c_string(value: &[u8]) -> &[u8] {
 /// A cut-short stream or a bad length field yields an error, after which the iteration
 /// ends; callers stop at the first error, so such a stream never decodes silently.
 pub fn attrs<'a>(bytes: &'a [u8], inside: &'static str) -> Attrs<'a> {
-    Attrs { rest: bytes, inside }
+    Attrs {
+        rest: bytes,
+        inside,
+    }
 }
 
 /// The iterator [`attrs`] returns. It reads each header in place, checked once, so that
