@@ -153,3 +153,42 @@ pub(crate) fn ipv4(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
 pub(crate) fn ipv6(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
     exact::<16>(value, attribute).map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut bytes = ((NLA_HDRLEN + value.len()) as u16).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_ne_bytes());
+        bytes.extend_from_slice(value);
+        bytes.resize((bytes.len() + 3) & !3, 0);
+        bytes
+    }
+
+    #[test]
+    fn attrs_walks_padded_values_and_drops_the_flag_bits() {
+        let mut bytes = attribute(3 | NLA_F_NESTED, &[1, 2, 3, 4, 5]);
+        bytes.extend(attribute(7 | 0x4000, &[9]));
+        let walked: Vec<_> = attrs(&bytes, "test").collect();
+        assert_eq!(
+            walked,
+            [Ok((3, &[1u8, 2, 3, 4, 5][..])), Ok((7, &[9u8][..]))]
+        );
+    }
+
+    #[test]
+    fn attrs_ends_after_the_first_bad_header() {
+        let cut_header = [8u8, 0, 1];
+        let too_long = [12u8, 0, 1, 0, 0, 0, 0, 0];
+        let too_short = [3u8, 0, 1, 0, 0, 0, 0, 0];
+        for bytes in [&cut_header[..], &too_long, &too_short] {
+            let walked: Vec<_> = attrs(bytes, "test").collect();
+            assert_eq!(walked, [Err(DecodeError::Malformed("test"))], "{bytes:?}");
+        }
+        // The last attribute's padding may be missing: the stream still ends cleanly.
+        let unpadded = [5u8, 0, 2, 0, 42];
+        let walked: Vec<_> = attrs(&unpadded, "test").collect();
+        assert_eq!(walked, [Ok((2, &[42u8][..]))]);
+    }
+}
