@@ -1,7 +1,7 @@
 //! Wire decoding: ctnetlink attributes → the model, zero-copy.
 //!
-//! Attributes are walked in place with netlink-packet-core's `NlasIterator`, so nothing
-//! is copied or allocated per entry. netlink-packet-netfilter's own `ConntrackAttribute`
+//! Attributes are walked in place ([`attrs`]), so nothing is copied or allocated per
+//! entry. netlink-packet-netfilter's own `ConntrackAttribute`
 //! parser would build a `Vec` for every nested attribute and types only part of
 //! ctnetlink, which is why these modules read the attributes themselves, under their
 //! kernel names: [`entry`] for connections, [`expect`] for expectations, [`stats`] for
@@ -14,8 +14,6 @@ pub mod stats;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use netlink_packet_core::{NlaBuffer, NlasIterator};
 
 use crate::kernel::*;
 pub use entry::decode_entry;
@@ -84,24 +82,44 @@ pub(crate) fn c_string(value: &[u8]) -> &[u8] {
 /// Iterates over the attributes in `bytes` as (type without flags, value), in one pass.
 /// A cut-short stream or a bad length field yields an error, after which the iteration
 /// ends; callers stop at the first error, so such a stream never decodes silently.
-pub fn attrs<'a>(
-    bytes: &'a [u8],
-    inside: &'static str,
-) -> impl Iterator<Item = Result<(u16, &'a [u8])>> {
-    NlasIterator::new(bytes).map(move |nla| {
-        nla.map(kind_and_value)
-            .map_err(|_| DecodeError::Malformed(inside))
-    })
+pub fn attrs<'a>(bytes: &'a [u8], inside: &'static str) -> Attrs<'a> {
+    Attrs {
+        rest: bytes,
+        inside,
+    }
 }
 
-fn kind_and_value(nla: NlaBuffer<&[u8]>) -> (u16, &[u8]) {
-    let kind = nla.kind();
-    // NlaBuffer::value() borrows from the NlaBuffer itself; slicing the inner buffer
-    // keeps the lifetime of the receive buffer. new_checked has already checked that
-    // NLA_HDRLEN <= length <= buffer length.
-    let length = usize::from(nla.length());
-    let whole = nla.into_inner();
-    (kind, &whole[NLA_HDRLEN..length])
+/// The iterator [`attrs`] returns. It reads each header in place, checked once, so that
+/// walking an entry's attributes costs a few loads per attribute (netlink-packet-core's
+/// `NlasIterator`, which it replaces, re-checked every field through calls that were not
+/// inlined: a tenth of `ct list`'s time at 250,000 entries).
+pub struct Attrs<'a> {
+    rest: &'a [u8],
+    inside: &'static str,
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let rest = std::mem::take(&mut self.rest);
+        let Some(&[l0, l1, t0, t1]) = rest.first_chunk::<NLA_HDRLEN>() else {
+            return Some(Err(DecodeError::Malformed(self.inside)));
+        };
+        let length = usize::from(u16::from_ne_bytes([l0, l1]));
+        if length < NLA_HDRLEN || length > rest.len() {
+            return Some(Err(DecodeError::Malformed(self.inside)));
+        }
+        let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
+        // The next attribute starts at the 4-byte boundary after this one; past the end
+        // of the stream, the iteration is over.
+        let aligned = (length + 3) & !3;
+        self.rest = rest.get(aligned..).unwrap_or(&[]);
+        Some(Ok((kind, &rest[NLA_HDRLEN..length])))
+    }
 }
 
 pub(crate) fn exact<const N: usize>(value: &[u8], attribute: &'static str) -> Result<[u8; N]> {
@@ -134,4 +152,43 @@ pub(crate) fn ipv4(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
 
 pub(crate) fn ipv6(value: &[u8], attribute: &'static str) -> Result<IpAddr> {
     exact::<16>(value, attribute).map(|octets| IpAddr::V6(Ipv6Addr::from(octets)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attribute(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut bytes = ((NLA_HDRLEN + value.len()) as u16).to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&kind.to_ne_bytes());
+        bytes.extend_from_slice(value);
+        bytes.resize((bytes.len() + 3) & !3, 0);
+        bytes
+    }
+
+    #[test]
+    fn attrs_walks_padded_values_and_drops_the_flag_bits() {
+        let mut bytes = attribute(3 | NLA_F_NESTED, &[1, 2, 3, 4, 5]);
+        bytes.extend(attribute(7 | 0x4000, &[9]));
+        let walked: Vec<_> = attrs(&bytes, "test").collect();
+        assert_eq!(
+            walked,
+            [Ok((3, &[1u8, 2, 3, 4, 5][..])), Ok((7, &[9u8][..]))]
+        );
+    }
+
+    #[test]
+    fn attrs_ends_after_the_first_bad_header() {
+        let cut_header = [8u8, 0, 1];
+        let too_long = [12u8, 0, 1, 0, 0, 0, 0, 0];
+        let too_short = [3u8, 0, 1, 0, 0, 0, 0, 0];
+        for bytes in [&cut_header[..], &too_long, &too_short] {
+            let walked: Vec<_> = attrs(bytes, "test").collect();
+            assert_eq!(walked, [Err(DecodeError::Malformed("test"))], "{bytes:?}");
+        }
+        // The last attribute's padding may be missing: the stream still ends cleanly.
+        let unpadded = [5u8, 0, 2, 0, 42];
+        let walked: Vec<_> = attrs(&unpadded, "test").collect();
+        assert_eq!(walked, [Ok((2, &[42u8][..]))]);
+    }
 }

@@ -39,8 +39,14 @@ const RECEIVE_BUFFER_LEN: usize = 64 * 1024;
 /// slow reader does not overrun it on a busy table. The kernel caps it at rmem_max.
 const DEFAULT_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
-/// How many receive buffers the reader thread of a dump may fill ahead of the printer.
+/// How many batches the reader thread of a dump may fill ahead of the printer.
 const BUFFERS_IN_FLIGHT: usize = 4;
+
+/// The size of one batch of a dump's datagrams: the reader thread receives datagrams
+/// into it back to back while the kernel has the next one ready (it prepares it in the
+/// receive that takes the one before), until less than [`RECEIVE_BUFFER_LEN`] is left,
+/// and hands the batch over whole: seven datagrams a hand-over instead of one.
+const DUMP_BATCH_LEN: usize = 4 * RECEIVE_BUFFER_LEN;
 
 /// Requests per datagram in [`Conntrack::send_batch`]: small enough that their
 /// acknowledgements fit the socket's receive buffer.
@@ -111,9 +117,10 @@ impl Conntrack {
     /// Sends a dump `request` and feeds every message of the reply to `on_message`, up
     /// to NLMSG_DONE. An error from `on_message` stops the dump and is returned.
     ///
-    /// Two threads share the work, so that the kernel fills the next datagram while this
-    /// one is decoded and printed: a reader thread receives into a small pool of buffers
-    /// and passes each full one over; the calling thread walks it and hands it back.
+    /// Two threads share the work, so that the kernel fills the next datagrams while these
+    /// are decoded and printed: a reader thread receives into a small pool of batches
+    /// (several datagrams each, [`DUMP_BATCH_LEN`]) and passes each full one over; the
+    /// calling thread walks it and hands it back.
     pub fn dump<F>(&mut self, request: &Request, mut on_message: F) -> Result<DumpStats>
     where
         F: FnMut(Message<'_>) -> Result<()>,
@@ -124,26 +131,28 @@ impl Conntrack {
             let (full_tx, full_rx) = mpsc::sync_channel(BUFFERS_IN_FLIGHT);
             let (free_tx, free_rx) = mpsc::channel();
             for _ in 0..BUFFERS_IN_FLIGHT {
-                let _ = free_tx.send(vec![0u8; RECEIVE_BUFFER_LEN]);
+                let _ = free_tx.send(Datagrams::new());
             }
             scope.spawn(move || read_datagrams(socket, &free_rx, &full_tx));
             let mut stats = DumpStats::default();
             // Returning early drops both channel ends, which ends the reader thread at its
             // next hand-over.
             for received in full_rx {
-                let (buffer, length) = received?;
-                stats.bytes += length as u64;
-                let batch = walk_datagram(
-                    &buffer[..length],
-                    Some(sequence),
-                    request.operation,
-                    &mut stats,
-                    &mut on_message,
-                )?;
-                if batch == Batch::Done {
-                    return Ok(stats);
+                let batch = received?;
+                for datagram in batch.iter() {
+                    stats.bytes += datagram.len() as u64;
+                    let walked = walk_datagram(
+                        datagram,
+                        Some(sequence),
+                        request.operation,
+                        &mut stats,
+                        &mut on_message,
+                    )?;
+                    if walked == Batch::Done {
+                        return Ok(stats);
+                    }
                 }
-                let _ = free_tx.send(buffer);
+                let _ = free_tx.send(batch);
             }
             Err(anyhow!(
                 "the netlink reader stopped before the end of {}",
@@ -508,25 +517,70 @@ pub enum EventReceive {
     Overrun,
 }
 
-/// The reader thread of [`Conntrack::dump`]: receives datagrams into free buffers and
-/// passes them on, up to the one that ends the reply or an error.
+/// Datagrams received back to back into one buffer: what the reader thread of
+/// [`Conntrack::dump`] hands over at a time.
+struct Datagrams {
+    bytes: Vec<u8>,
+    /// Where each datagram ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Datagrams {
+    fn new() -> Datagrams {
+        Datagrams {
+            bytes: vec![0; DUMP_BATCH_LEN],
+            ends: Vec::with_capacity(DUMP_BATCH_LEN / RECEIVE_BUFFER_LEN * 8),
+        }
+    }
+
+    fn used(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// Room for one more datagram of the largest size the kernel sends.
+    fn has_room(&self) -> bool {
+        self.bytes.len() - self.used() >= RECEIVE_BUFFER_LEN
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.bytes[start..end])
+    }
+}
+
+/// The reader thread of [`Conntrack::dump`]: receives datagrams into free batches and
+/// passes each on, up to the one that ends the reply or an error. A batch takes the
+/// next datagram without waiting for it whenever the kernel already has it queued.
 fn read_datagrams(
     socket: &Socket,
-    free: &mpsc::Receiver<Vec<u8>>,
-    full: &mpsc::SyncSender<Result<(Vec<u8>, usize)>>,
+    free: &mpsc::Receiver<Datagrams>,
+    full: &mpsc::SyncSender<Result<Datagrams>>,
 ) {
-    while let Ok(mut buffer) = free.recv() {
-        match receive(socket, &mut buffer) {
-            Ok(length) => {
-                let last = message::ends_reply(&buffer[..length]);
-                if full.send(Ok((buffer, length))).is_err() || last {
+    while let Ok(mut batch) = free.recv() {
+        batch.ends.clear();
+        let mut last = false;
+        while !last && batch.has_room() {
+            let start = batch.used();
+            let waiting = !batch.ends.is_empty();
+            match receive_with(socket, &mut batch.bytes[start..], waiting) {
+                Ok(Some(length)) => {
+                    last = message::ends_reply(&batch.bytes[start..start + length]);
+                    batch.ends.push(start + length);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    if !batch.ends.is_empty() {
+                        let _ = full.send(Ok(batch));
+                    }
+                    let _ = full.send(Err(err));
                     return;
                 }
             }
-            Err(err) => {
-                let _ = full.send(Err(err));
-                return;
-            }
+        }
+        if full.send(Ok(batch)).is_err() || last {
+            return;
         }
     }
 }
@@ -534,15 +588,28 @@ fn read_datagrams(
 /// Receives one datagram from a netlink socket into `buffer`, saying what to do when the
 /// socket's receive buffer overran (ENOBUFS).
 pub fn receive(socket: &Socket, buffer: &mut [u8]) -> Result<usize> {
+    receive_with(socket, buffer, false)?
+        .ok_or_else(|| anyhow!("the netlink socket had nothing to read"))
+}
+
+/// Like [`receive`]; with `only_waiting`, takes a datagram only if one is already
+/// queued, and None when none is.
+fn receive_with(socket: &Socket, buffer: &mut [u8], only_waiting: bool) -> Result<Option<usize>> {
+    let flags = if only_waiting {
+        libc::MSG_TRUNC | libc::MSG_DONTWAIT
+    } else {
+        libc::MSG_TRUNC
+    };
     loop {
-        match socket.recv(&mut &mut buffer[..], libc::MSG_TRUNC) {
+        match socket.recv(&mut &mut buffer[..], flags) {
             Ok(0) => bail!("the kernel closed the netlink socket in the middle of a reply"),
             Ok(n) if n > buffer.len() => bail!(
                 "a netlink message of {n} bytes did not fit the {}-byte receive buffer",
                 buffer.len()
             ),
-            Ok(n) => return Ok(n),
+            Ok(n) => return Ok(Some(n)),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if only_waiting && err.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(err) => return Err(receive_error(err)),
         }
     }
