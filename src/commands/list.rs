@@ -51,7 +51,8 @@ pub fn skipped_entry(err: DecodeError) -> Result<()> {
 }
 
 /// The entries of every namespace, each tagged with its namespace, in one output (one
-/// table, one summary).
+/// table, one summary). A namespace the kernel counts empty is not dumped
+/// ([`super::may_hold_entries`]).
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let out = stdout();
@@ -67,6 +68,9 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
     let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     let mut all_stats = DumpStats::default();
     super::for_each_table(target, |conntrack, namespace| {
+        if !super::may_hold_entries(conntrack) {
+            return Ok(());
+        }
         lister.netns = namespace.map(NetnsTag::of);
         let stats = conntrack.entries(
             Table::Conntrack,

@@ -72,6 +72,20 @@ pub fn for_each_table(
     })
 }
 
+/// Whether the conntrack table behind `conntrack` may hold entries: false only when the
+/// kernel's own count of that namespace's entries ([`Conntrack::count_entries`]:
+/// CT_GET_STATS, constant time, or the nf_conntrack_count sysctl where ctnetlink
+/// refuses it) is 0. `--all-netns` asks it of each namespace before dumping, so that an
+/// empty namespace costs one small request instead of a walk of the host's whole hash
+/// table. The count covers every connection of the namespace (confirmed, unconfirmed
+/// and dying), so it is the right one for the conntrack table and its dying and
+/// unconfirmed lists, never for expectations. When the count cannot be read the table
+/// may hold entries: the dump decides. An entry created just after the count is missed,
+/// as it would be by a dump that had just passed its bucket.
+pub fn may_hold_entries(conntrack: &mut Conntrack) -> bool {
+    conntrack.count_entries().map_or(true, |count| count > 0)
+}
+
 /// The one loop over the namespaces a plan reads, with the one error policy
 /// (docs/namespaces.md). ct's own namespace or the one `--netns` names is one place:
 /// when it cannot be entered (it does not exist, is no namespace, or the right to enter

@@ -573,3 +573,109 @@ fn top_fails_when_no_namespace_could_be_read() {
         "{stderr}"
     );
 }
+
+/// The ctnetlink requests `ct ARGS` sent to each named namespace, as `strace` saw them
+/// leave (an observer outside ct): per namespace name, how many asked for the entry
+/// count (IPCTNL_MSG_CT_GET_STATS) and how many for a dump of the table
+/// (IPCTNL_MSG_CT_GET with NLM_F_DUMP). Each socket is matched to the namespace the
+/// thread that opened it had entered (`setns` on /run/netns/NAME), so the walk's order
+/// does not matter.
+fn requests_per_namespace(args: &[&str]) -> BTreeMap<String, Requests> {
+    let strace = find_program("strace").expect("the test needs strace (apt-get install strace)");
+    let trace = TempFile::new("strace", "");
+    let mut cmd = hermetic(Command::new(strace));
+    cmd.args(["-f", "-qq", "-y", "-x", "-o", trace.path_str()])
+        .args(["-e", "trace=setns,socket,sendto,sendmsg", "--"])
+        .arg(ct_bin())
+        .args(args);
+    let out = run(&mut cmd);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ct {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = std::fs::read_to_string(trace.path_str()).unwrap();
+    let mut entered: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut sockets: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut requests: BTreeMap<String, Requests> = BTreeMap::new();
+    for line in trace.lines() {
+        let Some((pid, call)) = line.trim_start().split_once(' ') else {
+            continue;
+        };
+        let call = call.trim_start();
+        if let Some(rest) = call.strip_prefix("setns(") {
+            if let Some(name) = between(rest, "</run/netns/", ">") {
+                entered.insert(pid, name);
+            }
+        } else if call.starts_with("socket(") || call.starts_with("<... socket resumed>") {
+            let returned = call.rsplit_once(" = ").map(|(_, fd)| fd).unwrap_or("");
+            if let (Some(inode), Some(name)) =
+                (between(returned, "<socket:[", "]>"), entered.get(pid))
+            {
+                sockets.insert(inode, name);
+            }
+        } else if call.starts_with("sendto(") || call.starts_with("sendmsg(") {
+            let inode = between(call, "<socket:[", "]>").expect(line);
+            let Some(name) = sockets.get(inode) else {
+                continue;
+            };
+            let kind = between(call, "nlmsg_type=", " ").expect(line);
+            let flags = between(call, "nlmsg_flags=", ",").expect(line);
+            let seen = requests.entry(name.to_string()).or_default();
+            match kind {
+                "0x105" => seen.count += 1,
+                "0x101" if flags.contains("0x300") || flags.contains("NLM_F_DUMP") => {
+                    seen.dump += 1
+                }
+                _ => {}
+            }
+        }
+    }
+    requests
+}
+
+/// The ctnetlink requests sent to one namespace: see [`requests_per_namespace`].
+#[derive(Debug, Default, PartialEq)]
+struct Requests {
+    count: usize,
+    dump: usize,
+}
+
+/// The text of `text` between the first `start` and the `end` after it.
+fn between<'t>(text: &'t str, start: &str, end: &str) -> Option<&'t str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// An empty namespace costs one count request and is never dumped: `ct list
+/// --all-netns` and `ct top --all-netns` ask every namespace for the kernel's count of
+/// its entries and dump only those that hold some (once, or once per family when a
+/// filter without -f is dumped per family), as strace sees the requests leave.
+#[test]
+fn an_empty_namespace_is_counted_not_dumped() {
+    require_kernel!();
+    let full = Netns::new();
+    full.insert("-p udp -s 10.232.20.1 -d 10.232.20.2 --sport 1000 --dport 53 -t 600");
+    full.insert("-p udp -s 10.232.20.3 -d 10.232.20.2 --sport 1000 --dport 53 -t 600");
+    let empty: Vec<Netns> = (0..3).map(|_| Netns::new()).collect();
+    let cases: [(&[&str], usize); 4] = [
+        (&["list", "--all-netns"], 1),
+        (&["list", "--all-netns", "-f", "ipv4", "-p", "udp"], 1),
+        (&["list", "--all-netns", "-p", "udp"], 2),
+        (&["top", "--all-netns", "--once"], 1),
+    ];
+    for (args, dumps) in cases {
+        let requests = requests_per_namespace(args);
+        let expected = Requests {
+            count: 1,
+            dump: dumps,
+        };
+        assert_eq!(requests.get(full.name()), Some(&expected), "{args:?}");
+        for ns in &empty {
+            let expected = Requests { count: 1, dump: 0 };
+            assert_eq!(requests.get(ns.name()), Some(&expected), "{args:?}");
+        }
+    }
+}
