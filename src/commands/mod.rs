@@ -15,6 +15,8 @@ pub mod watch;
 
 use std::io::{self, StdoutLock, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use anyhow::Result;
 
@@ -113,6 +115,129 @@ pub fn for_each_place(
         },
         &mut each,
     )?;
+    match last_failure {
+        Some(err) if !read_any => Err(err.context("no network namespace could be read")),
+        _ => Ok(()),
+    }
+}
+
+/// How many pieces a namespace read ahead of its turn may queue for the consumer
+/// ([`for_each_place_ahead`]).
+const PIECES_AHEAD: usize = 4;
+
+/// What a reader of [`for_each_place_ahead`] hands the consumer: a piece of a place's
+/// reading, or how the reading ended.
+enum Ahead<T, R> {
+    Piece(T),
+    End(Result<R>),
+}
+
+/// Which place the consumer of [`for_each_place_ahead`] is at, for the readers that may
+/// not run further ahead than that; and whether it stopped.
+struct Window {
+    state: Mutex<(usize, bool)>,
+    moved: Condvar,
+}
+
+impl Window {
+    /// Waits until place `index` is at most `ahead` places past the consumer's; false
+    /// when the consumer stopped.
+    fn wait_for(&self, index: usize, ahead: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while !state.1 && index > state.0 + ahead {
+            state = self
+                .moved
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        !state.1
+    }
+
+    fn set(&self, at: usize, stopped: bool) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = (at, stopped);
+        self.moved.notify_all();
+    }
+}
+
+/// [`for_each_place`] under `--all-netns` with the reading of several places
+/// overlapped: one reader thread per core (`available_parallelism`) runs `read` on the
+/// places in the order listed, each handing the pieces of its reading over through a
+/// channel of its place, and the calling thread hands them to `take` place by place, in
+/// that order, then the place's result to `end`: the output is what the one-by-one walk
+/// would make. Memory is bounded: a reader never starts a place more than one place
+/// per thread ahead of the one being taken, and a place's channel holds at most
+/// [`PIECES_AHEAD`] pieces, so at most (threads + 1) × (PIECES_AHEAD + 1) pieces exist
+/// at once. The error policy is [`for_each_place`]'s; a failure of `take` counts as the
+/// place's.
+pub fn for_each_place_ahead<T: Send, R: Send>(
+    places: &[Place],
+    mut skipped: impl FnMut(String),
+    read: impl Fn(&Place, &mut dyn FnMut(T) -> Result<()>) -> Result<R> + Sync,
+    mut take: impl FnMut(&Place, T) -> Result<()>,
+    mut end: impl FnMut(&Place, R),
+) -> Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, places.len().max(1));
+    let next = AtomicUsize::new(0);
+    let window = Window {
+        state: Mutex::new((0, false)),
+        moved: Condvar::new(),
+    };
+    let (senders, receivers): (Vec<_>, Vec<_>) = places
+        .iter()
+        .map(|_| mpsc::sync_channel::<Ahead<T, R>>(PIECES_AHEAD))
+        .unzip();
+    let mut last_failure = None;
+    let mut read_any = false;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let (Some(place), Some(sender)) = (places.get(index), senders.get(index))
+                    else {
+                        return;
+                    };
+                    if !window.wait_for(index, threads) {
+                        return;
+                    }
+                    let result = read(place, &mut |piece| {
+                        sender
+                            .send(Ahead::Piece(piece))
+                            .map_err(|_| anyhow::anyhow!("the walk stopped"))
+                    });
+                    let _ = sender.send(Ahead::End(result));
+                }
+            });
+        }
+        let walk = (|| {
+            for (index, (place, receiver)) in places.iter().zip(receivers).enumerate() {
+                window.set(index, false);
+                let result = (|| loop {
+                    match receiver.recv() {
+                        Ok(Ahead::Piece(piece)) => take(place, piece)?,
+                        Ok(Ahead::End(result)) => return result,
+                        Err(_) => anyhow::bail!("its reader stopped before the end"),
+                    }
+                })();
+                match result {
+                    Ok(result) => {
+                        end(place, result);
+                        read_any = true;
+                    }
+                    Err(err) if is_output_failure(&err) => return Err(err),
+                    Err(err) => {
+                        skipped(skipped_message(place, &err));
+                        last_failure = Some(err);
+                    }
+                }
+            }
+            Ok(())
+        })();
+        window.set(places.len(), true);
+        walk
+    })?;
     match last_failure {
         Some(err) if !read_any => Err(err.context("no network namespace could be read")),
         _ => Ok(()),

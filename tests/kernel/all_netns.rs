@@ -345,12 +345,15 @@ fn watch_follows_every_namespace_present_at_its_start() {
 #[test]
 fn a_namespace_deleted_mid_run_is_reported_and_the_run_succeeds() {
     require_kernel!();
-    // Two namespaces; ct reads the one whose name sorts first before the other. Its
-    // 20,000 entries fill the pipe to ct's stdout, so ct waits, mid-run, until the test
-    // reads: the second namespace is deleted meanwhile.
-    let mut pair = [Netns::new(), Netns::new()];
-    pair.sort_by(|a, b| a.name().cmp(b.name()));
-    let [first, second] = pair;
+    // Namespaces read in the order of their names: the first one's 20,000 entries fill
+    // the pipe to ct's stdout, so ct waits, mid-run, until the test reads; the last one
+    // is deleted meanwhile. ct dumps up to one namespace per core ahead of the one it
+    // prints, so empty namespaces in between keep the last one out of that reach.
+    let between = std::thread::available_parallelism().map_or(1, usize::from) + 1;
+    let mut namespaces: Vec<Netns> = (0..between + 2).map(|_| Netns::new()).collect();
+    namespaces.sort_by(|a, b| a.name().cmp(b.name()));
+    let second = namespaces.pop().unwrap();
+    let first = namespaces.remove(0);
     fill::fill(
         first.name(),
         fill::FillSpec {
@@ -677,5 +680,48 @@ fn an_empty_namespace_is_counted_not_dumped() {
             let expected = Requests { count: 1, dump: 0 };
             assert_eq!(requests.get(ns.name()), Some(&expected), "{args:?}");
         }
+    }
+}
+
+/// Namespaces dumped side by side are still printed one after another, in the order
+/// listed (by name), each namespace's entries together and exactly its own, and each
+/// more than one piece of what a reader hands over (64 KiB).
+#[test]
+fn namespaces_dumped_side_by_side_print_in_order() {
+    require_kernel!();
+    let mut namespaces: Vec<Netns> = (0..4).map(|_| Netns::new()).collect();
+    namespaces.sort_by(|a, b| a.name().cmp(b.name()));
+    for (i, ns) in namespaces.iter().enumerate() {
+        let spec = fill::FillSpec {
+            count: 3000 + 500 * i as u32,
+            base: 220 + i as u8,
+            ..Default::default()
+        };
+        fill::fill(ns.name(), spec).unwrap();
+    }
+    let (classic, _) = ct_host(&["list", "--all-netns", "-p", "udp"]);
+    let ours: Vec<(&str, &str)> = classic
+        .lines()
+        .filter_map(|line| {
+            let (tag, rest) = line.strip_prefix('[')?.split_once("] ")?;
+            namespaces
+                .iter()
+                .any(|ns| ns.name() == tag)
+                .then_some((tag, rest))
+        })
+        .collect();
+    let mut blocks: Vec<(&str, Vec<String>)> = Vec::new();
+    for (tag, rest) in ours {
+        match blocks.last_mut() {
+            Some((last, lines)) if *last == tag => lines.push(normalise(rest)),
+            _ => blocks.push((tag, vec![normalise(rest)])),
+        }
+    }
+    let order: Vec<&str> = blocks.iter().map(|(tag, _)| *tag).collect();
+    let names: Vec<&str> = namespaces.iter().map(Netns::name).collect();
+    assert_eq!(order, names, "one block per namespace, in order");
+    for ((_, lines), ns) in blocks.iter_mut().zip(&namespaces) {
+        lines.sort();
+        assert_eq!(*lines, conntrack_lines(ns), "{}", ns.name());
     }
 }
