@@ -57,7 +57,7 @@ pub fn skipped_entry(err: DecodeError) -> Result<()> {
 /// table, one summary). A namespace the kernel counts empty is not dumped
 /// ([`super::may_hold_entries`]); the others are dumped on as many threads as there are
 /// cores, one namespace each, and printed in the order listed, each namespace's entries
-/// together ([`super::for_each_place_ahead`]).
+/// together ([`super::for_each_place_ahead`]: up to 32 MiB of entries wait ahead).
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let out = stdout();

@@ -121,9 +121,12 @@ pub fn for_each_place(
     }
 }
 
-/// How many pieces a namespace read ahead of its turn may queue for the consumer
-/// ([`for_each_place_ahead`]).
-const PIECES_AHEAD: usize = 4;
+/// How many pieces the place being taken may have queued ([`for_each_place_ahead`]).
+const PIECES_QUEUED: usize = 4;
+
+/// How many pieces all places may have queued before a place read ahead of its turn
+/// waits ([`for_each_place_ahead`]): with `ct list`'s pieces of 64 KiB, 32 MiB.
+const PIECES_AHEAD: usize = 512;
 
 /// What a reader of [`for_each_place_ahead`] hands the consumer: a piece of a place's
 /// reading, or how the reading ended.
@@ -132,29 +135,81 @@ enum Ahead<T, R> {
     End(Result<R>),
 }
 
-/// Which place the consumer of [`for_each_place_ahead`] is at, for the readers that may
-/// not run further ahead than that; and whether it stopped.
+/// The hand-over of [`for_each_place_ahead`]: which place the consumer is at, whether
+/// it stopped, and how many pieces wait (per place, and in all).
 struct Window {
-    state: Mutex<(usize, bool)>,
+    state: Mutex<WindowState>,
     moved: Condvar,
 }
 
+struct WindowState {
+    at: usize,
+    stopped: bool,
+    queued: Vec<usize>,
+    total: usize,
+}
+
 impl Window {
-    /// Waits until place `index` is at most `ahead` places past the consumer's; false
-    /// when the consumer stopped.
-    fn wait_for(&self, index: usize, ahead: usize) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while !state.1 && index > state.0 + ahead {
-            state = self
-                .moved
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        !state.1
+    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn wait_while<'g>(
+        &self,
+        guard: std::sync::MutexGuard<'g, WindowState>,
+        mut blocked: impl FnMut(&WindowState) -> bool,
+    ) -> std::sync::MutexGuard<'g, WindowState> {
+        self.moved
+            .wait_while(guard, |state| !state.stopped && blocked(state))
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until place `index` is at most `ahead` places past the consumer's; false
+    /// when the consumer stopped.
+    fn may_start(&self, index: usize, ahead: usize) -> bool {
+        let state = self.wait_while(self.lock(), |state| index > state.at + ahead);
+        !state.stopped
+    }
+
+    /// Waits until place `index` may queue one more piece, and counts it: the place
+    /// being taken up to [`PIECES_QUEUED`], the others while all places hold fewer than
+    /// [`PIECES_AHEAD`]. False when the consumer stopped.
+    fn may_queue(&self, index: usize) -> bool {
+        let mut state = self.wait_while(self.lock(), |state| match index.cmp(&state.at) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => state.queued[index] >= PIECES_QUEUED,
+            std::cmp::Ordering::Greater => state.total >= PIECES_AHEAD,
+        });
+        // A place the consumer has left (it failed) takes nothing more.
+        if state.stopped || index < state.at {
+            return false;
+        }
+        state.queued[index] += 1;
+        state.total += 1;
+        true
+    }
+
+    /// The consumer took a piece of place `index`.
+    fn took(&self, index: usize) {
+        let mut state = self.lock();
+        state.queued[index] -= 1;
+        state.total -= 1;
+        self.moved.notify_all();
+    }
+
+    /// The consumer moves on to place `at`: what the place it left still had queued
+    /// (when it failed mid-way) is no longer counted.
     fn set(&self, at: usize, stopped: bool) {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = (at, stopped);
+        let mut state = self.lock();
+        let left = state.at;
+        if left < at {
+            if let Some(queued) = state.queued.get_mut(left) {
+                let dropped = std::mem::take(queued);
+                state.total -= dropped;
+            }
+        }
+        state.at = at;
+        state.stopped = stopped;
         self.moved.notify_all();
     }
 }
@@ -165,10 +220,10 @@ impl Window {
 /// channel of its place, and the calling thread hands them to `take` place by place, in
 /// that order, then the place's result to `end`: the output is what the one-by-one walk
 /// would make. Memory is bounded: a reader never starts a place more than one place
-/// per thread ahead of the one being taken, and a place's channel holds at most
-/// [`PIECES_AHEAD`] pieces, so at most (threads + 1) × (PIECES_AHEAD + 1) pieces exist
-/// at once. The error policy is [`for_each_place`]'s; a failure of `take` counts as the
-/// place's.
+/// per thread ahead of the one being taken; the place being taken queues at most
+/// [`PIECES_QUEUED`] pieces, and the places ahead of it wait once all places hold
+/// [`PIECES_AHEAD`] (besides the one piece each reader fills). The error policy is
+/// [`for_each_place`]'s; a failure of `take` counts as the place's.
 pub fn for_each_place_ahead<T: Send, R: Send>(
     places: &[Place],
     mut skipped: impl FnMut(String),
@@ -181,12 +236,17 @@ pub fn for_each_place_ahead<T: Send, R: Send>(
         .clamp(1, places.len().max(1));
     let next = AtomicUsize::new(0);
     let window = Window {
-        state: Mutex::new((0, false)),
+        state: Mutex::new(WindowState {
+            at: 0,
+            stopped: false,
+            queued: vec![0; places.len()],
+            total: 0,
+        }),
         moved: Condvar::new(),
     };
     let (senders, receivers): (Vec<_>, Vec<_>) = places
         .iter()
-        .map(|_| mpsc::sync_channel::<Ahead<T, R>>(PIECES_AHEAD))
+        .map(|_| mpsc::channel::<Ahead<T, R>>())
         .unzip();
     let mut last_failure = None;
     let mut read_any = false;
@@ -199,10 +259,13 @@ pub fn for_each_place_ahead<T: Send, R: Send>(
                     else {
                         return;
                     };
-                    if !window.wait_for(index, threads) {
+                    if !window.may_start(index, threads) {
                         return;
                     }
                     let result = read(place, &mut |piece| {
+                        if !window.may_queue(index) {
+                            anyhow::bail!("the walk stopped");
+                        }
                         sender
                             .send(Ahead::Piece(piece))
                             .map_err(|_| anyhow::anyhow!("the walk stopped"))
@@ -214,11 +277,16 @@ pub fn for_each_place_ahead<T: Send, R: Send>(
         let walk = (|| {
             for (index, (place, receiver)) in places.iter().zip(receivers).enumerate() {
                 window.set(index, false);
-                let result = (|| loop {
-                    match receiver.recv() {
-                        Ok(Ahead::Piece(piece)) => take(place, piece)?,
-                        Ok(Ahead::End(result)) => return result,
-                        Err(_) => anyhow::bail!("its reader stopped before the end"),
+                let result = (|| {
+                    loop {
+                        match receiver.recv() {
+                            Ok(Ahead::Piece(piece)) => {
+                                window.took(index);
+                                take(place, piece)?
+                            }
+                            Ok(Ahead::End(result)) => return result,
+                            Err(_) => anyhow::bail!("its reader stopped before the end"),
+                        }
                     }
                 })();
                 match result {
@@ -466,6 +534,46 @@ mod tests {
         assert!(result.unwrap());
         assert_eq!(read, ["a", "c"]);
         assert_eq!(skipped, ["network namespace b: vanished; skipped"]);
+    }
+
+    #[test]
+    fn places_read_ahead_are_taken_in_order_whole_and_failures_skipped() {
+        let places: Vec<Place> = ["a", "b", "c", "d"].map(place).into();
+        // More pieces than may wait ahead, so that readers ahead have to wait.
+        let pieces = 3 * PIECES_AHEAD;
+        let mut taken: Vec<(String, usize)> = Vec::new();
+        let mut ended = Vec::new();
+        let mut skipped = Vec::new();
+        let label = |place: &Place| place.tag().map(Namespace::label).unwrap_or_default();
+        for_each_place_ahead(
+            &places,
+            |message| skipped.push(message),
+            |place, hand_over| {
+                for piece in 0..pieces {
+                    if label(place) == "c" && piece == 7 {
+                        anyhow::bail!("vanished");
+                    }
+                    hand_over(piece)?;
+                }
+                Ok(label(place))
+            },
+            |place, piece| {
+                taken.push((label(place), piece));
+                Ok(())
+            },
+            |_, result| ended.push(result),
+        )
+        .unwrap();
+        let expected: Vec<(String, usize)> = ["a", "b", "c", "d"]
+            .iter()
+            .flat_map(|name| {
+                let count = if *name == "c" { 7 } else { pieces };
+                (0..count).map(|piece| (name.to_string(), piece))
+            })
+            .collect();
+        assert_eq!(taken, expected);
+        assert_eq!(ended, ["a", "b", "d"]);
+        assert_eq!(skipped, ["network namespace c: vanished; skipped"]);
     }
 
     #[test]
