@@ -6,7 +6,8 @@
 # with), nftables and iproute2 (the test namespaces, their NAT and helpers), util-linux
 # (setpriv, to drop capabilities), jq (the JSON is tested through it), man-db (the
 # manual pages are rendered), tmux (ct top's live view is driven in it) and prometheus
-# (prometheus and promtool scrape and check ct exporter). As root on
+# (prometheus and promtool scrape and check ct exporter) and strace (it counts the
+# requests ct sends to each namespace). As root on
 # Debian this installs whichever is missing; otherwise it says what to install, and the
 # kernel tests print `skipped: <reason>`. As root, a kernel test that cannot run fails
 # instead of skipping (CT_REQUIRE_KERNEL_TESTS=1, unless set otherwise), so a green run
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
-for need in conntrack:conntrack nft:nftables ip:iproute2 setpriv:util-linux jq:jq man:man-db tmux:tmux promtool:prometheus; do
+for need in conntrack:conntrack nft:nftables ip:iproute2 setpriv:util-linux jq:jq man:man-db tmux:tmux promtool:prometheus strace:strace; do
     command -v "${need%%:*}" > /dev/null || missing+=("${need#*:}")
 done
 

@@ -45,6 +45,10 @@ pub struct AllNetnsArgs {
     /// one that vanished since, or cannot be entered, or whose kernel refuses, is
     /// reported on stderr (`ct: network namespace LABEL: WHY; skipped`) and skipped,
     /// and the rest go on: the exit status is 1 only when no namespace could be read.
+    /// `list` and `top` first ask each namespace for the kernel's count of its entries
+    /// (one small request) and dump only those that hold some, so empty namespaces cost
+    /// nearly nothing; an entry created in an empty namespace just after its count is
+    /// not shown, as a dump misses one created just after it passed.
     /// Example: ct count --all-netns
     #[arg(long = "all-netns", conflicts_with = "netns")]
     pub all_netns: bool,

@@ -2,15 +2,18 @@
 //! table) as it is dumped, each entry decoded, filtered and printed as it arrives.
 
 use std::io::Write;
+use std::ops::Range;
 
 use anyhow::Result;
 
 use super::{connect, load_labels, stdout};
 use crate::decode::DecodeError;
+use crate::decode::entry::decode_entry;
 use crate::filter::Filter;
 use crate::model::entry::Entry;
 use crate::model::table::Table;
-use crate::netlink::DumpStats;
+use crate::netlink::netns::Place;
+use crate::netlink::{Conntrack, DumpStats};
 use crate::output::{Frame, NetnsTag, Print, Printer, Record, Settings, unix_now_seconds};
 use crate::plan::{self, Output, Source, Target};
 
@@ -51,7 +54,10 @@ pub fn skipped_entry(err: DecodeError) -> Result<()> {
 }
 
 /// The entries of every namespace, each tagged with its namespace, in one output (one
-/// table, one summary).
+/// table, one summary). A namespace the kernel counts empty is not dumped
+/// ([`super::may_hold_entries`]); the others are dumped on as many threads as there are
+/// cores, one namespace each, and printed in the order listed, each namespace's entries
+/// together ([`super::for_each_place_ahead`]: up to 32 MiB of entries wait ahead).
 fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
     let labels = load_labels(&output.labels);
     let out = stdout();
@@ -66,19 +72,72 @@ fn list_all_namespaces(target: &Target, filter: &Filter, output: &Output) -> Res
     );
     let mut lister = Lister::new(filter, Some(printer), out, output.line_buffered);
     let mut all_stats = DumpStats::default();
-    super::for_each_table(target, |conntrack, namespace| {
-        lister.netns = namespace.map(NetnsTag::of);
-        let stats = conntrack.entries(
-            Table::Conntrack,
-            filter,
-            |entry, _| Ok(lister.on_matching(entry)?),
-            skipped_entry,
-        )?;
-        all_stats.interrupted |= stats.interrupted;
-        Ok(())
-    })?;
+    super::for_each_place_ahead(
+        &target.scope.places(),
+        super::report_skipped,
+        |place, hand_over| read_namespace(place, target, filter, hand_over),
+        |place, piece: DumpedPiece| {
+            lister.netns = place.tag().map(NetnsTag::of);
+            for (family, span) in &piece.spans {
+                match decode_entry(*family, &piece.attributes[span.clone()]) {
+                    Ok(entry) => lister.on_matching(&entry)?,
+                    Err(err) => skipped_entry(err)?,
+                }
+            }
+            Ok(())
+        },
+        |_, stats: DumpStats| all_stats.interrupted |= stats.interrupted,
+    )?;
     let shown = lister.finish()?;
     report(all_stats, shown, output.quiet, &mut super::Stderr)
+}
+
+/// How many bytes of entries a [`DumpedPiece`] gathers before it is handed over.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// Entries of one namespace that passed the filter, as dumped (their family and
+/// attributes), handed from the thread that dumped them to the one that prints.
+#[derive(Default)]
+struct DumpedPiece {
+    spans: Vec<(u8, Range<usize>)>,
+    attributes: Vec<u8>,
+}
+
+/// Under `--all-netns`, on a reader thread: the conntrack table of `place`, unless the
+/// kernel counts it empty ([`super::may_hold_entries`]), handed over in pieces of about
+/// [`PIECE_BYTES`] of the entries that pass `filter`. An entry that cannot be decoded is
+/// reported here and left out.
+fn read_namespace(
+    place: &Place,
+    target: &Target,
+    filter: &Filter,
+    hand_over: &mut dyn FnMut(DumpedPiece) -> Result<()>,
+) -> Result<DumpStats> {
+    let mut conntrack = Conntrack::open_at(place, target.socket_buffer)?;
+    if !super::may_hold_entries(&mut conntrack) {
+        return Ok(DumpStats::default());
+    }
+    let mut piece = DumpedPiece::default();
+    let stats = conntrack.entries(
+        Table::Conntrack,
+        filter,
+        |_, dumped| {
+            let start = piece.attributes.len();
+            piece.attributes.extend_from_slice(dumped.attributes);
+            piece
+                .spans
+                .push((dumped.family, start..piece.attributes.len()));
+            if piece.attributes.len() >= PIECE_BYTES {
+                hand_over(std::mem::take(&mut piece))?;
+            }
+            Ok(())
+        },
+        skipped_entry,
+    )?;
+    if !piece.spans.is_empty() {
+        hand_over(piece)?;
+    }
+    Ok(stats)
 }
 
 /// Prints the entries of a saved dump that pass `filter`, as of the time it was taken

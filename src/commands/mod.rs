@@ -15,6 +15,8 @@ pub mod watch;
 
 use std::io::{self, StdoutLock, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use anyhow::Result;
 
@@ -72,6 +74,20 @@ pub fn for_each_table(
     })
 }
 
+/// Whether the conntrack table behind `conntrack` may hold entries: false only when the
+/// kernel's own count of that namespace's entries ([`Conntrack::count_entries`]:
+/// CT_GET_STATS, constant time, or the nf_conntrack_count sysctl where ctnetlink
+/// refuses it) is 0. `--all-netns` asks it of each namespace before dumping, so that an
+/// empty namespace costs one small request instead of a walk of the host's whole hash
+/// table. The count covers every connection of the namespace (confirmed, unconfirmed
+/// and dying), so it is the right one for the conntrack table and its dying and
+/// unconfirmed lists, never for expectations. When the count cannot be read the table
+/// may hold entries: the dump decides. An entry created just after the count is missed,
+/// as it would be by a dump that had just passed its bucket.
+pub fn may_hold_entries(conntrack: &mut Conntrack) -> bool {
+    conntrack.count_entries().map_or(true, |count| count > 0)
+}
+
 /// The one loop over the namespaces a plan reads, with the one error policy
 /// (docs/namespaces.md). ct's own namespace or the one `--netns` names is one place:
 /// when it cannot be entered (it does not exist, is no namespace, or the right to enter
@@ -99,6 +115,197 @@ pub fn for_each_place(
         },
         &mut each,
     )?;
+    match last_failure {
+        Some(err) if !read_any => Err(err.context("no network namespace could be read")),
+        _ => Ok(()),
+    }
+}
+
+/// How many pieces the place being taken may have queued ([`for_each_place_ahead`]).
+const PIECES_QUEUED: usize = 4;
+
+/// How many pieces all places may have queued before a place read ahead of its turn
+/// waits ([`for_each_place_ahead`]): with `ct list`'s pieces of 64 KiB, 32 MiB.
+const PIECES_AHEAD: usize = 512;
+
+/// What a reader of [`for_each_place_ahead`] hands the consumer: a piece of a place's
+/// reading, or how the reading ended.
+enum Ahead<T, R> {
+    Piece(T),
+    End(Result<R>),
+}
+
+/// The hand-over of [`for_each_place_ahead`]: which place the consumer is at, whether
+/// it stopped, and how many pieces wait (per place, and in all).
+struct Window {
+    state: Mutex<WindowState>,
+    moved: Condvar,
+}
+
+struct WindowState {
+    at: usize,
+    stopped: bool,
+    queued: Vec<usize>,
+    total: usize,
+}
+
+impl Window {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait_while<'g>(
+        &self,
+        guard: std::sync::MutexGuard<'g, WindowState>,
+        mut blocked: impl FnMut(&WindowState) -> bool,
+    ) -> std::sync::MutexGuard<'g, WindowState> {
+        self.moved
+            .wait_while(guard, |state| !state.stopped && blocked(state))
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until place `index` is at most `ahead` places past the consumer's; false
+    /// when the consumer stopped.
+    fn may_start(&self, index: usize, ahead: usize) -> bool {
+        let state = self.wait_while(self.lock(), |state| index > state.at + ahead);
+        !state.stopped
+    }
+
+    /// Waits until place `index` may queue one more piece, and counts it: the place
+    /// being taken up to [`PIECES_QUEUED`], the others while all places hold fewer than
+    /// [`PIECES_AHEAD`]. False when the consumer stopped.
+    fn may_queue(&self, index: usize) -> bool {
+        let mut state = self.wait_while(self.lock(), |state| match index.cmp(&state.at) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => state.queued[index] >= PIECES_QUEUED,
+            std::cmp::Ordering::Greater => state.total >= PIECES_AHEAD,
+        });
+        // A place the consumer has left (it failed) takes nothing more.
+        if state.stopped || index < state.at {
+            return false;
+        }
+        state.queued[index] += 1;
+        state.total += 1;
+        true
+    }
+
+    /// The consumer took a piece of place `index`.
+    fn took(&self, index: usize) {
+        let mut state = self.lock();
+        state.queued[index] -= 1;
+        state.total -= 1;
+        self.moved.notify_all();
+    }
+
+    /// The consumer moves on to place `at`: what the place it left still had queued
+    /// (when it failed mid-way) is no longer counted.
+    fn set(&self, at: usize, stopped: bool) {
+        let mut state = self.lock();
+        let left = state.at;
+        if left < at {
+            if let Some(queued) = state.queued.get_mut(left) {
+                let dropped = std::mem::take(queued);
+                state.total -= dropped;
+            }
+        }
+        state.at = at;
+        state.stopped = stopped;
+        self.moved.notify_all();
+    }
+}
+
+/// [`for_each_place`] under `--all-netns` with the reading of several places
+/// overlapped: one reader thread per core (`available_parallelism`) runs `read` on the
+/// places in the order listed, each handing the pieces of its reading over through a
+/// channel of its place, and the calling thread hands them to `take` place by place, in
+/// that order, then the place's result to `end`: the output is what the one-by-one walk
+/// would make. Memory is bounded: a reader never starts a place more than one place
+/// per thread ahead of the one being taken; the place being taken queues at most
+/// [`PIECES_QUEUED`] pieces, and the places ahead of it wait once all places hold
+/// [`PIECES_AHEAD`] (besides the one piece each reader fills). The error policy is
+/// [`for_each_place`]'s; a failure of `take` counts as the place's.
+pub fn for_each_place_ahead<T: Send, R: Send>(
+    places: &[Place],
+    mut skipped: impl FnMut(String),
+    read: impl Fn(&Place, &mut dyn FnMut(T) -> Result<()>) -> Result<R> + Sync,
+    mut take: impl FnMut(&Place, T) -> Result<()>,
+    mut end: impl FnMut(&Place, R),
+) -> Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, places.len().max(1));
+    let next = AtomicUsize::new(0);
+    let window = Window {
+        state: Mutex::new(WindowState {
+            at: 0,
+            stopped: false,
+            queued: vec![0; places.len()],
+            total: 0,
+        }),
+        moved: Condvar::new(),
+    };
+    let (senders, receivers): (Vec<_>, Vec<_>) = places
+        .iter()
+        .map(|_| mpsc::channel::<Ahead<T, R>>())
+        .unzip();
+    let mut last_failure = None;
+    let mut read_any = false;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let (Some(place), Some(sender)) = (places.get(index), senders.get(index))
+                    else {
+                        return;
+                    };
+                    if !window.may_start(index, threads) {
+                        return;
+                    }
+                    let result = read(place, &mut |piece| {
+                        if !window.may_queue(index) {
+                            anyhow::bail!("the walk stopped");
+                        }
+                        sender
+                            .send(Ahead::Piece(piece))
+                            .map_err(|_| anyhow::anyhow!("the walk stopped"))
+                    });
+                    let _ = sender.send(Ahead::End(result));
+                }
+            });
+        }
+        let walk = (|| {
+            for (index, (place, receiver)) in places.iter().zip(receivers).enumerate() {
+                window.set(index, false);
+                let result = (|| {
+                    loop {
+                        match receiver.recv() {
+                            Ok(Ahead::Piece(piece)) => {
+                                window.took(index);
+                                take(place, piece)?
+                            }
+                            Ok(Ahead::End(result)) => return result,
+                            Err(_) => anyhow::bail!("its reader stopped before the end"),
+                        }
+                    }
+                })();
+                match result {
+                    Ok(result) => {
+                        end(place, result);
+                        read_any = true;
+                    }
+                    Err(err) if is_output_failure(&err) => return Err(err),
+                    Err(err) => {
+                        skipped(skipped_message(place, &err));
+                        last_failure = Some(err);
+                    }
+                }
+            }
+            Ok(())
+        })();
+        window.set(places.len(), true);
+        walk
+    })?;
     match last_failure {
         Some(err) if !read_any => Err(err.context("no network namespace could be read")),
         _ => Ok(()),
@@ -327,6 +534,46 @@ mod tests {
         assert!(result.unwrap());
         assert_eq!(read, ["a", "c"]);
         assert_eq!(skipped, ["network namespace b: vanished; skipped"]);
+    }
+
+    #[test]
+    fn places_read_ahead_are_taken_in_order_whole_and_failures_skipped() {
+        let places: Vec<Place> = ["a", "b", "c", "d"].map(place).into();
+        // More pieces than may wait ahead, so that readers ahead have to wait.
+        let pieces = 3 * PIECES_AHEAD;
+        let mut taken: Vec<(String, usize)> = Vec::new();
+        let mut ended = Vec::new();
+        let mut skipped = Vec::new();
+        let label = |place: &Place| place.tag().map(Namespace::label).unwrap_or_default();
+        for_each_place_ahead(
+            &places,
+            |message| skipped.push(message),
+            |place, hand_over| {
+                for piece in 0..pieces {
+                    if label(place) == "c" && piece == 7 {
+                        anyhow::bail!("vanished");
+                    }
+                    hand_over(piece)?;
+                }
+                Ok(label(place))
+            },
+            |place, piece| {
+                taken.push((label(place), piece));
+                Ok(())
+            },
+            |_, result| ended.push(result),
+        )
+        .unwrap();
+        let expected: Vec<(String, usize)> = ["a", "b", "c", "d"]
+            .iter()
+            .flat_map(|name| {
+                let count = if *name == "c" { 7 } else { pieces };
+                (0..count).map(|piece| (name.to_string(), piece))
+            })
+            .collect();
+        assert_eq!(taken, expected);
+        assert_eq!(ended, ["a", "b", "d"]);
+        assert_eq!(skipped, ["network namespace c: vanished; skipped"]);
     }
 
     #[test]

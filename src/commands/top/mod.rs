@@ -148,7 +148,9 @@ impl Tables {
     }
 
     /// Dumps every table and hands each entry that passes `filter` to `each` with its
-    /// namespace's label. Entries that cannot be decoded are noted in `problems`.
+    /// namespace's label; under `--all-netns` a namespace the kernel counts empty is
+    /// not dumped (`commands::may_hold_entries`). Entries that cannot be decoded are
+    /// noted in `problems`.
     pub fn for_each_entry(
         &mut self,
         filter: &Filter,
@@ -156,7 +158,11 @@ impl Tables {
         mut each: impl FnMut(&Entry<'_>, &'static str),
     ) -> Result<()> {
         let mut undecodable = Vec::new();
+        let all = matches!(self, Tables::All(_));
         self.for_each(problems, |conntrack, netns| {
+            if all && !super::may_hold_entries(conntrack) {
+                return Ok(());
+            }
             dump(conntrack, filter, &mut undecodable, |entry| {
                 each(entry, netns)
             })
@@ -209,12 +215,19 @@ fn read_table_noting(
 ) -> Result<Reading> {
     let mut headlines = Vec::new();
     let mut undecodable = Vec::new();
+    let all = matches!(tables, Tables::All(_));
     tables.for_each(skipped, |conntrack, netns| {
         let global = conntrack.global_stats()?;
+        let empty = global.entries == Some(0);
         headlines.push((
             netns,
             Headline::new(global, &conntrack.cpu_stats(Table::Conntrack)?),
         ));
+        // Under --all-netns a namespace the kernel counts empty is not dumped (see
+        // `commands::may_hold_entries`); its headline still counts.
+        if empty && all {
+            return Ok(());
+        }
         grouping.set_netns(netns);
         dump(conntrack, filter, &mut undecodable, |entry| {
             grouping.add(entry)
