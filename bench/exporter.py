@@ -5,6 +5,7 @@ Run as root from the repository's top folder (needs cargo, iproute2 and conntrac
 
     python3 bench/exporter.py                 # 250,000 entries, 100 scrapes
     python3 bench/exporter.py --size 100000 --scrapes 50
+    python3 bench/exporter.py --size 1000000 --scrapes 20   # raises nf_conntrack_max for the run
 
 It makes a network namespace `ct-bench-exporter-<pid>`, fills its table with N UDP
 entries (examples/fill_table), starts `ct exporter` inside it on 127.0.0.1, and then,
@@ -217,16 +218,18 @@ def main():
         many(args.size, args.many, args.rounds)
         return
     listing.check_and_build(need_gnu_time=False)
-    if args.many is not None:
-        # Private mounts (/run/netns) and pids (/proc): --all-netns sees only the
-        # bench's namespaces and the initial one. Everything made dies with them.
-        subprocess.run(["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
-                        "--mount-proc", sys.executable, os.path.abspath(__file__),
-                        "--isolated", "--many", str(args.many), "--size", str(args.size),
-                        "--rounds", str(args.rounds)], check=True)
-        return
-    listing.run_inside(f"ct-bench-exporter-{os.getpid()}", __file__,
-                       ["--inside", str(args.size), "--scrapes", str(args.scrapes)])
+    # A size above the host's nf_conntrack_max (a million) raises it for the run.
+    with listing.conntrack_max_at_least(args.size + 1000):
+        if args.many is not None:
+            # Private mounts (/run/netns) and pids (/proc): --all-netns sees only the
+            # bench's namespaces and the initial one. Everything made dies with them.
+            subprocess.run(["unshare", "--mount", "--propagation", "private", "--pid", "--fork",
+                            "--mount-proc", sys.executable, os.path.abspath(__file__),
+                            "--isolated", "--many", str(args.many), "--size", str(args.size),
+                            "--rounds", str(args.rounds)], check=True)
+            return
+        listing.run_inside(f"ct-bench-exporter-{os.getpid()}", __file__,
+                           ["--inside", str(args.size), "--scrapes", str(args.scrapes)])
 
 
 if __name__ == "__main__":
