@@ -53,6 +53,15 @@ pub struct DumpStats {
     pub interrupted: bool,
 }
 
+impl DumpStats {
+    /// Counts `other`'s messages and bytes in, and its interruption.
+    pub fn add(&mut self, other: &DumpStats) {
+        self.messages += other.messages;
+        self.bytes += other.bytes;
+        self.interrupted |= other.interrupted;
+    }
+}
+
 /// Whether a datagram ended the reply.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Batch {

@@ -48,6 +48,12 @@ const BUFFERS_IN_FLIGHT: usize = 4;
 /// and hands the batch over whole: seven datagrams a hand-over instead of one.
 const DUMP_BATCH_LEN: usize = 4 * RECEIVE_BUFFER_LEN;
 
+/// How many batches of copied messages a dump run beside another may fill before it
+/// waits for the first to end ([`Conntrack::dump_beside`]), and the size of each: a
+/// megabyte in all, about 3,000 entries.
+const HELD_BATCHES: usize = 4;
+const HELD_BATCH_LEN: usize = DUMP_BATCH_LEN;
+
 /// Requests per datagram in [`Conntrack::send_batch`]: small enough that their
 /// acknowledgements fit the socket's receive buffer.
 const BATCH_LEN: usize = 256;
@@ -61,6 +67,9 @@ pub struct Conntrack {
     /// ([`Conntrack::open_in`]); None for the process's own. Files of /proc that stand
     /// in for ctnetlink are read there.
     namespace: Option<netns::Namespace>,
+    /// The `-b` size asked for, for a second socket opened beside this one
+    /// ([`Conntrack::open_twin`]).
+    socket_buffer: Option<usize>,
 }
 
 impl Conntrack {
@@ -82,6 +91,7 @@ impl Conntrack {
             // user of a recycled port id stand out.
             sequence: std::process::id(),
             namespace: None,
+            socket_buffer,
         })
     }
 
@@ -103,6 +113,15 @@ impl Conntrack {
         match &place.namespace {
             None => Conntrack::open(socket_buffer),
             Some(namespace) => Conntrack::open_in(namespace, socket_buffer),
+        }
+    }
+
+    /// Another socket to the same namespace's table, with the same `-b` size: for a dump
+    /// that runs beside this socket's.
+    fn open_twin(&self) -> Result<Conntrack> {
+        match &self.namespace {
+            None => Conntrack::open(self.socket_buffer),
+            Some(namespace) => Conntrack::open_in(namespace, self.socket_buffer),
         }
     }
 
@@ -191,19 +210,85 @@ impl Conntrack {
 
     /// Dumps the conntrack table with as much of `filter` as the kernel can apply (see
     /// [`crate::filter::dump`]: one dump, or one per family), handing over every entry
-    /// message. The caller still checks each entry against the filter.
+    /// message, family by family. The caller still checks each entry against the filter.
+    ///
+    /// When there are two dumps and two cores, the second runs beside the first on a
+    /// socket of its own ([`Conntrack::dump_beside`]): its kernel walk, which costs the
+    /// whole table whatever it matches, overlaps the first's listing.
     pub fn dump_entries<F>(&mut self, filter: &Filter, mut on_message: F) -> Result<DumpStats>
     where
         F: FnMut(Message<'_>) -> Result<()>,
     {
+        let dumps = crate::filter::dump::entry_dumps(filter);
+        if let [first, second] = dumps.as_slice() {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            // Without a second socket the dumps are made one after the other, as on
+            // one core.
+            if let Some(twin) = (cores > 1).then(|| self.open_twin().ok()).flatten() {
+                return self.dump_beside(first, second, twin, on_message);
+            }
+        }
         let mut total = DumpStats::default();
-        for requests in crate::filter::dump::entry_dumps(filter) {
-            let (stats, _) = self.dump_first_accepted(&requests, &mut on_message)?;
-            total.messages += stats.messages;
-            total.bytes += stats.bytes;
-            total.interrupted |= stats.interrupted;
+        for requests in &dumps {
+            let (stats, _) = self.dump_first_accepted(requests, &mut on_message)?;
+            total.add(&stats);
         }
         Ok(total)
+    }
+
+    /// Dumps with `first` on this socket and with `second` on `twin` at the same time,
+    /// handing over every message of the first dump, then every message of the second:
+    /// the order of one dump after the other. A thread copies the second dump's
+    /// messages into at most [`HELD_BATCHES`] batches and then waits (and the kernel
+    /// with it) until the first dump ends and the batches are handed over and free again.
+    fn dump_beside<F>(
+        &mut self,
+        first: &[Request],
+        second: &[Request],
+        mut twin: Conntrack,
+        mut on_message: F,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(Message<'_>) -> Result<()>,
+    {
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = mpsc::channel::<HeldMessages>();
+            let (free_tx, free_rx) = mpsc::channel::<HeldMessages>();
+            for _ in 0..HELD_BATCHES {
+                let _ = free_tx.send(HeldMessages::new());
+            }
+            let behind = scope.spawn(move || -> Result<DumpStats> {
+                let stopped = || anyhow!("the dump beside stopped");
+                let mut held = free_rx.recv().map_err(|_| stopped())?;
+                let (stats, _) = twin.dump_first_accepted(second, |message| {
+                    held.push(&message);
+                    if held.is_full() {
+                        let next = free_rx.recv().map_err(|_| stopped())?;
+                        full_tx
+                            .send(std::mem::replace(&mut held, next))
+                            .map_err(|_| stopped())?;
+                    }
+                    Ok(())
+                })?;
+                full_tx.send(held).map_err(|_| stopped())?;
+                Ok(stats)
+            });
+            // Returning early drops both channel ends, which ends the thread beside at
+            // its next hand-over, and its dump with it.
+            let (mut total, _) = self.dump_first_accepted(first, &mut on_message)?;
+            for mut held in full_rx {
+                for message in held.iter() {
+                    on_message(message)?;
+                }
+                held.clear();
+                let _ = free_tx.send(held);
+            }
+            let stats = behind
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            total.add(&stats);
+            Ok(total)
+        })
     }
 
     /// Sends a request that is not a dump and feeds the message that answers it, if
@@ -547,6 +632,71 @@ impl Datagrams {
         starts
             .zip(self.ends.iter().copied())
             .map(|(start, end)| &self.bytes[start..end])
+    }
+}
+
+/// Messages copied out of the receive buffer to be handed over later, each with its
+/// envelope (everything a [`Message`] holds but the attributes) and where its attributes
+/// end in one shared buffer: a batch is reused, and holding a message allocates nothing.
+struct HeldMessages {
+    attributes: Vec<u8>,
+    heads: Vec<HeldHead>,
+}
+
+struct HeldHead {
+    subsystem: u8,
+    message_type: u8,
+    flags: u16,
+    portid: u32,
+    family: u8,
+    res_id: u16,
+    /// Where the message's attributes end in [`HeldMessages::attributes`].
+    end: usize,
+}
+
+impl HeldMessages {
+    fn new() -> HeldMessages {
+        HeldMessages {
+            attributes: Vec::with_capacity(HELD_BATCH_LEN),
+            heads: Vec::with_capacity(HELD_BATCH_LEN / 256),
+        }
+    }
+
+    fn push(&mut self, message: &Message<'_>) {
+        self.attributes.extend_from_slice(message.attributes);
+        self.heads.push(HeldHead {
+            subsystem: message.subsystem,
+            message_type: message.message_type,
+            flags: message.flags,
+            portid: message.portid,
+            family: message.family,
+            res_id: message.res_id,
+            end: self.attributes.len(),
+        });
+    }
+
+    /// Too full to be sure of holding one more message of the largest size the kernel
+    /// sends without growing.
+    fn is_full(&self) -> bool {
+        self.attributes.len() + RECEIVE_BUFFER_LEN > HELD_BATCH_LEN
+    }
+
+    fn clear(&mut self) {
+        self.attributes.clear();
+        self.heads.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Message<'_>> {
+        let starts = std::iter::once(0).chain(self.heads.iter().map(|head| head.end));
+        starts.zip(&self.heads).map(|(start, head)| Message {
+            subsystem: head.subsystem,
+            message_type: head.message_type,
+            flags: head.flags,
+            portid: head.portid,
+            family: head.family,
+            res_id: head.res_id,
+            attributes: &self.attributes[start..head.end],
+        })
     }
 }
 

@@ -4,9 +4,9 @@
 
 use crate::fill;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::common::Netns;
+use crate::common::{Netns, TempFile, ct_bin, find_program, run};
 use crate::fill::FillSpec;
 use ct::decode::decode_entry;
 use ct::filter::dump::{entry_dumps, entry_requests};
@@ -405,4 +405,127 @@ fn filters_without_a_family_are_applied_per_family() {
     };
     assert_eq!(entry_dumps(&mark).len(), 1);
     assert_eq!(entry_dumps(&mark)[0][0].family, AF_UNSPEC);
+}
+
+/// Every entry message of a dump with `requests`, in the order handed over, as its
+/// family and original tuple (entries do not change here, so two dumps of the same
+/// entries agree).
+fn dumped_in_order(conntrack: &mut Conntrack, requests: &[Request]) -> Vec<String> {
+    let mut seen = Vec::new();
+    conntrack
+        .dump_first_accepted(requests, |message| {
+            let entry = decode_entry(message.family, message.attributes)?;
+            seen.push(format!("{} {:?}", message.family, entry.original));
+            Ok(())
+        })
+        .unwrap();
+    seen
+}
+
+/// 6,000 IPv4 and 6,000 IPv6 UDP entries: each family's dump is several times what the
+/// second dump may hold while the first is handed over (a megabyte).
+fn both_families() -> Netns {
+    let ns = Netns::new();
+    for ipv6 in [false, true] {
+        let spec = FillSpec {
+            count: 6000,
+            base: 40,
+            ipv6,
+            ..Default::default()
+        };
+        ns.run_in(|| fill::fill_here(spec)).unwrap();
+    }
+    ns
+}
+
+/// A filter without -f that the kernel's tuple filter can narrow is dumped once per
+/// family, the two dumps side by side; what is handed over is still every IPv4 entry in
+/// the kernel's order, then every IPv6 entry: exactly the two dumps one after the other.
+#[test]
+fn dumps_per_family_side_by_side_keep_their_order() {
+    require_kernel!();
+    let ns = both_families();
+    let filter = Filter {
+        protocols: vec![IPPROTO_UDP],
+        ..Filter::default()
+    };
+    assert_eq!(entry_dumps(&filter).len(), 2, "one dump per family");
+    let (together, one_after_other, messages) = ns.run_in(|| {
+        let mut conntrack = Conntrack::open(None).unwrap();
+        let mut together = Vec::new();
+        let stats = conntrack
+            .dump_entries(&filter, |message| {
+                let entry = decode_entry(message.family, message.attributes)?;
+                together.push(format!("{} {:?}", message.family, entry.original));
+                Ok(())
+            })
+            .unwrap();
+        let mut one_after_other =
+            dumped_in_order(&mut conntrack, &entry_requests(&filter, AF_INET));
+        one_after_other.extend(dumped_in_order(
+            &mut conntrack,
+            &entry_requests(&filter, AF_INET6),
+        ));
+        (together, one_after_other, stats.messages)
+    });
+    assert_eq!(together.len(), 12_000);
+    assert_eq!(messages, 12_000);
+    assert!(together[..6000].iter().all(|e| e.starts_with("2 ")));
+    assert!(together[6000..].iter().all(|e| e.starts_with("10 ")));
+    assert_eq!(together, one_after_other);
+}
+
+/// The IPv6 dump really runs beside the IPv4 one: as strace sees `ct list -p udp`, the
+/// second dump request leaves on a socket of its own before the first dump's last
+/// datagram is received.
+#[test]
+fn the_second_family_is_dumped_while_the_first_is_read() {
+    require_kernel!();
+    let ns = both_families();
+    let strace = find_program("strace").expect("the test needs strace (apt-get install strace)");
+    let trace = TempFile::new("strace", "");
+    let mut cmd = ns.exec_cmd(&[strace.to_str().unwrap()]);
+    cmd.args(["-f", "-qq", "-y", "-x", "-o", trace.path_str()])
+        .args(["-e", "trace=sendto,recvfrom", "--"])
+        .args([ct_bin().as_str(), "list", "-p", "udp"]);
+    let out = run(&mut cmd);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 12_000);
+    let trace = std::fs::read_to_string(trace.path_str()).unwrap();
+    // Each dump request (IPCTNL_MSG_CT_GET with NLM_F_DUMP), as (line, socket), and the
+    // last receive on each socket.
+    let socket_of = |line: &str| {
+        let from = line.find("<socket:[")? + "<socket:[".len();
+        let len = line[from..].find(']')?;
+        Some(line[from..from + len].to_string())
+    };
+    let mut dumps = Vec::new();
+    let mut last_receive = BTreeMap::new();
+    for (index, line) in trace.lines().enumerate() {
+        let call = line
+            .split_once(' ')
+            .map_or(line, |(_, call)| call.trim_start());
+        let Some(socket) = socket_of(call) else {
+            continue;
+        };
+        let dump_request = (call.contains("|IPCTNL_MSG_CT_GET,") || call.contains("=0x101,"))
+            && call.contains("NLM_F_DUMP");
+        if call.starts_with("sendto(") && dump_request {
+            dumps.push((index, socket));
+        } else if call.starts_with("recvfrom(") || call.starts_with("<... recvfrom resumed>") {
+            last_receive.insert(socket, index);
+        }
+    }
+    assert_eq!(dumps.len(), 2, "{trace}");
+    let ((_, first), (second_sent, second)) = (&dumps[0], &dumps[1]);
+    assert_ne!(first, second, "two sockets: {trace}");
+    assert!(
+        *second_sent < last_receive[first],
+        "the IPv6 dump was asked for before the IPv4 dump ended: {trace}"
+    );
 }

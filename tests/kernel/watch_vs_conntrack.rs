@@ -142,6 +142,7 @@ const OWN: FillSpec = FillSpec {
     mark: 0,
     zone: None,
     timeout: 300,
+    ipv6: false,
 };
 
 /// CTA_LABELS and CTA_LABELS_MASK setting label bits `bits` (of 128).

@@ -11,7 +11,7 @@
 //! tests' alone (changes.rs).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::{Result, anyhow};
 use ct::kernel::*;
@@ -23,7 +23,8 @@ use ct::netlink::{Conntrack, Request};
 /// 250,000 entries never holds all its requests at once.
 const CHUNK: u32 = 4096;
 
-/// What to create: `count` UDP entries 10.(base).x.y:port → 10.255.0.1:53, each unique.
+/// What to create: `count` UDP entries 10.(base).x.y:port → 10.255.0.1:53 (or, with
+/// `ipv6`, fd00::(base):x:y → fd00::ff:0:1), each unique.
 #[derive(Debug, Clone, Copy)]
 pub struct FillSpec {
     pub count: u32,
@@ -33,6 +34,8 @@ pub struct FillSpec {
     pub zone: Option<u16>,
     /// Seconds before the entries expire.
     pub timeout: u32,
+    /// IPv6 entries instead of IPv4 ones.
+    pub ipv6: bool,
 }
 
 impl Default for FillSpec {
@@ -43,25 +46,36 @@ impl Default for FillSpec {
             mark: 0,
             zone: None,
             timeout: 600,
+            ipv6: false,
         }
     }
 }
 
 impl FillSpec {
     /// The original tuple of entry `i`: 10.(base).(i >> 16).(i >> 8), port 1024 + (i & 0xff),
-    /// to 10.255.0.1:53.
+    /// to 10.255.0.1:53; with `ipv6`, fd00::(base):(i >> 16):(i >> 8) to fd00::ff:0:1.
     pub fn original(&self, i: u32) -> Tuple {
-        udp(
-            IpAddr::V4(Ipv4Addr::new(
-                10,
-                self.base,
-                (i >> 16) as u8,
-                (i >> 8) as u8,
-            )),
-            IpAddr::V4(Ipv4Addr::new(10, 255, 0, 1)),
-            1024 + (i & 0xff) as u16,
-            53,
-        )
+        let (high, low) = ((i >> 16) as u8, (i >> 8) as u8);
+        let (src, dst) = if self.ipv6 {
+            let src = Ipv6Addr::new(
+                0xfd00,
+                0,
+                0,
+                0,
+                0,
+                self.base.into(),
+                high.into(),
+                low.into(),
+            );
+            (
+                IpAddr::V6(src),
+                IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0xff, 0, 1)),
+            )
+        } else {
+            let src = Ipv4Addr::new(10, self.base, high, low);
+            (IpAddr::V4(src), IpAddr::V4(Ipv4Addr::new(10, 255, 0, 1)))
+        };
+        udp(src, dst, 1024 + (i & 0xff) as u16, 53)
     }
 }
 
@@ -101,7 +115,7 @@ pub fn create_request(spec: FillSpec, i: u32) -> Request {
     let mut request = Request::single(
         NFNL_SUBSYS_CTNETLINK,
         IPCTNL_MSG_CT_NEW,
-        AF_INET,
+        if spec.ipv6 { AF_INET6 } else { AF_INET },
         attributes,
         "the entry creation",
     );
