@@ -74,15 +74,15 @@ pub fn icmp(net: u8) -> Vec<String> {
 /// (99, 2, 50, 255), over IPv4 and IPv6.
 pub fn gre_and_unknown(net: u8) -> Vec<String> {
     [
-        format!("-p gre -s 10.{net}.14.1 -d 10.{net}.14.2 --srckey 0x1234 --dstkey 0x5678 -t 60"),
+        format!("-p gre -s 10.{net}.14.1 -d 10.{net}.14.2 --srckey 0x1234 --dstkey 0x5678 -t 600"),
         format!(
-            "-p gre -s 10.{net}.14.3 -d 10.{net}.14.4 --srckey 0 --dstkey 0xffff -t 61 -u SEEN_REPLY"
+            "-p gre -s 10.{net}.14.3 -d 10.{net}.14.4 --srckey 0 --dstkey 0xffff -t 601 -u SEEN_REPLY"
         ),
-        format!("-p 99 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 62"),
-        format!("-p 2 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 63 -u SEEN_REPLY"),
-        format!("-p 50 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 64"),
-        format!("-p 255 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 65 -u SEEN_REPLY,ASSURED"),
-        format!("-p 99 -s fd00:{net}::14:1 -d fd00:{net}::14:2 -t 66"),
+        format!("-p 99 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 602"),
+        format!("-p 2 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 603 -u SEEN_REPLY"),
+        format!("-p 50 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 604"),
+        format!("-p 255 -s 10.{net}.14.1 -d 10.{net}.14.2 -t 605 -u SEEN_REPLY,ASSURED"),
+        format!("-p 99 -s fd00:{net}::14:1 -d fd00:{net}::14:2 -t 606"),
     ]
     .into()
 }
