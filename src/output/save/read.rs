@@ -26,7 +26,7 @@ use std::net::IpAddr;
 
 use crate::kernel::*;
 use crate::model::entry::{DccpRole, Entry, Family, L4, ProtoState, Status, Tuple, has_ports};
-use crate::model::entry::{protocol_text, protonum_of};
+use crate::model::entry::{protocol_text, protonum_of, reply_icmp_type};
 use crate::output::classic::read::{destination_rewritten, source_rewritten};
 use crate::output::excerpt;
 
@@ -316,26 +316,6 @@ fn pairs(slots: &[Option<Given<'_, u16>>; 4]) -> Result<(Pair, Pair), String> {
         (None, None) => Ok(((0, 0), (0, 0))),
         (None, Some(_)) => Err("the reply's ports or keys without the original's".into()),
     }
-}
-
-/// The type the kernel expects in the reply to an ICMP or ICMPv6 query of `sent`
-/// (nf_conntrack_proto_icmp.c, nf_conntrack_proto_icmpv6.c); the same type for others.
-fn reply_icmp_type(protonum: u8, sent: u8) -> u8 {
-    let pairs: &[(u8, u8)] = if protonum == IPPROTO_ICMP {
-        // echo, timestamp, information and address mask requests and their replies.
-        &[(8, 0), (13, 14), (15, 16), (17, 18)]
-    } else {
-        // echo and node information queries and their replies.
-        &[(128, 129), (139, 140)]
-    };
-    pairs
-        .iter()
-        .find_map(|&(request, reply)| match sent {
-            _ if sent == request => Some(reply),
-            _ if sent == reply => Some(request),
-            _ => None,
-        })
-        .unwrap_or(sent)
 }
 
 /// The unsigned types options hold, with their largest value for messages.
