@@ -97,9 +97,10 @@ impl Creation {
         let os = std::io::Error::from_raw_os_error(errno);
         Some(match errno {
             libc::EINVAL => format!(
-                "the kernel refused the entry as invalid ({os}): a reply tuple that is not \
-                 the original turned around needs --src-nat or --dst-nat, and the status \
-                 bits must be ones an entry may be created with"
+                "the kernel refused the entry as invalid ({os}); it wants a reply tuple \
+                 that is the original turned around (NAT goes in --src-nat and \
+                 --dst-nat), the same zone in both directions, and status flags a new \
+                 entry may have"
             ),
             libc::EPERM | libc::EACCES => format!(
                 "permission denied changing the conntrack table ({os}); run as root or \
