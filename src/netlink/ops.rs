@@ -196,8 +196,10 @@ impl Deletion {
 
 const DELETE_ENTRY: &str = "the deletion of an entry";
 
-/// The request that creates `entry`, failing on an existing one.
-fn create_request(entry: &NewEntry) -> Request {
+/// The request that creates `entry`, failing on an existing one: what
+/// [`Conntrack::create_entries`] sends, for the tests and the benchmark's table filling,
+/// which send many through [`Conntrack::send_batch`].
+pub fn create_request(entry: &NewEntry) -> Request {
     Request {
         subsystem: NFNL_SUBSYS_CTNETLINK,
         message_type: IPCTNL_MSG_CT_NEW,
