@@ -12,7 +12,7 @@ use crate::input::UnreadableDump;
 use crate::model::create::{Creation, Existing, NewEntry};
 use crate::netlink::{Conntrack, DeleteBatch, Deletion};
 use crate::output::excerpt;
-use crate::output::save::read::parse_line;
+use crate::output::save::read::parse_saved;
 use crate::plan;
 
 pub fn run(plan: plan::Create) -> Result<()> {
@@ -156,8 +156,8 @@ fn step(line: &str) -> Result<Step, String> {
                 .into(),
         );
     }
-    let entry = parse_line(line)?;
-    let new = NewEntry::from_saved(&entry);
+    let (entry, named) = parse_saved(line)?;
+    let new = NewEntry::from_saved(&entry, named);
     Ok(match command {
         "-I" => Step::Create(new, Existing::Fail),
         "-D" => Step::Delete(new),

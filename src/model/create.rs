@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crate::kernel::*;
 use crate::model::entry::{Entry, Family, L4, LabelBits, ProtoState, TcpFlags, Tuple};
+use crate::output::save::read::NamedNat;
 
 /// An entry to create: both tuples, the timeout it lives for, and what conntrack -I can
 /// set besides.
@@ -143,13 +144,13 @@ impl NewEntry {
     }
 
     /// The entry a saved line (`-o save`, read by [`crate::output::save::read`]) makes
-    /// again, as conntrack -R makes it: the reply's source, where it is not the
-    /// original's destination, is destination NAT to it (`-g`), and the reply's
-    /// destination, where it is not the original's source, source NAT (`-n`), each with
-    /// the port where that changed too; the reply tuple sent is the original turned
-    /// around, which NAT then rewrites. A line without a timeout gets none: the kernel
-    /// refuses it, and says so for that line.
-    pub fn from_saved(entry: &Entry<'_>) -> NewEntry {
+    /// again, as conntrack -R makes it: where the line names the reply's source as
+    /// destination NAT (`-g`) or its destination as source NAT (`-n`), that is NAT to it
+    /// (with the port, where the reply's changed too) on the original turned around,
+    /// which the kernel then rewrites; otherwise the reply tuple is the line's (`-r`,
+    /// `-q`). A line without a timeout gets none: the kernel refuses it, and says so for
+    /// that line.
+    pub fn from_saved(entry: &Entry<'_>, named: NamedNat) -> NewEntry {
         let (original, reply) = (entry.original, entry.reply);
         let reversed = original.reversed();
         let port_change = |now: Option<u16>, before: Option<u16>| match (now, before) {
@@ -162,38 +163,39 @@ impl NewEntry {
         };
         let (reply_sport, reply_dport) = ports(&reply);
         let (reversed_sport, reversed_dport) = ports(&reversed);
-        let nat = |now: Option<IpAddr>, before: Option<IpAddr>, port: Option<u16>| match now {
-            Some(address) if now != before => Some(NatTarget { address, port }),
-            // The port alone was rewritten: NAT to the same address.
-            Some(address) if port.is_some() => Some(NatTarget { address, port }),
+        let nat = |named: bool, now: Option<IpAddr>, port: Option<u16>| match now {
+            Some(address) if named => Some(NatTarget { address, port }),
             _ => None,
         };
         let destination_nat = nat(
+            named.destination,
             reply.src,
-            reversed.src,
             port_change(reply_sport, reversed_sport),
         );
         let source_nat = nat(
+            named.source,
             reply.dst,
-            reversed.dst,
             port_change(reply_dport, reversed_dport),
         );
+        let reply = match (destination_nat, source_nat) {
+            (None, None) => reply,
+            _ => Tuple {
+                zone: reply.zone,
+                ..reversed
+            },
+        };
         // The NAT bits are the kernel's to set when it sets up NAT.
         let nat_bits = 1 << IPS_SRC_NAT_BIT
             | 1 << IPS_SRC_NAT_DONE_BIT
             | 1 << IPS_DST_NAT_BIT
-            | 1 << IPS_DST_NAT_DONE_BIT
-            | 1 << IPS_CONFIRMED_BIT;
+            | 1 << IPS_DST_NAT_DONE_BIT;
         let labels = entry
             .labels
             .map(|labels| LabelBits::from_u128(labels.as_u128()));
         NewEntry {
             family: entry.family,
             original,
-            reply: Tuple {
-                zone: reply.zone,
-                ..reversed
-            },
+            reply,
             timeout: entry.timeout.unwrap_or(0),
             status: entry.status.map(|status| status.0 & !nat_bits),
             mark: entry.mark,
@@ -223,16 +225,16 @@ impl NewEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::save::read::parse_line;
+    use crate::output::save::read::parse_saved;
 
     #[test]
     fn a_saved_nat_line_becomes_nat_on_the_reversed_tuple() {
-        let entry = parse_line(
+        let (entry, named) = parse_saved(
             "-A -t 49 -u SEEN_REPLY -s 1.1.1.1 -d 2.2.2.2 -g 3.3.3.3 -q 1.1.1.1 -p tcp \
              --sport 10 --dport 20 --reply-port-src 80 --reply-port-dst 10 --state ESTABLISHED",
         )
         .unwrap();
-        let new = NewEntry::from_saved(&entry);
+        let new = NewEntry::from_saved(&entry, named);
         assert_eq!(new.reply, entry.original.reversed());
         assert_eq!(
             new.destination_nat,
@@ -242,7 +244,10 @@ mod tests {
             })
         );
         assert_eq!(new.source_nat, None);
-        assert_eq!(new.status, Some(1 << IPS_SEEN_REPLY_BIT));
+        assert_eq!(
+            new.status,
+            Some(1 << IPS_SEEN_REPLY_BIT | 1 << IPS_CONFIRMED_BIT)
+        );
         assert_eq!(new.timeout, 49);
         assert_eq!(new.state, Some(ProtoState::Tcp(3)));
         assert_eq!(
@@ -256,12 +261,12 @@ mod tests {
 
     #[test]
     fn a_saved_source_nat_line_without_port_change() {
-        let entry = parse_line(
+        let (entry, named) = parse_saved(
             "-A -t 49 -u UNSET -w 3 -s 1.1.1.2 -d 2.2.2.2 -r 2.2.2.2 -n 5.5.5.5 -p udp \
              --sport 10 --dport 20 --reply-port-src 20 --reply-port-dst 10",
         )
         .unwrap();
-        let new = NewEntry::from_saved(&entry);
+        let new = NewEntry::from_saved(&entry, named);
         assert_eq!(
             new.source_nat,
             Some(NatTarget {
@@ -271,7 +276,20 @@ mod tests {
         );
         assert_eq!(new.destination_nat, None);
         assert_eq!(new.zone, Some(3));
-        assert_eq!(new.status, Some(0));
+        assert_eq!(new.status, Some(1 << IPS_CONFIRMED_BIT));
+    }
+
+    #[test]
+    fn a_saved_reply_tuple_is_sent_as_it_is() {
+        let (entry, named) = parse_saved(
+            "-A -t 30 -s 10.0.0.1 -d 10.0.0.2 -r 10.0.0.9 -q 10.0.0.1 -p udp --sport 5000 \
+             --dport 53 --reply-port-src 5353 --reply-port-dst 5000",
+        )
+        .unwrap();
+        assert_eq!(named, NamedNat::default());
+        let new = NewEntry::from_saved(&entry, named);
+        assert_eq!(new.reply, entry.reply);
+        assert_eq!((new.source_nat, new.destination_nat), (None, None));
     }
 
     #[test]

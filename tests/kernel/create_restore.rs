@@ -44,7 +44,7 @@ fn table(ns: &Netns) -> String {
 
 /// Arguments conntrack -I and ct create both take, meaning the same: one entry of each
 /// shape.
-const SHAPES: [&str; 12] = [
+const SHAPES: [&str; 13] = [
     "-p tcp -s 10.231.0.1 -d 10.231.0.2 --sport 1234 --dport 80 --state ESTABLISHED -u SEEN_REPLY,ASSURED -t 3600",
     "-p tcp -s 10.231.0.1 -d 10.231.0.2 --sport 1235 --dport 80 --state TIME_WAIT -t 120",
     "-p tcp -s fd00:231::1 -d fd00:231::2 --sport 1 --dport 2 --state SYN_SENT -t 3600 -m 0x10",
@@ -57,6 +57,7 @@ const SHAPES: [&str; 12] = [
     "-p udp -s 10.231.4.1 -d 10.231.4.2 --sport 6001 --dport 123 -t 3600 --src-nat 10.231.4.9:7000",
     "-p tcp -s fd00:231::1 -d fd00:231::2 --sport 3 --dport 443 --state ESTABLISHED -t 3600 --dst-nat [fd00:231::9]:8443",
     "-p udp -s 10.231.5.1 -d 10.231.5.2 --sport 7000 --dport 7001 -t 3600 --label-add blocked,audited",
+    "-p udp -s 10.231.6.1 -d 10.231.6.2 --sport 5000 --dport 53 -r 10.231.6.9 -q 10.231.6.1 --reply-port-src 5353 --reply-port-dst 5000 -t 3600",
 ];
 
 #[test]
@@ -87,6 +88,7 @@ fn create_makes_what_conntrack_insert_makes() {
         "zone-orig=4",
         "-g 10.231.3.9",
         "-n 10.231.4.9",
+        "-r 10.231.6.9",
         "TIME_WAIT",
     ] {
         assert!(made.contains(shown), "no {shown} in:\n{made}");

@@ -49,6 +49,21 @@ pub fn is_save_line(line: &str) -> bool {
 /// Reads one saved command line into an entry. The error names the option that is
 /// wrong and why, e.g. "'--sport 70000': out of range (0 to 65535)".
 pub fn parse_line(line: &str) -> Result<Entry<'static>, String> {
+    parse_saved(line).map(|(entry, _)| entry)
+}
+
+/// Which of the reply's addresses a saved line names as NAT (`-g`, `-n`) rather than
+/// as part of the reply tuple (`-r`, `-q`): what making the entry again sends as NAT.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NamedNat {
+    /// `-g`/`--dst-nat`: the reply's source.
+    pub destination: bool,
+    /// `-n`/`--src-nat`: the reply's destination.
+    pub source: bool,
+}
+
+/// [`parse_line`], and which reply addresses the line named as NAT.
+pub fn parse_saved(line: &str) -> Result<(Entry<'static>, NamedNat), String> {
     let mut words = line.split_ascii_whitespace();
     let command = words.next().ok_or("the line is empty")?;
     if !matches!(command, "-A" | "-I" | "-U" | "-D") {
@@ -71,7 +86,14 @@ pub fn parse_line(line: &str) -> Result<Entry<'static>, String> {
         })?;
         options.set(option, value)?;
     }
-    options.into_entry()
+    let named = |given: Option<Given<'_, IpAddr>>, flags: [&str; 2]| {
+        given.is_some_and(|given| flags.contains(&given.option))
+    };
+    let nat = NamedNat {
+        destination: named(options.reply_src, ["-g", "--dst-nat"]),
+        source: named(options.reply_dst, ["-n", "--src-nat"]),
+    };
+    Ok((options.into_entry()?, nat))
 }
 
 /// An option's value with the option, for messages (`'--sport 70000'`).
