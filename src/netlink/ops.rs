@@ -373,12 +373,17 @@ impl Conntrack {
     /// as conntrack -I and -A send it: an existing entry is never changed), many to a
     /// datagram, each acknowledged, and says what the kernel answered each.
     pub fn create_entries(&mut self, entries: &[NewEntry]) -> Result<Vec<Creation>> {
-        let requests: Vec<Request> = entries.iter().map(create_request).collect();
-        let mut answers = vec![Creation::Created; requests.len()];
-        self.send_batch(&requests, |index, errno| {
-            answers[index] = Creation::of_errno(errno);
-            Ok(())
-        })?;
+        // The requests are built a chunk at a time: a restore of a million lines never
+        // holds a million requests.
+        const CHUNK: usize = 4096;
+        let mut answers = vec![Creation::Created; entries.len()];
+        for (chunk, slice) in entries.chunks(CHUNK).enumerate() {
+            let requests: Vec<Request> = slice.iter().map(create_request).collect();
+            self.send_batch(&requests, |index, errno| {
+                answers[chunk * CHUNK + index] = Creation::of_errno(errno);
+                Ok(())
+            })?;
+        }
         Ok(answers)
     }
 

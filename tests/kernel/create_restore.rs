@@ -335,3 +335,37 @@ fn ct_stdin(ns: &Netns, args: &[&str], input: &str) -> (i32, String, String) {
         String::from_utf8(out.stderr).unwrap(),
     )
 }
+
+#[test]
+fn restore_of_many_lines_names_a_refused_line_past_the_first_batch() {
+    require_kernel!();
+    let ns = Netns::new();
+    let line = |i: u32| {
+        format!(
+            "-I -t 100 -s 10.236.{}.{} -d 10.236.255.1 -p udp --sport 1000 --dport 53\n",
+            i >> 8,
+            i & 0xff
+        )
+    };
+    // 6,000 entries; line 5,001 makes entry 17 again, past the first 4,096.
+    let mut text: String = (0..5000).map(line).collect();
+    text.push_str(&line(17));
+    text.extend((5000..6000).map(line));
+    let file = TempFile::new("restore", &text);
+    let (code, out, err) = ct(&ns, &["restore", file.path_str()]);
+    let name = file.path_str();
+    assert_eq!(
+        (code, out.as_str(), err),
+        (
+            1,
+            "",
+            format!(
+                "ct: {name}:5001: cannot create the entry: such an entry exists; use \
+                 --exist-ok to keep it, or ct update to change it\n\
+                 ct: 6000 flow entries have been created.\n\
+                 ct: 1 of the lines of {name} failed (each is reported above)\n"
+            )
+        )
+    );
+    assert_eq!(conntrack(&ns, &["-C"]), "6000\n");
+}
