@@ -150,6 +150,17 @@ pub const CTA_PROTO_ICMPV6_ID: u16 = 7;
 pub const CTA_PROTO_ICMPV6_TYPE: u16 = 8;
 pub const CTA_PROTO_ICMPV6_CODE: u16 = 9;
 
+// enum ctattr_nat: inside CTA_NAT_SRC and CTA_NAT_DST, the range NAT maps to.
+pub const CTA_NAT_V4_MINIP: u16 = 1;
+pub const CTA_NAT_V4_MAXIP: u16 = 2;
+pub const CTA_NAT_PROTO: u16 = 3;
+pub const CTA_NAT_V6_MINIP: u16 = 4;
+pub const CTA_NAT_V6_MAXIP: u16 = 5;
+
+// enum ctattr_protonat: inside CTA_NAT_PROTO, the port range (be16).
+pub const CTA_PROTONAT_PORT_MIN: u16 = 1;
+pub const CTA_PROTONAT_PORT_MAX: u16 = 2;
+
 // enum ctattr_protoinfo
 pub const CTA_PROTOINFO_TCP: u16 = 1;
 pub const CTA_PROTOINFO_DCCP: u16 = 2;
@@ -215,6 +226,11 @@ pub const IPS_NAMES: [(u32, &str); 16] = [
     (IPS_OFFLOAD_BIT, "OFFLOAD"),
     (IPS_HW_OFFLOAD_BIT, "HW_OFFLOAD"),
 ];
+
+/// enum tcp_conntrack's TIME_WAIT: from it on conntrack -I sets IP_CT_TCP_FLAG_CLOSE_INIT.
+pub const TCP_CONNTRACK_TIME_WAIT: u8 = 7;
+/// enum tcp_conntrack's SYN_SENT2, which conntrack's `--state LISTEN` sends.
+pub const TCP_CONNTRACK_SYN_SENT2: u8 = 9;
 
 /// enum tcp_conntrack, indexed by state number. Bit 9 is TCP_CONNTRACK_SYN_SENT2
 /// (it was TCP_CONNTRACK_LISTEN before 2.6.31); libnetfilter_conntrack prints it so.

@@ -7,8 +7,9 @@
 pub mod groups;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::filter::values::{self, NatMatch, StatusMatch};
 use crate::model::group::{KeyField, SortBy};
 use crate::model::table::Table;
 
@@ -78,6 +79,34 @@ pub enum Command {
     /// Example: ct get -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443
     #[command(visible_alias = "G")]
     Get(Box<GetArgs>),
+
+    /// Create one entry (as `conntrack -I`, or `-A` with --exist-ok) from a whole
+    /// original tuple: -s, -d, -p and the protocol's ports (ICMP's type, code and id, or
+    /// GRE's keys), and a -t timeout. The reply tuple is the original turned around,
+    /// which --src-nat and --dst-nat then rewrite in the kernel, as a packet through a
+    /// NAT rule would. Nothing goes to stdout; "ct: 1 flow entries have been created."
+    /// goes to stderr. An entry with the same tuple that exists already is an error
+    /// (exit 1) unless --exist-ok keeps it as it is ("0 flow entries have been added.",
+    /// exit 0). An incomplete tuple, an unknown label or a bad address exits 2 and sends
+    /// nothing.
+    ///
+    /// Example: ct create -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443 --state ESTABLISHED -t 300
+    #[command(visible_alias = "I")]
+    Create(Box<CreateArgs>),
+
+    /// Create the entries of saved `-o save` lines (as `conntrack -R`): what `ct list -o
+    /// save` or `conntrack -L -o save` wrote, from FILE or `-` for standard input.
+    ///
+    /// Every line is read first: one that cannot be read exits 2, naming its number,
+    /// and nothing is created. Then the lines are applied in order, many to a datagram:
+    /// `-I` lines create, `-A` lines create or keep an existing entry, `-D` lines delete
+    /// the entry of their tuple. A line the kernel refuses is reported with its number
+    /// and why, and the rest go on; the end says how many entries were created, kept
+    /// and deleted and how many lines failed, and the exit status is 1 if any did.
+    /// Blank lines and lines starting with `#` are skipped.
+    ///
+    /// Example: ct list -o save > table.save; ct restore --netns blue table.save
+    Restore(Box<RestoreArgs>),
 
     /// Delete the entries `ct list` shows with the same filters (as `conntrack -D`), or
     /// expectations with `ct delete expect`.
@@ -187,6 +216,8 @@ impl Command {
             Command::Count(_) => "count",
             Command::Stats(_) => "stats",
             Command::Get(_) => "get",
+            Command::Create(_) => "create",
+            Command::Restore(_) => "restore",
             Command::Delete(_) => "delete",
             Command::Flush(_) => "flush",
             Command::Watch(_) => "watch",
@@ -205,6 +236,8 @@ pub enum ManPage {
     Count,
     Stats,
     Get,
+    Create,
+    Restore,
     Delete,
     Flush,
     Watch,
@@ -222,6 +255,8 @@ impl ManPage {
             ManPage::Count => "ct-count",
             ManPage::Stats => "ct-stats",
             ManPage::Get => "ct-get",
+            ManPage::Create => "ct-create",
+            ManPage::Restore => "ct-restore",
             ManPage::Delete => "ct-delete",
             ManPage::Flush => "ct-flush",
             ManPage::Watch => "ct-watch",
@@ -239,6 +274,8 @@ impl ManPage {
             ManPage::Count => "count",
             ManPage::Stats => "stats",
             ManPage::Get => "get",
+            ManPage::Create => "create",
+            ManPage::Restore => "restore",
             ManPage::Delete => "delete",
             ManPage::Flush => "flush",
             ManPage::Watch => "watch",
@@ -384,6 +421,80 @@ pub struct GetArgs {
 
     #[command(flatten, next_help_heading = "Tuple")]
     pub tuple: TupleArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct CreateArgs {
+    #[command(flatten, next_help_heading = "Tuple")]
+    pub tuple: TupleArgs,
+
+    /// Seconds the entry lives (required, as with conntrack -I). Example: -t 300
+    #[arg(short = 't', long = "timeout", value_name = "SECONDS", required = true,
+          value_parser = values::parse_number::<u32>, help_heading = "Entry")]
+    pub timeout: u32,
+
+    /// Status flags to set, comma-separated: ASSURED, SEEN_REPLY, FIXED_TIMEOUT...
+    /// Example: -u SEEN_REPLY,ASSURED
+    #[arg(short = 'u', long = "status", value_name = "FLAG[,FLAG]", action = ArgAction::Append,
+          value_parser = values::Offering::new(values::parse_status, values::status_names),
+          help_heading = "Entry")]
+    pub status: Vec<StatusMatch>,
+
+    /// The connection mark, in decimal or 0x hex. Example: -m 0x10
+    #[arg(short = 'm', long = "mark", value_name = "MARK",
+          value_parser = values::parse_number::<u32>, help_heading = "Entry")]
+    pub mark: Option<u32>,
+
+    /// Connlabels to attach (names from /etc/xtables/connlabel.conf). The kernel keeps
+    /// them only while something in the namespace uses labels (an nft `ct label` rule).
+    /// Example: -l blocked
+    #[arg(short = 'l', long = "label", visible_alias = "label-add", value_name = "LABEL[,LABEL]",
+          value_delimiter = ',', action = ArgAction::Append, help_heading = "Entry")]
+    pub label: Vec<String>,
+
+    /// Source NAT: the reply goes back to ADDR (and PORT). Example: --src-nat 192.0.2.1
+    #[arg(
+        short = 'n',
+        long = "src-nat",
+        value_name = "ADDR[:PORT]",
+        help_heading = "Entry"
+    )]
+    pub src_nat: Option<NatMatch>,
+
+    /// Destination NAT: the connection goes to ADDR (and PORT) instead.
+    /// Example: --dst-nat 10.0.0.7:8080
+    #[arg(
+        short = 'g',
+        long = "dst-nat",
+        value_name = "ADDR[:PORT]",
+        help_heading = "Entry"
+    )]
+    pub dst_nat: Option<NatMatch>,
+
+    /// The tracker's state (tcp, sctp), any case; tcp's LISTEN is SYN_SENT2, as with
+    /// conntrack. Example: --state ESTABLISHED
+    #[arg(long = "state", value_name = "STATE", help_heading = "Entry")]
+    pub state: Option<String>,
+
+    /// An entry with the same tuple that exists already is kept as it is, and that is no
+    /// error (conntrack -A).
+    #[arg(long = "exist-ok", help_heading = "Entry")]
+    pub exist_ok: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct RestoreArgs {
+    /// The saved lines: a file, or `-` for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
 
     #[command(flatten)]
     pub target: TargetArgs,

@@ -157,6 +157,30 @@ fn extra_sections(page: Option<ManPage>) -> String {
             ),
             ("ct count expect", "expectations of both families"),
         ],
+        Some(ManPage::Create) => &[
+            (
+                "ct create -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443 --state ESTABLISHED -t 300",
+                "an established TCP connection, for five minutes",
+            ),
+            (
+                "ct create -p udp -s 10.0.0.1 -d 192.0.2.1 --sport 5000 --dport 53 --src-nat 198.51.100.1 -t 30",
+                "a masqueraded DNS query",
+            ),
+            (
+                "ct create --exist-ok -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 1 -t 30",
+                "a ping, unless it is there already (conntrack -A)",
+            ),
+        ],
+        Some(ManPage::Restore) => &[
+            (
+                "ct list -o save > table.save; ct restore --netns blue table.save",
+                "copy a table into namespace blue",
+            ),
+            (
+                "conntrack -L -o save | ct restore -",
+                "conntrack's saved lines, from standard input",
+            ),
+        ],
         Some(ManPage::Stats) => &[
             ("ct stats", "conntrack -S's per-CPU lines"),
             ("ct stats -o table", "how full the table is, and the totals"),

@@ -3,6 +3,7 @@
 //! (open the socket in the right namespace, set up stdout, read label names) is here.
 
 pub mod count;
+pub mod create;
 pub mod delete;
 pub mod expect;
 pub mod exporter;
@@ -37,6 +38,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Count(args) => count::run(plan::Count::from_args(&args)?),
         Command::Stats(args) => stats::run(plan::Stats::from_args(&args)?),
         Command::Get(args) => get::run(plan::Get::from_args(&args, &env)?),
+        Command::Create(args) => create::run(plan::Create::from_args(&args)?),
+        Command::Restore(args) => create::restore(plan::Restore::from_args(&args)?),
         Command::Delete(args) => delete::run(plan::Delete::from_args(&args, &env)?),
         Command::Flush(args) => delete::flush(plan::Flush::from_args(&args, &env)?),
         Command::Watch(args) => watch::run(plan::Watch::from_args(&args, &env)?),

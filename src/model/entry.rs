@@ -287,6 +287,58 @@ impl Tuple {
             _ => None,
         }
     }
+    /// The tuple an answer to this one carries, as the kernel and conntrack -I derive a
+    /// reply tuple the user left out: addresses and ports (GRE keys) swapped, an ICMP
+    /// query's type turned into its reply's, the same id and code; no zone of its own.
+    pub fn reversed(&self) -> Tuple {
+        let l4 = match self.l4 {
+            L4::Ports { sport, dport } => L4::Ports {
+                sport: dport,
+                dport: sport,
+            },
+            L4::Gre { srckey, dstkey } => L4::Gre {
+                srckey: dstkey,
+                dstkey: srckey,
+            },
+            L4::Icmp {
+                icmp_type,
+                code,
+                id,
+            } => L4::Icmp {
+                icmp_type: reply_icmp_type(self.protonum, icmp_type),
+                code,
+                id,
+            },
+            L4::None => L4::None,
+        };
+        Tuple {
+            src: self.dst,
+            dst: self.src,
+            protonum: self.protonum,
+            l4,
+            zone: None,
+        }
+    }
+}
+
+/// The type the kernel expects in the reply to an ICMP or ICMPv6 query of `sent`
+/// (nf_conntrack_proto_icmp.c, nf_conntrack_proto_icmpv6.c); the same type for others.
+pub fn reply_icmp_type(protonum: u8, sent: u8) -> u8 {
+    let pairs: &[(u8, u8)] = if protonum == IPPROTO_ICMP {
+        // echo, timestamp, information and address mask requests and their replies.
+        &[(8, 0), (13, 14), (15, 16), (17, 18)]
+    } else {
+        // echo and node information queries and their replies.
+        &[(128, 129), (139, 140)]
+    };
+    pairs
+        .iter()
+        .find_map(|&(request, reply)| match sent {
+            _ if sent == request => Some(reply),
+            _ if sent == reply => Some(request),
+            _ => None,
+        })
+        .unwrap_or(sent)
 }
 
 /// What identifies a flow at layer 4, by protocol.

@@ -4,6 +4,7 @@
 //! of the kernel's tables a command reads, [`netns`] a network namespace and its label. These modules only describe; they neither read the
 //! wire nor print.
 
+pub mod create;
 pub mod entry;
 pub mod event;
 pub mod expect;

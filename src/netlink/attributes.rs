@@ -4,13 +4,14 @@
 //! netlink-packet-netfilter emits the nested tuple; what it does not type (ICMP fields,
 //! the tuple's zone) goes in as `DefaultNla`s under their kernel names.
 
-use netlink_packet_core::{DefaultNla, Nla};
+use netlink_packet_core::{DefaultNla, Emitable, Nla};
 use netlink_packet_netfilter::conntrack::{
     ConntrackAttribute, IPTuple, ProtoTuple, Protocol, Tuple as TupleNla,
 };
 
 use crate::kernel::*;
-use crate::model::entry::{L4, Tuple};
+use crate::model::create::{NatTarget, NewEntry};
+use crate::model::entry::{L4, ProtoState, Tuple};
 
 /// CTA_TUPLE_ORIG or CTA_TUPLE_REPLY (`kind`) holding every field of `tuple`, and
 /// CTA_TUPLE_ZONE when `zone` is given.
@@ -65,6 +66,99 @@ pub fn tuple(kind: u16, tuple: &Tuple, zone: Option<u16>) -> DefaultNla {
         ConntrackAttribute::CtaTupleOrig(fields)
     };
     untyped(attribute)
+}
+
+/// The attributes of IPCTNL_MSG_CT_NEW creating `entry`, as libnetfilter_conntrack
+/// builds them for conntrack -I: both tuples (each with its own zone), the timeout, the
+/// status (with IPS_CONFIRMED), the mark, the zone, the protocol's state (with TCP's flags), the NAT ranges
+/// (a single address, and a single port where given) and the labels.
+pub fn new_entry(entry: &NewEntry) -> Vec<DefaultNla> {
+    let mut attributes = vec![
+        tuple(CTA_TUPLE_ORIG, &entry.original, entry.original.zone),
+        tuple(CTA_TUPLE_REPLY, &entry.reply, entry.reply.zone),
+        be32(CTA_TIMEOUT, entry.timeout),
+    ];
+    // IPS_CONFIRMED as libnetfilter_conntrack sends it: the kernel confirms the entry it
+    // makes, and a status without the bit would ask to clear it (EBUSY).
+    attributes.extend(
+        entry
+            .status
+            .map(|status| be32(CTA_STATUS, status | 1 << IPS_CONFIRMED_BIT)),
+    );
+    attributes.extend(entry.mark.map(|mark| be32(CTA_MARK, mark)));
+    attributes.extend(entry.zone.map(|zone| be16(CTA_ZONE, zone)));
+    attributes.extend(protoinfo(entry));
+    attributes.extend(entry.source_nat.map(|nat| nat_range(CTA_NAT_SRC, nat)));
+    attributes.extend(entry.destination_nat.map(|nat| nat_range(CTA_NAT_DST, nat)));
+    attributes.extend(
+        entry
+            .labels
+            .map(|labels| DefaultNla::new(CTA_LABELS, labels.labels().0.to_vec())),
+    );
+    attributes
+}
+
+/// CTA_PROTOINFO with the tracker's state (and TCP's flags, SCTP's vtags).
+fn protoinfo(entry: &NewEntry) -> Option<DefaultNla> {
+    let (kind, mut fields) = match entry.state? {
+        ProtoState::Tcp(state) => (
+            CTA_PROTOINFO_TCP,
+            vec![DefaultNla::new(CTA_PROTOINFO_TCP_STATE, vec![state])],
+        ),
+        ProtoState::Sctp(state) => (
+            CTA_PROTOINFO_SCTP,
+            vec![DefaultNla::new(CTA_PROTOINFO_SCTP_STATE, vec![state])],
+        ),
+        ProtoState::Dccp(state) => (
+            CTA_PROTOINFO_DCCP,
+            vec![DefaultNla::new(CTA_PROTOINFO_DCCP_STATE, vec![state])],
+        ),
+    };
+    if let Some(flags) = entry.tcp_flags() {
+        for kind in [
+            CTA_PROTOINFO_TCP_FLAGS_ORIGINAL,
+            CTA_PROTOINFO_TCP_FLAGS_REPLY,
+        ] {
+            fields.push(DefaultNla::new(kind, vec![flags.flags, flags.mask]));
+        }
+    }
+    Some(nest(CTA_PROTOINFO, &[nest(kind, &fields)]))
+}
+
+/// CTA_NAT_SRC or CTA_NAT_DST (`kind`): the range of one address, and of one port where
+/// one is given.
+fn nat_range(kind: u16, nat: NatTarget) -> DefaultNla {
+    let mut fields = match nat.address {
+        std::net::IpAddr::V4(address) => vec![
+            DefaultNla::new(CTA_NAT_V4_MINIP, address.octets().to_vec()),
+            DefaultNla::new(CTA_NAT_V4_MAXIP, address.octets().to_vec()),
+        ],
+        std::net::IpAddr::V6(address) => vec![
+            DefaultNla::new(CTA_NAT_V6_MINIP, address.octets().to_vec()),
+            DefaultNla::new(CTA_NAT_V6_MAXIP, address.octets().to_vec()),
+        ],
+    };
+    if let Some(port) = nat.port {
+        fields.push(nest(
+            CTA_NAT_PROTO,
+            &[
+                be16(CTA_PROTONAT_PORT_MIN, port),
+                be16(CTA_PROTONAT_PORT_MAX, port),
+            ],
+        ));
+    }
+    nest(kind, &fields)
+}
+
+/// A nested attribute of `children`, NLA_F_NESTED set.
+fn nest(kind: u16, children: &[DefaultNla]) -> DefaultNla {
+    let mut value = Vec::new();
+    for child in children {
+        let start = value.len();
+        value.resize(start + child.buffer_len(), 0);
+        child.emit(&mut value[start..]);
+    }
+    DefaultNla::new(kind | NLA_F_NESTED, value)
 }
 
 /// Appends to `out` those of `attributes` (as the kernel sent them) whose type is one of
@@ -180,6 +274,54 @@ mod tests {
                 5, 0, 5, 0, 8, 0, 0, 0,             //     CTA_PROTO_ICMP_TYPE 8
                 5, 0, 6, 0, 0, 0, 0, 0,             //     CTA_PROTO_ICMP_CODE 0
               6, 0, 3, 0, 0, 5, 0, 0,               //   CTA_TUPLE_ZONE 5
+        ]);
+    }
+
+    #[test]
+    fn a_new_tcp_entry_with_destination_nat() {
+        use crate::model::create::{NatTarget, NewEntry};
+        let original = Tuple {
+            src: Some("1.1.1.1".parse().unwrap()),
+            dst: Some("2.2.2.2".parse().unwrap()),
+            protonum: IPPROTO_TCP,
+            l4: L4::Ports {
+                sport: 10,
+                dport: 20,
+            },
+            zone: None,
+        };
+        let mut entry = NewEntry::new(original, 50);
+        entry.state = Some(ProtoState::Tcp(3));
+        entry.mark = Some(7);
+        entry.destination_nat = Some(NatTarget {
+            address: "3.3.3.3".parse().unwrap(),
+            port: Some(80),
+        });
+        let encoded: Vec<Vec<u8>> = new_entry(&entry).into_iter().map(bytes).collect();
+        assert_eq!(encoded.len(), 6, "tuples, timeout, mark, protoinfo, NAT");
+        // The reply tuple is the original turned around.
+        assert_eq!(
+            encoded[1],
+            bytes(super::tuple(CTA_TUPLE_REPLY, &original.reversed(), None))
+        );
+        assert_eq!(encoded[2], [8, 0, 7, 0, 0, 0, 0, 50]);
+        assert_eq!(encoded[3], [8, 0, 8, 0, 0, 0, 0, 7]);
+        #[rustfmt::skip]
+        assert_eq!(encoded[4], [
+            32, 0, 4, 0x80,                          // CTA_PROTOINFO
+              28, 0, 1, 0x80,                        //   CTA_PROTOINFO_TCP
+                5, 0, 1, 0, 3, 0, 0, 0,              //     STATE ESTABLISHED
+                6, 0, 4, 0, 0x0a, 0x0a, 0, 0,        //     FLAGS_ORIGINAL
+                6, 0, 5, 0, 0x0a, 0x0a, 0, 0,        //     FLAGS_REPLY
+        ]);
+        #[rustfmt::skip]
+        assert_eq!(encoded[5], [
+            40, 0, 13, 0x80,                         // CTA_NAT_DST
+              8, 0, 1, 0, 3, 3, 3, 3,                //   CTA_NAT_V4_MINIP
+              8, 0, 2, 0, 3, 3, 3, 3,                //   CTA_NAT_V4_MAXIP
+              20, 0, 3, 0x80,                        //   CTA_NAT_PROTO
+                6, 0, 1, 0, 0, 80, 0, 0,             //     PORT_MIN
+                6, 0, 2, 0, 0, 80, 0, 0,             //     PORT_MAX
         ]);
     }
 

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::attributes::{be16, be32, expect_tuple, tuple};
+use super::attributes::{be16, be32, expect_tuple, new_entry, tuple};
 use super::{Conntrack, DumpStats, KernelError, Message, Request, kernel_errno};
 use crate::decode::DecodeError;
 use crate::decode::entry::decode_entry;
@@ -17,6 +17,7 @@ use crate::decode::expect::decode_expectation;
 use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_stats};
 use crate::filter::Filter;
 use crate::kernel::*;
+use crate::model::create::{Creation, Existing, NewEntry};
 use crate::model::entry::{Entry, Tuple};
 use crate::model::event::{EventKind, EventSet};
 use crate::model::expect::Expectation;
@@ -195,6 +196,21 @@ impl Deletion {
 
 const DELETE_ENTRY: &str = "the deletion of an entry";
 
+/// The request that creates `entry`, failing on an existing one: what
+/// [`Conntrack::create_entries`] sends, for the tests and the benchmark's table filling,
+/// which send many through [`Conntrack::send_batch`].
+pub fn create_request(entry: &NewEntry) -> Request {
+    Request {
+        subsystem: NFNL_SUBSYS_CTNETLINK,
+        message_type: IPCTNL_MSG_CT_NEW,
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        family: entry.family.raw(),
+        version: NFNETLINK_V0,
+        attributes: new_entry(entry),
+        operation: "the creation of an entry",
+    }
+}
+
 /// Entries to delete: the attributes of their delete requests, copied from the dump
 /// (the original tuple, the zone and the id, so that only this very entry goes), and,
 /// for those to be printed once deleted, their attributes as dumped.
@@ -234,6 +250,24 @@ impl DeleteBatch {
         }
         self.entry_spans
             .push((entry.family, start..self.dumped.len()));
+    }
+
+    /// Queues the deletion of the entry `tuple` (its original tuple) names in `zone`, for
+    /// an entry known by its tuple alone (a saved `-D` line); the entry is not kept.
+    pub fn add_tuple(&mut self, family: u8, tuple: &Tuple, zone: Option<u16>) {
+        use netlink_packet_core::Emitable;
+        let start = self.requests.len();
+        let mut attributes = vec![super::attributes::tuple(CTA_TUPLE_ORIG, tuple, tuple.zone)];
+        attributes.extend(zone.map(|zone| be16(CTA_ZONE, zone)));
+        for attribute in attributes {
+            let at = self.requests.len();
+            self.requests.resize(at + attribute.buffer_len(), 0);
+            attribute.emit(&mut self.requests[at..]);
+        }
+        self.request_spans
+            .push((family, start..self.requests.len()));
+        let kept = self.dumped.len();
+        self.entry_spans.push((family, kept..kept));
     }
 
     /// The `index`th entry as it was dumped, if it was kept.
@@ -333,6 +367,37 @@ impl Conntrack {
             },
         )?;
         Ok(answers)
+    }
+
+    /// Creates each of `entries` (IPCTNL_MSG_CT_NEW with NLM_F_CREATE and NLM_F_EXCL,
+    /// as conntrack -I and -A send it: an existing entry is never changed), many to a
+    /// datagram, each acknowledged, and says what the kernel answered each.
+    pub fn create_entries(&mut self, entries: &[NewEntry]) -> Result<Vec<Creation>> {
+        // The requests are built a chunk at a time: a restore of a million lines never
+        // holds a million requests.
+        const CHUNK: usize = 4096;
+        let mut answers = vec![Creation::Created; entries.len()];
+        for (chunk, slice) in entries.chunks(CHUNK).enumerate() {
+            let requests: Vec<Request> = slice.iter().map(create_request).collect();
+            self.send_batch(&requests, |index, errno| {
+                answers[chunk * CHUNK + index] = Creation::of_errno(errno);
+                Ok(())
+            })?;
+        }
+        Ok(answers)
+    }
+
+    /// Creates one entry; an existing one is an error or kept as it is, as `existing`
+    /// says. The kernel's refusal comes back as an error in words for people.
+    pub fn create(&mut self, entry: &NewEntry, existing: Existing) -> Result<Creation> {
+        let answer = self
+            .create_entries(std::slice::from_ref(entry))?
+            .pop()
+            .unwrap_or(Creation::Created);
+        match answer.reason(existing) {
+            Some(reason) => Err(anyhow!("cannot create the entry: {reason}")),
+            None => Ok(answer),
+        }
     }
 
     /// Deletes what `flush` was made for (see [`crate::filter::flush::Flush`]).

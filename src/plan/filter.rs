@@ -36,6 +36,12 @@ pub struct Lookup {
 /// code and id; or GRE keys), in one direction: `-s -d` or `-r -q`. Layer-4 flags the
 /// protocol has no use for are refused, as `ct list` refuses them.
 pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
+    whole_tuple("get", args)
+}
+
+/// One whole tuple from `args`, in the direction given, for `command` (`get`,
+/// `create`), whose name the messages say.
+pub fn whole_tuple(command: &str, args: &TupleArgs) -> Result<Lookup, UsageError> {
     let original = args.src.is_some() || args.dst.is_some();
     let reply = args.reply_src.is_some() || args.reply_dst.is_some();
     let (direction, src, dst, (ports, keys), zone_flag) = match (original, reply) {
@@ -80,18 +86,20 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
             ),
         ),
         (false, false) => {
-            return Err(usage(
-                "get needs a tuple: -s/--src and -d/--dst (or -r/--reply-src and \
+            return Err(usage(format!(
+                "{command} needs a tuple: -s/--src and -d/--dst (or -r/--reply-src and \
                  -q/--reply-dst), -p/--proto and its ports, ICMP type, code and id, or GRE \
-                 keys",
-            ));
+                 keys"
+            )));
         }
     };
     let (kind, src_flag, dst_flag) = direction;
     let address = |given: Option<AddrMatch>, flag: &str| match given {
-        None => Err(usage(format!("get needs both {src_flag} and {dst_flag}"))),
+        None => Err(usage(format!(
+            "{command} needs both {src_flag} and {dst_flag}"
+        ))),
         Some(a) if !a.is_exact() => Err(usage(format!(
-            "get needs an address for {flag}, not a prefix ({}/{})",
+            "{command} needs an address for {flag}, not a prefix ({}/{})",
             a.addr, a.mask
         ))),
         Some(a) => Ok(a.addr),
@@ -115,8 +123,10 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
     }
     let protonum = match args.proto[..] {
         [one] => one,
-        [] => return Err(usage("get needs -p/--proto")),
-        _ => return Err(usage("get takes one protocol in -p/--proto")),
+        [] => return Err(usage(format!("{command} needs -p/--proto"))),
+        _ => {
+            return Err(usage(format!("{command} takes one protocol in -p/--proto")));
+        }
     };
     check_layer4_flags(args, None, &[protonum])?;
     let other_keys = if kind == CTA_TUPLE_ORIG {
@@ -132,7 +142,7 @@ pub fn lookup(args: &TupleArgs) -> Result<Lookup, UsageError> {
             "{flag} does not fit a tuple given with {src_flag} and {dst_flag}"
         )));
     }
-    let l4 = lookup_l4(args, protonum, ports, keys)?;
+    let l4 = lookup_l4(command, args, protonum, ports, keys)?;
     let (tuple_zone, _, other_zone, other_flag) = zone_flag;
     if other_zone.is_some() {
         return Err(usage(format!(
@@ -159,6 +169,7 @@ type Pair<'a> = (Option<u16>, Option<u16>, &'a str, &'a str);
 
 /// The layer-4 part of a lookup's tuple: what the protocol's tracker needs.
 fn lookup_l4(
+    command: &str,
     args: &TupleArgs,
     protonum: u8,
     (sport, dport, sport_flag, dport_flag): Pair,
@@ -167,13 +178,13 @@ fn lookup_l4(
     let both_ports = || match (sport, dport) {
         (Some(sport), Some(dport)) => Ok((sport, dport)),
         _ => Err(usage(format!(
-            "get needs {sport_flag} and {dport_flag} for this protocol"
+            "{command} needs {sport_flag} and {dport_flag} for this protocol"
         ))),
     };
     let both_keys = || match (srckey, dstkey) {
         (Some(srckey), Some(dstkey)) => Ok(L4::Gre { srckey, dstkey }),
         _ => Err(usage(format!(
-            "get needs {srckey_flag} and {dstkey_flag} for gre (its tuple carries keys, in \
+            "{command} needs {srckey_flag} and {dstkey_flag} for gre (its tuple carries keys, in \
              hex or decimal)"
         ))),
     };
@@ -184,9 +195,9 @@ fn lookup_l4(
                 code,
                 id,
             }),
-            _ => Err(usage(
-                "get needs --icmp-type, --icmp-code and --icmp-id for icmp and icmpv6",
-            )),
+            _ => Err(usage(format!(
+                "{command} needs --icmp-type, --icmp-code and --icmp-id for icmp and icmpv6"
+            ))),
         },
         IPPROTO_GRE => both_keys(),
         protonum if has_ports(protonum) => {
@@ -248,27 +259,34 @@ pub fn filter_with_labels(
     let label_map = if args.label.is_empty() {
         None
     } else {
-        let map = LabelMap::load(label_file).map_err(|err| {
-            usage(format!(
-                "-l/--label needs label names from {}: {err}",
-                label_file.display()
-            ))
-        })?;
-        filter.labels = args
-            .label
-            .iter()
-            .map(|name| {
-                map.bit(name).ok_or_else(|| {
-                    usage(format!(
-                        "unknown label '{name}' (not in {})",
-                        label_file.display()
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let (map, bits) = label_bits(&args.label, label_file)?;
+        filter.labels = bits;
         Some(map)
     };
     Ok((filter, label_map))
+}
+
+/// The label map of `label_file` and the bit of each of `names` (`-l`), each of which
+/// the map must name.
+pub fn label_bits(names: &[String], label_file: &Path) -> Result<(LabelMap, Vec<u32>), UsageError> {
+    let map = LabelMap::load(label_file).map_err(|err| {
+        usage(format!(
+            "-l/--label needs label names from {}: {err}",
+            label_file.display()
+        ))
+    })?;
+    let bits = names
+        .iter()
+        .map(|name| {
+            map.bit(name).ok_or_else(|| {
+                usage(format!(
+                    "unknown label '{name}' (not in {})",
+                    label_file.display()
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((map, bits))
 }
 
 /// The family from `-f` and from every address given, which must agree (conntrack:

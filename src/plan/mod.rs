@@ -20,13 +20,15 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::cli::{
-    CountArgs, DeleteArgs, DeleteModeArgs, EventArg, ExporterArgs, FamilyArg, FlushArgs, GetArgs,
-    ListArgs, SortArg, StatsArgs, StatsFormatArg, TargetArgs, TopArgs, TopFormatArg, WatchArgs,
+    CountArgs, CreateArgs, DeleteArgs, DeleteModeArgs, EventArg, ExporterArgs, FamilyArg,
+    FlushArgs, GetArgs, ListArgs, RestoreArgs, SortArg, StatsArgs, StatsFormatArg, TargetArgs,
+    TopArgs, TopFormatArg, WatchArgs,
 };
 use crate::filter::Filter;
 use crate::filter::flush::{Flush as FlushRequest, KernelRelease};
 use crate::labelmap::LabelMap;
-use crate::model::entry::Family;
+use crate::model::create::{Existing, NatTarget, NewEntry};
+use crate::model::entry::{Family, L4, LabelBits, ProtoState, Tuple};
 use crate::model::event::EventSet;
 use crate::model::group::KeyField;
 use crate::model::table::Table;
@@ -35,7 +37,7 @@ use crate::output::Format;
 use crate::output::stats::StatsFormat;
 use crate::output::top::TopFormat;
 
-pub use filter::{Lookup, filter, filter_with_labels, lookup};
+pub use filter::{Lookup, filter, filter_with_labels, label_bits, lookup, whole_tuple};
 pub use output::{Environment, LabelSource, Output};
 
 /// A command line whose values are each fine but do not fit together.
@@ -277,6 +279,234 @@ impl Get {
             target: Target::from_args(&args.target, false)?,
             lookup: lookup(&args.tuple)?,
             output: Output::from_args(&args.output, None, env)?,
+        })
+    }
+}
+
+/// `ct create`: the entry, whole, and what an existing one means.
+#[derive(Debug)]
+pub struct Create {
+    pub target: Target,
+    pub entry: NewEntry,
+    pub existing: Existing,
+}
+
+impl Create {
+    pub fn from_args(args: &CreateArgs) -> Result<Create, UsageError> {
+        Create::with_labels(args, std::path::Path::new(crate::labelmap::CONNLABEL_CONF))
+    }
+
+    /// The plan, reading label names from `label_file`.
+    pub fn with_labels(
+        args: &CreateArgs,
+        label_file: &std::path::Path,
+    ) -> Result<Create, UsageError> {
+        let target = Target::from_args(&args.target, false)?;
+        // The direction given is the tuple; the other one's fields come after.
+        let mut given = args.tuple.clone();
+        let original_given = given.src.is_some() || given.dst.is_some();
+        if original_given {
+            given.reply_src = None;
+            given.reply_dst = None;
+            given.reply_port_src = None;
+            given.reply_port_dst = None;
+            given.reply_key_src = None;
+            given.reply_key_dst = None;
+        }
+        given.orig_zone = None;
+        given.reply_zone = None;
+        let lookup = whole_tuple("create", &given)?;
+        let (original, mut reply) = if lookup.direction == crate::kernel::CTA_TUPLE_ORIG {
+            (lookup.tuple, lookup.tuple.reversed())
+        } else {
+            (lookup.tuple.reversed(), lookup.tuple)
+        };
+        if original_given {
+            reply = reply_given(&args.tuple, reply)?;
+        }
+        let mut entry = NewEntry::new(original, args.timeout);
+        entry.family = lookup.family;
+        entry.original.zone = args.tuple.orig_zone;
+        entry.reply = Tuple {
+            zone: args.tuple.reply_zone,
+            ..reply
+        };
+        entry.zone = args.tuple.zone;
+        entry.mark = args.mark;
+        entry.status = create_status(&args.status)?;
+        entry.state = create_state(original.protonum, args.state.as_deref())?;
+        entry.source_nat = nat_target("--src-nat", args.src_nat, &entry)?;
+        entry.destination_nat = nat_target("--dst-nat", args.dst_nat, &entry)?;
+        if !args.label.is_empty() {
+            let (_, bits) = label_bits(&args.label, label_file)?;
+            let mut labels = LabelBits::new();
+            for bit in bits {
+                labels.set(bit).map_err(usage)?;
+            }
+            entry.labels = Some(labels);
+        }
+        let existing = if args.exist_ok {
+            Existing::Keep
+        } else {
+            Existing::Fail
+        };
+        Ok(Create {
+            target,
+            entry,
+            existing,
+        })
+    }
+}
+
+/// The reply tuple of a create given with both directions: `-r` and `-q` (both, or
+/// neither) and the reply's ports, each replacing what the reversal made.
+fn reply_given(args: &crate::cli::TupleArgs, reversed: Tuple) -> Result<Tuple, UsageError> {
+    let exact = |given: Option<crate::filter::AddrMatch>, flag: &str| match given {
+        Some(a) if !a.is_exact() => Err(usage(format!(
+            "create needs an address for {flag}, not a prefix ({}/{})",
+            a.addr, a.mask
+        ))),
+        other => Ok(other.map(|a| a.addr)),
+    };
+    let mut reply = reversed;
+    match (
+        exact(args.reply_src, "-r/--reply-src")?,
+        exact(args.reply_dst, "-q/--reply-dst")?,
+    ) {
+        (Some(src), Some(dst)) => {
+            for address in [src, dst] {
+                if reversed.src.map(Family::of) != Some(Family::of(address)) {
+                    return Err(usage(format!(
+                        "the reply address {address} is not of the original's family"
+                    )));
+                }
+            }
+            reply.src = Some(src);
+            reply.dst = Some(dst);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(usage(
+                "create needs both -r/--reply-src and -q/--reply-dst, or neither (the reply \
+                 is then the original turned around)",
+            ));
+        }
+    }
+    let ports = (args.reply_port_src, args.reply_port_dst);
+    let keys = (args.reply_key_src, args.reply_key_dst);
+    match (reply.l4, ports, keys) {
+        (_, (None, None), (None, None)) => {}
+        (L4::Ports { .. }, (Some(sport), Some(dport)), (None, None)) => {
+            reply.l4 = L4::Ports { sport, dport };
+        }
+        (L4::Gre { .. }, (None, None), (Some(srckey), Some(dstkey))) => {
+            reply.l4 = L4::Gre { srckey, dstkey };
+        }
+        _ => {
+            return Err(usage(
+                "create takes the reply's ports (--reply-port-src and --reply-port-dst) or \
+                 GRE keys (--reply-key-src and --reply-key-dst) in pairs, for a protocol \
+                 that has them",
+            ));
+        }
+    }
+    Ok(reply)
+}
+
+/// `-u` of create: the flags to set. `!FLAG` sets nothing and is refused; UNREPLIED is
+/// what a new entry is anyway.
+fn create_status(given: &[crate::filter::StatusMatch]) -> Result<Option<u32>, UsageError> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let status = given
+        .iter()
+        .fold(crate::filter::StatusMatch::default(), |all, one| {
+            all.and(*one)
+        });
+    if status.clear & !(1 << crate::kernel::IPS_SEEN_REPLY_BIT) != 0 {
+        return Err(usage(
+            "create sets status flags; a !FLAG clears nothing on a new entry, leave it out",
+        ));
+    }
+    Ok(Some(status.set))
+}
+
+/// `--state` of create: a state of the protocol's tracker, any case; tcp's LISTEN is
+/// SYN_SENT2 (conntrack's word for state 9). tcp needs one, as conntrack -I demands.
+fn create_state(protonum: u8, given: Option<&str>) -> Result<Option<ProtoState>, UsageError> {
+    use crate::kernel::{IPPROTO_TCP, TCP_CONNTRACK_SYN_SENT2};
+    let Some(name) = given else {
+        if protonum == IPPROTO_TCP {
+            return Err(usage(
+                "create needs --state for tcp (the tracker's state, e.g. ESTABLISHED), as \
+                 conntrack -I does",
+            ));
+        }
+        return Ok(None);
+    };
+    let upper = name.to_ascii_uppercase();
+    if protonum == IPPROTO_TCP && upper == "LISTEN" {
+        return Ok(Some(ProtoState::Tcp(TCP_CONNTRACK_SYN_SENT2)));
+    }
+    match ProtoState::parse(protonum, &upper) {
+        Some(Some(state)) => Ok(Some(state)),
+        Some(None) => Err(usage(format!(
+            "unknown {} state '{name}'",
+            crate::model::entry::protocol_text(protonum)
+        ))),
+        None => Err(usage(format!(
+            "--state: {} has no tracker states (tcp and sctp have)",
+            crate::model::entry::protocol_text(protonum)
+        ))),
+    }
+}
+
+/// `--src-nat` or `--dst-nat` of create: an address of the entry's family, and a port
+/// only for a protocol with ports.
+fn nat_target(
+    flag: &str,
+    given: Option<crate::filter::values::NatMatch>,
+    entry: &NewEntry,
+) -> Result<Option<NatTarget>, UsageError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    let address = given
+        .addr
+        .ok_or_else(|| usage(format!("{flag} needs an address: ADDR or ADDR:PORT")))?;
+    if Family::of(address) != entry.family {
+        return Err(usage(format!(
+            "{flag} {address} is {} but the entry is {}",
+            Family::of(address).name(),
+            entry.family.name()
+        )));
+    }
+    if given.port.is_some() && !crate::model::entry::has_ports(entry.original.protonum) {
+        return Err(usage(format!(
+            "{flag}: {} has no ports to map; give the address alone",
+            crate::model::entry::protocol_text(entry.original.protonum)
+        )));
+    }
+    Ok(Some(NatTarget {
+        address,
+        port: given.port,
+    }))
+}
+
+/// `ct restore`: where the saved lines come from.
+#[derive(Debug)]
+pub struct Restore {
+    pub target: Target,
+    /// A file, or `-` for standard input.
+    pub file: String,
+}
+
+impl Restore {
+    pub fn from_args(args: &RestoreArgs) -> Result<Restore, UsageError> {
+        Ok(Restore {
+            target: Target::from_args(&args.target, false)?,
+            file: args.file.clone(),
         })
     }
 }

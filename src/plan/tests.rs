@@ -400,3 +400,71 @@ fn stats_formats_are_output_s_own() {
     assert_eq!(format("stats -o json"), StatsFormat::Json);
     assert_eq!(format("stats expect -o table"), StatsFormat::Table);
 }
+
+fn create(args: &str) -> Result<Create, UsageError> {
+    let argv = std::iter::once("ct").chain(args.split_whitespace());
+    let Command::Create(create) = Cli::try_parse_from(argv).unwrap().command else {
+        panic!("not a create command");
+    };
+    Create::with_labels(&create, Path::new("/nonexistent/connlabel.conf"))
+}
+
+#[test]
+fn create_turns_the_given_direction_around() {
+    let plan = create(
+        "create -p icmp -r 10.0.0.2 -q 10.0.0.1 --icmp-type 0 --icmp-code 0 --icmp-id 9 -t 5",
+    )
+    .unwrap();
+    let entry = plan.entry;
+    assert_eq!(entry.original.src, Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(
+        entry.original.l4,
+        L4::Icmp {
+            icmp_type: 8,
+            code: 0,
+            id: 9
+        }
+    );
+    assert_eq!(entry.reply.src, Some("10.0.0.2".parse().unwrap()));
+    assert_eq!((entry.timeout, entry.status), (5, None));
+    assert_eq!(plan.existing, crate::model::create::Existing::Fail);
+}
+
+#[test]
+fn create_takes_conntracks_listen_and_refuses_what_it_cannot_send() {
+    let tcp = "create -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1 --dport 2 -t 5";
+    let listen = create(&format!("{tcp} --state listen --exist-ok")).unwrap();
+    assert_eq!(
+        listen.entry.state,
+        Some(crate::model::entry::ProtoState::Tcp(
+            TCP_CONNTRACK_SYN_SENT2
+        ))
+    );
+    assert_eq!(listen.existing, crate::model::create::Existing::Keep);
+    let refused = [
+        (
+            format!("{tcp} --state ESTABLISHED -u !ASSURED"),
+            "create sets status flags; a !FLAG clears nothing on a new entry, leave it out",
+        ),
+        (format!("{tcp} --state NOPE"), "unknown tcp state 'NOPE'"),
+        (
+            format!("{tcp} --state ESTABLISHED -l blocked"),
+            "-l/--label needs label names from /nonexistent/connlabel.conf: No such file or \
+             directory (os error 2)",
+        ),
+        (
+            "create -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 1 \
+             -t 5 --src-nat 10.0.0.9:80"
+                .to_string(),
+            "--src-nat: icmp has no ports to map; give the address alone",
+        ),
+        (
+            format!("{tcp} --state ESTABLISHED -r 10.0.0.2"),
+            "create needs both -r/--reply-src and -q/--reply-dst, or neither (the reply is \
+             then the original turned around)",
+        ),
+    ];
+    for (args, message) in refused {
+        assert_eq!(create(&args).unwrap_err().0, message, "{args}");
+    }
+}

@@ -23,13 +23,11 @@ use ct::decode::decode_entry;
 use ct::filter::events::program;
 use ct::filter::{Filter, MarkMatch};
 use ct::kernel::*;
+use ct::model::create::NewEntry;
 use ct::model::entry::{L4, ProtoState, Tuple};
 use ct::model::event::{EventKind, EventSet};
 use ct::netlink::attach_program as attach;
-use ct::netlink::attributes::raw;
-use ct::netlink::attributes::{be32, tuple};
 use ct::netlink::{Conntrack, Request};
-use netlink_packet_core::DefaultNla;
 
 /// How long a receive waits before the test fails rather than hangs.
 const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,40 +131,12 @@ fn original(protonum: u8, src: Ipv4Addr, sport: u16) -> Tuple {
 }
 
 /// A request creating the un-NATed entry `original`, with `mark`, and a TCP state when
-/// given.
+/// given: ct's own create operation's request.
 fn create(original: &Tuple, mark: u32, tcp_state: Option<u8>) -> Request {
-    let (sport, dport) = original.ports().unwrap();
-    let reply = Tuple {
-        src: original.dst,
-        dst: original.src,
-        l4: L4::Ports {
-            sport: dport,
-            dport: sport,
-        },
-        ..*original
-    };
-    let mut attributes = vec![
-        tuple(CTA_TUPLE_ORIG, original, None),
-        tuple(CTA_TUPLE_REPLY, &reply, None),
-        be32(CTA_TIMEOUT, 600),
-        be32(CTA_MARK, mark),
-    ];
-    if let Some(state) = tcp_state {
-        let tcp = raw::nest(
-            CTA_PROTOINFO_TCP,
-            &[raw::attr(CTA_PROTOINFO_TCP_STATE, &[state])],
-        );
-        attributes.push(DefaultNla::new(CTA_PROTOINFO | NLA_F_NESTED, tcp));
-    }
-    let mut request = Request::single(
-        NFNL_SUBSYS_CTNETLINK,
-        IPCTNL_MSG_CT_NEW,
-        AF_INET,
-        attributes,
-        "the entry creation",
-    );
-    request.flags |= NLM_F_CREATE | NLM_F_EXCL;
-    request
+    let mut entry = NewEntry::new(*original, 600);
+    entry.mark = Some(mark);
+    entry.state = tcp_state.map(ProtoState::Tcp);
+    ct::netlink::create_request(&entry)
 }
 
 /// Sends the creation requests, in the calling thread's namespace.

@@ -2604,6 +2604,8 @@ fn manual_pages() {
         (vec!["man", "count"], "ct-count"),
         (vec!["man", "stats"], "ct-stats"),
         (vec!["man", "get"], "ct-get"),
+        (vec!["man", "create"], "ct-create"),
+        (vec!["man", "restore"], "ct-restore"),
         (vec!["man", "completions"], "ct-completions"),
         (vec!["man", "man"], "ct-man"),
     ];

@@ -102,6 +102,8 @@ fn every_page_has_exit_status_examples_files_differences_and_see_also() {
         Some("count"),
         Some("stats"),
         Some("get"),
+        Some("create"),
+        Some("restore"),
         Some("completions"),
         Some("man"),
     ] {

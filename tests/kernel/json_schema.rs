@@ -23,10 +23,11 @@ use ct::decode::expect::decode_expectation;
 use ct::decode::stats::{decode_cpu_stats, decode_global_stats};
 use ct::kernel::*;
 use ct::labelmap::LabelMap;
+use ct::model::create::NewEntry;
 use ct::model::entry::{L4, Tuple};
 use ct::model::stats::GlobalStats;
 use ct::model::table::Table;
-use ct::netlink::attributes::{be32, tuple};
+use ct::netlink::attributes::tuple;
 use ct::netlink::{Conntrack, DumpStats, Message, Request, walk_datagram};
 use ct::output::json::JsonPrinter;
 use ct::output::stats::print_json;
@@ -431,32 +432,11 @@ fn tcp(src: &str, dst: &str, sport: u16, dport: u16) -> Tuple {
     ports(IPPROTO_TCP, src, dst, sport, dport)
 }
 
-/// IPCTNL_MSG_CT_NEW for `original`, its reply the mirror image, with `more`.
+/// ct's own create request for `original` (its reply the mirror image, a timeout of 300
+/// seconds), with `more`.
 fn create(original: Tuple, more: Vec<DefaultNla>) -> Request {
-    let (sport, dport) = original.ports().unwrap();
-    let reply = Tuple {
-        src: original.dst,
-        dst: original.src,
-        l4: L4::Ports {
-            sport: dport,
-            dport: sport,
-        },
-        ..original
-    };
-    let mut attributes = vec![
-        tuple(CTA_TUPLE_ORIG, &original, None),
-        tuple(CTA_TUPLE_REPLY, &reply, None),
-        be32(CTA_TIMEOUT, 300),
-    ];
-    attributes.extend(more);
-    let mut request = Request::single(
-        NFNL_SUBSYS_CTNETLINK,
-        IPCTNL_MSG_CT_NEW,
-        AF_INET,
-        attributes,
-        "the test entry's creation",
-    );
-    request.flags |= NLM_F_CREATE | NLM_F_EXCL;
+    let mut request = ct::netlink::create_request(&NewEntry::new(original, 300));
+    request.attributes.extend(more);
     request
 }
 

@@ -19,6 +19,7 @@ mod all_netns;
 mod churn;
 mod cli_errors;
 mod count_stats_get;
+mod create_restore;
 mod delete_cases;
 mod delete_scale;
 mod event_filter_kernel;

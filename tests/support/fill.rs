@@ -1,8 +1,8 @@
 //! Fills a namespace's conntrack table fast, for tests and benchmarks that need tens or
 //! hundreds of thousands of entries (`conntrack -I` costs a process per entry).
 //!
-//! Entries are created with IPCTNL_MSG_CT_NEW requests built on ct's own netlink layer
-//! (`ct::netlink::Request`, `ct::netlink::attributes`) and sent by
+//! Entries are created with the requests of ct's own create operation
+//! (`ct::netlink::create_request` of a `ct::model::create::NewEntry`) and sent by
 //! `Conntrack::send_batch`: hundreds per datagram, each acknowledged. Shared by the
 //! kernel tests and by `examples/fill_table.rs`, which the benchmark runs; both include
 //! it by path. Tests that have a `common::Netns` call `fill_here` inside
@@ -15,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::{Result, anyhow};
 use ct::kernel::*;
+use ct::model::create::NewEntry;
 use ct::model::entry::{L4, Tuple};
-use ct::netlink::attributes::{be16, be32, tuple};
 use ct::netlink::{Conntrack, Request};
 
 /// Requests built at a time: `send_batch` cuts them into datagrams, and a fill of
@@ -103,24 +103,10 @@ pub fn fill_with(conntrack: &mut Conntrack, spec: FillSpec) -> Result<()> {
 
 /// The request that creates entry `i` of `spec`.
 pub fn create_request(spec: FillSpec, i: u32) -> Request {
-    let original = spec.original(i);
-    let reply = reversed(&original);
-    let mut attributes = vec![
-        tuple(CTA_TUPLE_ORIG, &original, None),
-        tuple(CTA_TUPLE_REPLY, &reply, None),
-        be32(CTA_TIMEOUT, spec.timeout),
-        be32(CTA_MARK, spec.mark),
-    ];
-    attributes.extend(spec.zone.map(|zone| be16(CTA_ZONE, zone)));
-    let mut request = Request::single(
-        NFNL_SUBSYS_CTNETLINK,
-        IPCTNL_MSG_CT_NEW,
-        if spec.ipv6 { AF_INET6 } else { AF_INET },
-        attributes,
-        "the entry creation",
-    );
-    request.flags |= NLM_F_CREATE | NLM_F_EXCL;
-    request
+    let mut entry = NewEntry::new(spec.original(i), spec.timeout);
+    entry.mark = Some(spec.mark);
+    entry.zone = spec.zone;
+    ct::netlink::create_request(&entry)
 }
 
 /// Sends `request(i)` for every entry of `spec`, a chunk at a time; the first entry the
@@ -171,18 +157,4 @@ fn describe(tuple: &Tuple) -> String {
         address(tuple.src),
         address(tuple.dst)
     )
-}
-
-/// The reply direction of an un-NATed `original`.
-fn reversed(original: &Tuple) -> Tuple {
-    let (sport, dport) = original.ports().unwrap_or_default();
-    Tuple {
-        src: original.dst,
-        dst: original.src,
-        l4: L4::Ports {
-            sport: dport,
-            dport: sport,
-        },
-        ..*original
-    }
 }

@@ -26,7 +26,7 @@ use std::net::IpAddr;
 
 use crate::kernel::*;
 use crate::model::entry::{DccpRole, Entry, Family, L4, ProtoState, Status, Tuple, has_ports};
-use crate::model::entry::{protocol_text, protonum_of};
+use crate::model::entry::{protocol_text, protonum_of, reply_icmp_type};
 use crate::output::classic::read::{destination_rewritten, source_rewritten};
 use crate::output::excerpt;
 
@@ -49,6 +49,21 @@ pub fn is_save_line(line: &str) -> bool {
 /// Reads one saved command line into an entry. The error names the option that is
 /// wrong and why, e.g. "'--sport 70000': out of range (0 to 65535)".
 pub fn parse_line(line: &str) -> Result<Entry<'static>, String> {
+    parse_saved(line).map(|(entry, _)| entry)
+}
+
+/// Which of the reply's addresses a saved line names as NAT (`-g`, `-n`) rather than
+/// as part of the reply tuple (`-r`, `-q`): what making the entry again sends as NAT.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NamedNat {
+    /// `-g`/`--dst-nat`: the reply's source.
+    pub destination: bool,
+    /// `-n`/`--src-nat`: the reply's destination.
+    pub source: bool,
+}
+
+/// [`parse_line`], and which reply addresses the line named as NAT.
+pub fn parse_saved(line: &str) -> Result<(Entry<'static>, NamedNat), String> {
     let mut words = line.split_ascii_whitespace();
     let command = words.next().ok_or("the line is empty")?;
     if !matches!(command, "-A" | "-I" | "-U" | "-D") {
@@ -71,7 +86,14 @@ pub fn parse_line(line: &str) -> Result<Entry<'static>, String> {
         })?;
         options.set(option, value)?;
     }
-    options.into_entry()
+    let named = |given: Option<Given<'_, IpAddr>>, flags: [&str; 2]| {
+        given.is_some_and(|given| flags.contains(&given.option))
+    };
+    let nat = NamedNat {
+        destination: named(options.reply_src, ["-g", "--dst-nat"]),
+        source: named(options.reply_dst, ["-n", "--src-nat"]),
+    };
+    Ok((options.into_entry()?, nat))
 }
 
 /// An option's value with the option, for messages (`'--sport 70000'`).
@@ -316,26 +338,6 @@ fn pairs(slots: &[Option<Given<'_, u16>>; 4]) -> Result<(Pair, Pair), String> {
         (None, None) => Ok(((0, 0), (0, 0))),
         (None, Some(_)) => Err("the reply's ports or keys without the original's".into()),
     }
-}
-
-/// The type the kernel expects in the reply to an ICMP or ICMPv6 query of `sent`
-/// (nf_conntrack_proto_icmp.c, nf_conntrack_proto_icmpv6.c); the same type for others.
-fn reply_icmp_type(protonum: u8, sent: u8) -> u8 {
-    let pairs: &[(u8, u8)] = if protonum == IPPROTO_ICMP {
-        // echo, timestamp, information and address mask requests and their replies.
-        &[(8, 0), (13, 14), (15, 16), (17, 18)]
-    } else {
-        // echo and node information queries and their replies.
-        &[(128, 129), (139, 140)]
-    };
-    pairs
-        .iter()
-        .find_map(|&(request, reply)| match sent {
-            _ if sent == request => Some(reply),
-            _ if sent == reply => Some(request),
-            _ => None,
-        })
-        .unwrap_or(sent)
 }
 
 /// The unsigned types options hold, with their largest value for messages.

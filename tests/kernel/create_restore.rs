@@ -1,0 +1,371 @@
+//! `ct create` against `conntrack -I` in twin namespaces (the same arguments, the same
+//! entry), `--exist-ok` as conntrack -A, bad input refused before anything is sent, and
+//! `ct restore` of saved lines (conntrack's and ct's) against the table they were saved
+//! from. Needs root (see tests/support/common.rs).
+
+use crate::common::*;
+
+const LABELS: &str = "1 blocked\n2 audited\n";
+
+/// Runs `ct ARGS` in `ns` with the label map above; (exit code, stdout, stderr).
+fn ct(ns: &Netns, args: &[&str]) -> (i32, String, String) {
+    let bin = ct_bin();
+    let mut argv = vec![bin.as_str()];
+    argv.extend_from_slice(args);
+    let out = ns.exec_with_labelmap(LABELS, &argv);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `conntrack ARGS` in `ns` with the label map above; must succeed; stdout.
+fn conntrack(ns: &Netns, args: &[&str]) -> String {
+    let mut argv = vec!["conntrack"];
+    argv.extend_from_slice(args);
+    check_ok(
+        &format!("conntrack {args:?}"),
+        &ns.exec_with_labelmap(LABELS, &argv),
+    )
+}
+
+/// The table as conntrack shows it, with labels and as saved lines (which show the
+/// status bits and NAT), sorted.
+fn table(ns: &Netns) -> String {
+    let mut lines: Vec<String> = conntrack(ns, &["-L", "-o", "labels"])
+        .lines()
+        .chain(conntrack(ns, &["-L", "-o", "save"]).lines())
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// Arguments conntrack -I and ct create both take, meaning the same: one entry of each
+/// shape.
+const SHAPES: [&str; 13] = [
+    "-p tcp -s 10.231.0.1 -d 10.231.0.2 --sport 1234 --dport 80 --state ESTABLISHED -u SEEN_REPLY,ASSURED -t 3600",
+    "-p tcp -s 10.231.0.1 -d 10.231.0.2 --sport 1235 --dport 80 --state TIME_WAIT -t 120",
+    "-p tcp -s fd00:231::1 -d fd00:231::2 --sport 1 --dport 2 --state SYN_SENT -t 3600 -m 0x10",
+    "-p udp -s 10.231.1.1 -d 10.231.1.2 --sport 5000 --dport 53 -t 3600 -m 7 -w 3",
+    "-p udp -s 10.231.1.1 -d 10.231.1.2 --sport 5001 --dport 53 -t 3600 --orig-zone 4",
+    "-p icmp -s 10.231.2.1 -d 10.231.2.2 --icmp-type 8 --icmp-code 0 --icmp-id 42 -t 3600",
+    "-p icmpv6 -s fd00:231::1 -d fd00:231::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 7 -t 3600",
+    "-p tcp -s 10.231.3.1 -d 10.231.3.2 --sport 40000 --dport 80 --state ESTABLISHED -u SEEN_REPLY -t 3600 --dst-nat 10.231.3.9:8080",
+    "-p udp -s 10.231.4.1 -d 10.231.4.2 --sport 6000 --dport 123 -t 3600 --src-nat 10.231.4.9",
+    "-p udp -s 10.231.4.1 -d 10.231.4.2 --sport 6001 --dport 123 -t 3600 --src-nat 10.231.4.9:7000",
+    "-p tcp -s fd00:231::1 -d fd00:231::2 --sport 3 --dport 443 --state ESTABLISHED -t 3600 --dst-nat [fd00:231::9]:8443",
+    "-p udp -s 10.231.5.1 -d 10.231.5.2 --sport 7000 --dport 7001 -t 3600 --label-add blocked,audited",
+    "-p udp -s 10.231.6.1 -d 10.231.6.2 --sport 5000 --dport 53 -r 10.231.6.9 -q 10.231.6.1 --reply-port-src 5353 --reply-port-dst 5000 -t 3600",
+];
+
+#[test]
+fn create_makes_what_conntrack_insert_makes() {
+    require_kernel!();
+    let (by_conntrack, by_ct) = (Netns::new(), Netns::new());
+    by_conntrack.enable_labels();
+    by_ct.enable_labels();
+    for shape in SHAPES {
+        let args: Vec<&str> = shape.split_whitespace().collect();
+        let mut insert = vec!["-I"];
+        insert.extend(&args);
+        conntrack(&by_conntrack, &insert);
+        let mut create = vec!["create"];
+        create.extend(&args);
+        let (code, out, err) = ct(&by_ct, &create);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "", "ct: 1 flow entries have been created.\n"),
+            "ct create {shape}"
+        );
+    }
+    let made = table(&by_ct);
+    for shown in [
+        "labels=blocked,audited",
+        "mark=16 ",
+        "zone=3 ",
+        "zone-orig=4",
+        "-g 10.231.3.9",
+        "-n 10.231.4.9",
+        "-r 10.231.6.9",
+        "TIME_WAIT",
+    ] {
+        assert!(made.contains(shown), "no {shown} in:\n{made}");
+    }
+    assert_same_lines(&made, &table(&by_conntrack));
+}
+
+#[test]
+fn exist_ok_keeps_an_existing_entry_as_conntrack_add_does() {
+    require_kernel!();
+    let ns = Netns::new();
+    let entry = [
+        "create",
+        "-p",
+        "udp",
+        "-s",
+        "10.232.0.1",
+        "-d",
+        "10.232.0.2",
+        "--sport",
+        "1",
+        "--dport",
+        "2",
+        "-t",
+        "3600",
+        "-m",
+        "1",
+    ];
+    assert_eq!(ct(&ns, &entry).0, 0);
+    let before = table(&ns);
+
+    let mut again = entry.to_vec();
+    again[entry.len() - 1] = "2";
+    assert_eq!(
+        ct(&ns, &again),
+        (
+            1,
+            String::new(),
+            "ct: cannot create the entry: such an entry exists; use --exist-ok to keep it, \
+             or ct update to change it\n"
+                .into()
+        )
+    );
+    again.push("--exist-ok");
+    assert_eq!(
+        ct(&ns, &again),
+        (
+            0,
+            String::new(),
+            "ct: 0 flow entries have been created (one with this tuple exists and was kept).\n"
+                .into()
+        )
+    );
+    // The mark is still 1: the entry was kept as it was.
+    assert_same_lines(&table(&ns), &before);
+    assert!(before.contains("mark=1 "), "{before}");
+}
+
+#[test]
+fn bad_input_exits_2_and_creates_nothing() {
+    require_kernel!();
+    let ns = Netns::new();
+    let cases: [(&str, &str); 10] = [
+        (
+            "-s 10.233.0.1 -d 10.233.0.2 -t 10",
+            "create needs -p/--proto",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 -t 10",
+            "create needs --sport and --dport for this protocol",
+        ),
+        (
+            "-p udp -s 10.233.0.1 --sport 1 --dport 2 -t 10",
+            "create needs both -s/--src and -d/--dst",
+        ),
+        (
+            "-p icmp -s 10.233.0.1 -d 10.233.0.2 --icmp-type 8 -t 10",
+            "create needs --icmp-type, --icmp-code and --icmp-id for icmp and icmpv6",
+        ),
+        (
+            "-p tcp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10",
+            "create needs --state for tcp",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --label-add nosuch",
+            "unknown label 'nosuch'",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --src-nat 10.233.0",
+            "'10.233.0' is not an IPv4 or IPv6 address",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --dst-nat fd00::1",
+            "--dst-nat fd00::1 is ipv6 but the entry is ipv4",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2",
+            "--timeout <SECONDS>",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --state ESTABLISHED",
+            "--state: udp has no tracker states",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut argv = vec!["create"];
+        argv.extend(args.split_whitespace());
+        let (code, out, err) = ct(&ns, &argv);
+        assert_eq!((code, out.as_str()), (2, ""), "ct create {args}: {err}");
+        assert!(err.contains(message), "ct create {args}: {err}");
+    }
+    assert_eq!(conntrack(&ns, &["-L"]), "", "nothing was created");
+}
+
+/// A varied table made by conntrack -I in `ns`.
+fn fill(ns: &Netns) {
+    for shape in SHAPES {
+        let mut insert = vec!["-I"];
+        insert.extend(shape.split_whitespace());
+        conntrack(ns, &insert);
+    }
+}
+
+#[test]
+fn restore_makes_again_what_conntrack_and_ct_saved() {
+    require_kernel!();
+    let source = Netns::new();
+    fill(&source);
+    let saved_by_conntrack = conntrack(&source, &["-L", "-o", "save"]);
+    let (code, saved_by_ct, _) = ct(&source, &["list", "-o", "save"]);
+    assert_eq!(code, 0);
+    // Save lines carry no mark and no labels: compare with what they carry.
+    let save_lines = |ns: &Netns| conntrack(ns, &["-L", "-o", "save"]);
+    let expected = save_lines(&source);
+    for saved in [saved_by_conntrack, saved_by_ct] {
+        let restored = Netns::new();
+        let file = TempFile::new("restore", &saved);
+        let (code, out, err) = ct(&restored, &["restore", file.path_str()]);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (
+                0,
+                "",
+                format!("ct: {} flow entries have been created.\n", SHAPES.len()).as_str()
+            ),
+            "ct restore of:\n{saved}"
+        );
+        assert_same_lines(&save_lines(&restored), &expected);
+    }
+}
+
+#[test]
+fn restore_reads_every_line_first_and_applies_none_of_a_bad_file() {
+    require_kernel!();
+    let ns = Netns::new();
+    let file = TempFile::new(
+        "restore",
+        "# a comment\n\
+         -I -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 1 --dport 2\n\
+         \n\
+         -I -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 70000 --dport 2\n\
+         -U -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 3 --dport 2\n",
+    );
+    let (code, out, err) = ct(&ns, &["restore", file.path_str()]);
+    let name = file.path_str();
+    assert_eq!(
+        (code, out.as_str(), err),
+        (
+            2,
+            "",
+            format!(
+                "ct: {name}:4: '--sport 70000': out of range (0 to 65535): '-I -t 100 -s \
+                 10.234.0.1 -d 10.234.0.2 -p udp --sport 70000 --dport 2'\n\
+                 ct: {name}:5: an -U (update) line is not restored; restore -I, -A and -D \
+                 lines, or change entries with ct update: '-U -t 100 -s 10.234.0.1 -d \
+                 10.234.0.2 -p udp --sport 3 --dport 2'\n\
+                 ct: {name}: 2 lines cannot be read (reported above); nothing was restored\n"
+            )
+        )
+    );
+    assert_eq!(conntrack(&ns, &["-L"]), "", "nothing was created");
+}
+
+#[test]
+fn restore_reports_a_refused_line_by_number_and_applies_the_rest() {
+    require_kernel!();
+    let ns = Netns::new();
+    let udp = |sport: u16| format!("-s 10.235.0.1 -d 10.235.0.2 -p udp --sport {sport} --dport 2");
+    let text = format!(
+        "-I -t 100 {one}\n-I -t 100 {one}\n-A -t 100 {one}\n-A -t 100 {two}\n-D {three}\n\
+         -D {two}\n-I -t 100 {three}\n",
+        one = udp(1),
+        two = udp(2),
+        three = udp(3),
+    );
+    let (code, out, err) = ct_stdin(&ns, &["restore", "-"], &text);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            1,
+            "",
+            "ct: standard input:2: cannot create the entry: such an entry exists; use \
+             --exist-ok to keep it, or ct update to change it\n\
+             ct: standard input:5: cannot delete the entry: no entry has this tuple\n\
+             ct: 3 flow entries have been created.\n\
+             ct: 1 flow entries existed already and were kept (-A lines).\n\
+             ct: 1 flow entries have been deleted.\n\
+             ct: 2 of the lines of standard input failed (each is reported above)\n"
+        )
+    );
+    let listed = conntrack(&ns, &["-L"]);
+    let mut sports: Vec<&str> = listed
+        .lines()
+        .filter_map(|line| line.split_whitespace().find(|w| w.starts_with("sport=")))
+        .collect();
+    sports.sort();
+    assert_eq!(sports, ["sport=1", "sport=3"], "{listed}");
+}
+
+/// `ct ARGS` in `ns` reading `input` on standard input; (exit code, stdout, stderr).
+fn ct_stdin(ns: &Netns, args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let bin = ct_bin();
+    let mut argv = vec![bin.as_str()];
+    argv.extend_from_slice(args);
+    let mut child = ns
+        .exec_cmd_with(Xtables::LabelMap(LABELS), &argv)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ct");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("ct");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn restore_of_many_lines_names_a_refused_line_past_the_first_batch() {
+    require_kernel!();
+    let ns = Netns::new();
+    let line = |i: u32| {
+        format!(
+            "-I -t 100 -s 10.236.{}.{} -d 10.236.255.1 -p udp --sport 1000 --dport 53\n",
+            i >> 8,
+            i & 0xff
+        )
+    };
+    // 6,000 entries; line 5,001 makes entry 17 again, past the first 4,096.
+    let mut text: String = (0..5000).map(line).collect();
+    text.push_str(&line(17));
+    text.extend((5000..6000).map(line));
+    let file = TempFile::new("restore", &text);
+    let (code, out, err) = ct(&ns, &["restore", file.path_str()]);
+    let name = file.path_str();
+    assert_eq!(
+        (code, out.as_str(), err),
+        (
+            1,
+            "",
+            format!(
+                "ct: {name}:5001: cannot create the entry: such an entry exists; use \
+                 --exist-ok to keep it, or ct update to change it\n\
+                 ct: 6000 flow entries have been created.\n\
+                 ct: 1 of the lines of {name} failed (each is reported above)\n"
+            )
+        )
+    );
+    assert_eq!(conntrack(&ns, &["-C"]), "6000\n");
+}
