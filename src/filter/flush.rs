@@ -104,6 +104,36 @@ impl Flush {
     }
 }
 
+/// The dumps that zero the counters of exactly the entries `filter` matches
+/// (IPCTNL_MSG_CT_GET_CTRZERO, `ct list --zero`): the kernel zeroes each entry its dump
+/// filter lets through, so the filter must be one the kernel evaluates exactly, the same
+/// judgement as a flush's (a dump has honoured each attribute since a release no later
+/// than a flush has), and the same attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zeroing(Vec<Request>);
+
+impl Zeroing {
+    /// The zeroing dumps of what `filter` matches on a kernel of `release`, or None when
+    /// the kernel would zero entries the filter leaves out.
+    pub fn exact(filter: &Filter, release: KernelRelease) -> Option<Zeroing> {
+        let requests = requests(filter, release)?
+            .into_iter()
+            .map(|flush| Request {
+                message_type: IPCTNL_MSG_CT_GET_CTRZERO,
+                flags: NLM_F_DUMP,
+                version: NFNETLINK_V0,
+                operation: "the dump that zeroes counters",
+                ..flush
+            })
+            .collect();
+        Some(Zeroing(requests))
+    }
+
+    pub(crate) fn requests(&self) -> &[Request] {
+        &self.0
+    }
+}
+
 /// The flush requests that delete exactly what `filter` matches on a kernel of
 /// `release`, or None when that cannot be done in one request per family: the filter
 /// asks for something the kernel cannot evaluate exactly, or the kernel is not known to

@@ -11,3 +11,4 @@ pub mod group;
 pub mod netns;
 pub mod stats;
 pub mod table;
+pub mod update;

@@ -210,7 +210,7 @@ fn check_errno(payload: &[u8], during: &str) -> Result<()> {
 #[derive(Debug)]
 pub struct KernelError {
     pub errno: i32,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl std::fmt::Display for KernelError {

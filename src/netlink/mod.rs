@@ -27,7 +27,7 @@ use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
 pub use ops::{
     DeleteBatch, Deletion, Dumped, DumpedExpectation, Event, HeldExpectation, Subscription,
-    TupleLookup,
+    TupleLookup, Update, UpdateBatch,
 };
 pub use request::Request;
 
@@ -359,23 +359,50 @@ impl Conntrack {
     where
         F: FnMut(usize, i32) -> Result<()>,
     {
-        let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
         self.send_acked(
             requests.len(),
             operation,
             on_error,
             |index, datagram, sequence| {
                 let (family, attributes) = requests[index];
-                let length = NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len();
-                datagram.extend_from_slice(&(length as u32).to_ne_bytes());
-                datagram.extend_from_slice(&kind.to_ne_bytes());
-                datagram.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-                datagram.extend_from_slice(&sequence.to_ne_bytes());
-                datagram.extend_from_slice(&0u32.to_ne_bytes());
-                datagram.extend_from_slice(&[family, NFNETLINK_V0, 0, 0]);
-                datagram.extend_from_slice(attributes);
+                append_raw(
+                    datagram,
+                    (subsystem, message_type),
+                    sequence,
+                    family,
+                    attributes,
+                );
             },
         )
+    }
+
+    /// Sends one `subsystem`/`message_type` request with NLM_F_ACK, its attributes as
+    /// bytes (copied from what the kernel sent), and feeds the message that answers it to
+    /// `on_message`, as [`Conntrack::request`] does.
+    pub fn request_raw<F>(
+        &mut self,
+        subsystem: u8,
+        message_type: u8,
+        operation: &str,
+        (family, attributes): (u8, &[u8]),
+        mut on_message: F,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(Message<'_>) -> Result<()>,
+    {
+        self.sequence = self.sequence.wrapping_add(1);
+        let mut datagram = Vec::with_capacity(NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len());
+        append_raw(
+            &mut datagram,
+            (subsystem, message_type),
+            self.sequence,
+            family,
+            attributes,
+        );
+        self.socket
+            .send(&datagram, 0)
+            .with_context(|| format!("cannot send {operation} to the kernel"))?;
+        self.receive_reply(self.sequence, operation, &mut on_message)
     }
 
     /// Sends `count` acknowledged requests, [`BATCH_LEN`] to a datagram, each appended by
@@ -575,6 +602,25 @@ impl Conntrack {
         }
         Ok(())
     }
+}
+
+/// Appends one request with NLM_F_ACK whose attributes are already bytes.
+fn append_raw(
+    datagram: &mut Vec<u8>,
+    (subsystem, message_type): (u8, u8),
+    sequence: u32,
+    family: u8,
+    attributes: &[u8],
+) {
+    let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
+    let length = NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len();
+    datagram.extend_from_slice(&(length as u32).to_ne_bytes());
+    datagram.extend_from_slice(&kind.to_ne_bytes());
+    datagram.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    datagram.extend_from_slice(&sequence.to_ne_bytes());
+    datagram.extend_from_slice(&0u32.to_ne_bytes());
+    datagram.extend_from_slice(&[family, NFNETLINK_V0, 0, 0]);
+    datagram.extend_from_slice(attributes);
 }
 
 /// Walks a datagram of events (no sequence number to check: the kernel sent them
