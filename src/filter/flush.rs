@@ -294,6 +294,32 @@ mod tests {
     const NOW: KernelRelease = KernelRelease::at_least(6, 18);
 
     #[test]
+    fn zeroing_dumps_what_a_flush_would_delete_and_nothing_else() {
+        let mark = Filter {
+            mark: Some(MarkMatch { value: 1, mask: 1 }),
+            ..Filter::default()
+        };
+        let zeroing = Zeroing::exact(&mark, NOW).unwrap();
+        let flush = requests(&mark, NOW).unwrap();
+        assert_eq!(zeroing.requests().len(), 1);
+        let request = &zeroing.requests()[0];
+        assert_eq!(request.message_type, IPCTNL_MSG_CT_GET_CTRZERO);
+        assert_eq!(request.flags, NLM_F_DUMP);
+        assert_eq!(request.attributes, flush[0].attributes);
+        assert_eq!(request.family, flush[0].family);
+        let prefix = Filter {
+            orig_src: Some(
+                AddrMatch::exact("10.0.0.0".parse().unwrap())
+                    .with_mask("255.0.0.0".parse().unwrap())
+                    .unwrap(),
+            ),
+            ..Filter::default()
+        };
+        assert_eq!(Zeroing::exact(&prefix, NOW), None);
+        assert_eq!(Zeroing::exact(&mark, KernelRelease::at_least(4, 0)), None);
+    }
+
+    #[test]
     fn the_release_is_read_as_uname_writes_it() {
         assert_eq!(
             KernelRelease::parse("6.18.44-amd64"),

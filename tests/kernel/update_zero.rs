@@ -440,3 +440,28 @@ fn zero_prints_the_counters_then_zeroes_exactly_what_it_listed() {
         ]
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_leaves_the_update_to_its_end() {
+    require_kernel!();
+    let ns = Netns::new();
+    let lines: Vec<String> = (0..2000u32)
+        .map(|i| {
+            format!(
+                "-s 10.3.{}.{} -d 10.2.0.1 -p udp --sport {} --dport 80 -t 300",
+                i / 250,
+                i % 250 + 1,
+                1024 + i
+            )
+        })
+        .collect();
+    ns.insert_bulk(&lines);
+    let bin = ct_bin();
+    let out = ns.exec_ok(&[
+        "bash",
+        "-c",
+        &format!("{bin} update -p udp --set-mark 3 2>/dev/null | head -1 >/dev/null; echo \"EXIT:${{PIPESTATUS[0]}}\""),
+    ]);
+    assert_eq!(out, "EXIT:0\n");
+    assert_eq!(ns.conntrack(&["-L", "-m", "3"]).lines().count(), 2000);
+}
