@@ -747,8 +747,8 @@ pub struct ChangeArgs {
           action = ArgAction::Append)]
     pub del_label: Vec<String>,
 
-    /// Set the seconds left before the entry expires. The kernel refuses it for an
-    /// entry with FIXED_TIMEOUT. Example: --set-timeout 3600
+    /// Set the seconds left before the entry expires, above 0 (ct delete ends entries).
+    /// The kernel refuses it for an entry with FIXED_TIMEOUT. Example: --set-timeout 3600
     #[arg(long = "set-timeout", value_name = "SECONDS",
           value_parser = crate::filter::values::parse_number::<u32>)]
     pub set_timeout: Option<u32>,

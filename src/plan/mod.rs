@@ -471,6 +471,12 @@ fn changes(
              or --set-status (the other flags select the entries)",
         ));
     }
+    if *set_timeout == Some(0) {
+        return Err(usage(
+            "--set-timeout 0 would end the entries at once, so none could be read back; \
+             to remove them, use ct delete with the same filters",
+        ));
+    }
     let mark = match set_mark {
         Some(mark) if mark.value & !mark.mask != 0 => {
             return Err(usage(format!(

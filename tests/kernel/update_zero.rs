@@ -295,6 +295,7 @@ fn bad_command_lines_exit_2_with_nothing_on_stdout() {
             "both added and deleted",
         ),
         (&["update", "--set-timeout", "x"], "--set-timeout"),
+        (&["update", "--set-timeout", "0"], "use ct delete"),
         (
             &["list", "--zero", "-w", "1"],
             "--zero: the kernel would zero",
