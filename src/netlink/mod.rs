@@ -58,6 +58,11 @@ const HELD_BATCH_LEN: usize = DUMP_BATCH_LEN;
 /// acknowledgements fit the socket's receive buffer.
 const BATCH_LEN: usize = 256;
 
+/// Requests per datagram in [`Conntrack::send_raw_batch_replies`]: each is answered by
+/// a message (an entry, a few hundred bytes in a buffer of its own) and an
+/// acknowledgement, all queued before ct reads them.
+const REPLY_BATCH_LEN: usize = 64;
+
 /// A netlink socket talking to ctnetlink in the current network namespace.
 pub struct Conntrack {
     socket: Socket,
@@ -376,33 +381,55 @@ impl Conntrack {
         )
     }
 
-    /// Sends one `subsystem`/`message_type` request with NLM_F_ACK, its attributes as
-    /// bytes (copied from what the kernel sent), and feeds the message that answers it to
-    /// `on_message`, as [`Conntrack::request`] does.
-    pub fn request_raw<F>(
+    /// Like [`Conntrack::send_raw_batch`], for requests answered by a message (gets):
+    /// hands `on_reply(index, reply)` each message that answers a request and each
+    /// request's acknowledgement or error.
+    pub fn send_raw_batch_replies<F>(
         &mut self,
         subsystem: u8,
         message_type: u8,
         operation: &str,
-        (family, attributes): (u8, &[u8]),
-        mut on_message: F,
-    ) -> Result<DumpStats>
+        requests: &[(u8, &[u8])],
+        mut on_reply: F,
+    ) -> Result<()>
     where
-        F: FnMut(Message<'_>) -> Result<()>,
+        F: FnMut(usize, message::Reply<'_>) -> Result<()>,
     {
-        self.sequence = self.sequence.wrapping_add(1);
-        let mut datagram = Vec::with_capacity(NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len());
-        append_raw(
-            &mut datagram,
-            (subsystem, message_type),
-            self.sequence,
-            family,
-            attributes,
-        );
-        self.socket
-            .send(&datagram, 0)
-            .with_context(|| format!("cannot send {operation} to the kernel"))?;
-        self.receive_reply(self.sequence, operation, &mut on_message)
+        let mut datagram = Vec::with_capacity(REPLY_BATCH_LEN * 160);
+        for base in (0..requests.len()).step_by(REPLY_BATCH_LEN) {
+            let chunk = REPLY_BATCH_LEN.min(requests.len() - base);
+            datagram.clear();
+            let first_sequence = self.sequence.wrapping_add(1);
+            for (family, attributes) in &requests[base..base + chunk] {
+                self.sequence = self.sequence.wrapping_add(1);
+                append_raw(
+                    &mut datagram,
+                    (subsystem, message_type),
+                    self.sequence,
+                    *family,
+                    attributes,
+                );
+            }
+            self.socket
+                .send(&datagram, 0)
+                .with_context(|| format!("cannot send {operation} to the kernel"))?;
+            let mut acknowledged = 0;
+            while acknowledged < chunk {
+                let received = receive(&self.socket, &mut self.buffer)?;
+                for reply in message::replies(&self.buffer[..received]) {
+                    let (sequence, reply) = reply?;
+                    let offset = sequence.wrapping_sub(first_sequence) as usize;
+                    if offset >= chunk {
+                        bail!("unexpected netlink reply to {operation} (sequence {sequence})");
+                    }
+                    if matches!(reply, message::Reply::Ack(_)) {
+                        acknowledged += 1;
+                    }
+                    on_reply(base + offset, reply)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sends `count` acknowledged requests, [`BATCH_LEN`] to a datagram, each appended by

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::attributes::{be16, be32, expect_tuple, tuple};
+use super::message::Reply;
 use super::{Conntrack, DumpStats, KernelError, Message, Request, kernel_errno};
 use crate::decode::DecodeError;
 use crate::decode::entry::decode_entry;
@@ -470,40 +471,48 @@ impl Conntrack {
                 Ok(())
             },
         )?;
-        let mut answers = Vec::with_capacity(errnos.len());
-        for ((family, _, get), errno) in batch.spans.iter().zip(errnos) {
-            answers.push(match errno {
-                0 => self.get_updated(*family, &batch.requests[get.clone()])?,
+        // Each entry updated is read back, many gets to a datagram.
+        let updated: Vec<usize> = (0..errnos.len()).filter(|&i| errnos[i] == 0).collect();
+        let gets: Vec<(u8, &[u8])> = updated
+            .iter()
+            .map(|&i| {
+                let (family, _, get) = &batch.spans[i];
+                (*family, &batch.requests[get.clone()])
+            })
+            .collect();
+        let mut answers: Vec<Update> = errnos
+            .iter()
+            .map(|&errno| match errno {
+                0 => Update::Replaced,
                 libc::ENOENT => Update::AlreadyGone,
                 errno => Update::Refused(errno),
-            });
-        }
-        Ok(answers)
-    }
-
-    /// The entry an update changed, read back by its tuple, zone and id.
-    fn get_updated(&mut self, family: u8, attributes: &[u8]) -> Result<Update> {
-        let mut got = Update::Replaced;
-        let result = self.request_raw(
+            })
+            .collect();
+        self.send_raw_batch_replies(
             NFNL_SUBSYS_CTNETLINK,
             IPCTNL_MSG_CT_GET,
             GET_UPDATED,
-            (family, attributes),
-            |message| {
-                if message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) {
-                    got = Update::Updated {
-                        family: message.family,
-                        attributes: message.attributes.to_vec(),
-                    };
+            &gets,
+            |index, reply| {
+                let entry = updated[index];
+                match reply {
+                    Reply::Message(message)
+                        if message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) =>
+                    {
+                        answers[entry] = Update::Updated {
+                            family: message.family,
+                            attributes: message.attributes.to_vec(),
+                        };
+                        Ok(())
+                    }
+                    Reply::Message(_) | Reply::Ack(0) => Ok(()),
+                    // Not there under its id: it went, or was replaced, meanwhile.
+                    Reply::Ack(libc::ENOENT) => Ok(()),
+                    Reply::Ack(errno) => Err(super::message::kernel_error(errno, GET_UPDATED)),
                 }
-                Ok(())
             },
-        );
-        match result {
-            Ok(_) => Ok(got),
-            Err(err) if kernel_errno(&err) == Some(libc::ENOENT) => Ok(Update::Replaced),
-            Err(err) => Err(err),
-        }
+        )?;
+        Ok(answers)
     }
 
     /// Dumps with IPCTNL_MSG_CT_GET_CTRZERO, which zeroes the counters of every entry
