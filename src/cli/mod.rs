@@ -9,6 +9,7 @@ pub mod groups;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::filter::MarkMatch;
 use crate::filter::values::{self, NatMatch, StatusMatch};
 use crate::model::group::{KeyField, SortBy};
 use crate::model::table::Table;
@@ -132,6 +133,29 @@ pub enum Command {
     #[command(visible_alias = "D")]
     Delete(Box<DeleteArgs>),
 
+    /// Change the entries `ct list` shows with the same filters (as `conntrack -U`): their
+    /// mark, labels, timeout or status.
+    ///
+    /// The filter flags select, as in ct delete (-m and -u select too); the changes are
+    /// the --set-* and --*-label flags, at least one. ct dumps what matches and updates
+    /// each entry by its tuple and zone, many to a datagram, then reads it back by tuple,
+    /// zone and id and prints it as the kernel has it now (in any format of ct list);
+    /// "N flow entries have been updated." goes to stderr, N being exactly the lines. An
+    /// entry that went meanwhile is skipped and not counted; one the kernel refuses is
+    /// reported on stderr with why and not counted. The exit status is 0 when every
+    /// matching entry was updated, 1 when nothing matched or the kernel refused any.
+    ///
+    /// The update is the command and the lines are its report: if the reader of stdout
+    /// goes away, the updates still go to their end and the count says what changed,
+    /// exit 0. A --dry-run only reads, and ends at a closed pipe as ct list does.
+    ///
+    /// NAT cannot be changed on an existing entry (the kernel refuses it): -n, -g and -j
+    /// only select.
+    ///
+    /// Example: ct update -p tcp --dport 443 --set-mark 0x20/0xf0 --dry-run
+    #[command(visible_alias = "U")]
+    Update(Box<UpdateArgs>),
+
     /// Empty the conntrack table (as `conntrack -F`), or with -f only that family's
     /// entries, or the expectation table with `ct flush expect`.
     ///
@@ -219,6 +243,7 @@ impl Command {
             Command::Create(_) => "create",
             Command::Restore(_) => "restore",
             Command::Delete(_) => "delete",
+            Command::Update(_) => "update",
             Command::Flush(_) => "flush",
             Command::Watch(_) => "watch",
             Command::Top(_) => "top",
@@ -239,6 +264,7 @@ pub enum ManPage {
     Create,
     Restore,
     Delete,
+    Update,
     Flush,
     Watch,
     Top,
@@ -258,6 +284,7 @@ impl ManPage {
             ManPage::Create => "ct-create",
             ManPage::Restore => "ct-restore",
             ManPage::Delete => "ct-delete",
+            ManPage::Update => "ct-update",
             ManPage::Flush => "ct-flush",
             ManPage::Watch => "ct-watch",
             ManPage::Top => "ct-top",
@@ -277,6 +304,7 @@ impl ManPage {
             ManPage::Create => "create",
             ManPage::Restore => "restore",
             ManPage::Delete => "delete",
+            ManPage::Update => "update",
             ManPage::Flush => "flush",
             ManPage::Watch => "watch",
             ManPage::Top => "top",
@@ -333,6 +361,15 @@ pub struct ListArgs {
     /// Which table: conntrack (the default), expect, dying or unconfirmed.
     #[arg(value_parser = any_table(), value_name = "TABLE", default_value = "conntrack")]
     pub table: Table,
+
+    /// Zero the counters of the entries listed, in the same step as the kernel sends
+    /// them (as conntrack -L -z): the lines show the counters before. Only with filters
+    /// the kernel applies exactly (the family, the mark and mask, the status, exact IPv4
+    /// addresses, one protocol and TCP/UDP ports), since it zeroes every entry its own
+    /// filter lets through; others exit 2. The counters count with
+    /// net.netfilter.nf_conntrack_acct=1.
+    #[arg(short = 'z', long = "zero")]
+    pub zero: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -777,6 +814,60 @@ pub struct DeleteArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+
+    /// Show what would be updated (as it is now), and change nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// What `ct update` changes on each entry it selects.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Changes")]
+pub struct ChangeArgs {
+    /// Set the mark; with a mask, only the mask's bits (the others keep theirs), and the
+    /// value may have no bit outside the mask. Example: --set-mark 0x20/0xf0
+    #[arg(long = "set-mark", value_name = "MARK[/MASK]")]
+    pub set_mark: Option<MarkMatch>,
+
+    /// Add these connlabels (names from /etc/xtables/connlabel.conf). The kernel keeps
+    /// labels only on entries made while something in the namespace uses labels (an nft
+    /// `ct label set` rule). Example: --add-label blocked
+    #[arg(long = "add-label", value_name = "LABEL[,LABEL]", value_delimiter = ',',
+          action = ArgAction::Append)]
+    pub add_label: Vec<String>,
+
+    /// Remove these connlabels. Example: --del-label blocked,audit
+    #[arg(long = "del-label", value_name = "LABEL[,LABEL]", value_delimiter = ',',
+          action = ArgAction::Append)]
+    pub del_label: Vec<String>,
+
+    /// Set the seconds left before the entry expires, above 0 (ct delete ends entries).
+    /// The kernel refuses it for an entry with FIXED_TIMEOUT. Example: --set-timeout 3600
+    #[arg(long = "set-timeout", value_name = "SECONDS",
+          value_parser = crate::filter::values::parse_number::<u32>)]
+    pub set_timeout: Option<u32>,
+
+    /// Set status flags: SEEN_REPLY, ASSURED or FIXED_TIMEOUT, the ones the kernel lets
+    /// a user set (it never clears a flag on request). Example: --set-status ASSURED
+    #[arg(long = "set-status", value_name = "FLAG[,FLAG]", action = ArgAction::Append,
+          value_parser = crate::filter::values::parse_status)]
+    pub set_status: Vec<StatusMatch>,
 }
 
 #[derive(Debug, Args)]

@@ -218,6 +218,20 @@ fn extra_sections(page: Option<ManPage>) -> String {
             ),
             ("ct delete expect --helper sip", "SIP expectations"),
         ],
+        Some(ManPage::Update) => &[
+            (
+                "ct update -p tcp --dport 443 --set-mark 0x20/0xf0",
+                "mark HTTPS flows in bits 4 to 7, keeping the others",
+            ),
+            (
+                "ct update -s 10.0.0.9 --add-label blocked --dry-run",
+                "what a label would be added to",
+            ),
+            (
+                "ct update -m 7 --set-timeout 30",
+                "let marked flows expire in 30 seconds",
+            ),
+        ],
         Some(ManPage::Flush) => &[
             ("ct flush", "the whole table"),
             ("ct flush -f ipv6", "IPv6 entries only"),

@@ -23,6 +23,7 @@ pub fn run(plan: plan::List) -> Result<()> {
         table,
         filter,
         output,
+        zero,
     } = plan;
     let target = match source {
         Source::Saved(saved) => return list_saved(&saved, &filter, &output),
@@ -30,6 +31,18 @@ pub fn run(plan: plan::List) -> Result<()> {
     };
     if target.all() {
         return list_all_namespaces(&target, &filter, &output);
+    }
+    if let Some(zeroing) = zero {
+        // The plan allows --zero only for the conntrack table of one namespace.
+        let mut conntrack = connect(&target)?;
+        return print_entries(&output, |on_entry, on_undecodable| {
+            conntrack.entries_zeroing(
+                &zeroing,
+                &filter,
+                |entry, _| on_entry(entry),
+                on_undecodable,
+            )
+        });
     }
     match table {
         Table::Expect => super::expect::list(&target, &filter, &output),

@@ -12,6 +12,7 @@ pub mod help;
 pub mod list;
 pub mod stats;
 pub mod top;
+pub mod update;
 pub mod watch;
 
 use std::io::{self, StdoutLock, Write};
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Create(args) => create::run(plan::Create::from_args(&args)?),
         Command::Restore(args) => create::restore(plan::Restore::from_args(&args)?),
         Command::Delete(args) => delete::run(plan::Delete::from_args(&args, &env)?),
+        Command::Update(args) => update::run(plan::Update::from_args(&args, &env)?),
         Command::Flush(args) => delete::flush(plan::Flush::from_args(&args, &env)?),
         Command::Watch(args) => watch::run(plan::Watch::from_args(&args, &env)?),
         Command::Top(args) => top::run(plan::Top::from_args(&args, &env)?),

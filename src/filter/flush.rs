@@ -104,6 +104,36 @@ impl Flush {
     }
 }
 
+/// The dumps that zero the counters of exactly the entries `filter` matches
+/// (IPCTNL_MSG_CT_GET_CTRZERO, `ct list --zero`): the kernel zeroes each entry its dump
+/// filter lets through, so the filter must be one the kernel evaluates exactly, the same
+/// judgement as a flush's (a dump has honoured each attribute since a release no later
+/// than a flush has), and the same attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zeroing(Vec<Request>);
+
+impl Zeroing {
+    /// The zeroing dumps of what `filter` matches on a kernel of `release`, or None when
+    /// the kernel would zero entries the filter leaves out.
+    pub fn exact(filter: &Filter, release: KernelRelease) -> Option<Zeroing> {
+        let requests = requests(filter, release)?
+            .into_iter()
+            .map(|flush| Request {
+                message_type: IPCTNL_MSG_CT_GET_CTRZERO,
+                flags: NLM_F_DUMP,
+                version: NFNETLINK_V0,
+                operation: "the dump that zeroes counters",
+                ..flush
+            })
+            .collect();
+        Some(Zeroing(requests))
+    }
+
+    pub(crate) fn requests(&self) -> &[Request] {
+        &self.0
+    }
+}
+
 /// The flush requests that delete exactly what `filter` matches on a kernel of
 /// `release`, or None when that cannot be done in one request per family: the filter
 /// asks for something the kernel cannot evaluate exactly, or the kernel is not known to
@@ -262,6 +292,32 @@ mod tests {
     use crate::filter::{AddrMatch, MarkMatch, StatusMatch};
 
     const NOW: KernelRelease = KernelRelease::at_least(6, 18);
+
+    #[test]
+    fn zeroing_dumps_what_a_flush_would_delete_and_nothing_else() {
+        let mark = Filter {
+            mark: Some(MarkMatch { value: 1, mask: 1 }),
+            ..Filter::default()
+        };
+        let zeroing = Zeroing::exact(&mark, NOW).unwrap();
+        let flush = requests(&mark, NOW).unwrap();
+        assert_eq!(zeroing.requests().len(), 1);
+        let request = &zeroing.requests()[0];
+        assert_eq!(request.message_type, IPCTNL_MSG_CT_GET_CTRZERO);
+        assert_eq!(request.flags, NLM_F_DUMP);
+        assert_eq!(request.attributes, flush[0].attributes);
+        assert_eq!(request.family, flush[0].family);
+        let prefix = Filter {
+            orig_src: Some(
+                AddrMatch::exact("10.0.0.0".parse().unwrap())
+                    .with_mask("255.0.0.0".parse().unwrap())
+                    .unwrap(),
+            ),
+            ..Filter::default()
+        };
+        assert_eq!(Zeroing::exact(&prefix, NOW), None);
+        assert_eq!(Zeroing::exact(&mark, KernelRelease::at_least(4, 0)), None);
+    }
 
     #[test]
     fn the_release_is_read_as_uname_writes_it() {

@@ -12,3 +12,4 @@ pub mod group;
 pub mod netns;
 pub mod stats;
 pub mod table;
+pub mod update;

@@ -179,6 +179,70 @@ pub fn acknowledgements(datagram: &[u8]) -> impl Iterator<Item = Result<(u32, i3
     })
 }
 
+/// What answers one request of a batch whose requests are answered by a message (a
+/// get): the message, then the acknowledgement; or the error alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply<'a> {
+    Message(Message<'a>),
+    /// The acknowledgement (0) or the error that ends the request's reply.
+    Ack(i32),
+}
+
+/// The conntrack messages and acknowledgements of a datagram, each with its sequence
+/// number; other messages are passed over.
+pub fn replies(datagram: &[u8]) -> impl Iterator<Item = Result<(u32, Reply<'_>)>> + '_ {
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            let message = match NetlinkBuffer::new_checked(rest) {
+                Ok(message) => message,
+                Err(err) => {
+                    rest = &[];
+                    return Some(Err(anyhow!(
+                        "the kernel sent a malformed netlink message: {err}"
+                    )));
+                }
+            };
+            let advance = nlmsg_align(message.length() as usize);
+            let whole = rest;
+            rest = rest.get(advance..).unwrap_or_default();
+            let sequence = message.sequence_number();
+            let kind = message.message_type();
+            let length = (message.length() as usize).min(whole.len());
+            let payload = whole.get(NLMSG_HDRLEN..length).unwrap_or_default();
+            if kind == NLMSG_ERROR {
+                return Some(
+                    errno_of(payload)
+                        .map(|errno| (sequence, Reply::Ack(errno)))
+                        .ok_or_else(|| {
+                            anyhow!("the kernel sent an acknowledgement without an errno")
+                        }),
+                );
+            }
+            if is_ctnetlink(kind) {
+                let Some((header, attributes)) = payload.split_at_checked(NFGENMSG_LEN) else {
+                    return Some(Err(anyhow!(
+                        "the kernel sent a conntrack message too short for its nfgenmsg header"
+                    )));
+                };
+                return Some(Ok((
+                    sequence,
+                    Reply::Message(Message {
+                        subsystem: nfnl_subsys_id(kind),
+                        message_type: nfnl_msg_type(kind),
+                        flags: message.flags(),
+                        portid: message.port_number(),
+                        family: header[0],
+                        res_id: u16::from_be_bytes([header[2], header[3]]),
+                        attributes,
+                    }),
+                )));
+            }
+        }
+        None
+    })
+}
+
 fn is_ctnetlink(kind: u16) -> bool {
     matches!(
         nfnl_subsys_id(kind),
@@ -210,7 +274,7 @@ fn check_errno(payload: &[u8], during: &str) -> Result<()> {
 #[derive(Debug)]
 pub struct KernelError {
     pub errno: i32,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl std::fmt::Display for KernelError {
@@ -377,6 +441,27 @@ mod tests {
         assert_eq!(acks, [(4, 0), (5, libc::ENOENT)]);
         let cut = &datagram[..datagram.len() - 2];
         assert!(acknowledgements(cut).any(|ack| ack.is_err()));
+    }
+
+    #[test]
+    fn replies_pair_messages_and_acknowledgements_with_their_sequence() {
+        let mut datagram = message(CT_NEW, 0, 4, &[AF_INET6, 0, 0, 0, 8, 0, 8, 0, 1, 2, 3, 4]);
+        datagram.extend(message(NLMSG_ERROR, 0, 4, &0i32.to_ne_bytes()));
+        datagram.extend(message(NLMSG_ERROR, 0, 5, &(-libc::ENOENT).to_ne_bytes()));
+        let answered: Vec<_> = replies(&datagram).map(Result::unwrap).collect();
+        let [
+            (4, Reply::Message(entry)),
+            (4, Reply::Ack(0)),
+            (5, Reply::Ack(libc::ENOENT)),
+        ] = answered.as_slice()
+        else {
+            panic!("{answered:?}");
+        };
+        assert_eq!(entry.family, AF_INET6);
+        assert_eq!(entry.attributes, [8, 0, 8, 0, 1, 2, 3, 4]);
+        assert!(entry.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW));
+        let short = message(CT_NEW, 0, 6, &[AF_INET, 0]);
+        assert!(replies(&short).next().unwrap().is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
 pub use ops::{
     DeleteBatch, Deletion, Dumped, DumpedExpectation, Event, HeldExpectation, Subscription,
-    TupleLookup, create_request,
+    TupleLookup, Update, UpdateBatch, create_request,
 };
 pub use request::Request;
 
@@ -57,6 +57,11 @@ const HELD_BATCH_LEN: usize = DUMP_BATCH_LEN;
 /// Requests per datagram in [`Conntrack::send_batch`]: small enough that their
 /// acknowledgements fit the socket's receive buffer.
 const BATCH_LEN: usize = 256;
+
+/// Requests per datagram in [`Conntrack::send_raw_batch_replies`]: each is answered by
+/// a message (an entry, a few hundred bytes in a buffer of its own) and an
+/// acknowledgement, all queued before ct reads them.
+const REPLY_BATCH_LEN: usize = 64;
 
 /// A netlink socket talking to ctnetlink in the current network namespace.
 pub struct Conntrack {
@@ -359,23 +364,72 @@ impl Conntrack {
     where
         F: FnMut(usize, i32) -> Result<()>,
     {
-        let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
         self.send_acked(
             requests.len(),
             operation,
             on_error,
             |index, datagram, sequence| {
                 let (family, attributes) = requests[index];
-                let length = NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len();
-                datagram.extend_from_slice(&(length as u32).to_ne_bytes());
-                datagram.extend_from_slice(&kind.to_ne_bytes());
-                datagram.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-                datagram.extend_from_slice(&sequence.to_ne_bytes());
-                datagram.extend_from_slice(&0u32.to_ne_bytes());
-                datagram.extend_from_slice(&[family, NFNETLINK_V0, 0, 0]);
-                datagram.extend_from_slice(attributes);
+                append_raw(
+                    datagram,
+                    (subsystem, message_type),
+                    sequence,
+                    family,
+                    attributes,
+                );
             },
         )
+    }
+
+    /// Like [`Conntrack::send_raw_batch`], for requests answered by a message (gets):
+    /// hands `on_reply(index, reply)` each message that answers a request and each
+    /// request's acknowledgement or error.
+    pub fn send_raw_batch_replies<F>(
+        &mut self,
+        subsystem: u8,
+        message_type: u8,
+        operation: &str,
+        requests: &[(u8, &[u8])],
+        mut on_reply: F,
+    ) -> Result<()>
+    where
+        F: FnMut(usize, message::Reply<'_>) -> Result<()>,
+    {
+        let mut datagram = Vec::with_capacity(REPLY_BATCH_LEN * 160);
+        for base in (0..requests.len()).step_by(REPLY_BATCH_LEN) {
+            let chunk = REPLY_BATCH_LEN.min(requests.len() - base);
+            datagram.clear();
+            let first_sequence = self.sequence.wrapping_add(1);
+            for (family, attributes) in &requests[base..base + chunk] {
+                self.sequence = self.sequence.wrapping_add(1);
+                append_raw(
+                    &mut datagram,
+                    (subsystem, message_type),
+                    self.sequence,
+                    *family,
+                    attributes,
+                );
+            }
+            self.socket
+                .send(&datagram, 0)
+                .with_context(|| format!("cannot send {operation} to the kernel"))?;
+            let mut acknowledged = 0;
+            while acknowledged < chunk {
+                let received = receive(&self.socket, &mut self.buffer)?;
+                for reply in message::replies(&self.buffer[..received]) {
+                    let (sequence, reply) = reply?;
+                    let offset = sequence.wrapping_sub(first_sequence) as usize;
+                    if offset >= chunk {
+                        bail!("unexpected netlink reply to {operation} (sequence {sequence})");
+                    }
+                    if matches!(reply, message::Reply::Ack(_)) {
+                        acknowledged += 1;
+                    }
+                    on_reply(base + offset, reply)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sends `count` acknowledged requests, [`BATCH_LEN`] to a datagram, each appended by
@@ -575,6 +629,25 @@ impl Conntrack {
         }
         Ok(())
     }
+}
+
+/// Appends one request with NLM_F_ACK whose attributes are already bytes.
+fn append_raw(
+    datagram: &mut Vec<u8>,
+    (subsystem, message_type): (u8, u8),
+    sequence: u32,
+    family: u8,
+    attributes: &[u8],
+) {
+    let kind = (u16::from(subsystem) << 8) | u16::from(message_type);
+    let length = NLMSG_HDRLEN + NFGENMSG_LEN + attributes.len();
+    datagram.extend_from_slice(&(length as u32).to_ne_bytes());
+    datagram.extend_from_slice(&kind.to_ne_bytes());
+    datagram.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    datagram.extend_from_slice(&sequence.to_ne_bytes());
+    datagram.extend_from_slice(&0u32.to_ne_bytes());
+    datagram.extend_from_slice(&[family, NFNETLINK_V0, 0, 0]);
+    datagram.extend_from_slice(attributes);
 }
 
 /// Walks a datagram of events (no sequence number to check: the kernel sent them

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::attributes::{be16, be32, expect_tuple, new_entry, tuple};
+use super::message::Reply;
 use super::{Conntrack, DumpStats, KernelError, Message, Request, kernel_errno};
 use crate::decode::DecodeError;
 use crate::decode::entry::decode_entry;
@@ -23,6 +24,7 @@ use crate::model::event::{EventKind, EventSet};
 use crate::model::expect::Expectation;
 use crate::model::stats::{CpuStats, GlobalStats};
 use crate::model::table::Table;
+use crate::model::update::Changes;
 
 /// Where the kernel keeps the counters for readers without ctnetlink.
 const PROC_STATS: &str = "/proc/net/stat/nf_conntrack";
@@ -277,6 +279,119 @@ impl DeleteBatch {
     }
 }
 
+/// What the kernel did with one update of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// Updated; the entry as the kernel has it now, its attributes as the get sent them.
+    Updated { family: u8, attributes: Vec<u8> },
+    /// ENOENT: the entry had gone already (timed out, or deleted meanwhile).
+    AlreadyGone,
+    /// The kernel took the update, but the entry that was read is no longer there under
+    /// its id: it went, and the update may have changed an entry made since with the
+    /// same tuple (the kernel does not check CTA_ID on an update).
+    Replaced,
+    /// Any other errno: the kernel refused the update of this entry.
+    Refused(i32),
+}
+
+impl Update {
+    /// The error a refusal is, in words that say why the kernel refuses and what to do.
+    pub fn refusal(errno: i32) -> anyhow::Error {
+        let reason = match errno {
+            libc::EBUSY => {
+                "the kernel does not change those status bits (EBUSY): it sets EXPECTED and \
+                 CONFIRMED itself, and never clears SEEN_REPLY or ASSURED; the entry's status \
+                 may have changed since it was read"
+            }
+            libc::EPERM => {
+                "the entry has FIXED_TIMEOUT and the kernel refuses it a new timeout (EPERM); \
+                 nothing of it was changed"
+            }
+            libc::ENOSPC => {
+                "the entry has no room for labels (ENOSPC): the kernel gives an entry a label \
+                 area only when it is made while something in its namespace uses labels (an \
+                 nft rule with `ct label set`, or iptables' connlabel); add such a rule, and \
+                 entries made after it can be labelled"
+            }
+            libc::EOPNOTSUPP => "the kernel does not change this on an existing entry (EOPNOTSUPP)",
+            _ => return super::message::kernel_error(errno, UPDATE_ENTRY),
+        };
+        anyhow::Error::new(KernelError {
+            errno,
+            message: format!("the kernel refused to update an entry: {reason}"),
+        })
+    }
+}
+
+const UPDATE_ENTRY: &str = "the update of an entry";
+const GET_UPDATED: &str = "the get of an updated entry";
+
+/// Entries to update: for each, its update request (the original tuple and the zone,
+/// copied from the dump, with the changes) and the get that reads it back by tuple,
+/// zone and id.
+#[derive(Default)]
+pub struct UpdateBatch {
+    /// Each entry's family, and the spans of its update and its get in `requests`.
+    spans: Vec<(u8, std::ops::Range<usize>, std::ops::Range<usize>)>,
+    requests: Vec<u8>,
+}
+
+impl UpdateBatch {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Queues the update of `dumped` (decoded as `entry`) by `changes`. The new status
+    /// is the entry's as dumped with the bits to set: the kernel takes CTA_STATUS whole.
+    pub fn add(&mut self, entry: &Entry<'_>, dumped: Dumped<'_>, changes: &Changes) {
+        use super::attributes::raw::attr;
+        let start = self.requests.len();
+        super::attributes::copy_raw(
+            dumped.attributes,
+            &[CTA_TUPLE_ORIG, CTA_ZONE],
+            &mut self.requests,
+        );
+        // The kernel's order of changes (ctnetlink_change_conntrack): timeout, status,
+        // mark, labels; the first it refuses stops the rest.
+        if let Some(timeout) = changes.timeout {
+            self.requests
+                .extend(attr(CTA_TIMEOUT, &timeout.to_be_bytes()));
+        }
+        if changes.status != 0 {
+            let old = entry.status.map_or(0, |status| status.0);
+            self.requests
+                .extend(attr(CTA_STATUS, &(old | changes.status).to_be_bytes()));
+        }
+        if let Some(mark) = changes.mark {
+            self.requests
+                .extend(attr(CTA_MARK, &mark.value.to_be_bytes()));
+            self.requests
+                .extend(attr(CTA_MARK_MASK, &mark.mask.to_be_bytes()));
+        }
+        if let Some(labels) = changes.labels {
+            self.requests
+                .extend(attr(CTA_LABELS, labels.values().labels().0));
+            self.requests
+                .extend(attr(CTA_LABELS_MASK, labels.mask().labels().0));
+        }
+        let update = start..self.requests.len();
+        super::attributes::copy_raw(
+            dumped.attributes,
+            &[CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID],
+            &mut self.requests,
+        );
+        self.spans.push((
+            dumped.family,
+            update.clone(),
+            update.end..self.requests.len(),
+        ));
+    }
+}
+
 impl Conntrack {
     /// Dumps `table` (the conntrack table, or the dying or unconfirmed list) and hands
     /// every entry that passes `filter` to `on_entry`, borrowed from the receive buffer
@@ -398,6 +513,97 @@ impl Conntrack {
             Some(reason) => Err(anyhow!("cannot create the entry: {reason}")),
             None => Ok(answer),
         }
+    }
+
+    /// Sends the updates of `batch` (IPCTNL_MSG_CT_NEW without NLM_F_CREATE: an existing
+    /// entry only), many to a datagram, each acknowledged, then reads each updated entry
+    /// back by its tuple, zone and id (the get honours CTA_ID, the update does not), and
+    /// says what became of each.
+    pub fn update_entries(&mut self, batch: &UpdateBatch) -> Result<Vec<Update>> {
+        let requests: Vec<(u8, &[u8])> = batch
+            .spans
+            .iter()
+            .map(|(family, update, _)| (*family, &batch.requests[update.clone()]))
+            .collect();
+        let mut errnos = vec![0; requests.len()];
+        self.send_raw_batch(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_NEW,
+            UPDATE_ENTRY,
+            &requests,
+            |index, errno| {
+                errnos[index] = errno;
+                Ok(())
+            },
+        )?;
+        // Each entry updated is read back, many gets to a datagram.
+        let updated: Vec<usize> = (0..errnos.len()).filter(|&i| errnos[i] == 0).collect();
+        let gets: Vec<(u8, &[u8])> = updated
+            .iter()
+            .map(|&i| {
+                let (family, _, get) = &batch.spans[i];
+                (*family, &batch.requests[get.clone()])
+            })
+            .collect();
+        let mut answers: Vec<Update> = errnos
+            .iter()
+            .map(|&errno| match errno {
+                0 => Update::Replaced,
+                libc::ENOENT => Update::AlreadyGone,
+                errno => Update::Refused(errno),
+            })
+            .collect();
+        self.send_raw_batch_replies(
+            NFNL_SUBSYS_CTNETLINK,
+            IPCTNL_MSG_CT_GET,
+            GET_UPDATED,
+            &gets,
+            |index, reply| {
+                let entry = updated[index];
+                match reply {
+                    Reply::Message(message)
+                        if message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) =>
+                    {
+                        answers[entry] = Update::Updated {
+                            family: message.family,
+                            attributes: message.attributes.to_vec(),
+                        };
+                        Ok(())
+                    }
+                    Reply::Message(_) | Reply::Ack(0) => Ok(()),
+                    // Not there under its id: it went, or was replaced, meanwhile.
+                    Reply::Ack(libc::ENOENT) => Ok(()),
+                    Reply::Ack(errno) => Err(super::message::kernel_error(errno, GET_UPDATED)),
+                }
+            },
+        )?;
+        Ok(answers)
+    }
+
+    /// Dumps with IPCTNL_MSG_CT_GET_CTRZERO, which zeroes the counters of every entry
+    /// it sends (in the same step: nothing counted between is lost), with the requests
+    /// of `zeroing`, whose filter the kernel applies exactly, and hands each entry that
+    /// passes `filter` (every one the kernel sent) to `on_entry` with the counters as
+    /// they were. No request is retried with less: that would zero more.
+    pub fn entries_zeroing<F, U>(
+        &mut self,
+        zeroing: &crate::filter::flush::Zeroing,
+        filter: &Filter,
+        mut on_entry: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Entry<'_>, Dumped<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let mut total = DumpStats::default();
+        for request in zeroing.requests() {
+            let stats = self.dump(request, |message| {
+                hand_entry(&message, filter, &mut on_entry, &mut on_undecodable)
+            })?;
+            total.add(&stats);
+        }
+        Ok(total)
     }
 
     /// Deletes what `flush` was made for (see [`crate::filter::flush::Flush`]).

@@ -17,21 +17,23 @@ mod filter;
 mod output;
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::{
-    CountArgs, CreateArgs, DeleteArgs, DeleteModeArgs, EventArg, ExporterArgs, FamilyArg,
-    FlushArgs, GetArgs, ListArgs, RestoreArgs, SortArg, StatsArgs, StatsFormatArg, TargetArgs,
-    TopArgs, TopFormatArg, WatchArgs,
+    ChangeArgs, CountArgs, CreateArgs, DeleteArgs, DeleteModeArgs, EventArg, ExporterArgs,
+    FamilyArg, FlushArgs, GetArgs, ListArgs, RestoreArgs, SortArg, StatsArgs, StatsFormatArg,
+    TargetArgs, TopArgs, TopFormatArg, UpdateArgs, WatchArgs,
 };
 use crate::filter::Filter;
-use crate::filter::flush::{Flush as FlushRequest, KernelRelease};
+use crate::filter::flush::{Flush as FlushRequest, KernelRelease, Zeroing};
 use crate::labelmap::LabelMap;
 use crate::model::create::{Existing, NatTarget, NewEntry};
 use crate::model::entry::{Family, L4, LabelBits, ProtoState, Tuple};
 use crate::model::event::EventSet;
 use crate::model::group::KeyField;
 use crate::model::table::Table;
+use crate::model::update::{Changes, LabelChange, MarkChange, SETTABLE_STATUS};
 use crate::netlink::netns::Scope;
 use crate::output::Format;
 use crate::output::stats::StatsFormat;
@@ -170,6 +172,8 @@ pub struct List {
     pub table: Table,
     pub filter: Filter,
     pub output: Output,
+    /// `--zero`: the dumps that zero the counters of exactly the entries listed.
+    pub zero: Option<Zeroing>,
 }
 
 impl List {
@@ -206,13 +210,55 @@ impl List {
                 ));
             }
         }
+        let zero = if args.zero {
+            Some(zeroing(&source, args.table, &filter)?)
+        } else {
+            None
+        };
         Ok(List {
             source,
             table: args.table,
             filter,
             output,
+            zero,
         })
     }
+}
+
+/// `ct list --zero`: the kernel zeroes the counters of every entry its dump filter lets
+/// through, so the filter must be one it applies exactly; zeroing entries that are not
+/// listed would be a change nobody sees.
+fn zeroing(source: &Source, table: Table, filter: &Filter) -> Result<Zeroing, UsageError> {
+    match source {
+        Source::Saved(_) => {
+            return Err(usage(
+                "--zero zeroes the kernel's counters; a saved dump has none to zero",
+            ));
+        }
+        Source::Kernel(target) if target.all() => {
+            return Err(usage(
+                "--zero zeroes one namespace's counters at a time; use --netns NAME",
+            ));
+        }
+        Source::Kernel(_) => {}
+    }
+    if table != Table::Conntrack {
+        return Err(usage(
+            "--zero zeroes the counters of the conntrack table's entries; the other tables \
+             have none to zero",
+        ));
+    }
+    KernelRelease::running()
+        .and_then(|release| Zeroing::exact(filter, release))
+        .ok_or_else(|| {
+            usage(
+                "--zero: the kernel would zero the counters of entries this filter does not \
+                 show (it applies only the family, the mark and mask, the status, exact IPv4 \
+                 addresses, one protocol and TCP/UDP ports exactly, each since a release; \
+                 prefixes, IPv6 addresses, zones, states, NAT, labels and the rest are \
+                 matched in ct alone); narrow by those, or list without --zero",
+            )
+        })
 }
 
 /// `ct count`.
@@ -595,6 +641,158 @@ impl Delete {
             dry_run: args.delete.dry_run,
         })
     }
+}
+
+/// `ct update`.
+#[derive(Debug)]
+pub struct Update {
+    pub target: Target,
+    pub filter: Filter,
+    pub output: Output,
+    pub changes: Changes,
+    pub dry_run: bool,
+}
+
+impl Update {
+    pub fn from_args(args: &UpdateArgs, env: &Environment) -> Result<Update, UsageError> {
+        let target = Target::from_args(&args.target, false)?;
+        let (filter, label_map) = filter(&args.filter)?;
+        let (changes, label_map) = changes(
+            &args.changes,
+            label_map,
+            Path::new(crate::labelmap::CONNLABEL_CONF),
+        )?;
+        let output = Output::from_args(&args.output, label_map, env)?;
+        Ok(Update {
+            target,
+            filter,
+            output,
+            changes,
+            dry_run: args.dry_run,
+        })
+    }
+}
+
+/// The changes of `ct update`, checked: at least one, a mark value within its mask,
+/// labels the label map names (read from `label_file` unless the filter's `-l` read it
+/// already), no label both added and deleted, only status flags the kernel lets a user
+/// set. Returns the label map for the output too.
+fn changes(
+    args: &ChangeArgs,
+    label_map: Option<LabelMap>,
+    label_file: &Path,
+) -> Result<(Changes, Option<LabelMap>), UsageError> {
+    let ChangeArgs {
+        set_mark,
+        add_label,
+        del_label,
+        set_timeout,
+        set_status,
+    } = args;
+    if set_mark.is_none()
+        && add_label.is_empty()
+        && del_label.is_empty()
+        && set_timeout.is_none()
+        && set_status.is_empty()
+    {
+        return Err(usage(
+            "ct update needs a change: --set-mark, --add-label, --del-label, --set-timeout \
+             or --set-status (the other flags select the entries)",
+        ));
+    }
+    if *set_timeout == Some(0) {
+        return Err(usage(
+            "--set-timeout 0 would end the entries at once, so none could be read back; \
+             to remove them, use ct delete with the same filters",
+        ));
+    }
+    let mark = match set_mark {
+        Some(mark) if mark.value & !mark.mask != 0 => {
+            return Err(usage(format!(
+                "--set-mark {:#x}/{:#x}: the value has bits outside the mask ({:#x}); give \
+                 only bits of the mask",
+                mark.value,
+                mark.mask,
+                mark.value & !mark.mask
+            )));
+        }
+        Some(mark) => Some(MarkChange {
+            value: mark.value,
+            mask: mark.mask,
+        }),
+        None => None,
+    };
+    let status = set_status
+        .iter()
+        .copied()
+        .reduce(crate::filter::StatusMatch::and)
+        .unwrap_or_default();
+    if status.clear != 0 {
+        return Err(usage(
+            "--set-status only sets flags: the kernel never clears one on request (give \
+             flags without ! and not UNREPLIED)",
+        ));
+    }
+    let settable = SETTABLE_STATUS.iter().fold(0, |bits, bit| bits | 1 << bit);
+    if status.set & !settable != 0 {
+        return Err(usage(
+            "--set-status takes SEEN_REPLY, ASSURED and FIXED_TIMEOUT: the kernel sets and \
+             keeps the other flags itself",
+        ));
+    }
+    let mut label_map = label_map;
+    let labels = if add_label.is_empty() && del_label.is_empty() {
+        None
+    } else {
+        if label_map.is_none() {
+            label_map = Some(LabelMap::load(label_file).map_err(|err| {
+                usage(format!(
+                    "--add-label and --del-label need label names from {}: {err}",
+                    label_file.display()
+                ))
+            })?);
+        }
+        let Some(map) = label_map.as_ref() else {
+            return Err(usage("no label map"));
+        };
+        let bits = |names: &[String]| -> Result<u128, UsageError> {
+            names.iter().try_fold(0u128, |bits, name| {
+                let bit = map.bit(name).ok_or_else(|| {
+                    usage(format!(
+                        "unknown label '{name}' (not in {})",
+                        label_file.display()
+                    ))
+                })?;
+                if bit >= crate::model::entry::LabelBits::BITS {
+                    return Err(usage(format!(
+                        "label '{name}' is bit {bit}; the kernel has {} label bits",
+                        crate::model::entry::LabelBits::BITS
+                    )));
+                }
+                Ok(bits | 1u128 << bit)
+            })
+        };
+        let change = LabelChange {
+            add: bits(add_label)?,
+            delete: bits(del_label)?,
+        };
+        if change.add & change.delete != 0 {
+            return Err(usage(
+                "a label is both added and deleted; give it to one of --add-label and \
+                 --del-label",
+            ));
+        }
+        Some(change)
+    };
+    Ok((
+        Changes {
+            mark,
+            labels,
+            timeout: *set_timeout,
+            status: status.set,
+        },
+        label_map,
+    ))
 }
 
 /// `ct flush`.

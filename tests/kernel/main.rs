@@ -35,6 +35,7 @@ mod list_vs_conntrack;
 mod saved_dumps;
 mod top;
 mod top_live;
+mod update_zero;
 mod watch;
 mod watch_burst;
 mod watch_vs_conntrack;
