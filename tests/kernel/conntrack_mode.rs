@@ -427,3 +427,32 @@ fn refusals_and_failures() {
     }
     assert_eq!(twins.same(&["-C"]), "8\n");
 }
+
+#[test]
+fn manual_page_lists_each_difference_of_the_mode() {
+    let out = run(ct_command().args(["man", "conntrack"]));
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".TH ct-conntrack 8 "), "{page}");
+    let differences = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/differences.md"),
+    )
+    .unwrap();
+    let section = differences
+        .split_once("## ct run as `conntrack` (the conntrack mode)")
+        .unwrap()
+        .1;
+    let mut items = 0;
+    for line in section.lines().filter(|line| line.starts_with("- **")) {
+        // The bold lead of each item, as the page writes it.
+        let lead = line[4..].split("**").next().unwrap();
+        let roff = lead.replace('`', "").replace('-', "\\-");
+        assert!(
+            page.contains(&format!(".IP \\(bu 2\n{roff}")),
+            "{lead} missing"
+        );
+        items += 1;
+    }
+    assert_eq!(items, 9);
+    assert!(page.contains("with Bad parameter `http' for \\-\\-sport: ...;"));
+}
