@@ -91,10 +91,11 @@ pub struct Values {
     pub mark: Option<MarkMatch>,
     /// `-l`: the label names, comma lists and repeats joined.
     pub labels: Vec<String>,
-    /// `--label-add`: the bits to set.
-    pub label_add: Vec<u32>,
-    /// `--label-del`: the bits to clear; empty to clear all.
-    pub label_del: Option<Vec<u32>>,
+    /// `--label-add`: the names of the labels to set (each one the label map names, as
+    /// checked), as ct's commands take them.
+    pub label_add: Vec<String>,
+    /// `--label-del`: the names of the labels to clear; empty to clear all.
+    pub label_del: Option<Vec<String>>,
     pub buffer_size: Option<u64>,
     pub sport: Option<u16>,
     pub dport: Option<u16>,
@@ -559,22 +560,19 @@ impl State<'_, '_> {
         } else {
             attached.unwrap_or_default()
         };
-        let mut bits = Vec::new();
-        for name in text.split(',') {
-            let bit = self
-                .labels
-                .map
-                .as_ref()
-                .and_then(Option::as_ref)
-                .and_then(|map| map.bit(name))
-                .ok_or_else(|| parameter(format!("unknown label '{name}'")))?;
-            bits.push(bit);
+        let map = self.labels.map.as_ref().and_then(Option::as_ref);
+        if let Some(name) = text
+            .split(',')
+            .find(|name| map.and_then(|m| m.bit(name)).is_none())
+        {
+            return Err(parameter(format!("unknown label '{name}'")));
         }
+        let names = text.split(',').map(str::to_string);
         let values = &mut self.parsed.values;
         match letter {
-            'l' => values.labels.extend(text.split(',').map(str::to_string)),
-            '<' => values.label_add.extend(bits),
-            _ => values.label_del.get_or_insert_with(Vec::new).extend(bits),
+            'l' => values.labels.extend(names),
+            '<' => values.label_add.extend(names),
+            _ => values.label_del.get_or_insert_with(Vec::new).extend(names),
         }
         Ok(())
     }

@@ -494,11 +494,11 @@ fn labels_by_name() {
     assert_eq!(p.unwrap().values.labels, ["one", "five"]);
     assert!(notes.is_empty());
     let (p, _) = parse_with("-U -s 1.1.1.1 --label-add five", &path);
-    assert_eq!(p.unwrap().values.label_add, [5]);
+    assert_eq!(p.unwrap().values.label_add, ["five"]);
     let (p, _) = parse_with("-U -s 1.1.1.1 --label-del", &path);
     assert_eq!(p.unwrap().values.label_del, Some(vec![]));
     let (p, _) = parse_with("-U -s 1.1.1.1 --label-del one", &path);
-    assert_eq!(p.unwrap().values.label_del, Some(vec![1]));
+    assert_eq!(p.unwrap().values.label_del, Some(vec!["one".to_string()]));
     let (p, _) = parse_with("-U -s 1.1.1.1 --label-add one --label-del zero", &path);
     let failure = p.unwrap_err();
     assert_eq!(
