@@ -928,10 +928,8 @@ enum Prefix {
 fn parse_addr(text: &str) -> Option<(IpAddr, Prefix)> {
     let (addr_text, prefix) = match text.split_once('/') {
         Some((addr, len)) => {
-            let prefix = match len.parse::<i64>() {
-                Ok(n) if n >= 0 && !len.starts_with('+') => {
-                    Prefix::Len(u8::try_from(n).unwrap_or(u8::MAX))
-                }
+            let prefix = match strtol_whole(len) {
+                Some(n) if n >= 0 => Prefix::Len(u8::try_from(n).unwrap_or(u8::MAX)),
                 _ => Prefix::Invalid,
             };
             (addr, prefix)
@@ -948,6 +946,27 @@ fn parse_addr(text: &str) -> Option<(IpAddr, Prefix)> {
         other => other,
     };
     Some((addr, prefix))
+}
+
+/// strtol(3) in base 10 that must read all of `text`, as conntrack reads a CIDR
+/// suffix: blanks, a sign, digits; nothing at all reads as 0.
+fn strtol_whole(text: &str) -> Option<i64> {
+    if text.is_empty() {
+        return Some(0);
+    }
+    let trimmed = text.trim_start_matches([' ', '\t', '\n']);
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value = digits.bytes().fold(0i64, |n, b| {
+        n.saturating_mul(10).saturating_add(i64::from(b - b'0'))
+    });
+    Some(if negative { -value } else { value })
 }
 
 /// inet_aton(3): `a.b.c.d`, `a.b.c`, `a.b`, `a`, each part decimal, octal or hex.

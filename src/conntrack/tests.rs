@@ -405,7 +405,22 @@ fn values_are_read_as_conntrack_reads_them() {
         parsed("-L -s 10.1").values.orig_src,
         Some(AddrMatch::exact("10.0.0.1".parse().unwrap()))
     );
-    // CIDR: the address with its mask.
+    // CIDR: the address with its mask; the suffix read as strtol reads it.
+    for (suffix, mask) in [("", "0.0.0.0"), ("+5", "248.0.0.0"), ("-0", "0.0.0.0")] {
+        let p = parsed(&format!("-L -s 10.1.2.3/{suffix}"));
+        assert_eq!(
+            p.values.orig_src.unwrap().mask,
+            mask.parse::<IpAddr>().unwrap()
+        );
+    }
+    assert_eq!(
+        refused("-L -s 10.1.2.3/-1"),
+        parameter_problem("Invalid netmask")
+    );
+    assert_eq!(
+        refused("-L -s 10.1.2.3/+"),
+        parameter_problem("Invalid netmask")
+    );
     let p = parsed("-L -s 10.1.2.3/8");
     let src = p.values.orig_src.unwrap();
     assert_eq!(src.mask, "255.0.0.0".parse::<IpAddr>().unwrap());
