@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod conntrack;
 pub mod decode;
 pub mod filter;
 pub mod input;

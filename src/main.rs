@@ -16,6 +16,16 @@ use clap::Parser;
 use ct::commands::Stderr;
 
 fn main() -> ExitCode {
+    // Started as `conntrack` (a link to ct): conntrack 1.4.7's command line, not clap.
+    if std::env::args_os()
+        .next()
+        .is_some_and(|argv0| ct::conntrack::invoked_as_conntrack(&argv0))
+    {
+        let argv = std::env::args_os()
+            .map(|word| word.to_string_lossy().into_owned())
+            .collect();
+        return ExitCode::from(ct::conntrack::main(argv));
+    }
     let cli = match ct::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return parse_failure(&err),

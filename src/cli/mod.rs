@@ -271,6 +271,8 @@ pub enum ManPage {
     Exporter,
     Completions,
     Man,
+    /// ct run as `conntrack`: conntrack 1.4.7's command line, and how ct differs.
+    Conntrack,
 }
 
 impl ManPage {
@@ -291,6 +293,7 @@ impl ManPage {
             ManPage::Exporter => "ct-exporter",
             ManPage::Completions => "ct-completions",
             ManPage::Man => "ct-man",
+            ManPage::Conntrack => "ct-conntrack",
         }
     }
 
@@ -311,6 +314,7 @@ impl ManPage {
             ManPage::Exporter => "exporter",
             ManPage::Completions => "completions",
             ManPage::Man => "man",
+            ManPage::Conntrack => "conntrack",
         }
     }
 }

@@ -144,7 +144,11 @@ pub fn flush(plan: plan::Flush) -> Result<()> {
     };
     // conntrack's words, and the family when there was one.
     if !output.quiet {
-        let _ = writeln!(Stderr, "ct: {table_name} has been emptied{scope}.");
+        let _ = writeln!(
+            Stderr,
+            "{}{table_name} has been emptied{scope}.",
+            crate::commands::prefix()
+        );
     }
     Ok(())
 }
@@ -163,20 +167,30 @@ fn report(deleted: Deleted, what: &str, dry_run: bool, quiet: bool) -> Result<()
     // A failure before anything went says only what failed.
     if !quiet && (failure.is_none() || count > 0) {
         let _ = if dry_run {
-            writeln!(Stderr, "ct: {count} {what} would be deleted.")
+            writeln!(
+                Stderr,
+                "{}{count} {what} would be deleted.",
+                crate::commands::prefix()
+            )
         } else if failure.is_some() {
             writeln!(
                 Stderr,
-                "ct: {count} {what} have been deleted before a failure stopped the deletion."
+                "{}{count} {what} have been deleted before a failure stopped the deletion.",
+                crate::commands::prefix()
             )
         } else if one_request {
             writeln!(
                 Stderr,
-                "ct: {count} {what} matched; one flush request deleted them and any that \
-                 matched after them, unlisted."
+                "{}{count} {what} matched; one flush request deleted them and any that \
+                 matched after them, unlisted.",
+                crate::commands::prefix()
             )
         } else {
-            writeln!(Stderr, "ct: {count} {what} have been deleted.")
+            writeln!(
+                Stderr,
+                "{}{count} {what} have been deleted.",
+                crate::commands::prefix()
+            )
         };
     }
     if let Some(failure) = failure {
@@ -305,7 +319,11 @@ fn show_matching<W: Write>(
 /// What a deletion says of an entry the kernel sent that cannot be decoded: it is
 /// left alone, and the deletion goes on.
 fn left_alone(err: DecodeError) -> Result<()> {
-    writeln!(Stderr, "ct: left alone an entry the kernel sent: {err}")?;
+    writeln!(
+        Stderr,
+        "{}left alone an entry the kernel sent: {err}",
+        crate::commands::prefix()
+    )?;
     Ok(())
 }
 

@@ -35,14 +35,19 @@ pub fn list(target: &Target, filter: &Filter, output: &Output) -> Result<()> {
         |err| {
             Ok(writeln!(
                 errors,
-                "ct: skipped an expectation the kernel sent: {err}"
+                "{}skipped an expectation the kernel sent: {err}",
+                crate::commands::prefix()
             )?)
         },
     )?;
     printer.finish(&mut out)?;
     out.flush()?;
     if !output.quiet {
-        writeln!(errors, "ct: {shown} expectations have been shown.")?;
+        writeln!(
+            errors,
+            "{}{shown} expectations have been shown.",
+            crate::commands::prefix()
+        )?;
     }
     Ok(())
 }

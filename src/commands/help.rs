@@ -112,6 +112,12 @@ fn fish(script: &str) -> String {
 
 /// `ct man [COMMAND]`: ct(1), or the page of one command, such as ct-list(1).
 pub fn man(page: Option<ManPage>) -> Result<()> {
+    if page == Some(ManPage::Conntrack) {
+        let mut out = super::stdout();
+        out.write_all(conntrack_page().as_bytes())?;
+        out.flush()?;
+        return Ok(());
+    }
     let mut ct = Cli::command();
     ct.build();
     let command = match page {
@@ -282,6 +288,8 @@ fn extra_sections(page: Option<ManPage>) -> String {
             "ct man list > /usr/local/share/man/man1/ct-list.1",
             "install ct-list(1)",
         )],
+        // Its own page, written by conntrack_page.
+        Some(ManPage::Conntrack) => &[],
     };
     roff.push_str(".SH EXAMPLES\n");
     for (command, what) in examples {
@@ -347,3 +355,114 @@ const SEE_ALSO: &str = r#".SH "SEE ALSO"
 .BR ct\-get (1),
 .BR ip\-netns (8)
 "#;
+
+/// docs/differences.md, whose last section lists where the conntrack mode differs; the
+/// manual page is made from it, so each fact is written once.
+const DIFFERENCES_MD: &str = include_str!("../../docs/differences.md");
+
+/// The heading of that section.
+const CONNTRACK_MODE_HEADING: &str = "## ct run as `conntrack` (the conntrack mode)";
+
+/// ct-conntrack(8): ct run as `conntrack`.
+fn conntrack_page() -> String {
+    let mut roff = String::from(
+        r#".TH ct-conntrack 8 "" "ct" "System Administration"
+.SH NAME
+ct\-conntrack \- ct run as conntrack: conntrack 1.4.7's command line
+.SH SYNOPSIS
+.B conntrack
+[commands] [options]
+.SH DESCRIPTION
+When ct is started under the name
+.B conntrack
+(a symbolic link to ct, such as /usr/local/sbin/conntrack; never over the
+distribution's conntrack), it reads conntrack 1.4.7's command line: the commands
+\-L \-G \-D \-I \-A \-U \-E \-F \-C \-S \-V \-h and \-R, the option table with its
+abbreviations, the options each protocol adds after \-p, the checks of which options
+each command takes, in conntrack's order and with its messages. \-L, \-G, \-D, \-F,
+\-C, \-S and \-E (and the expect, dying and unconfirmed tables) run as ct's list, get,
+delete, flush, count, stats and watch do, printing conntrack's lines and summaries.
+.SH "EXIT STATUS"
+.TP
+.B 0
+success; \-L and \-A also when nothing was shown or added
+.TP
+.B 1
+a runtime error, or a \-D, \-G, \-U or \-I that found or changed nothing
+.TP
+.B 2
+a bad command line (a parameter problem): the message is followed by conntrack's
+"Try `conntrack \-h'" line
+.SH "DIFFERENCES FROM CONNTRACK"
+"#,
+    );
+    let section = DIFFERENCES_MD
+        .split_once(CONNTRACK_MODE_HEADING)
+        .map_or("", |(_, rest)| rest);
+    let section = section.split("\n## ").next().unwrap_or("");
+    for paragraph in markdown_paragraphs(section) {
+        if let Some(item) = paragraph.strip_prefix("- ") {
+            roff.push_str(".IP \\(bu 2\n");
+            roff.push_str(&roff_text(item));
+        } else {
+            roff.push_str(".PP\n");
+            roff.push_str(&roff_text(&paragraph));
+        }
+        roff.push('\n');
+    }
+    roff.push_str(
+        r#".SH "SEE ALSO"
+.BR conntrack (8),
+.BR ct (1),
+.BR ct\-list (1),
+.BR ct\-delete (1)
+"#,
+    );
+    roff
+}
+
+/// The paragraphs and list items of a piece of Markdown, each on one line.
+fn markdown_paragraphs(markdown: &str) -> Vec<String> {
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in markdown.lines() {
+        let trimmed = line.trim();
+        let starts_item = trimmed.starts_with("- ");
+        if (trimmed.is_empty() || starts_item) && !current.is_empty() {
+            paragraphs.push(std::mem::take(&mut current));
+        }
+        if !trimmed.is_empty() {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(trimmed);
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
+/// Markdown text as roff: emphasis and code marks dropped (a span between double
+/// backticks kept as it is, single backticks within it included), dashes and
+/// backslashes escaped, no line starting with a control character.
+fn roff_text(text: &str) -> String {
+    let plain: String = text
+        .replace("**", "")
+        .split("``")
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                part.to_string()
+            } else {
+                part.replace('`', "")
+            }
+        })
+        .collect();
+    let escaped = plain.replace('\\', "\\e").replace('-', "\\-");
+    match escaped.chars().next() {
+        Some('.' | '\'') => format!("\\&{escaped}"),
+        _ => escaped,
+    }
+}

@@ -62,7 +62,11 @@ fn list(target: &Target, filter: &Filter, output: &Output, table: Table) -> Resu
 /// What `ct list` and its kin say of an entry the kernel sent that cannot be decoded;
 /// the dump goes on.
 pub fn skipped_entry(err: DecodeError) -> Result<()> {
-    writeln!(super::Stderr, "ct: skipped an entry the kernel sent: {err}")?;
+    writeln!(
+        super::Stderr,
+        "{}skipped an entry the kernel sent: {err}",
+        crate::commands::prefix()
+    )?;
     Ok(())
 }
 
@@ -213,12 +217,17 @@ pub fn report<E: Write>(stats: DumpStats, shown: u64, quiet: bool, errors: &mut 
     if stats.interrupted {
         writeln!(
             errors,
-            "ct: warning: the table changed during the dump (NLM_F_DUMP_INTR); \
-             entries may be missing or shown twice"
+            "{}warning: the table changed during the dump (NLM_F_DUMP_INTR); \
+             entries may be missing or shown twice",
+            crate::commands::prefix()
         )?;
     }
     if !quiet {
-        writeln!(errors, "ct: {shown} flow entries have been shown.")?;
+        writeln!(
+            errors,
+            "{}{shown} flow entries have been shown.",
+            crate::commands::prefix()
+        )?;
     }
     Ok(())
 }

@@ -29,6 +29,21 @@ use crate::netlink::Conntrack;
 use crate::netlink::netns::{Namespace, Place, Scope};
 use crate::plan::{self, Environment, LabelSource, Target};
 
+/// What ct's own messages on stderr start with: `ct: `, or, when ct runs as `conntrack`
+/// (`crate::conntrack`), conntrack's banner. Set once, before any command runs.
+static PREFIX: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The start of every message ct writes on stderr (see [`set_prefix`]).
+pub fn prefix() -> &'static str {
+    PREFIX.get().copied().unwrap_or("ct: ")
+}
+
+/// Makes `prefix` the start of ct's messages for the rest of the process; the first call
+/// wins (the conntrack mode makes it before running a command).
+pub fn set_prefix(prefix: &'static str) {
+    let _ = PREFIX.set(prefix);
+}
+
 /// Runs the command the user asked for.
 /// Each command gets its plan, made before anything else happens (a misfit of the
 /// command line is a `plan::UsageError`, exit 2), and carries it out.
@@ -347,7 +362,7 @@ pub fn skipped_message(place: &Place, err: &anyhow::Error) -> String {
 
 /// Says on stderr that a namespace was skipped (see [`for_each_place`]).
 pub fn report_skipped(message: String) {
-    let _ = writeln!(Stderr, "ct: {message}");
+    let _ = writeln!(Stderr, "{}{message}", crate::commands::prefix());
 }
 
 /// True when `err` is standard output's: a closed pipe or a full disk ends the command,
@@ -483,7 +498,8 @@ pub fn load_labels(source: &LabelSource) -> Option<LabelMap> {
             Err(err) => {
                 let _ = writeln!(
                     Stderr,
-                    "ct: cannot read label names from {path}: {err}; labels are not shown"
+                    "{}cannot read label names from {path}: {err}; labels are not shown",
+                    crate::commands::prefix()
                 );
                 None
             }

@@ -22,7 +22,8 @@ pub fn report_proc_fallback() {
     if let Some(why) = proc_fallback() {
         let _ = writeln!(
             Stderr,
-            "ct: note: {why}; the numbers come from /proc instead, as conntrack's do"
+            "{}note: {why}; the numbers come from /proc instead, as conntrack's do",
+            crate::commands::prefix()
         );
     }
 }

@@ -18,6 +18,7 @@ mod schema;
 mod all_netns;
 mod churn;
 mod cli_errors;
+mod conntrack_mode;
 mod count_stats_get;
 mod create_restore;
 mod delete_cases;

@@ -43,7 +43,8 @@ pub fn run(args: plan::Exporter) -> Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let _ = writeln!(
             Stderr,
-            "ct: serving metrics on http://{}/metrics",
+            "{}serving metrics on http://{}/metrics",
+            crate::commands::prefix(),
             listener.local_addr().unwrap_or(args.listen)
         );
         http::serve(listener, scraper).await

@@ -152,7 +152,11 @@ impl Scraper {
             Err(err) => {
                 let _ = std::io::Write::write_all(
                     &mut Stderr,
-                    format!("ct: cannot render the metrics: {err:#}\n").as_bytes(),
+                    format!(
+                        "{}cannot render the metrics: {err:#}\n",
+                        crate::commands::prefix()
+                    )
+                    .as_bytes(),
                 );
                 Bytes::new()
             }

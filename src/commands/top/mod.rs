@@ -60,13 +60,13 @@ pub fn run(plan: plan::Top) -> Result<()> {
             let mut skipped = Vec::new();
             let reading = read_table_noting(&mut tables, &filter, grouping, &mut skipped);
             for problem in &skipped {
-                writeln!(Stderr, "ct: {problem}")?;
+                writeln!(Stderr, "{}{problem}", crate::commands::prefix())?;
             }
             reading?
         }
     };
     for problem in &reading.skipped {
-        writeln!(Stderr, "ct: {problem}")?;
+        writeln!(Stderr, "{}{problem}", crate::commands::prefix())?;
     }
     let view = reading.view(order, limit, labels.as_ref(), None);
     let mut out = stdout();

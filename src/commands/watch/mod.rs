@@ -104,8 +104,9 @@ pub fn run(watch: Watch) -> Result<()> {
     if ending.unwritten > 0 {
         let _ = writeln!(
             Stderr,
-            "ct: standard output took nothing for {} ms after the signal; ct gave up on it \
+            "{}standard output took nothing for {} ms after the signal; ct gave up on it \
              with {} unwritten",
+            crate::commands::prefix(),
             stop::STOP_GRACE.as_millis(),
             crate::output::count(ending.unwritten, "event", "events")
         );
@@ -119,7 +120,8 @@ pub fn run(watch: Watch) -> Result<()> {
         // conntrack's words, "1 flow events" included.
         let _ = writeln!(
             Stderr,
-            "ct: {} {what} events have been shown.",
+            "{}{} {what} events have been shown.",
+            crate::commands::prefix(),
             ending.written
         );
     }
@@ -340,9 +342,10 @@ fn warn_overruns(conntrack: &Conntrack, netns: Option<&NetnsTag>, count: u64) {
         .unwrap_or_default();
     let _ = writeln!(
         Stderr,
-        "ct: warning: the kernel dropped events{whose}: the socket's receive buffer{buffer} \
+        "{}warning: the kernel dropped events{whose}: the socket's receive buffer{buffer} \
          was full (ENOBUFS, {count} so far); raise it with -b, narrow the filters, or \
          write to a faster destination",
+        crate::commands::prefix(),
         count = crate::output::count(count, "time", "times")
     );
 }
@@ -361,8 +364,9 @@ fn report_overruns(conntrack: &Conntrack, count: u64, reliable: bool) {
     };
     let _ = writeln!(
         Stderr,
-        "ct: warning: events were lost: the kernel found the socket's receive buffer full \
+        "{}warning: events were lost: the kernel found the socket's receive buffer full \
          {} (ENOBUFS); raise it with -b{buffer}, narrow the filters{reliable}",
+        crate::commands::prefix(),
         crate::output::count(count, "time", "times")
     );
 }
@@ -428,7 +432,11 @@ impl Watcher<'_> {
             None => return Ok(false),
             Some(Ok(entry)) => entry,
             Some(Err(err)) => {
-                writeln!(Stderr, "ct: skipped an event the kernel sent: {err}")?;
+                writeln!(
+                    Stderr,
+                    "{}skipped an event the kernel sent: {err}",
+                    crate::commands::prefix()
+                )?;
                 return Ok(false);
             }
         };
@@ -459,7 +467,11 @@ impl Watcher<'_> {
             None => return Ok(false),
             Some(Ok(expectation)) => expectation,
             Some(Err(err)) => {
-                writeln!(Stderr, "ct: skipped an event the kernel sent: {err}")?;
+                writeln!(
+                    Stderr,
+                    "{}skipped an event the kernel sent: {err}",
+                    crate::commands::prefix()
+                )?;
                 return Ok(false);
             }
         };

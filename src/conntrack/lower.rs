@@ -1,0 +1,394 @@
+//! A parsed conntrack command line lowered into the arguments of ct's own command,
+//! whose plan then runs as it does under ct's name: one definition of each check,
+//! filter and printer. Only the checks conntrack makes when it runs the command (not
+//! while parsing) are here, with its words.
+
+use super::Failure;
+use super::options::{Command, Handler, bit};
+use super::parse::{Parsed, events, output};
+use crate::cli::{
+    AllNetnsArgs, CountArgs, DeleteArgs, DeleteModeArgs, EventArg, FamilyArg, FilterArgs,
+    FlushArgs, GetArgs, InputArgs, ListArgs, OutputArgs, OutputOption, StatsArgs, TargetArgs,
+    TupleArgs, WatchArgs,
+};
+use crate::commands::{self, delete::NothingMatched};
+use crate::filter::AddrMatch;
+use crate::model::entry::Family;
+use crate::plan::{self, Environment, UsageError};
+
+use super::Table;
+
+/// Runs the command; its exit status, or the failure to report.
+pub fn run(parsed: &Parsed) -> Result<u8, Failure> {
+    let command = parsed.command.ok_or_else(|| Failure::other("no command"))?;
+    let ran = match command {
+        Command::Create | Command::Add | Command::Update | Command::ExpCreate => {
+            return Err(not_yet(parsed));
+        }
+        Command::List | Command::ExpList => list(parsed)?,
+        Command::Get => get(parsed)?,
+        Command::ExpGet => {
+            return Err(Failure::other(
+                "ct cannot get one expectation by its tuple; list them with -L expect",
+            ));
+        }
+        Command::Delete | Command::ExpDelete => delete(parsed)?,
+        Command::Flush | Command::ExpFlush => flush(parsed)?,
+        Command::Event | Command::ExpEvent => watch(parsed)?,
+        Command::Count | Command::ExpCount => count(parsed)?,
+        Command::Stats | Command::ExpStats => stats(parsed)?,
+        Command::Version | Command::Help => return Ok(0),
+    };
+    Ok(outcome(ran))
+}
+
+/// The commands another part of ct will carry out; until then ct says so and does
+/// nothing.
+pub fn not_yet(parsed: &Parsed) -> Failure {
+    let what = match parsed.command {
+        Some(Command::Create) => "-I",
+        Some(Command::ExpCreate) => "-I expect",
+        Some(Command::Add) => "-A",
+        Some(Command::Update) => "-U",
+        Some(Command::List) => "-L -z",
+        _ => "-R",
+    };
+    Failure::other(format!("ct's conntrack mode cannot run {what} yet"))
+}
+
+/// The outcome of ct's command as conntrack's exit status: a usage error of the plan
+/// is a parameter problem; a delete that found nothing, 1; a reader of stdout that went
+/// away, 0; any other error, 1 with its message.
+fn outcome(ran: anyhow::Result<()>) -> u8 {
+    use std::io::Write;
+    match ran {
+        Ok(()) => 0,
+        Err(err) if commands::is_broken_pipe(&err) => 0,
+        Err(err) if err.is::<NothingMatched>() => 1,
+        Err(err) if err.is::<UsageError>() => {
+            let failure = Failure::parameter(err.to_string());
+            let _ = commands::Stderr.write_all(failure.text().as_bytes());
+            2
+        }
+        Err(err) => {
+            let _ = writeln!(commands::Stderr, "{}{err:#}", super::BANNER);
+            1
+        }
+    }
+}
+
+fn has(parsed: &Parsed, b: usize) -> bool {
+    parsed.options & (1 << b) != 0
+}
+
+/// conntrack's check of the masks, made when it builds its filter.
+fn check_masks(parsed: &Parsed) -> Result<(), Failure> {
+    if has(parsed, bit::MASK_SRC) && !has(parsed, bit::SRC) {
+        return Err(Failure::parameter("Can't use --mask-src without --src"));
+    }
+    if has(parsed, bit::MASK_DST) && !has(parsed, bit::DST) {
+        return Err(Failure::parameter("Can't use --mask-dst without --dst"));
+    }
+    Ok(())
+}
+
+/// Options conntrack takes and ct refuses, with the reason (docs/differences.md).
+fn refuse_unsupported(parsed: &Parsed) -> Result<(), Failure> {
+    if has(parsed, bit::SECMARK) {
+        return Err(Failure::parameter(
+            "ct does not take --secmark: conntrack 1.4.7 accepts it and filters nothing",
+        ));
+    }
+    if has(parsed, bit::ID) {
+        return Err(Failure::parameter(
+            "ct does not select entries by --id (deprecated in conntrack); select them by \
+             their tuple",
+        ));
+    }
+    Ok(())
+}
+
+fn target(parsed: &Parsed) -> TargetArgs {
+    TargetArgs {
+        buffer_size: parsed
+            .values
+            .buffer_size
+            .map(|size| u32::try_from(size).unwrap_or(u32::MAX)),
+        netns: None,
+    }
+}
+
+fn family_arg(family: Option<Family>) -> Option<FamilyArg> {
+    family.and_then(|family| match family {
+        Family::Ipv4 => Some(FamilyArg::Ipv4),
+        Family::Ipv6 => Some(FamilyArg::Ipv6),
+        Family::Other(_) => None,
+    })
+}
+
+fn output_args(parsed: &Parsed) -> OutputArgs {
+    let bits = parsed.values.output;
+    let words = [
+        (output::EXTENDED, OutputOption::Extended),
+        (output::ID, OutputOption::Id),
+        (output::TIMESTAMP, OutputOption::Timestamp),
+        (output::KTIMESTAMP, OutputOption::Ktimestamp),
+        (output::LABELS, OutputOption::Labels),
+        (output::XML, OutputOption::Xml),
+        (output::SAVE, OutputOption::Save),
+    ];
+    OutputArgs {
+        output: words
+            .into_iter()
+            .filter(|(b, _)| bits & b != 0)
+            .map(|(_, option)| option)
+            .collect(),
+        columns: None,
+        color: None,
+        quiet: false,
+    }
+}
+
+/// The tuple conntrack's options gave, as ct's tuple arguments.
+fn tuple_args(parsed: &Parsed) -> TupleArgs {
+    let v = &parsed.values;
+    let gre = parsed.handler == Some(Handler::Gre);
+    let ports = |value: Option<u16>| if gre { None } else { value };
+    let keys = |value: Option<u16>| if gre { value } else { None };
+    TupleArgs {
+        proto: parsed.protonum.into_iter().collect(),
+        family: family_arg(parsed.family.filter(|_| has(parsed, bit::FAMILY))),
+        src: v.orig_src,
+        dst: v.orig_dst,
+        reply_src: v.reply_src.map(AddrMatch::exact),
+        reply_dst: v.reply_dst.map(AddrMatch::exact),
+        sport: ports(v.sport),
+        dport: ports(v.dport),
+        reply_port_src: ports(v.reply_sport),
+        reply_port_dst: ports(v.reply_dport),
+        srckey: keys(v.sport),
+        dstkey: keys(v.dport),
+        reply_key_src: keys(v.reply_sport),
+        reply_key_dst: keys(v.reply_dport),
+        icmp_type: v.icmp_type,
+        icmp_code: v.icmp_code,
+        icmp_id: v.icmp_id,
+        zone: v.zone,
+        orig_zone: v.orig_zone,
+        reply_zone: v.reply_zone,
+    }
+}
+
+fn filter_args(parsed: &Parsed) -> FilterArgs {
+    let v = &parsed.values;
+    FilterArgs {
+        tuple: tuple_args(parsed),
+        mask_src: v.mask_src.filter(|_| has(parsed, bit::MASK_SRC)),
+        mask_dst: v.mask_dst.filter(|_| has(parsed, bit::MASK_DST)),
+        addr: None,
+        port: None,
+        state: v
+            .state
+            .and_then(|state| state_name(parsed.handler, state))
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        mark: v.mark,
+        status: v.status.into_iter().collect(),
+        src_nat: v.src_nat,
+        dst_nat: v.dst_nat,
+        any_nat: v.any_nat,
+        helper: None,
+        label: v.labels.clone(),
+    }
+}
+
+/// The name ct's filter knows a state number by.
+fn state_name(handler: Option<Handler>, state: u8) -> Option<&'static str> {
+    const TCP: &[&str] = &[
+        "NONE",
+        "SYN_SENT",
+        "SYN_RECV",
+        "ESTABLISHED",
+        "FIN_WAIT",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "TIME_WAIT",
+        "CLOSE",
+        "SYN_SENT2",
+    ];
+    const SCTP: &[&str] = &[
+        "NONE",
+        "CLOSED",
+        "COOKIE_WAIT",
+        "COOKIE_ECHOED",
+        "ESTABLISHED",
+        "SHUTDOWN_SENT",
+        "SHUTDOWN_RECD",
+        "SHUTDOWN_ACK_SENT",
+    ];
+    const DCCP: &[&str] = &[
+        "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT",
+        "IGNORE", "INVALID",
+    ];
+    let names = match handler? {
+        Handler::Tcp => TCP,
+        Handler::Sctp => SCTP,
+        Handler::Dccp => DCCP,
+        _ => return None,
+    };
+    names.get(usize::from(state)).copied()
+}
+
+fn no_input() -> InputArgs {
+    InputArgs { input: None }
+}
+
+fn own_namespace() -> AllNetnsArgs {
+    AllNetnsArgs { all_netns: false }
+}
+
+fn plan_failure(err: UsageError) -> Failure {
+    Failure::parameter(err.0)
+}
+
+fn list(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    let table = parsed.table;
+    if parsed.command == Some(Command::List) && !matches!(table, Table::Dying | Table::Unconfirmed)
+    {
+        let comparison = [
+            bit::PROTO,
+            bit::SRC,
+            bit::DST,
+            bit::REPLY_SRC,
+            bit::REPLY_DST,
+            bit::MARK,
+            bit::SECMARK,
+            bit::STATUS,
+            bit::ID,
+            bit::ZONE,
+            bit::LABEL,
+            bit::ORIG_ZONE,
+            bit::REPLY_ZONE,
+        ];
+        if has(parsed, bit::ZERO) && comparison.iter().any(|&b| has(parsed, b)) {
+            return Err(Failure::parameter("Can't use -z with filtering parameters"));
+        }
+        check_masks(parsed)?;
+        if has(parsed, bit::ZERO) {
+            return Err(not_yet(parsed));
+        }
+    }
+    refuse_unsupported(parsed)?;
+    let args = ListArgs {
+        table,
+        output: output_args(parsed),
+        filter: filter_args(parsed),
+        input: no_input(),
+        all: own_namespace(),
+        target: target(parsed),
+    };
+    let plan = plan::List::from_args(&args, &Environment::current()).map_err(plan_failure)?;
+    Ok(commands::list::run(plan))
+}
+
+fn get(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    refuse_unsupported(parsed)?;
+    let args = GetArgs {
+        output: output_args(parsed),
+        tuple: tuple_args(parsed),
+        target: target(parsed),
+    };
+    let plan = plan::Get::from_args(&args, &Environment::current()).map_err(plan_failure)?;
+    Ok(commands::get::run(plan))
+}
+
+fn delete(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    check_masks(parsed)?;
+    refuse_unsupported(parsed)?;
+    let args = DeleteArgs {
+        table: parsed.table,
+        delete: DeleteModeArgs {
+            dry_run: false,
+            per_entry: true,
+            one_request: false,
+        },
+        output: output_args(parsed),
+        filter: filter_args(parsed),
+        target: target(parsed),
+    };
+    let plan = plan::Delete::from_args(&args, &Environment::current()).map_err(plan_failure)?;
+    Ok(commands::delete::run(plan))
+}
+
+fn flush(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    let args = FlushArgs {
+        table: parsed.table,
+        family: family_arg(parsed.family.filter(|_| has(parsed, bit::FAMILY))),
+        delete: DeleteModeArgs {
+            dry_run: false,
+            per_entry: false,
+            one_request: false,
+        },
+        output: output_args(parsed),
+        target: target(parsed),
+    };
+    let plan = plan::Flush::from_args(&args, &Environment::current()).map_err(plan_failure)?;
+    Ok(commands::delete::flush(plan))
+}
+
+fn watch(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    check_masks(parsed)?;
+    refuse_unsupported(parsed)?;
+    let mask = parsed.values.events;
+    let events = if mask == 0 || mask == events::ALL {
+        Vec::new()
+    } else {
+        [
+            (events::NEW, EventArg::New),
+            (events::UPDATES, EventArg::Update),
+            (events::DESTROY, EventArg::Destroy),
+        ]
+        .into_iter()
+        .filter(|(b, _)| mask & b != 0)
+        .map(|(_, event)| event)
+        .collect()
+    };
+    let args = WatchArgs {
+        table: parsed.table,
+        events,
+        count: None,
+        duration: None,
+        reliable: false,
+        no_kernel_filter: false,
+        output: output_args(parsed),
+        filter: filter_args(parsed),
+        all: own_namespace(),
+        target: target(parsed),
+    };
+    let plan = plan::Watch::from_args(&args, &Environment::current()).map_err(plan_failure)?;
+    Ok(commands::watch::run(plan))
+}
+
+fn count(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    let args = CountArgs {
+        table: parsed.table,
+        filter: filter_args(parsed),
+        input: no_input(),
+        all: own_namespace(),
+        target: target(parsed),
+    };
+    let plan = plan::Count::from_args(&args).map_err(plan_failure)?;
+    Ok(commands::count::run(plan))
+}
+
+fn stats(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+    let args = StatsArgs {
+        table: parsed.table,
+        output: None,
+        all: own_namespace(),
+        target: target(parsed),
+    };
+    let plan = plan::Stats::from_args(&args).map_err(plan_failure)?;
+    Ok(commands::stats::run(plan))
+}
