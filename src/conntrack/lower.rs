@@ -275,9 +275,6 @@ fn list(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
             return Err(Failure::parameter("Can't use -z with filtering parameters"));
         }
         check_masks(parsed)?;
-        if has(parsed, bit::ZERO) {
-            return Err(not_yet(parsed));
-        }
     }
     refuse_unsupported(parsed)?;
     let args = ListArgs {
@@ -287,6 +284,7 @@ fn list(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
         input: no_input(),
         all: own_namespace(),
         target: target(parsed),
+        zero: has(parsed, bit::ZERO),
     };
     let plan = plan::List::from_args(&args, &Environment::current()).map_err(plan_failure)?;
     Ok(commands::list::run(plan))
