@@ -18,6 +18,7 @@ mod schema;
 mod all_netns;
 mod churn;
 mod cli_errors;
+mod conntrack_testsuite;
 mod count_stats_get;
 mod delete_cases;
 mod delete_scale;
