@@ -377,6 +377,38 @@ fn run_file(steps: &[Step], real: &Path, other: &Path) -> FileRun {
     }
 }
 
+/// One file's differences held against `on_purpose`: how many of them are listed there,
+/// and the report of those that are not and of the entries that did not differ.
+fn judge(file: &str, differences: &[Difference], on_purpose: &[OnPurpose]) -> (usize, String) {
+    let expected: Vec<At> = on_purpose
+        .iter()
+        .filter(|p| p.file == file)
+        .map(|p| p.at)
+        .collect();
+    let mut report = String::new();
+    let mut meant = 0;
+    for d in differences {
+        if expected.contains(&d.at) {
+            meant += 1;
+        } else {
+            let at = match d.at {
+                At::Line(n) => format!("line {n}"),
+                At::Table => "end of file".to_string(),
+            };
+            let _ = write!(report, "  {at}: {}", d.what);
+        }
+    }
+    for at in expected {
+        if !differences.iter().any(|d| d.at == at) {
+            let _ = writeln!(
+                report,
+                "  {at:?}: listed in ON_PURPOSE but does not differ any more: remove it"
+            );
+        }
+    }
+    (meant, report)
+}
+
 /// Runs the whole suite with `other` against the real conntrack. Returns the number of
 /// commands executed per file, or the report of every difference `on_purpose` does not
 /// list and every entry of it that did not differ.
@@ -414,32 +446,7 @@ fn run_suite(real: &Path, other: &Path, on_purpose: &[OnPurpose]) -> Result<Vec<
     for ((name, _), run) in suite.iter().zip(runs.iter_mut()) {
         let run = run.take().unwrap();
         counts.push(run.executed);
-        let expected: Vec<At> = on_purpose
-            .iter()
-            .filter(|p| p.file == name)
-            .map(|p| p.at)
-            .collect();
-        let mut file_report = String::new();
-        let mut meant = 0;
-        for d in &run.differences {
-            if expected.contains(&d.at) {
-                meant += 1;
-            } else {
-                let at = match d.at {
-                    At::Line(n) => format!("line {n}"),
-                    At::Table => "end of file".to_string(),
-                };
-                let _ = write!(file_report, "  {at}: {}", d.what);
-            }
-        }
-        for at in expected {
-            if !run.differences.iter().any(|d| d.at == at) {
-                let _ = writeln!(
-                    file_report,
-                    "  {at:?}: listed in ON_PURPOSE but does not differ any more: remove it"
-                );
-            }
-        }
+        let (meant, file_report) = judge(name, &run.differences, on_purpose);
         eprintln!(
             "{name}: {} commands, {} entries left, {} differences ({} on purpose)",
             run.executed,
@@ -549,6 +556,60 @@ fn the_commands_are_built_as_test_conntrack_c_builds_them() {
         ])
     );
     assert!(parse("t", "-L ; |\n").is_err());
+}
+
+#[test]
+fn the_differences_meant_are_exactly_those_listed() {
+    let on_purpose = [
+        OnPurpose {
+            file: "05mark",
+            at: At::Line(7),
+            reason: "a fix",
+        },
+        OnPurpose {
+            file: "05mark",
+            at: At::Table,
+            reason: "the fix's entry",
+        },
+        OnPurpose {
+            file: "00create",
+            at: At::Line(9),
+            reason: "another file's",
+        },
+    ];
+    let differences = |at: &[At]| -> Vec<Difference> {
+        at.iter()
+            .map(|&at| Difference {
+                at,
+                what: format!("{at:?} differs\n"),
+            })
+            .collect()
+    };
+    assert_eq!(
+        judge(
+            "05mark",
+            &differences(&[At::Line(7), At::Table]),
+            &on_purpose
+        ),
+        (2, String::new())
+    );
+    assert_eq!(
+        judge(
+            "05mark",
+            &differences(&[At::Line(3), At::Line(9), At::Table]),
+            &on_purpose
+        ),
+        (
+            1,
+            "  line 3: Line(3) differs\n  line 9: Line(9) differs\n  \
+             Line(7): listed in ON_PURPOSE but does not differ any more: remove it\n"
+                .to_string()
+        )
+    );
+    assert_eq!(
+        judge("01delete", &differences(&[]), &on_purpose),
+        (0, String::new())
+    );
 }
 
 /// The runner proved on the real conntrack against itself: every line meets the file's
