@@ -54,7 +54,6 @@ const ON_PURPOSE: &[OnPurpose] = &[];
 struct OnPurpose {
     file: &'static str,
     at: At,
-    #[allow(dead_code)] // read by people: the list is the documentation
     reason: &'static str,
 }
 
@@ -377,19 +376,20 @@ fn run_file(steps: &[Step], real: &Path, other: &Path) -> FileRun {
     }
 }
 
-/// One file's differences held against `on_purpose`: how many of them are listed there,
-/// and the report of those that are not and of the entries that did not differ.
-fn judge(file: &str, differences: &[Difference], on_purpose: &[OnPurpose]) -> (usize, String) {
+/// One file's differences held against `on_purpose`: a line for each one listed there,
+/// with its reason, and the report of those that are not and of the entries that did not
+/// differ.
+fn judge(file: &str, differences: &[Difference], on_purpose: &[OnPurpose]) -> (String, String) {
     let expected: Vec<At> = on_purpose
         .iter()
         .filter(|p| p.file == file)
         .map(|p| p.at)
         .collect();
     let mut report = String::new();
-    let mut meant = 0;
+    let mut meant = String::new();
     for d in differences {
-        if expected.contains(&d.at) {
-            meant += 1;
+        if let Some(p) = on_purpose.iter().find(|p| p.file == file && p.at == d.at) {
+            let _ = writeln!(meant, "  {:?} differs on purpose: {}", d.at, p.reason);
         } else {
             let at = match d.at {
                 At::Line(n) => format!("line {n}"),
@@ -447,12 +447,12 @@ fn run_suite(real: &Path, other: &Path, on_purpose: &[OnPurpose]) -> Result<Vec<
         let run = run.take().unwrap();
         counts.push(run.executed);
         let (meant, file_report) = judge(name, &run.differences, on_purpose);
-        eprintln!(
-            "{name}: {} commands, {} entries left, {} differences ({} on purpose)",
+        eprint!(
+            "{name}: {} commands, {} entries left, {} differences ({} on purpose)\n{meant}",
             run.executed,
             run.entries_left,
             run.differences.len(),
-            meant,
+            meant.lines().count(),
         );
         if !file_report.is_empty() {
             let _ = write!(report, "{name}:\n{file_report}");
@@ -591,7 +591,12 @@ fn the_differences_meant_are_exactly_those_listed() {
             &differences(&[At::Line(7), At::Table]),
             &on_purpose
         ),
-        (2, String::new())
+        (
+            "  Line(7) differs on purpose: a fix\n  \
+             Table differs on purpose: the fix's entry\n"
+                .to_string(),
+            String::new()
+        )
     );
     assert_eq!(
         judge(
@@ -600,7 +605,7 @@ fn the_differences_meant_are_exactly_those_listed() {
             &on_purpose
         ),
         (
-            1,
+            "  Table differs on purpose: the fix's entry\n".to_string(),
             "  line 3: Line(3) differs\n  line 9: Line(9) differs\n  \
              Line(7): listed in ON_PURPOSE but does not differ any more: remove it\n"
                 .to_string()
@@ -608,7 +613,7 @@ fn the_differences_meant_are_exactly_those_listed() {
     );
     assert_eq!(
         judge("01delete", &differences(&[]), &on_purpose),
-        (0, String::new())
+        (String::new(), String::new())
     );
 }
 
