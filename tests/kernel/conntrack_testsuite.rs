@@ -15,12 +15,15 @@
 //! in one `conntrack` is the real conntrack, in the other a symlink named `conntrack` to
 //! the binary under test (`ct_bin()`, `CT_TEST_BIN` overrides), each from a temporary
 //! directory first on a PATH otherwise holding only the system's program directories,
-//! with no other environment and no connlabel.conf. Per line, the real conntrack must
-//! meet the file's expectation and the other side must exit with the real conntrack's
-//! exit code; at the end of each file, both tables (`conntrack -L`, each listed by the
-//! real conntrack, TTLs normalised, sorted) must be the same. Every difference is
-//! reported per file; the differences ct makes on purpose are listed in `ON_PURPOSE`
-//! with their reason, and an entry there that no longer differs fails too.
+//! with no other environment and no connlabel.conf (the host's /etc/protocols is still
+//! what names `-p igmp`, for both). Per line, the real conntrack must meet the file's
+//! expectation and the other side must exit with the real conntrack's exit code; after
+//! every line and at the end of each file both tables (`conntrack -L`, each listed by
+//! the real conntrack, TTLs normalised, sorted) must be the same: the suite's files
+//! delete what they make, so the end alone would compare empty tables. Every difference
+//! is reported per file, a table's where it starts; the differences ct makes on purpose
+//! are listed in `ON_PURPOSE` with their reason, and an entry there that no longer
+//! differs fails too.
 //!
 //! `real_conntrack_against_itself` runs the real conntrack on both sides, which proves
 //! the runner; `ct_as_conntrack_against_conntrack` is the comparison itself.
