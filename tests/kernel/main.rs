@@ -19,6 +19,7 @@ mod all_netns;
 mod churn;
 mod cli_errors;
 mod conntrack_mode;
+mod conntrack_testsuite;
 mod count_stats_get;
 mod create_restore;
 mod delete_cases;
