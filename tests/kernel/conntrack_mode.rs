@@ -409,7 +409,6 @@ fn refusals_and_failures() {
             "-t", "10",
         ],
         &["-U", "-s", "1.1.1.1", "-m", "9"],
-        &["-L", "-z"],
     ] {
         let (ct, _) = (run(&mut twins.ct_cmd(args)), ());
         let what = match args[0] {
@@ -426,6 +425,9 @@ fn refusals_and_failures() {
         assert!(ct.stdout.is_empty());
     }
     assert_eq!(twins.same(&["-C"]), "8\n");
+    // -L -z lists (and zeroes) as conntrack does; -f is the one filter it takes.
+    assert_eq!(twins.same(&["-L", "-z"]).lines().count(), 8);
+    assert_eq!(twins.same(&["-L", "-z", "-f", "ipv6"]).lines().count(), 2);
 }
 
 #[test]
