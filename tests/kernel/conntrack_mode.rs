@@ -660,6 +660,57 @@ fn update_mark_labels_timeout_and_status() {
     assert!(ct.stdout.is_empty());
 }
 
+/// Where conntrack 1.4.7 fails or claims too much, ct does otherwise on purpose
+/// (docs/differences.md, the conntrack mode's -U items).
+#[test]
+fn update_where_conntrack_differs_on_purpose() {
+    require_kernel!();
+    let twins = Twins::new(&[
+        "-s 1.1.1.1 -d 2.2.2.2 -p udp --sport 1 --dport 2 -t 50 -u FIXED_TIMEOUT",
+        "-s fd00::1 -d fd00::2 -p udp --sport 1 --dport 2 -t 50",
+    ]);
+    // No family: conntrack sends none and the kernel refuses; ct sends each entry's.
+    let (ct, real) = twins.run(&["-U", "-m", "6"]);
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&real.stderr).into_owned(),
+            real.status.code()
+        ),
+        (
+            format!(
+                "Operation failed: Operation not supported\n{BANNER}Operation failed: Operation not supported\n"
+            ),
+            Some(1)
+        )
+    );
+    assert_eq!(
+        (as_conntrack(&ct.stderr), ct.status.code()),
+        (
+            format!("{BANNER}2 flow entries have been updated.\n"),
+            Some(0)
+        )
+    );
+    assert_eq!(comparable(&ct.stdout).len(), 2);
+    assert_eq!(twins.ct.conntrack(&["-L", "-m", "6"]).lines().count(), 2);
+    // A refusal: conntrack counts the entry and exits 0; ct names it and exits 1.
+    let (ct, real) = twins.run(&["-U", "-s", "1.1.1.1", "-t", "30"]);
+    assert_eq!(real.status.code(), Some(0));
+    assert_eq!(
+        (as_conntrack(&ct.stderr), ct.status.code()),
+        (
+            format!(
+                "{BANNER}the udp entry 1.1.1.1:1 -> 2.2.2.2:2: the kernel refused to update an \
+                 entry: the entry has FIXED_TIMEOUT and the kernel refuses it a new timeout \
+                 (EPERM); nothing of it was changed\n\
+                 {BANNER}0 flow entries have been updated; the kernel refused 1.\n\
+                 {BANNER}the kernel refused to update 1 of the matching entries (see above)\n"
+            ),
+            Some(1)
+        )
+    );
+    assert!(ct.stdout.is_empty());
+}
+
 #[test]
 fn restore_a_file_and_stdin() {
     require_kernel!();
