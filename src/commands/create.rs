@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Write};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{Stderr, connect};
+use super::{Stderr, connect, prefix};
 use crate::input::UnreadableDump;
 use crate::model::create::{Creation, Existing, NewEntry};
 use crate::netlink::{Conntrack, DeleteBatch, Deletion};
@@ -16,20 +16,25 @@ use crate::output::save::read::parse_saved;
 use crate::plan;
 
 pub fn run(plan: plan::Create) -> Result<()> {
-    let plan::Create {
-        target,
-        entry,
-        existing,
-    } = plan;
-    let mut conntrack = connect(&target)?;
-    let summary = match conntrack.create(&entry, existing)? {
+    let mut conntrack = connect(&plan.target)?;
+    let summary = match conntrack.create(&plan.entry, plan.existing)? {
         Creation::Existed => {
-            "ct: 0 flow entries have been created (one with this tuple exists and was kept)."
+            "0 flow entries have been created (one with this tuple exists and was kept)."
         }
-        _ => "ct: 1 flow entries have been created.",
+        _ => "1 flow entries have been created.",
     };
-    let _ = writeln!(Stderr, "{summary}");
+    let _ = writeln!(Stderr, "{}{summary}", prefix());
     Ok(())
+}
+
+/// The plan's entry sent to the kernel, and its answer as it is: an existing entry or
+/// a refusal is no error here (conntrack's -I and -A word them their own way).
+pub fn answer(plan: &plan::Create) -> Result<Creation> {
+    let mut conntrack = connect(&plan.target)?;
+    Ok(conntrack
+        .create_entries(std::slice::from_ref(&plan.entry))?
+        .pop()
+        .unwrap_or(Creation::Created))
 }
 
 /// What one saved line asks for.
@@ -83,16 +88,27 @@ pub fn restore(plan: plan::Restore) -> Result<()> {
         }
     }
     let mut err = Stderr;
-    let _ = writeln!(err, "ct: {} flow entries have been created.", tally.created);
+    let _ = writeln!(
+        err,
+        "{}{} flow entries have been created.",
+        prefix(),
+        tally.created
+    );
     if tally.kept > 0 {
         let _ = writeln!(
             err,
-            "ct: {} flow entries existed already and were kept (-A lines).",
+            "{}{} flow entries existed already and were kept (-A lines).",
+            prefix(),
             tally.kept
         );
     }
     if tally.deleted > 0 {
-        let _ = writeln!(err, "ct: {} flow entries have been deleted.", tally.deleted);
+        let _ = writeln!(
+            err,
+            "{}{} flow entries have been deleted.",
+            prefix(),
+            tally.deleted
+        );
     }
     if tally.failed > 0 {
         return Err(anyhow!(
@@ -121,7 +137,7 @@ fn read_steps(mut reader: Box<dyn BufRead>, name: &str) -> Result<Vec<(u64, Step
         number += 1;
         let mut report = |what: String| {
             bad += 1;
-            let _ = writeln!(Stderr, "ct: {name}:{number}: {what}");
+            let _ = writeln!(Stderr, "{}{name}:{number}: {what}", prefix());
         };
         let Ok(text) = std::str::from_utf8(&bytes) else {
             report("not UTF-8 text".into());
@@ -188,7 +204,8 @@ fn create_run(
                 tally.failed += 1;
                 let _ = writeln!(
                     Stderr,
-                    "ct: {name}:{number}: cannot create the entry: {reason}"
+                    "{}{name}:{number}: cannot create the entry: {reason}",
+                    prefix()
                 );
             }
             (Creation::Existed, None) => tally.kept += 1,
@@ -223,7 +240,8 @@ fn delete_run(
         tally.failed += 1;
         let _ = writeln!(
             Stderr,
-            "ct: {name}:{number}: cannot delete the entry: {why}"
+            "{}{name}:{number}: cannot delete the entry: {why}",
+            prefix()
         );
     }
     Ok(())

@@ -11,6 +11,10 @@
 //! of counting it. An entry already gone (ENOENT) is skipped and not counted; one the
 //! kernel refuses is reported with why, not counted, and makes the exit status 1.
 //!
+//! In conntrack's mode (`-U`) an entry the changes would leave as it is is not sent and
+//! not counted, as conntrack does (plan::Update::skip_unchanged); `ct update` sends and
+//! counts it, as the kernel acknowledges it.
+//!
 //! The update is the command and the lines are its report: when standard output fails
 //! (a closed pipe), the updates go on to their end, and the count on stderr says what
 //! changed. A dry run only reads, and stops at a closed pipe.
@@ -22,7 +26,7 @@ use std::sync::mpsc;
 use anyhow::Result;
 
 use super::delete::NothingMatched;
-use super::{Report, Stderr, connect, load_labels, stdout};
+use super::{Report, Stderr, connect, load_labels, prefix, stdout};
 use crate::decode::DecodeError;
 use crate::decode::entry::decode_entry;
 use crate::filter::Filter;
@@ -58,6 +62,7 @@ pub fn run(plan: plan::Update) -> Result<()> {
         output,
         changes,
         dry_run,
+        skip_unchanged,
     } = plan;
     let labels = load_labels(&output.labels);
     let mut printer = Printer::new(
@@ -76,6 +81,9 @@ pub fn run(plan: plan::Update) -> Result<()> {
             Table::Conntrack,
             &filter,
             |entry, _| {
+                if skip_unchanged && changes.leaves_alone(entry) {
+                    return Ok(());
+                }
                 printer.print(&mut out, Record::Entry(entry), &Frame::NONE)?;
                 count += 1;
                 Ok(())
@@ -96,6 +104,7 @@ pub fn run(plan: plan::Update) -> Result<()> {
             updater,
             &filter,
             &changes,
+            skip_unchanged,
             &mut printer,
             &mut report,
         );
@@ -116,19 +125,25 @@ fn summarise(updated: Updated, dry_run: bool, quiet: bool) -> Result<()> {
     } = updated;
     if !quiet && (failure.is_none() || count > 0) {
         let _ = if dry_run {
-            writeln!(Stderr, "ct: {count} flow entries would be updated.")
+            writeln!(Stderr, "{}{count} flow entries would be updated.", prefix())
         } else if failure.is_some() {
             writeln!(
                 Stderr,
-                "ct: {count} flow entries have been updated before a failure stopped the update."
+                "{}{count} flow entries have been updated before a failure stopped the update.",
+                prefix()
             )
         } else if refused > 0 {
             writeln!(
                 Stderr,
-                "ct: {count} flow entries have been updated; the kernel refused {refused}."
+                "{}{count} flow entries have been updated; the kernel refused {refused}.",
+                prefix()
             )
         } else {
-            writeln!(Stderr, "ct: {count} flow entries have been updated.")
+            writeln!(
+                Stderr,
+                "{}{count} flow entries have been updated.",
+                prefix()
+            )
         };
     }
     if let Some(failure) = failure {
@@ -151,7 +166,11 @@ fn summarise(updated: Updated, dry_run: bool, quiet: bool) -> Result<()> {
 /// What an update says of an entry the kernel sent that cannot be decoded: it is left
 /// alone, and the update goes on.
 fn left_alone(err: DecodeError) -> Result<()> {
-    writeln!(Stderr, "ct: left alone an entry the kernel sent: {err}")?;
+    writeln!(
+        Stderr,
+        "{}left alone an entry the kernel sent: {err}",
+        prefix()
+    )?;
     Ok(())
 }
 
@@ -170,6 +189,7 @@ fn update_one_by_one<W: Write>(
     mut updater: Conntrack,
     filter: &Filter,
     changes: &Changes,
+    skip_unchanged: bool,
     printer: &mut Printer<'_>,
     out: &mut Report<W>,
 ) -> Updated {
@@ -193,6 +213,9 @@ fn update_one_by_one<W: Write>(
             Table::Conntrack,
             filter,
             |entry, dumped| {
+                if skip_unchanged && changes.leaves_alone(entry) {
+                    return Ok(());
+                }
                 pending.batch.add(entry, dumped, changes);
                 pending.tuples.push(entry.original);
                 if pending.batch.len() >= BATCH {
@@ -260,7 +283,8 @@ fn absorb<W: Write>(
                         .map_err(anyhow::Error::from),
                     Err(err) => writeln!(
                         Stderr,
-                        "ct: updated {}, but cannot show it as the kernel sent it: {err}",
+                        "{}updated {}, but cannot show it as the kernel sent it: {err}",
+                        prefix(),
                         describe(tuple)
                     )
                     .map_err(anyhow::Error::from),
@@ -273,9 +297,10 @@ fn absorb<W: Write>(
             Update::Replaced => {
                 let _ = writeln!(
                     Stderr,
-                    "ct: {} went while it was being updated, and another entry with its \
+                    "{}{} went while it was being updated, and another entry with its \
                      tuple may have been updated in its place (the kernel matches an update \
                      by tuple alone); not counted",
+                    prefix(),
                     describe(tuple)
                 );
             }
@@ -283,7 +308,8 @@ fn absorb<W: Write>(
                 updated.refused += 1;
                 let _ = writeln!(
                     Stderr,
-                    "ct: {}: {:#}",
+                    "{}{}: {:#}",
+                    prefix(),
                     describe(tuple),
                     Update::refusal(errno)
                 );

@@ -7,23 +7,45 @@ use super::Failure;
 use super::options::{Command, Handler, bit};
 use super::parse::{Parsed, events, output};
 use crate::cli::{
-    AllNetnsArgs, CountArgs, DeleteArgs, DeleteModeArgs, EventArg, FamilyArg, FilterArgs,
-    FlushArgs, GetArgs, InputArgs, ListArgs, OutputArgs, OutputOption, StatsArgs, TargetArgs,
-    TupleArgs, WatchArgs,
+    AllNetnsArgs, ChangeArgs, CountArgs, CreateArgs, DeleteArgs, DeleteModeArgs, EventArg,
+    FamilyArg, FilterArgs, FlushArgs, GetArgs, InputArgs, ListArgs, OutputArgs, OutputOption,
+    StatsArgs, TargetArgs, TupleArgs, UpdateArgs, WatchArgs,
 };
 use crate::commands::{self, delete::NothingMatched};
 use crate::filter::AddrMatch;
 use crate::model::entry::Family;
-use crate::plan::{self, Environment, UsageError};
+use crate::model::update::MarkChange;
+use crate::plan::{self, ConntrackChanges, Environment, UsageError};
 
 use super::Table;
 
+/// Where a command comes from: conntrack runs a line of a `-R` file without its
+/// summary, and a line that matched nothing is no failure there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    CommandLine,
+    File,
+}
+
 /// Runs the command; its exit status, or the failure to report.
 pub fn run(parsed: &Parsed) -> Result<u8, Failure> {
+    run_from(parsed, Source::CommandLine)
+}
+
+/// Runs the command of the command line or of a line of a file.
+pub fn run_from(parsed: &Parsed, source: Source) -> Result<u8, Failure> {
     let command = parsed.command.ok_or_else(|| Failure::other("no command"))?;
     let ran = match command {
-        Command::Create | Command::Add | Command::Update | Command::ExpCreate => {
-            return Err(not_yet(parsed));
+        Command::Create | Command::Add => return create(parsed, command, source),
+        Command::Update => update(parsed, source)?,
+        Command::ExpCreate => {
+            return Err(Failure::other(
+                "ct cannot create an expectation (-I expect): the kernel makes them from a \
+                 helper's traffic",
+            ));
+        }
+        Command::Delete | Command::ExpDelete if source == Source::File => {
+            return Ok(outcome_in_file(delete(parsed, true)?));
         }
         Command::List | Command::ExpList => list(parsed)?,
         Command::Get => get(parsed)?,
@@ -32,7 +54,7 @@ pub fn run(parsed: &Parsed) -> Result<u8, Failure> {
                 "ct cannot get one expectation by its tuple; list them with -L expect",
             ));
         }
-        Command::Delete | Command::ExpDelete => delete(parsed)?,
+        Command::Delete | Command::ExpDelete => delete(parsed, false)?,
         Command::Flush | Command::ExpFlush => flush(parsed)?,
         Command::Event | Command::ExpEvent => watch(parsed)?,
         Command::Count | Command::ExpCount => count(parsed)?,
@@ -42,18 +64,142 @@ pub fn run(parsed: &Parsed) -> Result<u8, Failure> {
     Ok(outcome(ran))
 }
 
-/// The commands another part of ct will carry out; until then ct says so and does
-/// nothing.
-pub fn not_yet(parsed: &Parsed) -> Failure {
-    let what = match parsed.command {
-        Some(Command::Create) => "-I",
-        Some(Command::ExpCreate) => "-I expect",
-        Some(Command::Add) => "-A",
-        Some(Command::Update) => "-U",
-        Some(Command::List) => "-L -z",
-        _ => "-R",
+/// A delete of a `-R` file: one that matched nothing is no failure (conntrack counts
+/// nothing there).
+fn outcome_in_file(ran: anyhow::Result<()>) -> u8 {
+    match ran {
+        Err(err) if err.is::<NothingMatched>() => 0,
+        other => outcome(other),
+    }
+}
+
+/// conntrack's words for an errno the kernel answered a command with (its err2str):
+/// "Operation failed: ...", exit 1.
+fn operation_failed(command: Command, errno: i32) -> Failure {
+    let creating = matches!(command, Command::Create | Command::Add);
+    let text = match errno {
+        libc::EEXIST if command == Command::Create => {
+            "Such conntrack exists, try -U to update".to_string()
+        }
+        libc::ENOENT if creating || matches!(command, Command::Get | Command::Delete) => {
+            "such conntrack doesn't exist".to_string()
+        }
+        libc::EINVAL => "invalid parameters".to_string(),
+        libc::EPERM => {
+            "sorry, you must be root or get CAP_NET_ADMIN capability to do this".to_string()
+        }
+        libc::ETIME if creating => "conntrack has expired".to_string(),
+        errno => strerror(errno),
     };
-    Failure::other(format!("ct's conntrack mode cannot run {what} yet"))
+    Failure::other(format!("Operation failed: {text}"))
+}
+
+/// The C library's words for an errno, as strerror gives them.
+fn strerror(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// `-I` and `-A`: the entry of conntrack's options, created through ct create's plan.
+/// -I fails on an existing entry; -A keeps it and counts nothing.
+fn create(parsed: &Parsed, command: Command, source: Source) -> Result<u8, Failure> {
+    use crate::model::create::Creation;
+    refuse_unsupported(parsed)?;
+    let v = &parsed.values;
+    let args = CreateArgs {
+        tuple: tuple_args(parsed),
+        timeout: v.timeout.unwrap_or(0),
+        status: v.status.into_iter().collect(),
+        mark: v.mark.map(|mark| mark.value),
+        label: v.label_add.clone(),
+        src_nat: v.src_nat,
+        dst_nat: v.dst_nat,
+        state: v
+            .state
+            .and_then(|state| state_name(parsed.handler, state))
+            .map(str::to_string),
+        exist_ok: command == Command::Add,
+        target: target(parsed),
+    };
+    let plan = plan::Create::from_args(&args).map_err(plan_failure)?;
+    let created = match commands::create::answer(&plan) {
+        Ok(Creation::Created) => 1,
+        Ok(Creation::Existed) if command == Command::Add => 0,
+        Ok(Creation::Existed) => return Err(operation_failed(command, libc::EEXIST)),
+        Ok(Creation::Refused(errno)) => return Err(operation_failed(command, errno)),
+        Err(err) => return Err(Failure::other(format!("{err:#}"))),
+    };
+    if source == Source::CommandLine {
+        use std::io::Write;
+        let verb = if command == Command::Add {
+            "added"
+        } else {
+            "created"
+        };
+        let _ = writeln!(
+            commands::Stderr,
+            "{}{created} flow entries have been {verb}.",
+            super::BANNER
+        );
+    }
+    Ok(0)
+}
+
+/// `-U`: the entries conntrack's filter options select (-m and -u are new values here,
+/// not filters), changed through ct update's plan; entries already as asked are
+/// skipped and not counted, as conntrack does.
+fn update(parsed: &Parsed, source: Source) -> Result<anyhow::Result<()>, Failure> {
+    check_masks(parsed)?;
+    refuse_unsupported(parsed)?;
+    let v = &parsed.values;
+    if v.state.is_some() {
+        return Err(Failure::parameter(
+            "ct cannot change an entry's --state: -U changes the mark, labels, timeout and \
+             status (conntrack sends the state; leave it out)",
+        ));
+    }
+    let mut filter = filter_args(parsed);
+    filter.mark = None;
+    filter.status = Vec::new();
+    // A mark value with bits outside its mask is conntrack's XOR; ct update's flag
+    // cannot say it, so the plan takes it as it is.
+    let xor_mark = v
+        .mark
+        .filter(|mark| mark.value & !mark.mask != 0)
+        .map(|mark| MarkChange {
+            value: mark.value,
+            mask: mark.mask,
+        });
+    let clear_labels = v.label_del.as_ref().is_some_and(Vec::is_empty);
+    let mut output = output_args(parsed);
+    output.quiet = source == Source::File;
+    let args = UpdateArgs {
+        changes: ChangeArgs {
+            set_mark: v.mark.filter(|_| xor_mark.is_none()),
+            add_label: v.label_add.clone(),
+            del_label: v.label_del.clone().unwrap_or_default(),
+            set_timeout: v.timeout,
+            set_status: v.status.into_iter().collect(),
+        },
+        dry_run: false,
+        output,
+        filter,
+        target: target(parsed),
+    };
+    let extra = ConntrackChanges {
+        mark: xor_mark,
+        clear_labels,
+    };
+    let plan = plan::Update::with_conntrack_changes(&args, &Environment::current(), extra)
+        .map_err(plan_failure)?;
+    let ran = commands::update::run(plan);
+    Ok(match ran {
+        Err(err) if source == Source::File && err.is::<NothingMatched>() => Ok(()),
+        other => other,
+    })
 }
 
 /// The outcome of ct's command as conntrack's exit status: a usage error of the plan
@@ -301,9 +447,11 @@ fn get(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
     Ok(commands::get::run(plan))
 }
 
-fn delete(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
+fn delete(parsed: &Parsed, quiet: bool) -> Result<anyhow::Result<()>, Failure> {
     check_masks(parsed)?;
     refuse_unsupported(parsed)?;
+    let mut output = output_args(parsed);
+    output.quiet = quiet;
     let args = DeleteArgs {
         table: parsed.table,
         delete: DeleteModeArgs {
@@ -311,7 +459,7 @@ fn delete(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
             per_entry: true,
             one_request: false,
         },
-        output: output_args(parsed),
+        output,
         filter: filter_args(parsed),
         target: target(parsed),
     };

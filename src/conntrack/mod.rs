@@ -5,7 +5,8 @@
 //! [`getopt`], glibc's getopt_long as conntrack calls it, and [`options`], conntrack's
 //! tables) into a typed [`parse::Parsed`]; `lower` turns it into the arguments of ct's
 //! own command and so into its plan (plan::List, Get, Delete, Flush, Count, Stats,
-//! Watch), which runs as under ct's own name. Messages start with [`BANNER`] where
+//! Watch, Create, Update), which runs as under ct's own name; [`restore`] runs each
+//! line of a `-R` file the same way. Messages start with [`BANNER`] where
 //! conntrack's start with `conntrack v1.4.7 (conntrack-tools): `, and a parameter
 //! problem ends with conntrack's "Try" line and exit status 2. What ct does otherwise
 //! than conntrack is listed, with the reason, in docs/differences.md.

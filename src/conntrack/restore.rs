@@ -3,7 +3,9 @@
 //! between words, double quotes around one, backslash escapes inside quotes), blank
 //! lines and `#` lines skipped, and every line parsed before anything runs. A line that
 //! does not parse, or a command that cannot come from a file, fails the whole file
-//! with exit 2 and nothing done.
+//! with exit 2 and nothing done. Then the lines run in order through the same lowering
+//! as a command line, without their summaries; the first failure stops the file with
+//! exit 1.
 
 use std::io::Read;
 use std::path::Path;
@@ -126,7 +128,8 @@ pub fn parse_file(
     Ok(commands)
 }
 
-/// `-R FILE`: the file read and parsed whole, as conntrack does before it runs a line.
+/// `-R FILE`: the file read and parsed whole, as conntrack does before it runs a line;
+/// then each line run in order, until one fails.
 pub fn run(argv: &[String], labels_path: &Path) -> Result<u8, Failure> {
     let program = argv.first().map_or("conntrack", String::as_str);
     let name = if argv[2] == "-" {
@@ -153,6 +156,20 @@ pub fn run(argv: &[String], labels_path: &Path) -> Result<u8, Failure> {
         use std::io::Write;
         let _ = writeln!(crate::commands::Stderr, "{note}");
     }
-    parsed?;
-    Err(Failure::other("ct's conntrack mode cannot run -R yet"))
+    // Each line runs as it would from the command line, without its summary; the
+    // first that fails stops the file.
+    // conntrack's -o sets bits of one global mask, and every line is parsed before
+    // any runs: each runs with the output of them all.
+    let mut lines = parsed?;
+    let output = lines.iter().fold(0, |bits, line| bits | line.values.output);
+    for line in &mut lines {
+        line.values.output = output;
+    }
+    for line in lines {
+        match super::lower::run_from(&line, super::lower::Source::File)? {
+            0 => {}
+            code => return Ok(code),
+        }
+    }
+    Ok(0)
 }

@@ -530,7 +530,7 @@ fn labels_by_name() {
 }
 
 #[test]
-fn typed_values_of_the_commands_not_run_yet() {
+fn typed_values_of_the_commands_that_change_entries() {
     let p = parsed(
         "-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state ESTABLISHED -t 50 \
          -u SEEN_REPLY,ASSURED -m 7 -w 3 --src-nat 9.9.9.9:99",
@@ -567,9 +567,13 @@ fn typed_values_of_the_commands_not_run_yet() {
     assert_eq!(p.command, Some(Command::ExpCreate));
     assert_eq!(p.values.tuple_dport, Some(5));
     assert_eq!(p.values.mask_dport, Some(65535));
+    // Refused before any socket opens.
     assert_eq!(
-        super::lower::not_yet(&p),
-        Failure::other("ct's conntrack mode cannot run -I expect yet")
+        super::lower::run(&p),
+        Err(Failure::other(
+            "ct cannot create an expectation (-I expect): the kernel makes them from a \
+             helper's traffic"
+        ))
     );
 }
 

@@ -1,7 +1,7 @@
 //! What `ct update` changes on each entry it selects: the new values, as the kernel
 //! applies them to an existing entry (ctnetlink_change_conntrack).
 
-use super::entry::LabelBits;
+use super::entry::{Entry, LabelBits};
 
 /// The changes of one update, each optional; at least one is given (the plan checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,6 +17,28 @@ pub struct Changes {
     /// `--set-status`: IPS_* bits to set; only those the kernel lets a user set
     /// ([`SETTABLE_STATUS`]).
     pub status: u32,
+}
+
+impl Changes {
+    /// Whether every change would leave `entry` as it is (conntrack -U's test before it
+    /// sends an update): the mark and the labels the same after the change, the status
+    /// bits already set, the timeout already the one given. A label change is one for
+    /// every entry with labels (conntrack compares its label bitmap, sized by the label
+    /// map, with the kernel's, and never finds them equal), and for an entry without
+    /// labels (the kernel sends none while no bit is set) only when it adds some.
+    pub fn leaves_alone(&self, entry: &Entry<'_>) -> bool {
+        let mark = self.mark.is_none_or(|change| {
+            let old = entry.mark.unwrap_or(0);
+            change.apply(old) == old
+        });
+        let labels = self.labels.is_none_or(|change| match entry.labels {
+            Some(_) => false,
+            None => change.add == 0,
+        });
+        let timeout = self.timeout.is_none_or(|t| entry.timeout == Some(t));
+        let status = self.status & !entry.status.map_or(0, |status| status.0) == 0;
+        mark && labels && timeout && status
+    }
 }
 
 /// A new mark for the bits of `mask`.
@@ -82,6 +104,43 @@ mod tests {
             mask: u32::MAX,
         };
         assert_eq!(whole.apply(0xffff_ffff), 7);
+    }
+
+    #[test]
+    fn an_entry_already_as_asked_is_left_alone() {
+        let mut entry = crate::model::entry::tcp_entry("10.0.0.1", "10.0.0.2", 1000, 80);
+        entry.mark = Some(42);
+        entry.status = Some(crate::model::entry::Status(0b1010));
+        let mark = |value, mask| Changes {
+            mark: Some(MarkChange { value, mask }),
+            ..Changes::default()
+        };
+        assert!(mark(42, u32::MAX).leaves_alone(&entry));
+        assert!(!mark(43, u32::MAX).leaves_alone(&entry));
+        assert!(mark(0, 0).leaves_alone(&entry));
+        assert!(!mark(1, 0).leaves_alone(&entry));
+        let status = |status| Changes {
+            status,
+            ..Changes::default()
+        };
+        assert!(status(0b1000).leaves_alone(&entry));
+        assert!(!status(0b0100).leaves_alone(&entry));
+        let labels = |add, delete| Changes {
+            labels: Some(LabelChange { add, delete }),
+            ..Changes::default()
+        };
+        assert!(labels(0, 1).leaves_alone(&entry));
+        assert!(!labels(1, 0).leaves_alone(&entry));
+        let bits = [1u8; 16];
+        entry.labels = Some(crate::model::entry::Labels(&bits));
+        assert!(!labels(0, 2).leaves_alone(&entry));
+        let timeout = Changes {
+            timeout: Some(30),
+            ..Changes::default()
+        };
+        assert!(!timeout.leaves_alone(&entry));
+        entry.timeout = Some(30);
+        assert!(timeout.leaves_alone(&entry));
     }
 
     #[test]

@@ -651,17 +651,51 @@ pub struct Update {
     pub output: Output,
     pub changes: Changes,
     pub dry_run: bool,
+    /// Entries the changes would leave as they are are not sent, and not counted
+    /// (conntrack -U's way); `ct update` sends and counts them.
+    pub skip_unchanged: bool,
+}
+
+/// What conntrack -U changes that `ct update`'s flags cannot say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConntrackChanges {
+    /// `-m VALUE/MASK` with bits of VALUE outside MASK: the kernel's `(old & ~MASK) ^
+    /// VALUE` flips them, as conntrack does.
+    pub mark: Option<MarkChange>,
+    /// `--label-del` without a name: every label cleared.
+    pub clear_labels: bool,
 }
 
 impl Update {
     pub fn from_args(args: &UpdateArgs, env: &Environment) -> Result<Update, UsageError> {
+        let mut plan = Update::with_conntrack_changes(args, env, ConntrackChanges::default())?;
+        plan.skip_unchanged = false;
+        Ok(plan)
+    }
+
+    /// The plan of conntrack -U: `args`, with the changes only conntrack's command line
+    /// can give, and entries left as they are skipped.
+    pub fn with_conntrack_changes(
+        args: &UpdateArgs,
+        env: &Environment,
+        extra: ConntrackChanges,
+    ) -> Result<Update, UsageError> {
         let target = Target::from_args(&args.target, false)?;
         let (filter, label_map) = filter(&args.filter)?;
-        let (changes, label_map) = changes(
+        let given = extra != ConntrackChanges::default();
+        let (mut changes, label_map) = changes(
             &args.changes,
             label_map,
             Path::new(crate::labelmap::CONNLABEL_CONF),
+            given,
         )?;
+        if let Some(mark) = extra.mark {
+            changes.mark = Some(mark);
+        }
+        if extra.clear_labels {
+            let add = changes.labels.map_or(0, |labels| labels.add);
+            changes.labels = Some(LabelChange { add, delete: !add });
+        }
         let output = Output::from_args(&args.output, label_map, env)?;
         Ok(Update {
             target,
@@ -669,6 +703,7 @@ impl Update {
             output,
             changes,
             dry_run: args.dry_run,
+            skip_unchanged: true,
         })
     }
 }
@@ -676,11 +711,13 @@ impl Update {
 /// The changes of `ct update`, checked: at least one, a mark value within its mask,
 /// labels the label map names (read from `label_file` unless the filter's `-l` read it
 /// already), no label both added and deleted, only status flags the kernel lets a user
-/// set. Returns the label map for the output too.
+/// set. Returns the label map for the output too. `more` says a change comes from
+/// elsewhere (conntrack's command line), so none here is no error.
 fn changes(
     args: &ChangeArgs,
     label_map: Option<LabelMap>,
     label_file: &Path,
+    more: bool,
 ) -> Result<(Changes, Option<LabelMap>), UsageError> {
     let ChangeArgs {
         set_mark,
@@ -689,7 +726,8 @@ fn changes(
         set_timeout,
         set_status,
     } = args;
-    if set_mark.is_none()
+    if !more
+        && set_mark.is_none()
         && add_label.is_empty()
         && del_label.is_empty()
         && set_timeout.is_none()

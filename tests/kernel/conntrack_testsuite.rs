@@ -681,10 +681,9 @@ fn a_side_that_differs_is_reported() {
 }
 
 /// ct run as `conntrack` against conntrack 1.4.7, line by line and table by table.
-/// Run it with `CT_REQUIRE_KERNEL_TESTS=1 cargo test --test kernel
-/// conntrack_testsuite -- --ignored --nocapture`.
+/// `CT_REQUIRE_KERNEL_TESTS=1 cargo test --test kernel conntrack_testsuite::
+/// -- --nocapture` prints each file's count and differing lines.
 #[test]
-#[ignore = "ct's conntrack mode lands with issue 21 (branch i21-compat)"]
 fn ct_as_conntrack_against_conntrack() {
     require_kernel!();
     let real = real_conntrack();
