@@ -351,32 +351,10 @@ fn filter_args(parsed: &Parsed) -> FilterArgs {
 
 /// The name ct's filter knows a state number by.
 fn state_name(handler: Option<Handler>, state: u8) -> Option<&'static str> {
-    const TCP: &[&str] = &[
-        "NONE",
-        "SYN_SENT",
-        "SYN_RECV",
-        "ESTABLISHED",
-        "FIN_WAIT",
-        "CLOSE_WAIT",
-        "LAST_ACK",
-        "TIME_WAIT",
-        "CLOSE",
-        "SYN_SENT2",
-    ];
-    const SCTP: &[&str] = &[
-        "NONE",
-        "CLOSED",
-        "COOKIE_WAIT",
-        "COOKIE_ECHOED",
-        "ESTABLISHED",
-        "SHUTDOWN_SENT",
-        "SHUTDOWN_RECD",
-        "SHUTDOWN_ACK_SENT",
-    ];
-    const DCCP: &[&str] = &[
-        "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT",
-        "IGNORE", "INVALID",
-    ];
+    use crate::kernel::{DCCP_CONNTRACK_NAMES, SCTP_CONNTRACK_NAMES, TCP_CONNTRACK_NAMES};
+    const TCP: &[&str] = &TCP_CONNTRACK_NAMES;
+    const SCTP: &[&str] = &SCTP_CONNTRACK_NAMES;
+    const DCCP: &[&str] = &DCCP_CONNTRACK_NAMES;
     let names = match handler? {
         Handler::Tcp => TCP,
         Handler::Sctp => SCTP,

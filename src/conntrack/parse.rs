@@ -844,32 +844,10 @@ const OUTPUT_WORDS: &[(&str, u32)] = &[
 
 /// A protocol's `--state` word, compared exactly, as conntrack does.
 fn state(handler: Handler, text: &str) -> Result<u8, Failure> {
-    const TCP: &[&str] = &[
-        "NONE",
-        "SYN_SENT",
-        "SYN_RECV",
-        "ESTABLISHED",
-        "FIN_WAIT",
-        "CLOSE_WAIT",
-        "LAST_ACK",
-        "TIME_WAIT",
-        "CLOSE",
-        "SYN_SENT2",
-    ];
-    const SCTP: &[&str] = &[
-        "NONE",
-        "CLOSED",
-        "COOKIE_WAIT",
-        "COOKIE_ECHOED",
-        "ESTABLISHED",
-        "SHUTDOWN_SENT",
-        "SHUTDOWN_RECD",
-        "SHUTDOWN_ACK_SENT",
-    ];
-    const DCCP: &[&str] = &[
-        "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT",
-        "IGNORE", "INVALID",
-    ];
+    // conntrack 1.4.7's SCTP option knows the first eight, up to SHUTDOWN_ACK_SENT.
+    const TCP: &[&str] = &TCP_CONNTRACK_NAMES;
+    const SCTP: &[&str] = SCTP_CONNTRACK_NAMES.split_at(8).0;
+    const DCCP: &[&str] = &DCCP_CONNTRACK_NAMES;
     let (names, message) = match handler {
         Handler::Tcp if text == "LISTEN" => return Ok(9),
         Handler::Tcp => (TCP, "unknown TCP state"),
