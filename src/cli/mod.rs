@@ -87,8 +87,8 @@ pub enum Command {
     /// which --src-nat and --dst-nat then rewrite in the kernel, as a packet through a
     /// NAT rule would. Nothing goes to stdout; "ct: 1 flow entries have been created."
     /// goes to stderr. An entry with the same tuple that exists already is an error
-    /// (exit 1) unless --exist-ok keeps it as it is ("0 flow entries have been added.",
-    /// exit 0). An incomplete tuple, an unknown label or a bad address exits 2 and sends
+    /// (exit 1) unless --exist-ok keeps it as it is ("0 flow entries have been created
+    /// (one with this tuple exists and was kept).", exit 0). An incomplete tuple, an unknown label or a bad address exits 2 and sends
     /// nothing.
     ///
     /// Example: ct create -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443 --state ESTABLISHED -t 300
@@ -516,7 +516,7 @@ pub struct CreateArgs {
     )]
     pub dst_nat: Option<NatMatch>,
 
-    /// The tracker's state (tcp, sctp), any case; tcp's LISTEN is SYN_SENT2, as with
+    /// The tracker's state (tcp, sctp, dccp), any case; tcp's LISTEN is SYN_SENT2, as with
     /// conntrack. Example: --state ESTABLISHED
     #[arg(long = "state", value_name = "STATE", help_heading = "Entry")]
     pub state: Option<String>,

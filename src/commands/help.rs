@@ -381,14 +381,16 @@ distribution's conntrack), it reads conntrack 1.4.7's command line: the commands
 abbreviations, the options each protocol adds after \-p, the checks of which options
 each command takes, in conntrack's order and with its messages. \-L, \-G, \-D, \-F,
 \-C, \-S and \-E (and the expect, dying and unconfirmed tables) run as ct's list, get,
-delete, flush, count, stats and watch do, printing conntrack's lines and summaries.
+delete, flush, count, stats and watch do, \-I and \-A as ct create, \-U as ct update,
+\-R as ct restore of conntrack's command lines, printing conntrack's lines and summaries.
 .SH "EXIT STATUS"
 .TP
 .B 0
 success; \-L and \-A also when nothing was shown or added
 .TP
 .B 1
-a runtime error, or a \-D, \-G, \-U or \-I that found or changed nothing
+a runtime error, or a \-D, \-G, \-U or \-I that found or changed nothing (not
+within a \-R file, whose lines print no summaries)
 .TP
 .B 2
 a bad command line (a parameter problem): the message is followed by conntrack's

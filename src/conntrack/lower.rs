@@ -251,6 +251,13 @@ fn refuse_unsupported(parsed: &Parsed) -> Result<(), Failure> {
              their tuple",
         ));
     }
+    let values = &parsed.values;
+    if values.orig_vtag.is_some() || values.reply_vtag.is_some() || values.role.is_some() {
+        return Err(Failure::parameter(
+            "ct does not set SCTP's --orig-vtag and --reply-vtag or DCCP's --role; leave \
+             them out (the kernel's trackers learn them from the traffic)",
+        ));
+    }
     Ok(())
 }
 
@@ -408,7 +415,8 @@ fn list(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
         input: no_input(),
         all: own_namespace(),
         target: target(parsed),
-        zero: has(parsed, bit::ZERO),
+        // conntrack takes -z with any table and zeroes only the conntrack table's.
+        zero: has(parsed, bit::ZERO) && table == Table::Conntrack,
     };
     let plan = plan::List::from_args(&args, &Environment::current()).map_err(plan_failure)?;
     Ok(commands::list::run(plan))

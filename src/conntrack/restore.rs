@@ -132,13 +132,18 @@ pub fn parse_file(
 /// then each line run in order, until one fails.
 pub fn run(argv: &[String], labels_path: &Path) -> Result<u8, Failure> {
     let program = argv.first().map_or("conntrack", String::as_str);
-    let name = if argv[2] == "-" {
+    let Some(file) = argv.get(2) else {
+        return Err(Failure::parameter(
+            "-R needs a file to read, or - for standard input",
+        ));
+    };
+    let name = if file == "-" {
         "/dev/stdin"
     } else {
-        argv[2].as_str()
+        file.as_str()
     };
     let mut bytes = Vec::new();
-    let read = if argv[2] == "-" {
+    let read = if file == "-" {
         std::io::stdin().lock().read_to_end(&mut bytes)
     } else {
         std::fs::File::open(name).and_then(|mut file| file.read_to_end(&mut bytes))

@@ -502,8 +502,9 @@ fn create_state(protonum: u8, given: Option<&str>) -> Result<Option<ProtoState>,
             crate::model::entry::protocol_text(protonum)
         ))),
         None => Err(usage(format!(
-            "--state: {} has no tracker states (tcp and sctp have)",
-            crate::model::entry::protocol_text(protonum)
+            "--state: {} has no tracker states ({} have)",
+            crate::model::entry::protocol_text(protonum),
+            crate::model::entry::stateful_protocols_text()
         ))),
     }
 }

@@ -432,6 +432,51 @@ fn refusals_and_failures() {
     // -L -z lists (and zeroes) as conntrack does; -f is the one filter it takes.
     assert_eq!(twins.same(&["-L", "-z"]).lines().count(), 8);
     assert_eq!(twins.same(&["-L", "-z", "-f", "ipv6"]).lines().count(), 2);
+    // SCTP's vtags and DCCP's role are neither matched nor set: refused, not ignored
+    // (an entry made without them would not be the one asked for).
+    for args in [
+        &[
+            "-I",
+            "-p",
+            "sctp",
+            "-s",
+            "1.1.1.9",
+            "-d",
+            "2.2.2.2",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+            "--state",
+            "ESTABLISHED",
+            "-t",
+            "10",
+            "--orig-vtag",
+            "5",
+            "--reply-vtag",
+            "6",
+        ][..],
+        &[
+            "-I", "-p", "dccp", "-s", "1.1.1.9", "-d", "2.2.2.2", "--sport", "1", "--dport", "2",
+            "--state", "OPEN", "-t", "10", "--role", "client",
+        ],
+    ] {
+        let ct = run(&mut twins.ct_cmd(args));
+        assert_eq!(
+            (as_conntrack(&ct.stderr), ct.status.code()),
+            (
+                format!(
+                    "{BANNER}ct does not set SCTP's --orig-vtag and --reply-vtag or DCCP's \
+                     --role; leave them out (the kernel's trackers learn them from the \
+                     traffic)\nTry `conntrack -h' or 'conntrack --help' for more information.\n"
+                ),
+                Some(2)
+            ),
+            "{args:?}"
+        );
+        assert!(ct.stdout.is_empty());
+    }
+    assert_eq!(twins.same(&["-C"]), "8\n");
 }
 
 /// The words of conntrack's banner, to read ct's stderr against.
@@ -809,6 +854,6 @@ fn manual_page_lists_each_difference_of_the_mode() {
         );
         items += 1;
     }
-    assert_eq!(items, 12);
+    assert_eq!(items, 13);
     assert!(page.contains("with Bad parameter `http' for \\-\\-sport: ...;"));
 }
