@@ -28,7 +28,6 @@ use anyhow::Result;
 use super::delete::NothingMatched;
 use super::{Report, Stderr, connect, load_labels, prefix, stdout};
 use crate::decode::DecodeError;
-use crate::decode::entry::decode_entry;
 use crate::filter::Filter;
 use crate::model::entry::{L4, Tuple, protocol_text};
 use crate::model::table::Table;
@@ -272,12 +271,12 @@ fn absorb<W: Write>(
     };
     for (answer, tuple) in answers.into_iter().zip(&pending.tuples) {
         match answer {
-            Update::Updated { family, attributes } => {
+            Update::Updated(updated_entry) => {
                 updated.count += 1;
                 if !out.is_open() {
                     continue;
                 }
-                let printed = match decode_entry(family, &attributes) {
+                let printed = match updated_entry.entry() {
                     Ok(entry) => printer
                         .print(out, Record::Entry(&entry), &Frame::NONE)
                         .map_err(anyhow::Error::from),

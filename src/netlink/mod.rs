@@ -27,7 +27,7 @@ use crate::kernel::*;
 pub use message::{Batch, DumpStats, KernelError, Message, kernel_errno, walk_datagram};
 pub use ops::{
     DeleteBatch, Deletion, Dumped, DumpedExpectation, Event, HeldExpectation, Subscription,
-    TupleLookup, Update, UpdateBatch, create_request,
+    TupleLookup, Update, UpdateBatch, UpdatedEntry, create_request,
 };
 pub use request::Request;
 

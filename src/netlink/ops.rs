@@ -282,8 +282,8 @@ impl DeleteBatch {
 /// What the kernel did with one update of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
-    /// Updated; the entry as the kernel has it now, its attributes as the get sent them.
-    Updated { family: u8, attributes: Vec<u8> },
+    /// Updated; the entry as the kernel has it now ([`UpdatedEntry::entry`]).
+    Updated(UpdatedEntry),
     /// ENOENT: the entry had gone already (timed out, or deleted meanwhile).
     AlreadyGone,
     /// The kernel took the update, but the entry that was read is no longer there under
@@ -292,6 +292,20 @@ pub enum Update {
     Replaced,
     /// Any other errno: the kernel refused the update of this entry.
     Refused(i32),
+}
+
+/// An updated entry as the kernel sent it back, kept until it is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdatedEntry {
+    family: u8,
+    attributes: Vec<u8>,
+}
+
+impl UpdatedEntry {
+    /// The entry, decoded from what the kernel sent.
+    pub fn entry(&self) -> Result<Entry<'_>, DecodeError> {
+        decode_entry(self.family, &self.attributes)
+    }
 }
 
 impl Update {
@@ -564,10 +578,10 @@ impl Conntrack {
                     Reply::Message(message)
                         if message.is(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW) =>
                     {
-                        answers[entry] = Update::Updated {
+                        answers[entry] = Update::Updated(UpdatedEntry {
                             family: message.family,
                             attributes: message.attributes.to_vec(),
-                        };
+                        });
                         Ok(())
                     }
                     Reply::Message(_) | Reply::Ack(0) => Ok(()),
