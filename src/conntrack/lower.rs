@@ -161,6 +161,25 @@ fn update(parsed: &Parsed, source: Source) -> Result<anyhow::Result<()>, Failure
              status (conntrack sends the state; leave it out)",
         ));
     }
+    let changes_nothing = v.mark.is_none()
+        && v.status.is_none()
+        && v.timeout.is_none()
+        && v.label_add.is_empty()
+        && v.label_del.is_none();
+    if changes_nothing {
+        // conntrack sends each entry back as it is, finds it unchanged and counts none;
+        // ct sends nothing and says the same (no summary within a -R file).
+        if source == Source::File {
+            return Ok(Ok(()));
+        }
+        use std::io::Write;
+        let _ = writeln!(
+            commands::Stderr,
+            "{}0 flow entries have been updated.",
+            commands::prefix()
+        );
+        return Ok(Err(NothingMatched.into()));
+    }
     let mut filter = filter_args(parsed);
     filter.mark = None;
     filter.status = Vec::new();

@@ -658,6 +658,8 @@ fn update_mark_labels_timeout_and_status() {
         one(&["-m", "0x1/0x0"]),
         one(&["-m", "42"]),
         one(&["-m", "42"]),
+        // No change at all: nothing updated, exit 1.
+        one(&[]),
         // Labels added, deleted, all cleared.
         one(&["--label-add", "one"]),
         one(&["--label-add", "two"]),
