@@ -89,7 +89,9 @@ pub enum Command {
     /// goes to stderr. An entry with the same tuple that exists already is an error
     /// (exit 1) unless --exist-ok keeps it as it is ("0 flow entries have been added.",
     /// exit 0). An incomplete tuple, an unknown label or a bad address exits 2 and sends
-    /// nothing.
+    /// nothing. `ct create expect` (as `conntrack -I expect`) creates an expectation on
+    /// the master the tuple names, which must exist and have a helper (--helper): the
+    /// expected tuple in --tuple-src, --tuple-dst and their ports, its mask in --mask-*.
     ///
     /// Example: ct create -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443 --state ESTABLISHED -t 300
     #[command(visible_alias = "I")]
