@@ -10,7 +10,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::filter::MarkMatch;
-use crate::filter::values::{self, NatMatch, StatusMatch};
+use crate::filter::values::{self, AddrMatch, NatMatch, StatusMatch};
 use crate::model::group::{KeyField, SortBy};
 use crate::model::table::Table;
 
@@ -88,8 +88,11 @@ pub enum Command {
     /// NAT rule would. Nothing goes to stdout; "ct: 1 flow entries have been created."
     /// goes to stderr. An entry with the same tuple that exists already is an error
     /// (exit 1) unless --exist-ok keeps it as it is ("0 flow entries have been created
-    /// (one with this tuple exists and was kept).", exit 0). An incomplete tuple, an unknown label or a bad address exits 2 and sends
-    /// nothing.
+    /// (one with this tuple exists and was kept).", exit 0). An incomplete tuple, an
+    /// unknown label or a bad address exits 2 and sends nothing. `ct create expect` (as
+    /// `conntrack -I expect`) creates an expectation on the master the tuple names, which
+    /// must exist and have a helper (--helper): the expected tuple in --tuple-src,
+    /// --tuple-dst and their ports, its mask in --mask-*.
     ///
     /// Example: ct create -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443 --state ESTABLISHED -t 300
     #[command(visible_alias = "I")]
@@ -470,8 +473,20 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct CreateArgs {
+    /// Which table: conntrack (an entry, the default) or expect (an expectation, on a
+    /// master given by the tuple, which must exist and have a helper).
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
+
     #[command(flatten, next_help_heading = "Tuple")]
     pub tuple: TupleArgs,
+
+    #[command(flatten, next_help_heading = "Expectation")]
+    pub expect: ExpectArgs,
 
     /// Seconds the entry lives (required, as with conntrack -I). Example: -t 300
     #[arg(short = 't', long = "timeout", value_name = "SECONDS", required = true,
@@ -521,6 +536,12 @@ pub struct CreateArgs {
     #[arg(long = "state", value_name = "STATE", help_heading = "Entry")]
     pub state: Option<String>,
 
+    /// The conntrack helper to attach (ftp, tftp, sip...: the kernel's names, whose
+    /// module must be loaded), which lets expectations be created on the entry. conntrack
+    /// -I cannot set it. Example: --helper ftp
+    #[arg(long = "helper", value_name = "NAME", help_heading = "Entry")]
+    pub helper: Option<String>,
+
     /// An entry with the same tuple that exists already is kept as it is, and that is no
     /// error (conntrack -A).
     #[arg(long = "exist-ok", help_heading = "Entry")]
@@ -528,6 +549,43 @@ pub struct CreateArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `ct create expect`: the expected tuple and its mask, named as conntrack -I expect
+/// names them. The master is the tuple of -s, -d, -p and its ports.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExpectArgs {
+    /// The expected connection's source address. Example: --tuple-src 10.0.0.2
+    #[arg(long = "tuple-src", value_name = "ADDR")]
+    pub tuple_src: Option<AddrMatch>,
+
+    /// The expected connection's destination address. Example: --tuple-dst 10.0.0.1
+    #[arg(long = "tuple-dst", value_name = "ADDR")]
+    pub tuple_dst: Option<AddrMatch>,
+
+    /// The expected connection's source port (0 with --mask-port-src 0: any).
+    #[arg(long = "tuple-port-src", value_name = "PORT", value_parser = values::parse_port)]
+    pub tuple_port_src: Option<u16>,
+
+    /// The expected connection's destination port. Example: --tuple-port-dst 50001
+    #[arg(long = "tuple-port-dst", value_name = "PORT", value_parser = values::parse_port)]
+    pub tuple_port_dst: Option<u16>,
+
+    /// Which bits of the expected source address must match. Example: --mask-src 255.255.255.255
+    #[arg(long = "mask-src", value_name = "MASK")]
+    pub mask_src: Option<std::net::IpAddr>,
+
+    /// The mask of the expected destination address (the kernel keeps the whole address).
+    #[arg(long = "mask-dst", value_name = "MASK")]
+    pub mask_dst: Option<std::net::IpAddr>,
+
+    /// Which bits of the expected source port must match: 0 for any, 65535 for exactly.
+    #[arg(long = "mask-port-src", value_name = "MASK", value_parser = values::parse_port)]
+    pub mask_port_src: Option<u16>,
+
+    /// The mask of the expected destination port (the kernel keeps the whole port).
+    #[arg(long = "mask-port-dst", value_name = "MASK", value_parser = values::parse_port)]
+    pub mask_port_dst: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, anyhow};
 use super::{Stderr, connect, prefix};
 use crate::input::UnreadableDump;
 use crate::model::create::{Creation, Existing, NewEntry};
+use crate::model::expect::NewExpectation;
 use crate::netlink::{Conntrack, DeleteBatch, Deletion};
 use crate::output::excerpt;
 use crate::output::save::read::parse_saved;
@@ -25,6 +26,31 @@ pub fn run(plan: plan::Create) -> Result<()> {
     };
     let _ = writeln!(Stderr, "{}{summary}", prefix());
     Ok(())
+}
+
+/// `ct create expect`: one expectation, "ct: 1 expectations have been created." on
+/// stderr; the kernel's refusal is an error in its words (exit 1).
+pub fn run_expect(plan: plan::CreateExpect) -> Result<()> {
+    match answer_expect(&plan)? {
+        Creation::Created => {
+            let _ = writeln!(Stderr, "{}1 expectations have been created.", prefix());
+            Ok(())
+        }
+        Creation::Existed => Err(anyhow!(
+            "cannot create the expectation: {}",
+            NewExpectation::refusal(libc::EEXIST)
+        )),
+        Creation::Refused(errno) => Err(anyhow!(
+            "cannot create the expectation: {}",
+            NewExpectation::refusal(errno)
+        )),
+    }
+}
+
+/// The plan's expectation sent to the kernel, and its answer as it is (conntrack's -I
+/// expect words a refusal its own way).
+pub fn answer_expect(plan: &plan::CreateExpect) -> Result<Creation> {
+    connect(&plan.target)?.create_expectation(&plan.expectation)
 }
 
 /// The plan's entry sent to the kernel, and its answer as it is: an existing entry or

@@ -25,6 +25,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::input::SavedDump;
 use crate::labelmap::LabelMap;
+use crate::model::table::Table;
 use crate::netlink::Conntrack;
 use crate::netlink::netns::{Namespace, Place, Scope};
 use crate::plan::{self, Environment, LabelSource, Target};
@@ -54,6 +55,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Count(args) => count::run(plan::Count::from_args(&args)?),
         Command::Stats(args) => stats::run(plan::Stats::from_args(&args)?),
         Command::Get(args) => get::run(plan::Get::from_args(&args, &env)?),
+        Command::Create(args) if args.table == Table::Expect => {
+            create::run_expect(plan::CreateExpect::from_args(&args)?)
+        }
         Command::Create(args) => create::run(plan::Create::from_args(&args)?),
         Command::Restore(args) => create::restore(plan::Restore::from_args(&args)?),
         Command::Delete(args) => delete::run(plan::Delete::from_args(&args, &env)?),

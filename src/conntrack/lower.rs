@@ -8,11 +8,12 @@ use super::options::{Command, Handler, bit};
 use super::parse::{Parsed, events, output};
 use crate::cli::{
     AllNetnsArgs, ChangeArgs, CountArgs, CreateArgs, DeleteArgs, DeleteModeArgs, EventArg,
-    FamilyArg, FilterArgs, FlushArgs, GetArgs, InputArgs, ListArgs, OutputArgs, OutputOption,
-    StatsArgs, TargetArgs, TupleArgs, UpdateArgs, WatchArgs,
+    ExpectArgs, FamilyArg, FilterArgs, FlushArgs, GetArgs, InputArgs, ListArgs, OutputArgs,
+    OutputOption, StatsArgs, TargetArgs, TupleArgs, UpdateArgs, WatchArgs,
 };
 use crate::commands::{self, delete::NothingMatched};
 use crate::filter::AddrMatch;
+use crate::model::create::Creation;
 use crate::model::entry::Family;
 use crate::model::update::MarkChange;
 use crate::plan::{self, ConntrackChanges, Environment, UsageError};
@@ -38,12 +39,7 @@ pub fn run_from(parsed: &Parsed, source: Source) -> Result<u8, Failure> {
     let ran = match command {
         Command::Create | Command::Add => return create(parsed, command, source),
         Command::Update => update(parsed, source)?,
-        Command::ExpCreate => {
-            return Err(Failure::other(
-                "ct cannot create an expectation (-I expect): the kernel makes them from a \
-                 helper's traffic",
-            ));
-        }
+        Command::ExpCreate => return create_expect(parsed),
         Command::Delete | Command::ExpDelete if source == Source::File => {
             return Ok(outcome_in_file(delete(parsed, true)?));
         }
@@ -81,6 +77,7 @@ fn operation_failed(command: Command, errno: i32) -> Failure {
         libc::EEXIST if command == Command::Create => {
             "Such conntrack exists, try -U to update".to_string()
         }
+        libc::ENOENT if command == Command::ExpCreate => "master conntrack not found".to_string(),
         libc::ENOENT if creating || matches!(command, Command::Get | Command::Delete) => {
             "such conntrack doesn't exist".to_string()
         }
@@ -106,11 +103,13 @@ fn strerror(errno: i32) -> String {
 /// `-I` and `-A`: the entry of conntrack's options, created through ct create's plan.
 /// -I fails on an existing entry; -A keeps it and counts nothing.
 fn create(parsed: &Parsed, command: Command, source: Source) -> Result<u8, Failure> {
-    use crate::model::create::Creation;
     refuse_unsupported(parsed)?;
     let v = &parsed.values;
     let args = CreateArgs {
+        table: Table::Conntrack,
         tuple: tuple_args(parsed),
+        expect: ExpectArgs::default(),
+        helper: None,
         timeout: v.timeout.unwrap_or(0),
         status: v.status.into_iter().collect(),
         mark: v.mark.map(|mark| mark.value),
@@ -145,6 +144,49 @@ fn create(parsed: &Parsed, command: Command, source: Source) -> Result<u8, Failu
             super::BANNER
         );
     }
+    Ok(0)
+}
+
+/// `-I expect`: the expectation of conntrack's options (the master is the -s/-d tuple),
+/// created through ct create expect's plan, with conntrack's words for the kernel's
+/// refusal.
+fn create_expect(parsed: &Parsed) -> Result<u8, Failure> {
+    refuse_unsupported(parsed)?;
+    let v = &parsed.values;
+    let args = CreateArgs {
+        table: Table::Expect,
+        tuple: tuple_args(parsed),
+        expect: ExpectArgs {
+            tuple_src: v.tuple_src,
+            tuple_dst: v.tuple_dst,
+            tuple_port_src: v.tuple_sport,
+            tuple_port_dst: v.tuple_dport,
+            mask_src: v.mask_src.filter(|_| has(parsed, bit::MASK_SRC)),
+            mask_dst: v.mask_dst.filter(|_| has(parsed, bit::MASK_DST)),
+            mask_port_src: v.mask_sport,
+            mask_port_dst: v.mask_dport,
+        },
+        helper: None,
+        timeout: v.timeout.unwrap_or(0),
+        status: Vec::new(),
+        mark: None,
+        label: Vec::new(),
+        src_nat: None,
+        dst_nat: None,
+        state: None,
+        exist_ok: false,
+        target: target(parsed),
+    };
+    let plan = plan::CreateExpect::from_args(&args).map_err(plan_failure)?;
+    match commands::create::answer_expect(&plan) {
+        Ok(Creation::Created) => {}
+        Ok(Creation::Existed) => return Err(operation_failed(Command::ExpCreate, libc::EEXIST)),
+        Ok(Creation::Refused(errno)) => {
+            return Err(operation_failed(Command::ExpCreate, errno));
+        }
+        Err(err) => return Err(Failure::other(format!("{err:#}"))),
+    }
+    // conntrack prints nothing for a created expectation.
     Ok(0)
 }
 

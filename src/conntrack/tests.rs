@@ -567,12 +567,17 @@ fn typed_values_of_the_commands_that_change_entries() {
     assert_eq!(p.command, Some(Command::ExpCreate));
     assert_eq!(p.values.tuple_dport, Some(5));
     assert_eq!(p.values.mask_dport, Some(65535));
-    // Refused before any socket opens.
+    // An expected tuple of a prefix is refused by the plan, before any socket opens.
+    let p = parsed(
+        "-I expect -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 1 --dport 2 --tuple-src 3.3.3.0/24 \
+         --tuple-dst 4.4.4.4 --mask-src 255.255.255.255 --mask-dst 255.255.255.255 \
+         --tuple-port-src 0 --tuple-port-dst 5 --mask-port-src 0 --mask-port-dst 65535 -t 10",
+    );
     assert_eq!(
         super::lower::run(&p),
-        Err(Failure::other(
-            "ct cannot create an expectation (-I expect): the kernel makes them from a \
-             helper's traffic"
+        Err(Failure::parameter(
+            "create expect needs an address for --tuple-src, not a prefix \
+             (3.3.3.0/255.255.255.0)"
         ))
     );
 }

@@ -34,6 +34,40 @@ pub struct NewEntry {
     /// The tracker's state (CTA_PROTOINFO); TCP gets the flags conntrack -I sets too
     /// ([`NewEntry::tcp_flags`]).
     pub state: Option<ProtoState>,
+    /// The conntrack helper to attach (CTA_HELP), e.g. `ftp`: what lets an expectation
+    /// be created on the entry. conntrack -I cannot set it.
+    pub helper: Option<HelperName>,
+}
+
+/// A conntrack helper's name as the kernel keeps it (NF_CT_HELPER_NAME_LEN, 16 bytes
+/// with the closing NUL): at most 15 bytes, none of them NUL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelperName {
+    bytes: [u8; 15],
+    len: u8,
+}
+
+impl HelperName {
+    /// The name, or why the kernel could not know a helper by it.
+    pub fn new(name: &str) -> Result<HelperName, String> {
+        let raw = name.as_bytes();
+        if raw.is_empty() || raw.len() > 15 || raw.contains(&0) {
+            return Err(format!(
+                "'{name}' is no helper name: a helper's name (ftp, tftp, sip...) has 1 to \
+                 15 bytes"
+            ));
+        }
+        let mut bytes = [0; 15];
+        bytes[..raw.len()].copy_from_slice(raw);
+        Ok(HelperName {
+            bytes,
+            len: raw.len() as u8,
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 /// Where NAT maps one side of a connection: an address, and a port where given.
@@ -110,7 +144,8 @@ impl Creation {
             libc::ETIME => format!("the entry expired as it was made ({os})"),
             libc::EOPNOTSUPP => format!(
                 "the kernel does not support this entry ({os}): its family or protocol, \
-                 or NAT without nf_nat"
+                 NAT without nf_nat, or a --helper of no loaded helper module (of this \
+                 name, family and protocol)"
             ),
             libc::EBUSY => {
                 format!("the kernel refused a status flag it does not let a user set ({os})")
@@ -140,6 +175,7 @@ impl NewEntry {
             source_nat: None,
             destination_nat: None,
             state: None,
+            helper: None,
         }
     }
 
@@ -204,6 +240,7 @@ impl NewEntry {
             source_nat,
             destination_nat,
             state: entry.state,
+            helper: None,
         }
     }
 

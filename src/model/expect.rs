@@ -42,6 +42,59 @@ pub struct ExpectNat {
     pub tuple: Tuple,
 }
 
+/// An expectation to create (conntrack -I expect): the kernel attaches it to its master,
+/// an entry which must exist and have a helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewExpectation {
+    pub family: Family,
+    /// The master entry's original tuple (CTA_EXPECT_MASTER).
+    pub master: Tuple,
+    /// The connection expected (CTA_EXPECT_TUPLE).
+    pub expected: Tuple,
+    /// Which bits of `expected` must match (CTA_EXPECT_MASK); the kernel keeps only the
+    /// source address and port of it.
+    pub mask: Tuple,
+    /// Seconds it lives (CTA_EXPECT_TIMEOUT).
+    pub timeout: u32,
+    /// The zone the master is looked up in (CTA_EXPECT_ZONE).
+    pub zone: Option<u16>,
+}
+
+impl NewExpectation {
+    /// Why the kernel would not create the expectation, in words for people (`errno`
+    /// as it answered).
+    pub fn refusal(errno: i32) -> String {
+        let os = std::io::Error::from_raw_os_error(errno);
+        match errno {
+            libc::ENOENT => format!(
+                "no entry has the master tuple (-s, -d, -p and its ports) ({os}); create \
+                 the master first, or give the tuple of an existing one"
+            ),
+            libc::EOPNOTSUPP => format!(
+                "the master entry has no helper ({os}); the kernel attaches expectations \
+                 only to an entry with one: create the master with --helper (ct create \
+                 --helper ftp ...), or let a helper's traffic make it"
+            ),
+            libc::EEXIST => {
+                format!("an expectation of this expected tuple exists already ({os})")
+            }
+            libc::EINVAL => format!(
+                "the kernel refused the expectation as invalid ({os}); the expected tuple \
+                 and the mask must be of the master's family and protocol"
+            ),
+            libc::EPERM | libc::EACCES => format!(
+                "permission denied changing the expectation table ({os}); run as root or \
+                 with CAP_NET_ADMIN"
+            ),
+            libc::EMFILE | libc::ENOMEM | libc::ENOSPC => format!(
+                "the kernel had no room for the expectation ({os}): the master's helper \
+                 allows only so many, and nf_conntrack_expect_max caps the table"
+            ),
+            _ => format!("the kernel refused the expectation: {os}"),
+        }
+    }
+}
+
 impl Expectation<'_> {
     /// The names of the NF_CT_EXPECT_* flags set, in conntrack's order.
     pub fn flag_names(&self) -> impl Iterator<Item = &'static str> {

@@ -12,6 +12,7 @@ use netlink_packet_netfilter::conntrack::{
 use crate::kernel::*;
 use crate::model::create::{NatTarget, NewEntry};
 use crate::model::entry::{L4, ProtoState, Tuple};
+use crate::model::expect::NewExpectation;
 
 /// CTA_TUPLE_ORIG or CTA_TUPLE_REPLY (`kind`) holding every field of `tuple`, and
 /// CTA_TUPLE_ZONE when `zone` is given.
@@ -95,6 +96,24 @@ pub fn new_entry(entry: &NewEntry) -> Vec<DefaultNla> {
             .labels
             .map(|labels| DefaultNla::new(CTA_LABELS, labels.labels().0.to_vec())),
     );
+    attributes.extend(entry.helper.map(|helper| {
+        let mut name = helper.as_bytes().to_vec();
+        name.push(0);
+        nest(CTA_HELP, &[DefaultNla::new(CTA_HELP_NAME, name)])
+    }));
+    attributes
+}
+
+/// The attributes of an expectation to create: its master's original tuple, the
+/// expected tuple, the mask, the timeout, and the zone the master is looked up in.
+pub fn new_expectation(expectation: &NewExpectation) -> Vec<DefaultNla> {
+    let mut attributes = vec![
+        nested_as(CTA_EXPECT_MASTER, &expectation.master),
+        nested_as(CTA_EXPECT_TUPLE, &expectation.expected),
+        nested_as(CTA_EXPECT_MASK, &expectation.mask),
+        be32(CTA_EXPECT_TIMEOUT, expectation.timeout),
+    ];
+    attributes.extend(expectation.zone.map(|zone| be16(CTA_EXPECT_ZONE, zone)));
     attributes
 }
 
@@ -183,10 +202,15 @@ pub fn copy_raw(attributes: &[u8], kinds: &[u16], out: &mut Vec<u8>) {
 
 /// An expectation's tuple (CTA_EXPECT_TUPLE), laid out as a conntrack tuple.
 pub fn expect_tuple(tuple_of: &Tuple) -> DefaultNla {
+    nested_as(CTA_EXPECT_TUPLE, tuple_of)
+}
+
+/// `tuple_of` as the nested attribute `kind` (one of CTA_EXPECT_MASTER, _TUPLE, _MASK).
+fn nested_as(kind: u16, tuple_of: &Tuple) -> DefaultNla {
     let as_original = untyped_tuple(tuple_of);
     let mut value = vec![0; as_original.value_len()];
     as_original.emit_value(&mut value);
-    DefaultNla::new(CTA_EXPECT_TUPLE | NLA_F_NESTED, value)
+    DefaultNla::new(kind | NLA_F_NESTED, value)
 }
 
 fn untyped_tuple(tuple_of: &Tuple) -> DefaultNla {

@@ -21,7 +21,7 @@ use crate::kernel::*;
 use crate::model::create::{Creation, Existing, NewEntry};
 use crate::model::entry::{Entry, Tuple};
 use crate::model::event::{EventKind, EventSet};
-use crate::model::expect::Expectation;
+use crate::model::expect::{Expectation, NewExpectation};
 use crate::model::stats::{CpuStats, GlobalStats};
 use crate::model::table::Table;
 use crate::model::update::Changes;
@@ -697,6 +697,28 @@ impl Conntrack {
             other => other?,
         };
         Ok(u32::try_from(counted).unwrap_or(u32::MAX))
+    }
+
+    /// Creates one expectation (IPCTNL_MSG_EXP_NEW with NLM_F_CREATE and NLM_F_EXCL, as
+    /// conntrack -I expect sends it) and says what the kernel answered: an existing one
+    /// is [`Creation::Existed`], a refusal [`Creation::Refused`] with its errno.
+    pub fn create_expectation(&mut self, expectation: &NewExpectation) -> Result<Creation> {
+        let request = Request {
+            subsystem: NFNL_SUBSYS_CTNETLINK_EXP,
+            message_type: IPCTNL_MSG_EXP_NEW,
+            flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            family: expectation.family.raw(),
+            version: NFNETLINK_V0,
+            attributes: super::attributes::new_expectation(expectation),
+            operation: "the creation of an expectation",
+        };
+        match self.request(&request, |_| Ok(())) {
+            Ok(_) => Ok(Creation::Created),
+            Err(err) => match kernel_errno(&err) {
+                Some(errno) => Ok(Creation::of_errno(errno)),
+                None => Err(err),
+            },
+        }
     }
 
     /// Deletes one expectation (by its family, tuple and id); false when it was already

@@ -28,9 +28,10 @@ use crate::cli::{
 use crate::filter::Filter;
 use crate::filter::flush::{Flush as FlushRequest, KernelRelease, Zeroing};
 use crate::labelmap::LabelMap;
-use crate::model::create::{Existing, NatTarget, NewEntry};
+use crate::model::create::{Existing, HelperName, NatTarget, NewEntry};
 use crate::model::entry::{Family, L4, LabelBits, ProtoState, Tuple};
 use crate::model::event::EventSet;
+use crate::model::expect::NewExpectation;
 use crate::model::group::KeyField;
 use crate::model::table::Table;
 use crate::model::update::{Changes, LabelChange, MarkChange, SETTABLE_STATUS};
@@ -348,6 +349,11 @@ impl Create {
         label_file: &std::path::Path,
     ) -> Result<Create, UsageError> {
         let target = Target::from_args(&args.target, false)?;
+        if let Some(flag) = expect_flags_given(&args.expect).first() {
+            return Err(usage(format!(
+                "{flag} is for an expectation: ct create expect ... {flag} ..."
+            )));
+        }
         // The direction given is the tuple; the other one's fields come after.
         let mut given = args.tuple.clone();
         let original_given = given.src.is_some() || given.dst.is_some();
@@ -391,6 +397,12 @@ impl Create {
             }
             entry.labels = Some(labels);
         }
+        entry.helper = args
+            .helper
+            .as_deref()
+            .map(HelperName::new)
+            .transpose()
+            .map_err(usage)?;
         let existing = if args.exist_ok {
             Existing::Keep
         } else {
@@ -400,6 +412,172 @@ impl Create {
             target,
             entry,
             existing,
+        })
+    }
+}
+
+/// The expectation flags given, by name.
+fn expect_flags_given(args: &crate::cli::ExpectArgs) -> Vec<&'static str> {
+    let crate::cli::ExpectArgs {
+        tuple_src,
+        tuple_dst,
+        tuple_port_src,
+        tuple_port_dst,
+        mask_src,
+        mask_dst,
+        mask_port_src,
+        mask_port_dst,
+    } = args;
+    [
+        (tuple_src.is_some(), "--tuple-src"),
+        (tuple_dst.is_some(), "--tuple-dst"),
+        (tuple_port_src.is_some(), "--tuple-port-src"),
+        (tuple_port_dst.is_some(), "--tuple-port-dst"),
+        (mask_src.is_some(), "--mask-src"),
+        (mask_dst.is_some(), "--mask-dst"),
+        (mask_port_src.is_some(), "--mask-port-src"),
+        (mask_port_dst.is_some(), "--mask-port-dst"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
+}
+
+/// `ct create expect`: the expectation, whole.
+#[derive(Debug)]
+pub struct CreateExpect {
+    pub target: Target,
+    pub expectation: NewExpectation,
+}
+
+impl CreateExpect {
+    pub fn from_args(args: &CreateArgs) -> Result<CreateExpect, UsageError> {
+        let target = Target::from_args(&args.target, false)?;
+        let tuple = &args.tuple;
+        let entry_only = [
+            (!args.status.is_empty(), "-u/--status"),
+            (args.mark.is_some(), "-m/--mark"),
+            (!args.label.is_empty(), "-l/--label"),
+            (args.src_nat.is_some(), "-n/--src-nat"),
+            (args.dst_nat.is_some(), "-g/--dst-nat"),
+            (args.state.is_some(), "--state"),
+            (args.helper.is_some(), "--helper"),
+            (args.exist_ok, "--exist-ok"),
+            (tuple.reply_src.is_some(), "-r/--reply-src"),
+            (tuple.reply_dst.is_some(), "-q/--reply-dst"),
+            (tuple.reply_port_src.is_some(), "--reply-port-src"),
+            (tuple.reply_port_dst.is_some(), "--reply-port-dst"),
+            (tuple.orig_zone.is_some(), "--orig-zone"),
+            (tuple.reply_zone.is_some(), "--reply-zone"),
+        ];
+        if let Some((_, flag)) = entry_only.iter().find(|(given, _)| *given) {
+            return Err(usage(format!(
+                "{flag} does not fit an expectation: ct create expect takes the master's \
+                 original tuple (-s, -d, -p and its ports, -w), the expected tuple \
+                 (--tuple-*), its mask (--mask-*) and -t"
+            )));
+        }
+        if tuple.src.is_none() && tuple.dst.is_none() {
+            return Err(usage(
+                "create expect needs the master's original tuple: -s/--src and -d/--dst, \
+                 -p/--proto and its ports",
+            ));
+        }
+        let master = whole_tuple("create expect", tuple)?;
+        let family = master.family;
+        let master = master.tuple;
+        let address = |given: Option<crate::filter::AddrMatch>, flag: &str| match given {
+            None => Err(usage(format!("create expect needs {flag}"))),
+            Some(a) if !a.is_exact() => Err(usage(format!(
+                "create expect needs an address for {flag}, not a prefix ({}/{})",
+                a.addr, a.mask
+            ))),
+            Some(a) => Ok(a.addr),
+        };
+        let of_family = |address: std::net::IpAddr, flag: &str| {
+            if Family::of(address) == family {
+                Ok(Some(address))
+            } else {
+                Err(usage(format!(
+                    "{flag} {address} is not of the master's family ({})",
+                    family.name()
+                )))
+            }
+        };
+        let e = &args.expect;
+        let expected_src = of_family(address(e.tuple_src, "--tuple-src")?, "--tuple-src")?;
+        let expected_dst = of_family(address(e.tuple_dst, "--tuple-dst")?, "--tuple-dst")?;
+        let mask_src = e
+            .mask_src
+            .ok_or_else(|| usage("create expect needs --mask-src"))?;
+        let mask_dst = e
+            .mask_dst
+            .ok_or_else(|| usage("create expect needs --mask-dst"))?;
+        let (mask_src, mask_dst) = (
+            of_family(mask_src, "--mask-src")?,
+            of_family(mask_dst, "--mask-dst")?,
+        );
+        let port = |given: Option<u16>, flag: &str| {
+            given.ok_or_else(|| usage(format!("create expect on a master with ports needs {flag}")))
+        };
+        let (expected_l4, mask_l4) = match master.l4 {
+            L4::Ports { .. } => (
+                L4::Ports {
+                    sport: port(e.tuple_port_src, "--tuple-port-src")?,
+                    dport: port(e.tuple_port_dst, "--tuple-port-dst")?,
+                },
+                L4::Ports {
+                    sport: port(e.mask_port_src, "--mask-port-src")?,
+                    dport: port(e.mask_port_dst, "--mask-port-dst")?,
+                },
+            ),
+            L4::None => {
+                let ports = [
+                    (e.tuple_port_src, "--tuple-port-src"),
+                    (e.tuple_port_dst, "--tuple-port-dst"),
+                    (e.mask_port_src, "--mask-port-src"),
+                    (e.mask_port_dst, "--mask-port-dst"),
+                ];
+                if let Some((_, flag)) = ports.iter().find(|(given, _)| given.is_some()) {
+                    return Err(usage(format!(
+                        "{flag} does not fit protocol {}, which has no ports",
+                        master.protonum
+                    )));
+                }
+                (L4::None, L4::None)
+            }
+            L4::Icmp { .. } | L4::Gre { .. } => {
+                return Err(usage(
+                    "ct create expect takes a master with ports (tcp, udp, udplite, sctp, \
+                     dccp) or of a protocol without any; an icmp or gre one it cannot \
+                     give an expected tuple",
+                ));
+            }
+        };
+        let expected = Tuple {
+            src: expected_src,
+            dst: expected_dst,
+            protonum: master.protonum,
+            l4: expected_l4,
+            zone: None,
+        };
+        let mask = Tuple {
+            src: mask_src,
+            dst: mask_dst,
+            protonum: master.protonum,
+            l4: mask_l4,
+            zone: None,
+        };
+        Ok(CreateExpect {
+            target,
+            expectation: NewExpectation {
+                family,
+                master,
+                expected,
+                mask,
+                timeout: args.timeout,
+                zone: tuple.zone,
+            },
         })
     }
 }

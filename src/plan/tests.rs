@@ -468,3 +468,49 @@ fn create_takes_conntracks_listen_and_refuses_what_it_cannot_send() {
         assert_eq!(create(&args).unwrap_err().0, message, "{args}");
     }
 }
+
+#[test]
+fn create_expect_builds_master_expected_tuple_and_mask() {
+    let argv = "ct create expect -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 69 \
+                --tuple-src 10.0.0.2 --tuple-dst 10.0.0.1 --tuple-port-src 0 \
+                --tuple-port-dst 5000 --mask-src 255.255.255.255 --mask-dst 255.255.255.0 \
+                --mask-port-src 0 --mask-port-dst 65535 -t 30 -w 4";
+    let Command::Create(args) = Cli::try_parse_from(argv.split_whitespace())
+        .unwrap()
+        .command
+    else {
+        panic!("not a create command");
+    };
+    assert_eq!(args.table, Table::Expect);
+    let plan = CreateExpect::from_args(&args).unwrap();
+    let tuple = |src: &str, dst: &str, sport: u16, dport: u16| Tuple {
+        src: Some(src.parse().unwrap()),
+        dst: Some(dst.parse().unwrap()),
+        protonum: 17,
+        l4: L4::Ports { sport, dport },
+        zone: None,
+    };
+    assert_eq!(
+        plan.expectation,
+        NewExpectation {
+            family: Family::Ipv4,
+            master: tuple("10.0.0.1", "10.0.0.2", 1000, 69),
+            expected: tuple("10.0.0.2", "10.0.0.1", 0, 5000),
+            mask: tuple("255.255.255.255", "255.255.255.0", 0, 65535),
+            timeout: 30,
+            zone: Some(4),
+        }
+    );
+    // An IPv6 mask for an IPv4 master is refused.
+    let argv = argv.replace("--mask-src 255.255.255.255", "--mask-src ffff::");
+    let Command::Create(args) = Cli::try_parse_from(argv.split_whitespace())
+        .unwrap()
+        .command
+    else {
+        panic!("not a create command");
+    };
+    assert_eq!(
+        CreateExpect::from_args(&args).unwrap_err().0,
+        "--mask-src ffff:: is not of the master's family (ipv4)"
+    );
+}

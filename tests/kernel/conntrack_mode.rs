@@ -856,6 +856,154 @@ fn manual_page_lists_each_difference_of_the_mode() {
         );
         items += 1;
     }
-    assert_eq!(items, 13);
+    assert_eq!(items, 14);
     assert!(page.contains("with Bad parameter `http' for \\-\\-sport: ...;"));
+}
+
+/// An `-I expect` line for the master of source port `master_sport` (to tftp's port).
+fn insert_expect(master_sport: &str, expected_dst: &str) -> Vec<String> {
+    format!(
+        "-I expect -s 10.9.0.1 -d 10.9.0.2 -p udp --sport {master_sport} --dport 69 \
+         --tuple-src 10.9.0.2 --tuple-dst {expected_dst} --mask-src 255.255.255.255 \
+         --mask-dst 255.255.255.255 --tuple-port-src 0 --tuple-port-dst 5000 \
+         --mask-port-src 0 --mask-port-dst 65535 -t 50"
+    )
+    .split_whitespace()
+    .map(String::from)
+    .collect()
+}
+
+fn as_strs(line: &[String]) -> Vec<&str> {
+    line.iter().map(String::as_str).collect()
+}
+
+/// The expectation table as conntrack lists it, without the seconds left (the twins
+/// made theirs a moment apart), sorted.
+fn expectations(ns: &Netns) -> Vec<String> {
+    let mut lines: Vec<String> = ns
+        .conntrack(&["-L", "expect"])
+        .lines()
+        .map(|line| {
+            line.split_once(' ')
+                .map_or(line, |(_, rest)| rest)
+                .to_string()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn insert_expect_makes_what_conntrack_makes_with_its_words_and_exit_codes() {
+    require_kernel!();
+    let twins = Twins::new(&[]);
+    for ns in [&twins.ct, &twins.real] {
+        // Masters of the tftp helper (which conntrack -I cannot attach; ct create
+        // --helper does), and one without a helper.
+        for (sport, helper) in [("1000", Some("tftp")), ("1001", None)] {
+            let mut argv = vec![ct_bin()];
+            argv.extend(
+                format!("create -p udp -s 10.9.0.1 -d 10.9.0.2 --sport {sport} --dport 69 -t 100")
+                    .split_whitespace()
+                    .map(String::from),
+            );
+            if let Some(helper) = helper {
+                argv.extend(["--helper".to_string(), helper.to_string()]);
+            }
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            check_ok("ct create", &ns.exec(&argv));
+        }
+    }
+    let created = insert_expect("1000", "10.9.0.1");
+    let (ct, real) = twins.run(&as_strs(&created));
+    assert_same(&as_strs(&created), &ct, &real);
+    assert_eq!(
+        (ct.status.code(), ct.stderr.as_slice()),
+        (Some(0), &b""[..])
+    );
+    let listed = expectations(&twins.ct);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0].starts_with(
+            "proto=17 src=10.9.0.2 dst=10.9.0.1 sport=0 dport=5000 mask-src=255.255.255.255 \
+             mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.9.0.1 \
+             master-dst=10.9.0.2 sport=1000 dport=69 "
+        ),
+        "{listed:?}"
+    );
+    assert_eq!(listed, expectations(&twins.real));
+    // The same again; a master without a helper; no master; an incomplete tuple. The
+    // kernel looks for the expected tuple first: each of these expects another one.
+    let mut without_port = insert_expect("1000", "10.9.0.1");
+    let at = without_port
+        .iter()
+        .position(|word| word == "--tuple-port-dst");
+    without_port.drain(at.unwrap()..at.unwrap() + 2);
+    for (line, words) in [
+        (created.clone(), "Operation failed: File exists\n"),
+        (
+            insert_expect("1001", "10.9.0.3"),
+            "Operation failed: Operation not supported\n",
+        ),
+        (
+            insert_expect("1002", "10.9.0.4"),
+            "Operation failed: master conntrack not found\n",
+        ),
+        (
+            without_port,
+            "You need to supply the `--tuple-port-dst' option for this command\n",
+        ),
+    ] {
+        let line = as_strs(&line);
+        let (ct, real) = twins.run(&line);
+        assert_same(&line, &ct, &real);
+        let stderr = String::from_utf8_lossy(&real.stderr);
+        assert!(
+            stderr.starts_with(&format!("conntrack v1.4.7 (conntrack-tools): {words}")),
+            "{stderr:?}"
+        );
+        assert_ne!(real.status.code(), Some(0), "{line:?}");
+    }
+    assert_eq!(expectations(&twins.ct), listed);
+    assert_eq!(expectations(&twins.real), listed);
+
+    // A tcp master of the ftp helper: ct makes the tcp expectation asked for; conntrack
+    // 1.4.7's has protocol 19 and no ports (docs/differences.md).
+    let tcp_master = "create -p tcp -s 10.9.1.1 -d 10.9.1.2 --sport 1000 --dport 21 \
+                      --state ESTABLISHED -t 100 --helper ftp";
+    let tcp_expect = "-I expect -s 10.9.1.1 -d 10.9.1.2 -p tcp --sport 1000 --dport 21 \
+                      --tuple-src 10.9.1.2 --tuple-dst 10.9.1.1 --mask-src 255.255.255.255 \
+                      --mask-dst 255.255.255.255 --tuple-port-src 0 --tuple-port-dst 5000 \
+                      --mask-port-src 0 --mask-port-dst 65535 -t 50";
+    let bin = ct_bin();
+    for ns in [&twins.ct, &twins.real] {
+        let mut argv = vec![bin.as_str()];
+        argv.extend(tcp_master.split_whitespace());
+        check_ok("ct create", &ns.exec(&argv));
+    }
+    let line: Vec<&str> = tcp_expect.split_whitespace().collect();
+    let (ct, real) = twins.run(&line);
+    assert_same(&line, &ct, &real);
+    let tcp = |ns: &Netns| {
+        expectations(ns)
+            .into_iter()
+            .find(|line| line.contains("master-src=10.9.1.1"))
+            .unwrap()
+    };
+    assert!(
+        tcp(&twins.ct).starts_with(
+            "proto=6 src=10.9.1.2 dst=10.9.1.1 sport=0 dport=5000 mask-src=255.255.255.255 \
+             mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.9.1.1"
+        ),
+        "{}",
+        tcp(&twins.ct)
+    );
+    assert!(
+        tcp(&twins.real).starts_with(
+            "proto=19 src=10.9.1.2 dst=10.9.1.1 mask-src=255.255.255.255 \
+             mask-dst=255.255.255.255 master-src=10.9.1.1"
+        ),
+        "{}",
+        tcp(&twins.real)
+    );
 }

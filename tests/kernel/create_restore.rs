@@ -369,3 +369,185 @@ fn restore_of_many_lines_names_a_refused_line_past_the_first_batch() {
     );
     assert_eq!(conntrack(&ns, &["-C"]), "6000\n");
 }
+
+/// `ct create expect` on a master of `sport` (to ftp's port), expecting `expected_dst`.
+fn create_expect(master_sport: u16, expected_dst: &str) -> Vec<String> {
+    format!(
+        "create expect -p tcp -s 10.232.0.1 -d 10.232.0.2 --sport {master_sport} --dport 21 \
+         --tuple-src 10.232.0.2 --tuple-dst {expected_dst} --tuple-port-src 0 \
+         --tuple-port-dst 50001 --mask-src 255.255.255.255 --mask-dst 255.255.255.255 \
+         --mask-port-src 0 --mask-port-dst 65535 -t 60"
+    )
+    .split_whitespace()
+    .map(String::from)
+    .collect()
+}
+
+fn words(line: &[String]) -> Vec<&str> {
+    line.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn create_expect_attaches_an_expectation_to_a_master_with_a_helper() {
+    require_kernel!();
+    let ns = Netns::new();
+    let master = |sport: &str, helper: &[&str]| {
+        let mut args = vec![
+            "create",
+            "-p",
+            "tcp",
+            "-s",
+            "10.232.0.1",
+            "-d",
+            "10.232.0.2",
+            "--sport",
+            sport,
+            "--dport",
+            "21",
+            "--state",
+            "ESTABLISHED",
+            "-t",
+            "300",
+        ];
+        args.extend_from_slice(helper);
+        ct(&ns, &args)
+    };
+    assert_eq!(
+        master("1000", &["--helper", "ftp"]),
+        (
+            0,
+            String::new(),
+            "ct: 1 flow entries have been created.\n".into()
+        )
+    );
+    assert_eq!(master("1001", &[]).0, 0);
+    let shown = conntrack(
+        &ns,
+        &["-L", "-o", "extended", "-p", "tcp", "--sport", "1000"],
+    );
+    assert!(shown.contains(" helper=ftp "), "{shown}");
+    // A helper the kernel does not know: refused, nothing made.
+    let (code, out, err) = master("1002", &["--helper", "nosuchhelper"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.starts_with("ct: cannot create the entry: the kernel does not support this entry"),
+        "{err}"
+    );
+    assert!(err.contains("--helper of no loaded helper module"), "{err}");
+
+    let made = create_expect(1000, "10.232.0.1");
+    assert_eq!(
+        ct(&ns, &words(&made)),
+        (
+            0,
+            String::new(),
+            "ct: 1 expectations have been created.\n".into()
+        )
+    );
+    let (code, listed, _) = ct(&ns, &["list", "expect"]);
+    assert_eq!(code, 0);
+    let line = listed.split_once(' ').unwrap().1;
+    assert_eq!(
+        line,
+        "proto=6 src=10.232.0.2 dst=10.232.0.1 sport=0 dport=50001 mask-src=255.255.255.255 \
+         mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.232.0.1 \
+         master-dst=10.232.0.2 sport=1000 dport=21 class=0 helper=ftp\n"
+    );
+    // Refusals: the same again, a master without a helper, no master.
+    for (line, why) in [
+        (
+            made.clone(),
+            "an expectation of this expected tuple exists already (File exists (os error 17))",
+        ),
+        (
+            create_expect(1001, "10.232.0.3"),
+            "the master entry has no helper (Operation not supported (os error 95)); the \
+             kernel attaches expectations only to an entry with one: create the master with \
+             --helper (ct create --helper ftp ...), or let a helper's traffic make it",
+        ),
+        (
+            create_expect(1003, "10.232.0.4"),
+            "no entry has the master tuple (-s, -d, -p and its ports) (No such file or \
+             directory (os error 2)); create the master first, or give the tuple of an \
+             existing one",
+        ),
+    ] {
+        assert_eq!(
+            ct(&ns, &words(&line)),
+            (
+                1,
+                String::new(),
+                format!("ct: cannot create the expectation: {why}\n")
+            ),
+            "{line:?}"
+        );
+    }
+    // Bad input: exit 2, nothing sent.
+    let mut no_port = create_expect(1000, "10.232.0.5");
+    let at = no_port
+        .iter()
+        .position(|w| w == "--tuple-port-dst")
+        .unwrap();
+    no_port.drain(at..at + 2);
+    let mut prefix = create_expect(1000, "10.232.0.0/24");
+    let mut entry_flag = create_expect(1000, "10.232.0.6");
+    entry_flag.extend(["-m".to_string(), "1".to_string()]);
+    let mut no_master = create_expect(1000, "10.232.0.7");
+    no_master.drain(4..8);
+    for (line, error) in [
+        (
+            no_port,
+            "create expect on a master with ports needs --tuple-port-dst",
+        ),
+        (
+            std::mem::take(&mut prefix),
+            "create expect needs an address for --tuple-dst, not a prefix \
+             (10.232.0.0/255.255.255.0)",
+        ),
+        (
+            entry_flag,
+            "-m/--mark does not fit an expectation: ct create expect takes the master's \
+             original tuple (-s, -d, -p and its ports, -w), the expected tuple (--tuple-*), \
+             its mask (--mask-*) and -t",
+        ),
+        (
+            no_master,
+            "create expect needs the master's original tuple: -s/--src and -d/--dst, \
+             -p/--proto and its ports",
+        ),
+    ] {
+        let (code, out, err) = ct(&ns, &words(&line));
+        assert_eq!((code, out.as_str()), (2, ""), "{line:?}: {err}");
+        assert!(err.starts_with(&format!("error: {error}\n")), "{err}");
+    }
+    let (_, after, _) = ct(&ns, &["list", "expect"]);
+    assert_eq!(after.lines().count(), 1, "{after}");
+    // The expect flags belong to the expect table.
+    let (code, _, err) = ct(
+        &ns,
+        &[
+            "create",
+            "-p",
+            "udp",
+            "-s",
+            "1.1.1.1",
+            "-d",
+            "2.2.2.2",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+            "-t",
+            "5",
+            "--tuple-src",
+            "1.1.1.1",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "error: --tuple-src is for an expectation: ct create expect ... --tuple-src ...\n"
+        ),
+        "{err}"
+    );
+}
