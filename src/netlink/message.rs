@@ -155,28 +155,37 @@ pub fn acknowledgements(datagram: &[u8]) -> impl Iterator<Item = Result<(u32, i3
     let mut rest = datagram;
     std::iter::from_fn(move || {
         while !rest.is_empty() {
-            let message = match NetlinkBuffer::new_checked(rest) {
-                Ok(message) => message,
-                Err(err) => {
-                    rest = &[];
-                    return Some(Err(anyhow!(
-                        "the kernel sent a malformed netlink message: {err}"
-                    )));
-                }
+            let message = match next_message(&mut rest) {
+                Ok((message, _)) => message,
+                Err(err) => return Some(Err(err)),
             };
-            let advance = nlmsg_align(message.length() as usize);
-            let found = (message.message_type() == NLMSG_ERROR).then(|| {
-                errno_of(message.payload())
-                    .map(|errno| (message.sequence_number(), errno))
-                    .ok_or_else(|| anyhow!("the kernel sent an acknowledgement without an errno"))
-            });
-            rest = rest.get(advance..).unwrap_or_default();
-            if found.is_some() {
-                return found;
+            if message.message_type() == NLMSG_ERROR {
+                return Some(
+                    errno_of(message.payload())
+                        .map(|errno| (message.sequence_number(), errno))
+                        .ok_or_else(|| {
+                            anyhow!("the kernel sent an acknowledgement without an errno")
+                        }),
+                );
             }
         }
         None
     })
+}
+
+/// The next netlink message of `rest`, with the bytes it starts (its length is the
+/// header's word, which the caller bounds), and `rest` moved past it. A malformed
+/// message is an error and ends the walk: `rest` is emptied.
+fn next_message<'a>(rest: &mut &'a [u8]) -> Result<(NetlinkBuffer<&'a [u8]>, &'a [u8])> {
+    let whole = *rest;
+    let message = NetlinkBuffer::new_checked(whole).map_err(|err| {
+        *rest = &[];
+        anyhow!("the kernel sent a malformed netlink message: {err}")
+    })?;
+    *rest = whole
+        .get(nlmsg_align(message.length() as usize)..)
+        .unwrap_or_default();
+    Ok((message, whole))
 }
 
 /// What answers one request of a batch whose requests are answered by a message (a
@@ -194,18 +203,10 @@ pub fn replies(datagram: &[u8]) -> impl Iterator<Item = Result<(u32, Reply<'_>)>
     let mut rest = datagram;
     std::iter::from_fn(move || {
         while !rest.is_empty() {
-            let message = match NetlinkBuffer::new_checked(rest) {
-                Ok(message) => message,
-                Err(err) => {
-                    rest = &[];
-                    return Some(Err(anyhow!(
-                        "the kernel sent a malformed netlink message: {err}"
-                    )));
-                }
+            let (message, whole) = match next_message(&mut rest) {
+                Ok(next) => next,
+                Err(err) => return Some(Err(err)),
             };
-            let advance = nlmsg_align(message.length() as usize);
-            let whole = rest;
-            rest = rest.get(advance..).unwrap_or_default();
             let sequence = message.sequence_number();
             let kind = message.message_type();
             let length = (message.length() as usize).min(whole.len());
