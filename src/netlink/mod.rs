@@ -612,13 +612,16 @@ impl Conntrack {
     where
         F: FnMut(usize, i32) -> Result<()>,
     {
+        // Each request's acknowledgement counted once: when this returns Ok, every
+        // request of the batch was answered, so one `on_error` never named succeeded.
+        let mut answered = [false; BATCH_LEN];
         let mut acknowledged = 0;
         while acknowledged < count {
             let received = receive(&self.socket, &mut self.buffer)?;
             for ack in message::acknowledgements(&self.buffer[..received]) {
                 let (sequence, errno) = ack?;
                 let offset = sequence.wrapping_sub(first_sequence) as usize;
-                if offset >= count {
+                if offset >= count || std::mem::replace(&mut answered[offset], true) {
                     bail!("unexpected netlink acknowledgement (sequence {sequence})");
                 }
                 acknowledged += 1;

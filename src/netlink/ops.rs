@@ -505,6 +505,8 @@ impl Conntrack {
         // The requests are built a chunk at a time: a restore of a million lines never
         // holds a million requests.
         const CHUNK: usize = 4096;
+        // `send_batch` returns Ok only once the kernel has acknowledged every request,
+        // each once: an entry it named no error for was created.
         let mut answers = vec![Creation::Created; entries.len()];
         for (chunk, slice) in entries.chunks(CHUNK).enumerate() {
             let requests: Vec<Request> = slice.iter().map(create_request).collect();
