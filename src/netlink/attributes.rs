@@ -117,21 +117,37 @@ pub fn new_expectation(expectation: &NewExpectation) -> Vec<DefaultNla> {
     attributes
 }
 
-/// CTA_PROTOINFO with the tracker's state (and TCP's flags, SCTP's vtags).
+/// CTA_PROTOINFO with the tracker's state (and TCP's flags, SCTP's vtags, DCCP's role),
+/// in the order libnetfilter_conntrack puts them.
 fn protoinfo(entry: &NewEntry) -> Option<DefaultNla> {
     let (kind, mut fields) = match entry.state? {
         ProtoState::Tcp(state) => (
             CTA_PROTOINFO_TCP,
             vec![DefaultNla::new(CTA_PROTOINFO_TCP_STATE, vec![state])],
         ),
-        ProtoState::Sctp(state) => (
-            CTA_PROTOINFO_SCTP,
-            vec![DefaultNla::new(CTA_PROTOINFO_SCTP_STATE, vec![state])],
-        ),
-        ProtoState::Dccp(state) => (
-            CTA_PROTOINFO_DCCP,
-            vec![DefaultNla::new(CTA_PROTOINFO_DCCP_STATE, vec![state])],
-        ),
+        ProtoState::Sctp(state) => {
+            let mut fields = vec![DefaultNla::new(CTA_PROTOINFO_SCTP_STATE, vec![state])];
+            fields.extend(
+                entry
+                    .sctp_vtag_original
+                    .map(|vtag| be32(CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, vtag)),
+            );
+            fields.extend(
+                entry
+                    .sctp_vtag_reply
+                    .map(|vtag| be32(CTA_PROTOINFO_SCTP_VTAG_REPLY, vtag)),
+            );
+            (CTA_PROTOINFO_SCTP, fields)
+        }
+        ProtoState::Dccp(state) => {
+            let mut fields = vec![DefaultNla::new(CTA_PROTOINFO_DCCP_STATE, vec![state])];
+            fields.extend(
+                entry
+                    .dccp_role
+                    .map(|role| DefaultNla::new(CTA_PROTOINFO_DCCP_ROLE, vec![role.raw()])),
+            );
+            (CTA_PROTOINFO_DCCP, fields)
+        }
     };
     if let Some(flags) = entry.tcp_flags() {
         for kind in [
