@@ -365,6 +365,44 @@ mod tests {
         ]);
     }
 
+    /// conntrack -I's CTA_PROTOINFO for `-p sctp --state ESTABLISHED --orig-vtag 1
+    /// --reply-vtag 258` and `-p dccp --state OPEN --role server` (strace, conntrack
+    /// 1.4.7), padding zeroed: the tags byte-swapped, as the conntrack mode sends them.
+    #[test]
+    fn sctp_vtags_and_dccp_role_as_conntrack_sends_them() {
+        use crate::model::create::NewEntry;
+        use crate::model::entry::DccpRole;
+        let tuple = |protonum| Tuple {
+            src: Some("1.1.1.1".parse().unwrap()),
+            dst: Some("2.2.2.7".parse().unwrap()),
+            protonum,
+            l4: L4::Ports { sport: 1, dport: 2 },
+            zone: None,
+        };
+        let mut sctp = NewEntry::new(tuple(IPPROTO_SCTP), 100);
+        sctp.state = Some(ProtoState::Sctp(4));
+        sctp.sctp_vtag_original = Some(1u32.swap_bytes());
+        sctp.sctp_vtag_reply = Some(258u32.swap_bytes());
+        #[rustfmt::skip]
+        assert_eq!(bytes(protoinfo(&sctp).unwrap()), [
+            32, 0, 4, 0x80,                          // CTA_PROTOINFO
+              28, 0, 3, 0x80,                        //   CTA_PROTOINFO_SCTP
+                5, 0, 1, 0, 4, 0, 0, 0,              //     STATE ESTABLISHED
+                8, 0, 2, 0, 1, 0, 0, 0,              //     VTAG_ORIGINAL
+                8, 0, 3, 0, 2, 1, 0, 0,              //     VTAG_REPLY
+        ]);
+        let mut dccp = NewEntry::new(tuple(IPPROTO_DCCP), 100);
+        dccp.state = Some(ProtoState::Dccp(4));
+        dccp.dccp_role = Some(DccpRole::Server);
+        #[rustfmt::skip]
+        assert_eq!(bytes(protoinfo(&dccp).unwrap()), [
+            24, 0, 4, 0x80,                          // CTA_PROTOINFO
+              20, 0, 2, 0x80,                        //   CTA_PROTOINFO_DCCP
+                5, 0, 1, 0, 4, 0, 0, 0,              //     STATE OPEN
+                5, 0, 2, 0, 1, 0, 0, 0,              //     ROLE server
+        ]);
+    }
+
     #[test]
     fn copy_raw_keeps_the_kinds_asked_for_byte_for_byte() {
         // CTA_TUPLE_ORIG (nested, 8 bytes), CTA_MARK (8), CTA_ZONE (6, padded to 8).
