@@ -536,6 +536,25 @@ pub struct CreateArgs {
     #[arg(long = "state", value_name = "STATE", help_heading = "Entry")]
     pub state: Option<String>,
 
+    /// SCTP: the original direction's verification tag, decimal or 0x hex, as `ct list
+    /// -o json` shows it (conntrack -I and `-o save` write it with its bytes swapped).
+    /// The kernel takes it with --state and --reply-vtag. Example: --orig-vtag 0x1a2b3c4d
+    #[arg(long = "orig-vtag", value_name = "TAG", value_parser = values::parse_number::<u32>,
+          help_heading = "Entry")]
+    pub orig_vtag: Option<u32>,
+
+    /// SCTP: the reply direction's verification tag, as --orig-vtag.
+    /// Example: --reply-vtag 0x5e6f7a8b
+    #[arg(long = "reply-vtag", value_name = "TAG", value_parser = values::parse_number::<u32>,
+          help_heading = "Entry")]
+    pub reply_vtag: Option<u32>,
+
+    /// DCCP: the role of the original direction's sender, client or server; it goes
+    /// with --state, as with conntrack -I. Example: --role client
+    #[arg(long = "role", value_name = "ROLE", value_parser = values::parse_dccp_role,
+          help_heading = "Entry")]
+    pub role: Option<crate::model::entry::DccpRole>,
+
     /// The conntrack helper to attach (ftp, tftp, sip...: the kernel's names, whose
     /// module must be loaded), which lets expectations be created on the entry. conntrack
     /// -I cannot set it. Example: --helper ftp

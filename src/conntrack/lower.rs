@@ -120,6 +120,11 @@ fn create(parsed: &Parsed, command: Command, source: Source) -> Result<u8, Failu
             .state
             .and_then(|state| state_name(parsed.handler, state))
             .map(str::to_string),
+        // conntrack -I sends a vtag with its bytes swapped (htonl twice), so the kernel
+        // keeps --orig-vtag 1 as 0x01000000: the same tag here.
+        orig_vtag: v.orig_vtag.map(u32::swap_bytes),
+        reply_vtag: v.reply_vtag.map(u32::swap_bytes),
+        role: v.role,
         exist_ok: command == Command::Add,
         target: target(parsed),
     };
@@ -174,6 +179,9 @@ fn create_expect(parsed: &Parsed) -> Result<u8, Failure> {
         src_nat: None,
         dst_nat: None,
         state: None,
+        orig_vtag: None,
+        reply_vtag: None,
+        role: None,
         exist_ok: false,
         target: target(parsed),
     };
@@ -312,11 +320,20 @@ fn refuse_unsupported(parsed: &Parsed) -> Result<(), Failure> {
              their tuple",
         ));
     }
+    // -I and -A make the entry with them. conntrack's table lets -U and -G take the
+    // vtags and -I expect both: -U sends the tags without the state, which the kernel
+    // refuses (EINVAL: nlattr_to_sctp takes them only with the state, and ct does not
+    // change a tracker's state); -G sends them and the kernel's get reads only the
+    // tuple; -I expect sends none.
     let values = &parsed.values;
-    if values.orig_vtag.is_some() || values.reply_vtag.is_some() || values.role.is_some() {
+    let creates = matches!(parsed.command, Some(Command::Create | Command::Add));
+    if !creates
+        && (values.orig_vtag.is_some() || values.reply_vtag.is_some() || values.role.is_some())
+    {
         return Err(Failure::parameter(
-            "ct does not set SCTP's --orig-vtag and --reply-vtag or DCCP's --role; leave \
-             them out (the kernel's trackers learn them from the traffic)",
+            "ct takes SCTP's --orig-vtag and --reply-vtag and DCCP's --role only with -I \
+             and -A: the kernel changes the tags only with the tracker's --state, which \
+             -U does not change, no entry is selected by them, and an expectation has none",
         ));
     }
     Ok(())

@@ -14,7 +14,7 @@ use crate::filter::values::parse_port;
 use crate::filter::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
 use crate::kernel::*;
 use crate::labelmap::LabelMap;
-use crate::model::entry::Family;
+use crate::model::entry::{DccpRole, Family};
 
 /// `-o` words, as bits (conntrack's `_O_*`).
 pub mod output {
@@ -110,7 +110,7 @@ pub struct Values {
     pub state: Option<u8>,
     pub orig_vtag: Option<u32>,
     pub reply_vtag: Option<u32>,
-    pub role: Option<u8>,
+    pub role: Option<DccpRole>,
     pub icmp_type: Option<u8>,
     pub icmp_code: Option<u8>,
     pub icmp_id: Option<u16>,
@@ -699,9 +699,9 @@ impl State<'_, '_> {
                     text.len() <= name.len() && name[..text.len()].eq_ignore_ascii_case(&text)
                 };
                 values.role = Some(if is_prefix("client") {
-                    0
+                    DccpRole::Client
                 } else if is_prefix("server") {
-                    1
+                    DccpRole::Server
                 } else {
                     return Err(parameter(format!("Unknown DCCP role `{text}'")));
                 });

@@ -120,6 +120,12 @@ pub fn parse_number<T: TryFrom<u64>>(text: &str) -> Result<T, String> {
 /// A port: 0 to 65535, in decimal, as every format of ct prints ports. A hex number is
 /// refused with a word on GRE keys, which ct prints in hex and which have flags of their
 /// own.
+/// A DCCP role: `client` or `server`, any case.
+pub fn parse_dccp_role(text: &str) -> Result<crate::model::entry::DccpRole, String> {
+    crate::model::entry::DccpRole::from_name(text)
+        .ok_or_else(|| format!("'{text}' is no DCCP role: client or server"))
+}
+
 pub fn parse_port(text: &str) -> Result<u16, String> {
     text.parse().map_err(|_| {
         if text.starts_with("0x") || text.starts_with("0X") {

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::kernel::*;
-use crate::model::entry::{Entry, Family, L4, LabelBits, ProtoState, TcpFlags, Tuple};
+use crate::model::entry::{DccpRole, Entry, Family, L4, LabelBits, ProtoState, TcpFlags, Tuple};
 use crate::output::save::read::NamedNat;
 
 /// An entry to create: both tuples, the timeout it lives for, and what conntrack -I can
@@ -34,6 +34,14 @@ pub struct NewEntry {
     /// The tracker's state (CTA_PROTOINFO); TCP gets the flags conntrack -I sets too
     /// ([`NewEntry::tcp_flags`]).
     pub state: Option<ProtoState>,
+    /// SCTP: each direction's verification tag, as the kernel keeps it (and `ct list -o
+    /// json` shows it), sent in CTA_PROTOINFO_SCTP with the state: the kernel's SCTP
+    /// tracker takes its state only with both tags (nlattr_to_sctp: EINVAL otherwise).
+    pub sctp_vtag_original: Option<u32>,
+    pub sctp_vtag_reply: Option<u32>,
+    /// DCCP: the role of the original direction's sender, sent in CTA_PROTOINFO_DCCP
+    /// with the state, which a kernel that tracks DCCP takes only with it.
+    pub dccp_role: Option<DccpRole>,
     /// The conntrack helper to attach (CTA_HELP), e.g. `ftp`: what lets an expectation
     /// be created on the entry. conntrack -I cannot set it.
     pub helper: Option<HelperName>,
@@ -175,6 +183,9 @@ impl NewEntry {
             source_nat: None,
             destination_nat: None,
             state: None,
+            sctp_vtag_original: None,
+            sctp_vtag_reply: None,
+            dccp_role: None,
             helper: None,
         }
     }
@@ -240,6 +251,9 @@ impl NewEntry {
             source_nat,
             destination_nat,
             state: entry.state,
+            sctp_vtag_original: entry.sctp_vtag_original,
+            sctp_vtag_reply: entry.sctp_vtag_reply,
+            dccp_role: entry.dccp_role,
             helper: None,
         }
     }

@@ -575,6 +575,16 @@ impl DccpRole {
         }
     }
 
+    /// The role named `client` or `server` (any case); `None` for another word.
+    pub fn from_name(name: &str) -> Option<DccpRole> {
+        [DccpRole::Client, DccpRole::Server]
+            .into_iter()
+            .find(|role| {
+                role.name()
+                    .is_some_and(|known| known.eq_ignore_ascii_case(name))
+            })
+    }
+
     /// `client` or `server`; `None` for a role the kernel does not define.
     pub fn name(self) -> Option<&'static str> {
         match self {

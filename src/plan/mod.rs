@@ -387,6 +387,7 @@ impl Create {
         entry.mark = args.mark;
         entry.status = create_status(&args.status)?;
         entry.state = create_state(original.protonum, args.state.as_deref())?;
+        tracker_extras(original.protonum, args, &mut entry)?;
         entry.source_nat = nat_target("--src-nat", args.src_nat, &entry)?;
         entry.destination_nat = nat_target("--dst-nat", args.dst_nat, &entry)?;
         if !args.label.is_empty() {
@@ -461,6 +462,9 @@ impl CreateExpect {
             (args.src_nat.is_some(), "-n/--src-nat"),
             (args.dst_nat.is_some(), "-g/--dst-nat"),
             (args.state.is_some(), "--state"),
+            (args.orig_vtag.is_some(), "--orig-vtag"),
+            (args.reply_vtag.is_some(), "--reply-vtag"),
+            (args.role.is_some(), "--role"),
             (args.helper.is_some(), "--helper"),
             (args.exist_ok, "--exist-ok"),
             (tuple.reply_src.is_some(), "-r/--reply-src"),
@@ -685,6 +689,50 @@ fn create_state(protonum: u8, given: Option<&str>) -> Result<Option<ProtoState>,
             crate::model::entry::stateful_protocols_text()
         ))),
     }
+}
+
+/// SCTP's `--orig-vtag` and `--reply-vtag` and DCCP's `--role` of create: each only for
+/// its protocol, and given with `--state` (and the other tag), as conntrack -I demands:
+/// the kernel's trackers take the state only with them (nlattr_to_sctp wants the state
+/// and both tags, nlattr_to_dccp the state and the role; either answers EINVAL).
+fn tracker_extras(protonum: u8, args: &CreateArgs, entry: &mut NewEntry) -> Result<(), UsageError> {
+    use crate::kernel::{IPPROTO_DCCP, IPPROTO_SCTP};
+    use crate::model::entry::protocol_text;
+    let (state, original, reply, role) = (
+        args.state.is_some(),
+        args.orig_vtag.is_some(),
+        args.reply_vtag.is_some(),
+        args.role.is_some(),
+    );
+    for (given, flag, of) in [
+        (original, "--orig-vtag", IPPROTO_SCTP),
+        (reply, "--reply-vtag", IPPROTO_SCTP),
+        (role, "--role", IPPROTO_DCCP),
+    ] {
+        if given && protonum != of {
+            return Err(usage(format!(
+                "{flag} is for -p {}, not {}",
+                protocol_text(of),
+                protocol_text(protonum)
+            )));
+        }
+    }
+    if protonum == IPPROTO_SCTP && !(state == original && state == reply) {
+        return Err(usage(
+            "create -p sctp takes --state, --orig-vtag and --reply-vtag together: the \
+             kernel sets an SCTP entry's state only with both verification tags",
+        ));
+    }
+    if protonum == IPPROTO_DCCP && state != role {
+        return Err(usage(
+            "create -p dccp takes --state and --role together, as conntrack -I does: a \
+             kernel that tracks DCCP sets the state only with the role",
+        ));
+    }
+    entry.sctp_vtag_original = args.orig_vtag;
+    entry.sctp_vtag_reply = args.reply_vtag;
+    entry.dccp_role = args.role;
+    Ok(())
 }
 
 /// `--src-nat` or `--dst-nat` of create: an address of the entry's family, and a port

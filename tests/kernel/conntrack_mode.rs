@@ -432,11 +432,11 @@ fn refusals_and_failures() {
     // -L -z lists (and zeroes) as conntrack does; -f is the one filter it takes.
     assert_eq!(twins.same(&["-L", "-z"]).lines().count(), 8);
     assert_eq!(twins.same(&["-L", "-z", "-f", "ipv6"]).lines().count(), 2);
-    // SCTP's vtags and DCCP's role are neither matched nor set: refused, not ignored
-    // (an entry made without them would not be the one asked for).
-    for args in [
-        &[
-            "-I",
+    // Issue 21: -I and -A make an entry with SCTP's vtags (which conntrack sends with
+    // their bytes swapped; both kernels keep the same tags) and DCCP's role.
+    let sctp = |command: &'static str, dport: &'static str| {
+        [
+            command,
             "-p",
             "sctp",
             "-s",
@@ -446,7 +446,7 @@ fn refusals_and_failures() {
             "--sport",
             "1",
             "--dport",
-            "2",
+            dport,
             "--state",
             "ESTABLISHED",
             "-t",
@@ -455,10 +455,54 @@ fn refusals_and_failures() {
             "5",
             "--reply-vtag",
             "6",
+        ]
+    };
+    twins.same(&sctp("-I", "2"));
+    twins.same(&sctp("-A", "3"));
+    twins.same(&sctp("-A", "3"));
+    twins.same(&[
+        "-I", "-p", "dccp", "-s", "1.1.1.9", "-d", "2.2.2.2", "--sport", "1", "--dport", "2",
+        "--state", "OPEN", "-t", "10", "--role", "client",
+    ]);
+    let saved = twins.same(&["-L", "-p", "sctp", "-o", "save"]);
+    assert_eq!(
+        saved.matches("--orig-vtag 5 --reply-vtag 6\n").count(),
+        2,
+        "{saved}"
+    );
+    // -U sends the tags without the state, which the kernel refuses (measured: conntrack
+    // prints "Operation failed: invalid parameters" and counts the entry); -G looks up
+    // the tuple only: ct refuses them there.
+    for args in [
+        &[
+            "-U",
+            "-s",
+            "1.1.1.9",
+            "-p",
+            "sctp",
+            "--orig-vtag",
+            "7",
+            "--reply-vtag",
+            "8",
+            "-m",
+            "3",
         ][..],
         &[
-            "-I", "-p", "dccp", "-s", "1.1.1.9", "-d", "2.2.2.2", "--sport", "1", "--dport", "2",
-            "--state", "OPEN", "-t", "10", "--role", "client",
+            "-G",
+            "-s",
+            "1.1.1.9",
+            "-d",
+            "2.2.2.2",
+            "-p",
+            "sctp",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+            "--orig-vtag",
+            "5",
+            "--reply-vtag",
+            "6",
         ],
     ] {
         let ct = run(&mut twins.ct_cmd(args));
@@ -466,9 +510,11 @@ fn refusals_and_failures() {
             (as_conntrack(&ct.stderr), ct.status.code()),
             (
                 format!(
-                    "{BANNER}ct does not set SCTP's --orig-vtag and --reply-vtag or DCCP's \
-                     --role; leave them out (the kernel's trackers learn them from the \
-                     traffic)\nTry `conntrack -h' or 'conntrack --help' for more information.\n"
+                    "{BANNER}ct takes SCTP's --orig-vtag and --reply-vtag and DCCP's --role \
+                     only with -I and -A: the kernel changes the tags only with the \
+                     tracker's --state, which -U does not change, no entry is selected by \
+                     them, and an expectation has none\nTry `conntrack -h' or 'conntrack \
+                     --help' for more information.\n"
                 ),
                 Some(2)
             ),
@@ -476,7 +522,8 @@ fn refusals_and_failures() {
         );
         assert!(ct.stdout.is_empty());
     }
-    assert_eq!(twins.same(&["-C"]), "8\n");
+    twins.same(&["-L", "-o", "save"]);
+    assert_eq!(twins.same(&["-C"]), "11\n");
 }
 
 /// The words of conntrack's banner, to read ct's stderr against.

@@ -151,7 +151,7 @@ fn exist_ok_keeps_an_existing_entry_as_conntrack_add_does() {
 fn bad_input_exits_2_and_creates_nothing() {
     require_kernel!();
     let ns = Netns::new();
-    let cases: [(&str, &str); 10] = [
+    let cases: [(&str, &str); 15] = [
         (
             "-s 10.233.0.1 -d 10.233.0.2 -t 10",
             "create needs -p/--proto",
@@ -191,6 +191,29 @@ fn bad_input_exits_2_and_creates_nothing() {
         (
             "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --state ESTABLISHED",
             "--state: udp has no tracker states",
+        ),
+        (
+            "-p tcp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --state CLOSE \
+             --orig-vtag 1",
+            "--orig-vtag is for -p sctp, not tcp",
+        ),
+        (
+            "-p udp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --role client",
+            "--role is for -p dccp, not udp",
+        ),
+        (
+            "-p sctp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 \
+             --state ESTABLISHED --orig-vtag 1",
+            "create -p sctp takes --state, --orig-vtag and --reply-vtag together",
+        ),
+        (
+            "-p dccp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --role client",
+            "create -p dccp takes --state and --role together",
+        ),
+        (
+            "-p dccp -s 10.233.0.1 -d 10.233.0.2 --sport 1 --dport 2 -t 10 --state OPEN \
+             --role master",
+            "'master' is no DCCP role: client or server",
         ),
     ];
     for (args, message) in cases {
@@ -550,4 +573,91 @@ fn create_expect_attaches_an_expectation_to_a_master_with_a_helper() {
         ),
         "{err}"
     );
+}
+
+/// Issue 21: ct create sets SCTP's vtags (as the kernel keeps them, as `ct list -o json`
+/// shows them) and DCCP's role; conntrack -I and `-o save` write a vtag with its bytes
+/// swapped, so conntrack's `--orig-vtag 1295788826` is ct's 0x1a2b3c4d (439041101).
+/// `ct restore` makes both again from conntrack's and ct's saved lines.
+#[test]
+fn sctp_vtags_and_dccp_role_are_created_and_restored() {
+    require_kernel!();
+    let ns = Netns::new();
+    for args in [
+        "create -p sctp -s 10.234.0.1 -d 10.234.0.2 --sport 5 --dport 6 --state ESTABLISHED \
+         --orig-vtag 0x1a2b3c4d --reply-vtag 7 -t 3600",
+        "create -p dccp -s 10.234.0.1 -d 10.234.0.2 --sport 5 --dport 6 --state OPEN \
+         --role server -t 3600",
+    ] {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        assert_eq!(
+            ct(&ns, &argv),
+            (
+                0,
+                String::new(),
+                "ct: 1 flow entries have been created.\n".into()
+            ),
+            "ct {args}"
+        );
+    }
+    conntrack(
+        &ns,
+        &[
+            "-I",
+            "-p",
+            "sctp",
+            "-s",
+            "10.234.0.1",
+            "-d",
+            "10.234.0.3",
+            "--sport",
+            "5",
+            "--dport",
+            "6",
+            "--state",
+            "ESTABLISHED",
+            "--orig-vtag",
+            "1295788826",
+            "--reply-vtag",
+            "117440512",
+            "-t",
+            "3600",
+        ],
+    );
+    let (code, json, _) = ct(&ns, &["list", "-p", "sctp", "-o", "json"]);
+    assert_eq!(code, 0);
+    let vtags: Vec<(u64, u64)> = json
+        .lines()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            let tag = |direction: &str| entry[direction]["vtag"].as_u64().unwrap();
+            (tag("original"), tag("reply"))
+        })
+        .collect();
+    assert_eq!(vtags, [(0x1a2b_3c4d, 7), (0x1a2b_3c4d, 7)], "{json}");
+    // The kernel this was measured on (6.18) has no DCCP tracker: the state and role
+    // are sent and the entry is a generic one (no ports), as conntrack -I makes it.
+    let saved = conntrack(&ns, &["-L", "-o", "save"]);
+    let expected = "\
+-A -t 3600 -u UNSET -s 10.234.0.1 -d 10.234.0.2 -r 10.234.0.2 -q 10.234.0.1 -p sctp --sport 5 --dport 6 --reply-port-src 6 --reply-port-dst 5 --state ESTABLISHED --orig-vtag 1295788826 --reply-vtag 117440512
+-A -t 3600 -u UNSET -s 10.234.0.1 -d 10.234.0.3 -r 10.234.0.3 -q 10.234.0.1 -p sctp --sport 5 --dport 6 --reply-port-src 6 --reply-port-dst 5 --state ESTABLISHED --orig-vtag 1295788826 --reply-vtag 117440512
+-A -t 3600 -u UNSET -s 10.234.0.1 -d 10.234.0.2 -r 10.234.0.2 -q 10.234.0.1 -p dccp
+";
+    assert_same_lines(&saved, expected);
+    let (code, saved_by_ct, _) = ct(&ns, &["list", "-o", "save"]);
+    assert_eq!(code, 0);
+    for saved in [saved.as_str(), saved_by_ct.as_str()] {
+        let restored = Netns::new();
+        let file = TempFile::new("restore-vtags", saved);
+        assert_eq!(
+            ct(&restored, &["restore", file.path_str()]),
+            (
+                0,
+                String::new(),
+                "ct: 3 flow entries have been created.\n".into()
+            ),
+            "ct restore of:\n{saved}"
+        );
+        assert_same_lines(&conntrack(&restored, &["-L", "-o", "save"]), expected);
+    }
 }

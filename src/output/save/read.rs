@@ -418,10 +418,9 @@ fn status(option: &str, value: &str) -> Result<u32, String> {
 }
 
 fn role(option: &str, value: &str) -> Result<DccpRole, String> {
-    match value {
-        "client" => Ok(DccpRole::Client),
-        "server" => Ok(DccpRole::Server),
-        _ => number(option, value).map(DccpRole::from_raw),
+    match DccpRole::from_name(value) {
+        Some(role) => Ok(role),
+        None => number(option, value).map(DccpRole::from_raw),
     }
 }
 
