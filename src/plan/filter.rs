@@ -269,24 +269,32 @@ pub fn filter_with_labels(
 /// The label map of `label_file` and the bit of each of `names` (`-l`), each of which
 /// the map must name.
 pub fn label_bits(names: &[String], label_file: &Path) -> Result<(LabelMap, Vec<u32>), UsageError> {
-    let map = LabelMap::load(label_file).map_err(|err| {
-        usage(format!(
-            "-l/--label needs label names from {}: {err}",
-            label_file.display()
-        ))
-    })?;
+    let map = load_labels(label_file, "-l/--label")?;
     let bits = names
         .iter()
-        .map(|name| {
-            map.bit(name).ok_or_else(|| {
-                usage(format!(
-                    "unknown label '{name}' (not in {})",
-                    label_file.display()
-                ))
-            })
-        })
+        .map(|name| label_bit(&map, name, label_file))
         .collect::<Result<_, _>>()?;
     Ok((map, bits))
+}
+
+/// The label map of `label_file`, which `flags` need.
+pub(super) fn load_labels(label_file: &Path, flags: &str) -> Result<LabelMap, UsageError> {
+    LabelMap::load(label_file).map_err(|err| {
+        usage(format!(
+            "{flags} needs label names from {}: {err}",
+            label_file.display()
+        ))
+    })
+}
+
+/// The bit `map` (read from `label_file`) gives the label `name`, which it must name.
+pub(super) fn label_bit(map: &LabelMap, name: &str, label_file: &Path) -> Result<u32, UsageError> {
+    map.bit(name).ok_or_else(|| {
+        usage(format!(
+            "unknown label '{name}' (not in {})",
+            label_file.display()
+        ))
+    })
 }
 
 /// The family from `-f` and from every address given, which must agree (conntrack:

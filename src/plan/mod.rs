@@ -1010,24 +1010,17 @@ fn changes(
         None
     } else {
         if label_map.is_none() {
-            label_map = Some(LabelMap::load(label_file).map_err(|err| {
-                usage(format!(
-                    "--add-label and --del-label need label names from {}: {err}",
-                    label_file.display()
-                ))
-            })?);
+            label_map = Some(filter::load_labels(
+                label_file,
+                "--add-label and --del-label",
+            )?);
         }
         let Some(map) = label_map.as_ref() else {
             return Err(usage("no label map"));
         };
         let bits = |names: &[String]| -> Result<u128, UsageError> {
             names.iter().try_fold(0u128, |bits, name| {
-                let bit = map.bit(name).ok_or_else(|| {
-                    usage(format!(
-                        "unknown label '{name}' (not in {})",
-                        label_file.display()
-                    ))
-                })?;
+                let bit = filter::label_bit(map, name, label_file)?;
                 if bit >= crate::model::entry::LabelBits::BITS {
                     return Err(usage(format!(
                         "label '{name}' is bit {bit}; the kernel has {} label bits",
