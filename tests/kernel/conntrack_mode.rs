@@ -856,7 +856,7 @@ fn manual_page_lists_each_difference_of_the_mode() {
         );
         items += 1;
     }
-    assert_eq!(items, 14);
+    assert_eq!(items, 13);
     assert!(page.contains("with Bad parameter `http' for \\-\\-sport: ...;"));
 }
 
