@@ -75,9 +75,20 @@ pub enum Command {
     #[command(visible_alias = "S")]
     Stats(Box<StatsArgs>),
 
-    /// Show the one entry a tuple names (as `conntrack -G`).
+    /// Show the one entry a tuple names (as `conntrack -G`), or with `ct get expect` the
+    /// one expectation a connection of the tuple would match (as `conntrack -G expect`).
+    ///
+    /// The tuple is whole: -s, -d, -p and the protocol's ports (ICMP's type, code and id,
+    /// or GRE's keys). An entry is named by its original tuple (-s, -d) or its reply tuple
+    /// (-r, -q). An expectation is named by the connection it expects, as `ct list
+    /// expect` shows it first (src, dst, sport, dport), and -w its zone; the kernel
+    /// compares the tuple under each expectation's mask, so a source port the mask
+    /// leaves out (an ftp or tftp expectation's) may be any. When none matches, ct says
+    /// so and exits 1.
     ///
     /// Example: ct get -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 40000 --dport 443
+    ///
+    /// Example: ct get expect -p udp -s 10.0.0.2 -d 10.0.0.1 --sport 0 --dport 5000
     #[command(visible_alias = "G")]
     Get(Box<GetArgs>),
 
@@ -460,6 +471,15 @@ pub enum StatsFormatArg {
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub struct GetArgs {
+    /// Which table: conntrack (an entry, the default) or expect (an expectation, named
+    /// by the tuple of the connection it expects).
+    #[arg(
+        value_parser = entries_or_expectations(),
+        value_name = "TABLE",
+        default_value = "conntrack"
+    )]
+    pub table: Table,
+
     #[command(flatten)]
     pub output: OutputArgs,
 

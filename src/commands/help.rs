@@ -212,6 +212,10 @@ fn extra_sections(page: Option<ManPage>) -> String {
                 "ct get -p gre -s 10.0.0.1 -d 10.0.0.2 --srckey 0x10 --dstkey 0x20",
                 "a PPTP call's GRE entry, by its keys as ct prints them",
             ),
+            (
+                "ct get expect -p tcp -s 192.0.2.10 -d 10.0.0.1 --sport 0 --dport 50001",
+                "the ftp expectation a data connection to port 50001 would match",
+            ),
         ],
         Some(ManPage::Delete) => &[
             (

@@ -54,6 +54,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::List(args) => list::run(plan::List::from_args(&args, &env)?),
         Command::Count(args) => count::run(plan::Count::from_args(&args)?),
         Command::Stats(args) => stats::run(plan::Stats::from_args(&args)?),
+        Command::Get(args) if args.table == Table::Expect => {
+            get::run_expect(plan::GetExpect::from_args(&args, &env)?)
+        }
         Command::Get(args) => get::run(plan::Get::from_args(&args, &env)?),
         Command::Create(args) if args.table == Table::Expect => {
             create::run_expect(plan::CreateExpect::from_args(&args)?)

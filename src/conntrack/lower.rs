@@ -45,11 +45,7 @@ pub fn run_from(parsed: &Parsed, source: Source) -> Result<u8, Failure> {
         }
         Command::List | Command::ExpList => list(parsed)?,
         Command::Get => get(parsed)?,
-        Command::ExpGet => {
-            return Err(Failure::other(
-                "ct cannot get one expectation by its tuple; list them with -L expect",
-            ));
-        }
+        Command::ExpGet => return get_expect(parsed),
         Command::Delete | Command::ExpDelete => delete(parsed, false)?,
         Command::Flush | Command::ExpFlush => flush(parsed)?,
         Command::Event | Command::ExpEvent => watch(parsed)?,
@@ -503,12 +499,52 @@ fn list(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
 fn get(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
     refuse_unsupported(parsed)?;
     let args = GetArgs {
+        table: Table::Conntrack,
         output: output_args(parsed),
         tuple: tuple_args(parsed),
         target: target(parsed),
     };
     let plan = plan::Get::from_args(&args, &Environment::current()).map_err(plan_failure)?;
     Ok(commands::get::run(plan))
+}
+
+/// `-G expect`: the expectation a connection of the -s/-d/-p tuple would match, printed
+/// as `-L expect` prints it, with no summary; none is conntrack's "Operation failed: No
+/// such file or directory", exit 1. conntrack sends the tuple as the master
+/// (CTA_EXPECT_MASTER), which the kernel, given no CTA_EXPECT_TUPLE, looks up as the
+/// expected tuple: ct get expect's lookup. It takes the reply's addresses and ports
+/// (requiring the ports) and sends neither; an ICMP tuple goes with the type, code and
+/// id left out as 0.
+fn get_expect(parsed: &Parsed) -> Result<u8, Failure> {
+    let mut tuple = tuple_args(parsed);
+    tuple.reply_src = None;
+    tuple.reply_dst = None;
+    tuple.reply_port_src = None;
+    tuple.reply_port_dst = None;
+    tuple.reply_key_src = None;
+    tuple.reply_key_dst = None;
+    if matches!(parsed.handler, Some(Handler::Icmp | Handler::Icmpv6)) {
+        tuple.icmp_type = tuple.icmp_type.or(Some(0));
+        tuple.icmp_code = tuple.icmp_code.or(Some(0));
+        tuple.icmp_id = tuple.icmp_id.or(Some(0));
+    }
+    let mut output = output_args(parsed);
+    output.quiet = true;
+    let args = GetArgs {
+        table: Table::Expect,
+        output,
+        tuple,
+        target: target(parsed),
+    };
+    let plan = plan::GetExpect::from_args(&args, &Environment::current()).map_err(plan_failure)?;
+    match commands::get::print_expectation(&plan) {
+        Ok(()) => Ok(0),
+        Err(err) if commands::is_broken_pipe(&err) => Ok(0),
+        Err(err) => match crate::netlink::kernel_errno(&err) {
+            Some(errno) => Err(operation_failed(Command::ExpGet, errno)),
+            None => Err(Failure::other(format!("{err:#}"))),
+        },
+    }
 }
 
 fn delete(parsed: &Parsed, quiet: bool) -> Result<anyhow::Result<()>, Failure> {

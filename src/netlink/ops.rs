@@ -19,7 +19,7 @@ use crate::decode::stats::{decode_cpu_stats, decode_global_stats, decode_proc_st
 use crate::filter::Filter;
 use crate::kernel::*;
 use crate::model::create::{Creation, Existing, NewEntry};
-use crate::model::entry::{Entry, Tuple};
+use crate::model::entry::{Entry, Family, Tuple};
 use crate::model::event::{EventKind, EventSet};
 use crate::model::expect::{Expectation, NewExpectation};
 use crate::model::stats::{CpuStats, GlobalStats};
@@ -658,6 +658,49 @@ impl Conntrack {
                     },
                 ),
                 Ok(_) => Ok(()),
+                Err(err) => on_undecodable(err),
+            }
+        })
+    }
+
+    /// The one expectation a connection of `expected` (of `family`, in `zone`) would
+    /// match, handed to `on_expectation` (or to `on_undecodable`); the kernel's ENOENT
+    /// when there is none comes back as a [`KernelError`].
+    ///
+    /// IPCTNL_MSG_EXP_GET without NLM_F_DUMP, carrying CTA_EXPECT_TUPLE: the kernel
+    /// (ctnetlink_get_expect) looks the tuple up with nf_ct_expect_find_get, which
+    /// compares it with each expectation's tuple under that expectation's mask, so a
+    /// field the mask leaves out (the source port of ftp's and tftp's) may be anything.
+    /// conntrack -G expect sends its tuple as CTA_EXPECT_MASTER instead, which the kernel
+    /// reads only without CTA_EXPECT_TUPLE and then looks up the same way.
+    pub fn get_expectation<F, U>(
+        &mut self,
+        family: Family,
+        expected: &Tuple,
+        zone: Option<u16>,
+        mut on_expectation: F,
+        mut on_undecodable: U,
+    ) -> Result<DumpStats>
+    where
+        F: FnMut(&Expectation<'_>) -> Result<()>,
+        U: FnMut(DecodeError) -> Result<()>,
+    {
+        let mut attributes = vec![expect_tuple(expected)];
+        attributes.extend(zone.map(|zone| be16(CTA_EXPECT_ZONE, zone)));
+        let request = Request::single(
+            NFNL_SUBSYS_CTNETLINK_EXP,
+            IPCTNL_MSG_EXP_GET,
+            family.raw(),
+            attributes,
+            "the get request of an expectation",
+        );
+        self.request(&request, |message| {
+            // The kernel answers with one IPCTNL_MSG_EXP_NEW message, as a dump does.
+            if !message.is(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_NEW) {
+                return Ok(());
+            }
+            match decode_expectation(message.family, message.attributes) {
+                Ok(expectation) => on_expectation(&expectation),
                 Err(err) => on_undecodable(err),
             }
         })

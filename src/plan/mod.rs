@@ -155,6 +155,18 @@ fn check_expect_format(format: &Format) -> Result<(), UsageError> {
     }
 }
 
+/// ct's table of expectations has its own columns, which `--columns` does not pick.
+fn check_expect_columns(format: &Format) -> Result<(), UsageError> {
+    match format {
+        Format::Table {
+            columns: Some(_), ..
+        } => Err(usage(
+            "--columns picks the columns of entries; the expectation table has its own",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Filters that say nothing about expectations are a usage error, not a silent no-op.
 fn check_expect_filter(filter: &Filter) -> Result<(), UsageError> {
     match filter.not_for_expectations() {
@@ -199,17 +211,7 @@ impl List {
         if args.table == Table::Expect {
             check_expect_filter(&filter)?;
             check_expect_format(&output.format)?;
-            if matches!(
-                output.format,
-                Format::Table {
-                    columns: Some(_),
-                    ..
-                }
-            ) {
-                return Err(usage(
-                    "--columns picks the columns of entries; the expectation table has its own",
-                ));
-            }
+            check_expect_columns(&output.format)?;
         }
         let zero = if args.zero {
             Some(zeroing(&source, args.table, &filter)?)
@@ -326,6 +328,54 @@ impl Get {
             target: Target::from_args(&args.target, false)?,
             lookup: lookup(&args.tuple)?,
             output: Output::from_args(&args.output, None, env)?,
+        })
+    }
+}
+
+/// `ct get expect`: the expected connection's tuple, whole, as `ct get` takes an
+/// entry's original tuple, and its zone.
+#[derive(Debug)]
+pub struct GetExpect {
+    pub target: Target,
+    pub family: Family,
+    /// The tuple of a connection the expectation would match (CTA_EXPECT_TUPLE).
+    pub expected: Tuple,
+    /// `-w`: the expectation's zone (CTA_EXPECT_ZONE).
+    pub zone: Option<u16>,
+    pub output: Output,
+}
+
+impl GetExpect {
+    pub fn from_args(args: &GetArgs, env: &Environment) -> Result<GetExpect, UsageError> {
+        let target = Target::from_args(&args.target, false)?;
+        let tuple = &args.tuple;
+        // An expectation has one tuple, the expected connection's original one.
+        let other_direction = [
+            (tuple.reply_src.is_some(), "-r/--reply-src"),
+            (tuple.reply_dst.is_some(), "-q/--reply-dst"),
+            (tuple.reply_port_src.is_some(), "--reply-port-src"),
+            (tuple.reply_port_dst.is_some(), "--reply-port-dst"),
+            (tuple.reply_key_src.is_some(), "--reply-key-src"),
+            (tuple.reply_key_dst.is_some(), "--reply-key-dst"),
+            (tuple.orig_zone.is_some(), "--orig-zone"),
+            (tuple.reply_zone.is_some(), "--reply-zone"),
+        ];
+        if let Some((_, flag)) = other_direction.iter().find(|(given, _)| *given) {
+            return Err(usage(format!(
+                "{flag} does not fit an expectation: ct get expect takes the tuple of the \
+                 expected connection (-s, -d, -p and its ports) and -w its zone"
+            )));
+        }
+        let lookup = whole_tuple("get expect", tuple)?;
+        let output = Output::from_args(&args.output, None, env)?;
+        check_expect_format(&output.format)?;
+        check_expect_columns(&output.format)?;
+        Ok(GetExpect {
+            target,
+            family: lookup.family,
+            expected: lookup.tuple,
+            zone: lookup.zone,
+            output,
         })
     }
 }

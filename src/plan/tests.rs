@@ -514,3 +514,57 @@ fn create_expect_builds_master_expected_tuple_and_mask() {
         "--mask-src ffff:: is not of the master's family (ipv4)"
     );
 }
+
+fn get_expect(args: &str) -> Result<GetExpect, UsageError> {
+    let argv = std::iter::once("ct").chain(args.split_whitespace());
+    let Command::Get(get) = Cli::try_parse_from(argv).unwrap().command else {
+        panic!("not a get command");
+    };
+    assert_eq!(get.table, Table::Expect);
+    GetExpect::from_args(&get, &Environment::default())
+}
+
+#[test]
+fn get_expect_takes_the_expected_tuple_and_its_zone_only() {
+    let plan =
+        get_expect("get expect -p udp -s fd00::2 -d fd00::1 --sport 0 --dport 69 -w 4").unwrap();
+    assert_eq!(
+        (plan.family, plan.expected, plan.zone),
+        (
+            Family::Ipv6,
+            Tuple {
+                src: Some("fd00::2".parse().unwrap()),
+                dst: Some("fd00::1".parse().unwrap()),
+                protonum: IPPROTO_UDP,
+                l4: L4::Ports {
+                    sport: 0,
+                    dport: 69
+                },
+                zone: None,
+            },
+            Some(4)
+        )
+    );
+    let tuple = "get expect -p udp -s 1.1.1.1 -d 2.2.2.2 --sport 0 --dport 69";
+    for (more, error) in [
+        ("-r 2.2.2.2", "-r/--reply-src does not fit an expectation"),
+        (
+            "--reply-port-src 1",
+            "--reply-port-src does not fit an expectation",
+        ),
+        ("--orig-zone 1", "--orig-zone does not fit an expectation"),
+        ("-o save", "-o save writes entries as conntrack commands"),
+        (
+            "-o table --columns src",
+            "--columns picks the columns of entries",
+        ),
+    ] {
+        let err = get_expect(&format!("{tuple} {more}")).unwrap_err();
+        assert!(err.0.starts_with(error), "{more}: {}", err.0);
+    }
+    let err = get_expect("get expect -p udp -s 1.1.1.1 -d 2.2.2.2 --sport 0").unwrap_err();
+    assert_eq!(
+        err.0,
+        "get expect needs --sport and --dport for this protocol"
+    );
+}

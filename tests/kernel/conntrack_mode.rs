@@ -903,7 +903,7 @@ fn manual_page_lists_each_difference_of_the_mode() {
         );
         items += 1;
     }
-    assert_eq!(items, 14);
+    assert_eq!(items, 13);
     assert!(page.contains("with Bad parameter `http' for \\-\\-sport: ...;"));
 }
 
@@ -927,8 +927,13 @@ fn as_strs(line: &[String]) -> Vec<&str> {
 /// The expectation table as conntrack lists it, without the seconds left (the twins
 /// made theirs a moment apart), sorted.
 fn expectations(ns: &Netns) -> Vec<String> {
-    let mut lines: Vec<String> = ns
-        .conntrack(&["-L", "expect"])
+    expectations_shown(ns.conntrack(&["-L", "expect"]).as_bytes())
+}
+
+/// Expectation lines as -L expect and -G expect print them, without the seconds left,
+/// sorted.
+fn expectations_shown(stdout: &[u8]) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(stdout)
         .lines()
         .map(|line| {
             line.split_once(' ')
@@ -941,7 +946,7 @@ fn expectations(ns: &Netns) -> Vec<String> {
 }
 
 #[test]
-fn insert_expect_makes_what_conntrack_makes_with_its_words_and_exit_codes() {
+fn insert_and_get_expect_as_conntrack_with_its_words_and_exit_codes() {
     require_kernel!();
     let twins = Twins::new(&[]);
     for ns in [&twins.ct, &twins.real] {
@@ -979,6 +984,76 @@ fn insert_expect_makes_what_conntrack_makes_with_its_words_and_exit_codes() {
         "{listed:?}"
     );
     assert_eq!(listed, expectations(&twins.real));
+
+    // -G expect: conntrack sends the -s/-d/-p tuple as the master, which the kernel
+    // looks up as the expected tuple, under the expectation's mask (its source port 0
+    // matches any). Found: the line of -L expect, nothing on stderr, exit 0.
+    let get = |sport: &str, dport: &str| -> Vec<String> {
+        format!(
+            "-G expect -s 10.9.0.2 -d 10.9.0.1 -p udp --sport {sport} --dport {dport} \
+             --reply-port-src 1 --reply-port-dst 2"
+        )
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+    };
+    for sport in ["0", "4242"] {
+        let line = get(sport, "5000");
+        let (ct, real) = twins.run(&as_strs(&line));
+        let shown = |out: &Output| expectations_shown(&out.stdout);
+        assert_eq!(
+            (shown(&ct), as_conntrack(&ct.stderr), ct.status.code()),
+            (vec![listed[0].clone()], String::new(), Some(0)),
+            "{line:?}"
+        );
+        assert_eq!(
+            (shown(&ct), as_conntrack(&ct.stderr), ct.status.code()),
+            (
+                shown(&real),
+                String::from_utf8_lossy(&real.stderr).into_owned(),
+                real.status.code()
+            ),
+            "{line:?}"
+        );
+    }
+    // Not found (another port; the master's own tuple), and bad arguments.
+    let mut no_reply_port = get("0", "5000");
+    no_reply_port.truncate(no_reply_port.len() - 4);
+    let mut xml = get("0", "5000");
+    xml.extend(["-o".to_string(), "xml".to_string()]);
+    let master = "-G expect -s 10.9.0.1 -d 10.9.0.2 -p udp --sport 1000 --dport 69 \
+                  --reply-port-src 1 --reply-port-dst 2";
+    let master: Vec<String> = master.split_whitespace().map(String::from).collect();
+    for (line, words) in [
+        (
+            get("0", "5001"),
+            "Operation failed: No such file or directory\n",
+        ),
+        (master, "Operation failed: No such file or directory\n"),
+        // conntrack sends an ICMP tuple without its type, code and id as zeros.
+        (
+            "-G expect -s 10.9.0.2 -d 10.9.0.1 -p icmp"
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            "Operation failed: No such file or directory\n",
+        ),
+        (
+            no_reply_port,
+            "You need to supply the `--reply-port-src' option for this command\n",
+        ),
+        (xml, "Illegal option `--output' with this command\n"),
+    ] {
+        let line = as_strs(&line);
+        let (ct, real) = twins.run(&line);
+        assert_same(&line, &ct, &real);
+        let stderr = String::from_utf8_lossy(&real.stderr);
+        assert!(
+            stderr.starts_with(&format!("conntrack v1.4.7 (conntrack-tools): {words}")),
+            "{stderr:?}"
+        );
+    }
+
     // The same again; a master without a helper; no master; an incomplete tuple. The
     // kernel looks for the expected tuple first: each of these expects another one.
     let mut without_port = insert_expect("1000", "10.9.0.1");

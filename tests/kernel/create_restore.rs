@@ -661,3 +661,121 @@ fn sctp_vtags_and_dccp_role_are_created_and_restored() {
         assert_same_lines(&conntrack(&restored, &["-L", "-o", "save"]), expected);
     }
 }
+
+/// `ct get expect`: the expectation a connection of the tuple would match (the kernel
+/// compares under its mask, so any source port finds an ftp one), printed as `ct list
+/// expect` prints it; none is exit 1 in words; what does not name an expected tuple is
+/// exit 2 before anything is sent.
+#[test]
+fn get_expect_finds_what_a_connection_of_the_tuple_would_match() {
+    require_kernel!();
+    let ns = Netns::new();
+    let master = "create -p tcp -s 10.232.0.1 -d 10.232.0.2 --sport 1000 --dport 21 \
+                  --state ESTABLISHED -t 300 --helper ftp";
+    assert_eq!(ct(&ns, &master.split_whitespace().collect::<Vec<_>>()).0, 0);
+    assert_eq!(ct(&ns, &words(&create_expect(1000, "10.232.0.1"))).0, 0);
+    let get = |sport: &str, dport: &str, more: &[&str]| {
+        let mut args = vec![
+            "get",
+            "expect",
+            "-p",
+            "tcp",
+            "-s",
+            "10.232.0.2",
+            "-d",
+            "10.232.0.1",
+            "--sport",
+            sport,
+            "--dport",
+            dport,
+        ];
+        args.extend_from_slice(more);
+        ct(&ns, &args)
+    };
+    let line = "proto=6 src=10.232.0.2 dst=10.232.0.1 sport=0 dport=50001 \
+                mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 \
+                master-src=10.232.0.1 master-dst=10.232.0.2 sport=1000 dport=21 class=0 \
+                helper=ftp\n";
+    for sport in ["0", "4242"] {
+        let (code, out, err) = get(sport, "50001", &[]);
+        let (seconds, rest) = out.split_once(' ').unwrap();
+        let seconds: u32 = seconds.parse().unwrap();
+        // The kernel gives it the ftp helper's 300 s, whatever -t said.
+        assert!((1..=300).contains(&seconds), "{out}");
+        assert_eq!(
+            (code, rest, err.as_str()),
+            (0, line, "ct: 1 expectations have been shown.\n")
+        );
+    }
+    // Every format of ct list expect; -w 0 is the zone it is in.
+    let timeout_masked = |text: &str| {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("\"timeout\":") {
+            out.push_str(&rest[..at + 10]);
+            rest = rest[at + 10..].trim_start_matches(|c: char| c.is_ascii_digit());
+            out.push('N');
+        }
+        out + rest
+    };
+    let (_, listed, _) = ct(&ns, &["list", "expect", "-o", "json"]);
+    let (code, got, err) = get("0", "50001", &["-o", "json", "--quiet", "-w", "0"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(timeout_masked(&got), timeout_masked(&listed));
+    // None: another port, another zone, the master's own tuple.
+    let none = "ct: no expectation matches the tuple (-s, -d, -p and its ports); ct list \
+                expect shows them all\n";
+    assert_eq!(get("0", "50002", &[]), (1, String::new(), none.to_string()));
+    assert_eq!(
+        get("0", "50001", &["-w", "1"]),
+        (
+            1,
+            String::new(),
+            none.replace("its ports)", "its ports, in -w's zone)")
+        )
+    );
+    let (code, out, _) = ct(
+        &ns,
+        &words(
+            &"get expect -p tcp -s 10.232.0.1 -d 10.232.0.2 --sport 1000 --dport 21"
+                .split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        ),
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    // Bad input: exit 2, nothing on stdout.
+    for (more, error) in [
+        (
+            &["-r", "10.232.0.1"][..],
+            "-r/--reply-src does not fit an expectation: ct get expect takes the tuple of \
+             the expected connection (-s, -d, -p and its ports) and -w its zone",
+        ),
+        (
+            &["-o", "save"],
+            "-o save writes entries as conntrack commands; it has no form for expectations",
+        ),
+    ] {
+        let (code, out, err) = get("0", "50001", more);
+        assert_eq!((code, out.as_str()), (2, ""), "{more:?}: {err}");
+        assert!(err.starts_with(&format!("error: {error}\n")), "{err}");
+    }
+    let (code, out, err) = ct(
+        &ns,
+        &[
+            "get",
+            "expect",
+            "-p",
+            "tcp",
+            "-s",
+            "10.232.0.2",
+            "-d",
+            "10.232.0.1",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("error: get expect needs --sport and --dport for this protocol\n"),
+        "{err}"
+    );
+}
