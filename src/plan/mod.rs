@@ -317,6 +317,8 @@ impl Stats {
 pub struct Get {
     pub target: Target,
     pub lookup: Lookup,
+    /// The id the entry must have (`--id`).
+    pub id: Option<u32>,
     pub output: Output,
 }
 
@@ -325,6 +327,7 @@ impl Get {
         Ok(Get {
             target: Target::from_args(&args.target, false)?,
             lookup: lookup(&args.tuple)?,
+            id: args.id,
             output: Output::from_args(&args.output, None, env)?,
         })
     }
