@@ -21,10 +21,7 @@ fn main() -> ExitCode {
         .next()
         .is_some_and(|argv0| ct::conntrack::invoked_as_conntrack(&argv0))
     {
-        let argv = std::env::args_os()
-            .map(|word| word.to_string_lossy().into_owned())
-            .collect();
-        return ExitCode::from(ct::conntrack::main(argv));
+        return ExitCode::from(ct::conntrack::main_os(std::env::args_os()));
     }
     let cli = match ct::cli::Cli::try_parse() {
         Ok(cli) => cli,

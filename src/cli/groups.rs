@@ -255,6 +255,12 @@ pub struct FilterArgs {
     #[arg(long = "helper", value_name = "NAME")]
     pub helper: Option<String>,
 
+    /// The entry the kernel knows by this id (as `-o id` prints it): ids are the
+    /// kernel's, so an entry deleted and made again with the same tuple has another.
+    /// Example: --id 4065337923
+    #[arg(long = "id", value_name = "ID")]
+    pub id: Option<u32>,
+
     /// Entries carrying all these connlabels (names from /etc/xtables/connlabel.conf).
     /// As with conntrack, the labels are then printed too. Example: -l blocked
     #[arg(short = 'l', long = "label", value_name = "LABEL[,LABEL]", value_delimiter = ',',

@@ -486,6 +486,12 @@ pub struct GetArgs {
     #[command(flatten, next_help_heading = "Tuple")]
     pub tuple: TupleArgs,
 
+    /// Only if the entry of the tuple has this id (as `-o id` prints it): an entry
+    /// ended and made again with the same tuple has another, and is not shown (exit 1).
+    /// Example: --id 4065337923
+    #[arg(long = "id", value_name = "ID")]
+    pub id: Option<u32>,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }

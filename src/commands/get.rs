@@ -1,11 +1,14 @@
-//! `ct get`: one entry, named by a whole tuple, as `conntrack -G` finds it; `ct get
-//! expect`: the one expectation a connection of a whole tuple would match, as
+//! `ct get`: one entry, named by a whole tuple, as `conntrack -G` finds it; with
+//! `--id`, only if the kernel's id for it is that one (the kernel's get does not compare
+//! CTA_ID, so the entry it answers with is compared here, as conntrack 1.4.7 does).
+//! `ct get expect`: the one expectation a connection of a whole tuple would match, as
 //! `conntrack -G expect` finds it.
 
 use std::io::Write;
 
 use anyhow::{Result, anyhow, bail};
 
+use super::delete::NothingMatched;
 use super::expect::expectation_settings;
 use super::list::print_entries;
 use super::{Stderr, connect, prefix, stdout};
@@ -17,6 +20,7 @@ pub fn run(plan: plan::Get) -> Result<()> {
     let plan::Get {
         target,
         lookup,
+        id,
         output,
     } = plan;
 
@@ -28,7 +32,15 @@ pub fn run(plan: plan::Get) -> Result<()> {
         zone: lookup.zone,
         tuple_zone: lookup.tuple_zone,
     };
+    let mut another_id = false;
     let result = print_entries(&output, |on_entry, on_undecodable| {
+        let on_entry = |entry: &crate::model::entry::Entry<'_>| {
+            if id.is_some_and(|id| entry.id != Some(id)) {
+                another_id = true;
+                return Ok(());
+            }
+            on_entry(entry)
+        };
         conntrack.get(lookup, on_entry, on_undecodable)
     });
     match result {
@@ -36,6 +48,8 @@ pub fn run(plan: plan::Get) -> Result<()> {
         Err(err) if kernel_errno(&err) == Some(libc::ENOENT) => {
             bail!("Operation failed: such conntrack doesn't exist")
         }
+        // The summary said 0 shown, as conntrack says it; exit 1.
+        Ok(()) if another_id => Err(NothingMatched.into()),
         other => other,
     }
 }

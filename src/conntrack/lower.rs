@@ -226,6 +226,7 @@ fn update(parsed: &Parsed, source: Source) -> Result<anyhow::Result<()>, Failure
         );
         return Ok(Err(NothingMatched.into()));
     }
+    check_changes(v)?;
     let mut filter = filter_args(parsed);
     filter.mark = None;
     filter.status = Vec::new();
@@ -265,6 +266,37 @@ fn update(parsed: &Parsed, source: Source) -> Result<anyhow::Result<()>, Failure
         Err(err) if source == Source::File && err.is::<NothingMatched>() => Ok(()),
         other => other,
     })
+}
+
+/// The changes ct update's plan refuses, refused first in words that name conntrack's
+/// options (docs/differences.md). conntrack sends them: `-t 0` ends the entries (it then
+/// reads none back, says 0 updated and exits 1) and a status flag the kernel keeps
+/// itself is refused with EBUSY, which conntrack reports and still counts as updated.
+fn check_changes(v: &super::parse::Values) -> Result<(), Failure> {
+    use crate::model::update::SETTABLE_STATUS;
+    if v.timeout == Some(0) {
+        return Err(Failure::parameter(
+            "ct does not -U with -t 0: it would end the entries at once, so none could be \
+             read back; to remove them, use -D with the same options",
+        ));
+    }
+    let Some(status) = v.status else {
+        return Ok(());
+    };
+    if status.clear != 0 {
+        return Err(Failure::parameter(
+            "-U with -u only sets flags: the kernel never clears one on request (give \
+             flags without ! and not UNREPLIED)",
+        ));
+    }
+    let settable = SETTABLE_STATUS.iter().fold(0, |bits, bit| bits | 1 << bit);
+    if status.set & !settable != 0 {
+        return Err(Failure::parameter(
+            "-U with -u sets SEEN_REPLY, ASSURED and FIXED_TIMEOUT only: the kernel refuses \
+             to change the other flags (Device or resource busy)",
+        ));
+    }
+    Ok(())
 }
 
 /// The outcome of ct's command as conntrack's exit status: a usage error of the plan
@@ -307,13 +339,9 @@ fn check_masks(parsed: &Parsed) -> Result<(), Failure> {
 fn refuse_unsupported(parsed: &Parsed) -> Result<(), Failure> {
     if has(parsed, bit::SECMARK) {
         return Err(Failure::parameter(
-            "ct does not take --secmark: conntrack 1.4.7 accepts it and filters nothing",
-        ));
-    }
-    if has(parsed, bit::ID) {
-        return Err(Failure::parameter(
-            "ct does not select entries by --id (deprecated in conntrack); select them by \
-             their tuple",
+            "ct does not take --secmark: the kernel reports no entry's secmark (only its \
+             security context, CTA_SECCTX), so no entry could be selected by it; conntrack \
+             1.4.7 accepts it and filters nothing",
         ));
     }
     // -I and -A make the entry with them. conntrack's table lets -U and -G take the
@@ -427,6 +455,7 @@ fn filter_args(parsed: &Parsed) -> FilterArgs {
         any_nat: v.any_nat,
         helper: None,
         label: v.labels.clone(),
+        id: v.id.filter(|_| has(parsed, bit::ID)),
     }
 }
 
@@ -502,6 +531,7 @@ fn get(parsed: &Parsed) -> Result<anyhow::Result<()>, Failure> {
         table: Table::Conntrack,
         output: output_args(parsed),
         tuple: tuple_args(parsed),
+        id: parsed.values.id.filter(|_| has(parsed, bit::ID)),
         target: target(parsed),
     };
     let plan = plan::Get::from_args(&args, &Environment::current()).map_err(plan_failure)?;
@@ -534,6 +564,7 @@ fn get_expect(parsed: &Parsed) -> Result<u8, Failure> {
         table: Table::Expect,
         output,
         tuple,
+        id: None,
         target: target(parsed),
     };
     let plan = plan::GetExpect::from_args(&args, &Environment::current()).map_err(plan_failure)?;

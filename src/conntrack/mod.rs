@@ -78,6 +78,42 @@ pub fn invoked_as_conntrack(argv0: &std::ffi::OsStr) -> bool {
     Path::new(argv0).file_name() == Some(std::ffi::OsStr::new("conntrack"))
 }
 
+/// Runs conntrack's command line as the system gave it; the exit status. A word that
+/// is not UTF-8 is refused (exit 2) before anything runs.
+pub fn main_os(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
+    match words(args) {
+        Ok(argv) => main(argv),
+        Err(failure) => report(Err(failure)),
+    }
+}
+
+/// The command line's words as text. ct reads conntrack's options as UTF-8 (its
+/// addresses, names and numbers are ASCII); a word that is not is refused, named by its
+/// position and an escaped excerpt. The program's own name is only printed in the
+/// usage, so it is read lossily.
+pub fn words(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Vec<String>, Failure> {
+    use std::os::unix::ffi::OsStrExt;
+    const EXCERPT: usize = 32;
+    let mut argv = Vec::new();
+    for (at, word) in args.into_iter().enumerate() {
+        match word.into_string() {
+            Ok(word) => argv.push(word),
+            Err(word) if at == 0 => argv.push(word.to_string_lossy().into_owned()),
+            Err(word) => {
+                let bytes = word.as_bytes();
+                let shown = &bytes[..bytes.len().min(EXCERPT)];
+                let more = if bytes.len() > EXCERPT { "..." } else { "" };
+                return Err(Failure::parameter(format!(
+                    "argument {at} is not UTF-8 text: `{}{more}'; give conntrack's options \
+                     as UTF-8",
+                    shown.escape_ascii()
+                )));
+            }
+        }
+    }
+    Ok(argv)
+}
+
 /// Runs conntrack's command line; the exit status.
 pub fn main(argv: Vec<String>) -> u8 {
     crate::commands::set_prefix(BANNER);
@@ -96,7 +132,11 @@ pub fn main(argv: Vec<String>) -> u8 {
     let program = argv.first().map_or("conntrack", String::as_str);
     match parsed.command {
         None | Some(Command::Help) => {
-            let _ = print_stdout(&usage(program));
+            let mut text = usage(program);
+            if let (Some(protonum), Some(handler)) = (parsed.protonum, parsed.handler) {
+                text.push_str(&parse::protocol_help(protonum, handler));
+            }
+            let _ = print_stdout(&text);
             0
         }
         Some(Command::Version) => {

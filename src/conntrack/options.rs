@@ -266,7 +266,23 @@ pub struct ProtoTable {
     pub rows: [&'static str; 15],
     /// The two messages of the pair check: original and reply direction.
     pub pairs: Option<(&'static str, &'static str)>,
+    /// The lines `-h -p PROTO` prints after ``Proto `NAME' help:``, as conntrack's
+    /// handler prints them (its typo of `--tuple-port-src` twice included); empty for a
+    /// protocol without a handler, which says `no options (unsupported)`.
+    pub help: &'static [&'static str],
 }
+
+/// The help of the protocols whose options are ports (conntrack's `-h -p tcp` and
+/// the like), before a line of their own.
+const PORT_HELP: &str = "  --orig-port-src\t\toriginal source port
+  --orig-port-dst\t\toriginal destination port
+  --reply-port-src\t\treply source port
+  --reply-port-dst\t\treply destination port
+  --mask-port-src\t\tmask source port
+  --mask-port-dst\t\tmask destination port
+  --tuple-port-src\t\texpectation tuple src port
+  --tuple-port-src\t\texpectation tuple dst port
+";
 
 const PORT_PAIRS: Option<(&str, &str)> = Some((
     "you have to specify `--sport' and `--dport'",
@@ -316,6 +332,7 @@ const TCP: ProtoTable = ProtoTable {
         "000000000",
     ],
     pairs: PORT_PAIRS,
+    help: &[PORT_HELP, "  --state\t\t\tTCP state, fe. ESTABLISHED\n"],
 };
 
 const UDP_ROWS: [&str; 15] = [
@@ -352,6 +369,7 @@ const UDP: ProtoTable = ProtoTable {
     opts: UDP_OPTS,
     rows: UDP_ROWS,
     pairs: PORT_PAIRS,
+    help: &[PORT_HELP],
 };
 
 // udplite lists its aliases last; glibc's lookup does not depend on the order.
@@ -360,6 +378,7 @@ const UDPLITE: ProtoTable = ProtoTable {
     opts: UDP_OPTS,
     rows: UDP_ROWS,
     pairs: PORT_PAIRS,
+    help: &[PORT_HELP],
 };
 
 const SCTP: ProtoTable = ProtoTable {
@@ -409,6 +428,12 @@ const SCTP: ProtoTable = ProtoTable {
         "00000000000",
     ],
     pairs: PORT_PAIRS,
+    help: &[
+        PORT_HELP,
+        "  --state\t\t\tSCTP state, fe. ESTABLISHED\n",
+        "  --orig-vtag\t\toriginal verification tag\n",
+        "  --reply-vtag\t\treply verification tag\n",
+    ],
 };
 
 const DCCP: ProtoTable = ProtoTable {
@@ -456,6 +481,7 @@ const DCCP: ProtoTable = ProtoTable {
         "0000000000",
     ],
     pairs: PORT_PAIRS,
+    help: &[PORT_HELP, "  --state\t\t\tDCCP state, fe. RESPOND\n"],
 };
 
 const ICMP_ROWS: [&str; 15] = [
@@ -472,6 +498,9 @@ const ICMP: ProtoTable = ProtoTable {
     ],
     rows: ICMP_ROWS,
     pairs: None,
+    help: &[
+        "  --icmp-type\t\t\ticmp type\n  --icmp-code\t\t\ticmp code\n  --icmp-id\t\t\ticmp id\n",
+    ],
 };
 
 const ICMPV6: ProtoTable = ProtoTable {
@@ -483,6 +512,9 @@ const ICMPV6: ProtoTable = ProtoTable {
     ],
     rows: ICMP_ROWS,
     pairs: None,
+    help: &[
+        "  --icmpv6-type\t\t\ticmpv6 type\n  --icmpv6-code\t\t\ticmpv6 code\n  --icmpv6-id\t\t\ticmpv6 id\n",
+    ],
 };
 
 // GRE's keys travel in the tuple's port fields: the same slots as the ports.
@@ -518,6 +550,15 @@ const GRE: ProtoTable = ProtoTable {
         "you have to specify `--srckey' and `--dstkey'",
         "you have to specify `--reply-src-key' and `--reply-dst-key'",
     )),
+    help: &["  --orig-key-src\t\toriginal source key
+  --orig-key-dst\t\toriginal destination key
+  --reply-key-src\t\treply source key
+  --reply-key-dst\t\treply destination key
+  --mask-key-src\t\tmask source key
+  --mask-key-dst\t\tmask destination key
+  --tuple-key-src\t\texpectation tuple src key
+  --tuple-key-src\t\texpectation tuple dst key
+"],
 };
 
 const UNKNOWN: ProtoTable = ProtoTable {
@@ -525,6 +566,7 @@ const UNKNOWN: ProtoTable = ProtoTable {
     opts: &[],
     rows: [""; 15],
     pairs: None,
+    help: &[],
 };
 
 impl Handler {

@@ -870,14 +870,46 @@ pub fn find_protocol(name: &str) -> Option<(u8, Handler)> {
             return Some((protonum, handler));
         }
     }
+    // A name only /etc/protocols knows gets conntrack's handler for unknown protocols,
+    // even for a number with a handler of its own (`ipv6-icmp` takes no --icmpv6-type).
     if let Some(protonum) = protocol_by_name(name) {
-        return Some((protonum, Handler::of(protonum)));
+        return Some((protonum, Handler::Unknown));
     }
     let (number, rest) = strtoul_rest(name);
     if rest.len() == name.len() || !rest.is_empty() || number > 255 {
         return None;
     }
     Some((number as u8, Handler::of(number as u8)))
+}
+
+/// What `-h -p PROTO` prints after the usage: ``Proto `NAME' help:`` and the
+/// protocol's options, as conntrack's `extension_help` does. A protocol without a
+/// handler is named as /etc/protocols names its number, else `unknown`.
+pub fn protocol_help(protonum: u8, handler: Handler) -> String {
+    let name = match handler.name() {
+        Some(name) => name.to_string(),
+        None => protocol_by_number(protonum).unwrap_or_else(|| "unknown".to_string()),
+    };
+    let help = handler.table().help;
+    let mut text = format!("Proto `{name}' help:\n");
+    if help.is_empty() {
+        text.push_str("  no options (unsupported)\n");
+    }
+    help.iter().for_each(|part| text.push_str(part));
+    text
+}
+
+/// getprotobynumber(3): a protocol's name in /etc/protocols.
+fn protocol_by_number(protonum: u8) -> Option<String> {
+    // SAFETY: getprotobynumber returns a pointer into static storage or NULL; the name
+    // is copied at once, before any other call.
+    let entry = unsafe { libc::getprotobynumber(libc::c_int::from(protonum)) };
+    if entry.is_null() {
+        return None;
+    }
+    // SAFETY: not null, as checked; p_name is a NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr((*entry).p_name) };
+    Some(name.to_string_lossy().into_owned())
 }
 
 /// getprotobyname(3): /etc/protocols, as conntrack looks a name up.

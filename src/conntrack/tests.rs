@@ -286,6 +286,43 @@ fn protocol_options_exist_only_after_p() {
     assert_eq!(parsed("-L -p 200").handler, Some(Handler::Unknown));
     assert_eq!(parsed("-L -p TCP").protonum, Some(6));
     assert_eq!(parsed("-L -p 0x11").protonum, Some(17));
+    // A name only /etc/protocols knows gets no handler's options, even for a number
+    // that has a handler (conntrack: `unknown option `--icmpv6-type'`). Without the
+    // file (no netbase) there is no such name.
+    if !Path::new("/etc/protocols").exists() {
+        return;
+    }
+    let named = parsed("-L -p ipv6-icmp");
+    assert_eq!(
+        (named.protonum, named.handler),
+        (Some(58), Some(Handler::Unknown))
+    );
+    assert_eq!(
+        refused("-L -p ipv6-icmp --icmpv6-type 128"),
+        parameter_problem("unknown option `--icmpv6-type'")
+    );
+}
+
+/// `-h -p PROTO`'s part after the usage, as conntrack 1.4.7 prints it.
+#[test]
+fn protocol_help_as_conntrack_prints_it() {
+    let help = |line: &str| {
+        let p = parsed(line);
+        parse::protocol_help(p.protonum.unwrap(), p.handler.unwrap())
+    };
+    assert_eq!(
+        help("-h -p icmp"),
+        "Proto `icmp' help:\n  --icmp-type\t\t\ticmp type\n  --icmp-code\t\t\ticmp code\n  \
+         --icmp-id\t\t\ticmp id\n"
+    );
+    assert!(help("-h -p tcp").ends_with(
+        "  --tuple-port-src\t\texpectation tuple dst port\n  --state\t\t\tTCP state, fe. \
+         ESTABLISHED\n"
+    ));
+    assert_eq!(
+        help("-h -p 200"),
+        "Proto `unknown' help:\n  no options (unsupported)\n"
+    );
 }
 
 #[test]

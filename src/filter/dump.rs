@@ -101,6 +101,8 @@ pub fn entry_requests(filter: &Filter, family: u8) -> Vec<Request> {
         any_nat: _,
         labels: _,
         helper: _,
+        // No dump attribute selects by id (the kernel checks CTA_ID only in a delete).
+        id: _,
     } = filter;
     let mark = mark_attributes(filter);
     let status = status_attributes(filter);

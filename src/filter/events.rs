@@ -131,6 +131,8 @@ fn entry_checks(filter: &Filter) -> Vec<Vec<sock_filter>> {
         labels: _,
         // The helper's name is a string inside CTA_HELP.
         helper: _,
+        // Rare, and judged in user space like the fields above.
+        id: _,
     } = filter;
     let addresses = [
         (CTA_TUPLE_ORIG, Side::Source, orig_src),

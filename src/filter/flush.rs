@@ -216,6 +216,8 @@ fn kernel_matches_exactly(filter: &Filter, family: u8) -> bool {
         any_nat,
         labels,
         helper,
+        // A flush takes no CTA_ID: the kernel compares it only in a delete by tuple.
+        id,
     } = filter;
     let exact_ipv4 = |m: &Option<crate::filter::AddrMatch>| {
         m.is_none_or(|m| m.is_exact() && m.is_ipv4() && family == AF_INET)
@@ -251,6 +253,7 @@ fn kernel_matches_exactly(filter: &Filter, family: u8) -> bool {
         && any_nat.is_none()
         && labels.is_empty()
         && helper.is_none()
+        && id.is_none()
 }
 
 /// The attributes that make a flush of `family` delete exactly what `filter` matches,
@@ -469,6 +472,7 @@ mod tests {
             }),
             labels: vec![1],
             helper: Some("ftp".into()),
+            id: Some(7),
         };
         type Set = fn(&mut Filter, &Filter);
         // (field, copy it from `all`, whether one request may carry it alone). A port
@@ -520,6 +524,7 @@ mod tests {
             ("any_nat", |f, a| f.any_nat = a.any_nat, false),
             ("labels", |f, a| f.labels = a.labels.clone(), false),
             ("helper", |f, a| f.helper = a.helper.clone(), false),
+            ("id", |f, a| f.id = a.id, false),
         ];
         let mut union = Filter::default();
         for (name, set, alone) in fields {

@@ -82,6 +82,8 @@ pub struct Filter {
     pub labels: Vec<u32>,
     /// The helper's name (`--helper`).
     pub helper: Option<String>,
+    /// The kernel's id of the entry (`--id`, conntrack's `-i`).
+    pub id: Option<u32>,
 }
 
 impl Filter {
@@ -127,6 +129,7 @@ impl Filter {
             // labels_match
             labels: _,
             helper,
+            id,
         } = self;
         family.is_none_or(|f| entry.family.raw() == f)
             && (protocols.is_empty() || protocols.contains(&entry.protonum()))
@@ -143,6 +146,7 @@ impl Filter {
             && helper
                 .as_ref()
                 .is_none_or(|h| entry.helper == Some(h.as_bytes()))
+            && id.is_none_or(|id| entry.id == Some(id))
     }
 
     /// The flag of the first condition that says nothing about an expectation, if any:
@@ -185,6 +189,8 @@ impl Filter {
             dst_nat,
             any_nat,
             labels,
+            // An expectation's id is another number space (CTA_EXPECT_ID).
+            id,
         } = self;
         [
             (reply_src.is_some(), "-r/--reply-src"),
@@ -206,6 +212,7 @@ impl Filter {
             (dst_nat.is_some(), "-g/--dst-nat"),
             (any_nat.is_some(), "-j/--any-nat"),
             (!labels.is_empty(), "-l/--label"),
+            (id.is_some(), "--id"),
         ]
         .into_iter()
         .find_map(|(set, flag)| set.then_some(flag))
@@ -248,6 +255,7 @@ impl Filter {
             dst_nat: _,
             any_nat: _,
             labels: _,
+            id: _,
         } = self;
         let (expected, master) = (&expectation.expected, &expectation.master);
         let address = |wanted: &Option<AddrMatch>, have: Option<IpAddr>| {

@@ -518,6 +518,7 @@ fn every_filter_field_is_refused_for_expectations_or_judged() {
         any_nat: nat,
         labels: vec![9],
         helper: Some("sip".into()),
+        id: Some(9),
     };
     type Set = fn(&mut Filter, &Filter);
     // (field, copy it from `all`, the flag that refuses it for expectations, if any).
@@ -612,6 +613,7 @@ fn every_filter_field_is_refused_for_expectations_or_judged() {
             Some("-l/--label"),
         ),
         ("helper", |f, a| f.helper = a.helper.clone(), None),
+        ("id", |f, a| f.id = a.id, Some("--id")),
     ];
     let mut union = Filter::default();
     for (name, set, refused) in fields {

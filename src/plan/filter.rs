@@ -244,6 +244,7 @@ pub fn filter_with_labels(
         any_nat: args.any_nat,
         labels: Vec::new(),
         helper: args.helper.clone(),
+        id: args.id,
     };
     if let Some(status) = filter.status {
         if status.set & status.clear != 0 {

@@ -319,6 +319,8 @@ impl Stats {
 pub struct Get {
     pub target: Target,
     pub lookup: Lookup,
+    /// The id the entry must have (`--id`).
+    pub id: Option<u32>,
     pub output: Output,
 }
 
@@ -327,6 +329,7 @@ impl Get {
         Ok(Get {
             target: Target::from_args(&args.target, false)?,
             lookup: lookup(&args.tuple)?,
+            id: args.id,
             output: Output::from_args(&args.output, None, env)?,
         })
     }
@@ -359,6 +362,7 @@ impl GetExpect {
             (tuple.reply_key_dst.is_some(), "--reply-key-dst"),
             (tuple.orig_zone.is_some(), "--orig-zone"),
             (tuple.reply_zone.is_some(), "--reply-zone"),
+            (args.id.is_some(), "--id"),
         ];
         if let Some((_, flag)) = other_direction.iter().find(|(given, _)| *given) {
             return Err(usage(format!(

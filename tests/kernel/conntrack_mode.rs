@@ -1129,3 +1129,207 @@ fn insert_and_get_expect_as_conntrack_with_its_words_and_exit_codes() {
         tcp(&twins.real)
     );
 }
+
+/// `-h -p PROTO` prints conntrack's usage and then its protocol's help, byte for byte,
+/// for every protocol conntrack has a handler for, one only /etc/protocols names, a
+/// number and an unknown name; the changes `-U` refuses and a word that is not UTF-8
+/// are refused in the mode's words before any socket opens (no namespace needed).
+#[test]
+fn protocol_help_and_refusals_before_any_socket() {
+    use std::os::unix::process::CommandExt;
+    require_kernel!();
+    let link = Link::new();
+    let ct = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = hermetic(Command::new(link.path()));
+        // The usage names argv[0]; conntrack is run by that name too.
+        cmd.arg0("conntrack").args(args);
+        run(&mut cmd)
+    };
+    fn os(args: &[&'static str]) -> Vec<&'static std::ffi::OsStr> {
+        args.iter().map(|arg| std::ffi::OsStr::new(*arg)).collect()
+    }
+    for args in [
+        &["-h", "-p", "tcp"][..],
+        &["-h", "-p", "udp"],
+        &["-h", "-p", "udplite"],
+        &["-h", "-p", "icmp"],
+        &["-h", "-p", "icmpv6"],
+        &["-h", "-p", "sctp"],
+        &["-h", "-p", "DCCP"],
+        &["--help", "-p", "gre"],
+        &["-p", "47", "-h"],
+        &["-h", "-p", "ipv6-icmp"],
+        &["-h", "-p", "99"],
+        &["-h", "-p", "unknown-proto"],
+    ] {
+        let ours = ct(&os(args));
+        let real = run(hermetic(Command::new("conntrack")).args(args));
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&real.stdout),
+            "stdout of {args:?}"
+        );
+        assert_same(args, &ours, &real);
+    }
+    let try_line = "Try `conntrack -h' or 'conntrack --help' for more information.\n";
+    let refused = |args: &[&std::ffi::OsStr], message: &str| {
+        let out = ct(args);
+        assert_eq!(
+            (as_conntrack(&out.stderr), out.status.code()),
+            (format!("{BANNER}{message}\n{try_line}"), Some(2)),
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    };
+    refused(
+        &os(&["-U", "-t", "0"]),
+        "ct does not -U with -t 0: it would end the entries at once, so none could be read \
+         back; to remove them, use -D with the same options",
+    );
+    refused(
+        &os(&["-U", "-u", "EXPECTED"]),
+        "-U with -u sets SEEN_REPLY, ASSURED and FIXED_TIMEOUT only: the kernel refuses to \
+         change the other flags (Device or resource busy)",
+    );
+    refused(
+        &os(&["-U", "-u", "UNREPLIED"]),
+        "-U with -u only sets flags: the kernel never clears one on request (give flags \
+         without ! and not UNREPLIED)",
+    );
+    refused(
+        &os(&["-L", "-c", "5"]),
+        "ct does not take --secmark: the kernel reports no entry's secmark (only its \
+         security context, CTA_SECCTX), so no entry could be selected by it; conntrack \
+         1.4.7 accepts it and filters nothing",
+    );
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = std::ffi::OsStr::from_bytes(b"tcp\xff'\x01");
+    let long = std::ffi::OsStr::from_bytes(&[0xfe; 40]);
+    refused(
+        &[os(&["-L", "-p"])[0], os(&["-p"])[0], bytes],
+        "argument 3 is not UTF-8 text: `tcp\\xff\\'\\x01'; give conntrack's options as UTF-8",
+    );
+    refused(
+        &[os(&["-L"])[0], long],
+        &format!(
+            "argument 2 is not UTF-8 text: `{}...'; give conntrack's options as UTF-8",
+            "\\xfe".repeat(32)
+        ),
+    );
+}
+
+/// `-i`: -G shows the entry of the tuple only if its id is the one given, -D and -U
+/// select by it, as conntrack 1.4.7 does (ids differ between the namespaces, so each
+/// program is given its own). Under ct's name, `ct delete --id` of an entry made again
+/// with the same tuple deletes nothing: the delete carries CTA_ID and the kernel
+/// compares it.
+#[test]
+fn id_selects_as_in_conntrack() {
+    require_kernel!();
+    let twins = Twins::new(&[
+        "-s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state ESTABLISHED -t 100",
+        "-s 1.1.1.2 -d 2.2.2.2 -p udp --sport 11 --dport 53 -t 100",
+    ]);
+    let id_of = |ns: &Netns, proto: &str| -> String {
+        let src = if proto == "tcp" { "1.1.1.1" } else { "1.1.1.2" };
+        let line = ns.conntrack(&["-L", "-p", proto, "-s", src, "-o", "id"]);
+        line.trim_end().rsplit("id=").next().unwrap().to_string()
+    };
+    let tcp = [
+        "-p", "tcp", "-s", "1.1.1.1", "-d", "2.2.2.2", "--sport", "10", "--dport", "20",
+    ];
+    let both = |args: &[&str], proto: &str| {
+        let (ct_id, real_id) = (id_of(&twins.ct, proto), id_of(&twins.real, proto));
+        let with_id = |id: &str| {
+            let mut argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            argv.extend(["-i".to_string(), id.to_string()]);
+            argv
+        };
+        let (ct_argv, real_argv) = (with_id(&ct_id), with_id(&real_id));
+        fn strs(argv: &[String]) -> Vec<&str> {
+            argv.iter().map(String::as_str).collect()
+        }
+        let ct = run(&mut twins.ct_cmd(&strs(&ct_argv)));
+        let real = run(&mut twins.real_cmd(&strs(&real_argv)));
+        assert_same(args, &ct, &real);
+        (ct, real)
+    };
+    for args in [
+        with(&["-G"], &tcp),
+        vec!["-D", "-p", "udp"],
+        vec!["-U", "-f", "ipv4", "-m", "1"],
+    ] {
+        // Another id selects nothing: 0 shown/deleted/updated, exit 1.
+        let mut wrong = args.clone();
+        wrong.extend(["-i", "1"]);
+        let (ct, _) = twins.run(&wrong);
+        assert_eq!(ct.status.code(), Some(1), "{wrong:?}");
+        let _ = both(&args, if args[0] == "-D" { "udp" } else { "tcp" });
+    }
+    assert_eq!(twins.ct.conntrack(&["-L", "-m", "1"]).lines().count(), 1);
+    assert_eq!(twins.same(&["-C"]), "1\n");
+    // The tcp entry ended and made again: its old id deletes nothing.
+    let old = id_of(&twins.ct, "tcp");
+    // The kernel's id hashes the entry's address with its tuple: an entry made again
+    // where the slab hands back the freed one gets the same id. Entries of other tuples
+    // made in between take the freed places, a few times at most, until the id differs.
+    for filler in 0..8 {
+        twins.ct.conntrack(&with(&["-D"], &tcp));
+        twins.ct.insert(&format!(
+            "-s 1.1.2.{filler} -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state ESTABLISHED -t 100"
+        ));
+        twins.ct.insert(
+            "-s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state ESTABLISHED -t 100",
+        );
+        if id_of(&twins.ct, "tcp") != old {
+            break;
+        }
+    }
+    assert_ne!(
+        id_of(&twins.ct, "tcp"),
+        old,
+        "the entry made again has a new id"
+    );
+    let out = run(&mut twins.ct.exec_cmd(&[&ct_bin(), "delete", "--id", &old]));
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code()
+        ),
+        (
+            "ct: 0 flow entries have been deleted.\n".to_string(),
+            Some(1)
+        )
+    );
+    let out = run(&mut twins.ct.exec_cmd(&[
+        &ct_bin(),
+        "get",
+        "--id",
+        &old,
+        "-p",
+        "tcp",
+        "-s",
+        "1.1.1.1",
+        "-d",
+        "2.2.2.2",
+        "--sport",
+        "10",
+        "--dport",
+        "20",
+    ]));
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code()
+        ),
+        ("ct: 0 flow entries have been shown.\n".to_string(), Some(1))
+    );
+    assert_eq!(
+        twins
+            .ct
+            .conntrack(&["-L", "-p", "tcp", "-s", "1.1.1.1"])
+            .lines()
+            .count(),
+        1
+    );
+}
