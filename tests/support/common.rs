@@ -1239,16 +1239,22 @@ fn is_num(s: &str) -> bool {
 /// `[start=...]` is not touched: it is fixed per entry.
 pub fn split_volatile(line: &str) -> (String, Vec<(&'static str, u64)>) {
     let spans = token_spans(line);
-    let tok = |i: usize| spans.get(i).map(|&(a, b)| &line[a..b]);
+    // An event line starts with its type ("[NEW] tcp 6 TTL ..."), the rest as a listing's.
+    let event = spans
+        .first()
+        .is_some_and(|&(a, b)| line[a..b].starts_with('[') && line[a..b].ends_with(']'));
+    let skip = usize::from(event);
+    let tok = |i: usize| spans.get(i + skip).map(|&(a, b)| &line[a..b]);
     // The classic line: "tcp 6 TTL", with -o extended "ipv4 2 tcp 6 TTL"; -o save:
     // "-A -t TTL".
-    let ttl_idx = if tok(0) == Some("-A") && tok(1) == Some("-t") {
-        2
-    } else if tok(3).is_some_and(is_num) && tok(1).is_some_and(is_num) {
-        4
-    } else {
-        2
-    };
+    let ttl_idx = skip
+        + if tok(0) == Some("-A") && tok(1) == Some("-t") {
+            2
+        } else if tok(3).is_some_and(is_num) && tok(1).is_some_and(is_num) {
+            4
+        } else {
+            2
+        };
     let mut out = String::with_capacity(line.len());
     let mut vals = Vec::new();
     let mut last = 0;
