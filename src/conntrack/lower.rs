@@ -89,11 +89,7 @@ fn operation_failed(command: Command, errno: i32) -> Failure {
 
 /// The C library's words for an errno, as strerror gives them.
 fn strerror(errno: i32) -> String {
-    let text = std::io::Error::from_raw_os_error(errno).to_string();
-    match text.rfind(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
+    super::os_error_text(&std::io::Error::from_raw_os_error(errno))
 }
 
 /// `-I` and `-A`: the entry of conntrack's options, created through ct create's plan.

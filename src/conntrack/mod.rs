@@ -227,5 +227,15 @@ pub fn usage(program: &str) -> String {
     )
 }
 
+/// An OS error in the C library's words, as conntrack prints them: "No such file or
+/// directory" rather than Rust's "... (os error 2)".
+fn os_error_text(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,10 @@
 //! options each protocol adds once `-p` names it.
 
 use super::getopt::{HasArg, LongOpt};
+use crate::kernel::{
+    IPPROTO_DCCP, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP,
+    IPPROTO_UDP, IPPROTO_UDPLITE,
+};
 
 /// conntrack's commands, in its bit order (`CT_LIST_BIT`...), which is also the row
 /// order of its matrix.
@@ -586,32 +590,40 @@ impl Handler {
 
     /// The handler conntrack has for a protocol number.
     pub fn of(protonum: u8) -> Handler {
-        match protonum {
-            6 => Handler::Tcp,
-            17 => Handler::Udp,
-            136 => Handler::Udplite,
-            132 => Handler::Sctp,
-            33 => Handler::Dccp,
-            1 => Handler::Icmp,
-            58 => Handler::Icmpv6,
-            47 => Handler::Gre,
-            _ => Handler::Unknown,
-        }
+        [
+            Handler::Tcp,
+            Handler::Udp,
+            Handler::Udplite,
+            Handler::Sctp,
+            Handler::Dccp,
+            Handler::Icmp,
+            Handler::Icmpv6,
+            Handler::Gre,
+        ]
+        .into_iter()
+        .find(|handler| handler.number() == Some(protonum))
+        .unwrap_or(Handler::Unknown)
     }
 
-    /// The handler's name, as `-p` takes it (any case).
-    pub fn name(self) -> Option<&'static str> {
+    /// The protocol number of a handler that has one.
+    fn number(self) -> Option<u8> {
         Some(match self {
-            Handler::Tcp => "tcp",
-            Handler::Udp => "udp",
-            Handler::Udplite => "udplite",
-            Handler::Sctp => "sctp",
-            Handler::Dccp => "dccp",
-            Handler::Icmp => "icmp",
-            Handler::Icmpv6 => "icmpv6",
-            Handler::Gre => "gre",
+            Handler::Tcp => IPPROTO_TCP,
+            Handler::Udp => IPPROTO_UDP,
+            Handler::Udplite => IPPROTO_UDPLITE,
+            Handler::Sctp => IPPROTO_SCTP,
+            Handler::Dccp => IPPROTO_DCCP,
+            Handler::Icmp => IPPROTO_ICMP,
+            Handler::Icmpv6 => IPPROTO_ICMPV6,
+            Handler::Gre => IPPROTO_GRE,
             Handler::Unknown => return None,
         })
+    }
+
+    /// The handler's name, as `-p` takes it (any case): the protocol's name in
+    /// model::entry::PROTOCOLS.
+    pub fn name(self) -> Option<&'static str> {
+        self.number().and_then(crate::model::entry::proto_name)
     }
 }
 

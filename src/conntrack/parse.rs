@@ -140,22 +140,13 @@ impl<'p> Labels<'p> {
                     // conntrack's perror of nfct_labelmap_new, without the banner.
                     notes
                         .0
-                        .push(format!("nfct_labelmap_new: {}", strip_os_error(&err)));
+                        .push(format!("nfct_labelmap_new: {}", super::os_error_text(&err)));
                     None
                 }
             };
             self.map = Some(map);
         }
         self.map.as_ref().and_then(Option::as_ref)
-    }
-}
-
-/// "No such file or directory" rather than Rust's "... (os error 2)".
-fn strip_os_error(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_string(),
-        None => text,
     }
 }
 
