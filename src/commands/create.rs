@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow};
 
 use super::{Stderr, connect, prefix};
 use crate::input::UnreadableDump;
-use crate::model::create::{Creation, Existing, NewEntry};
+use crate::model::create::{Creation, Existing, NewEntry, TrackerExtras};
 use crate::model::expect::NewExpectation;
 use crate::netlink::{Conntrack, DeleteBatch, Deletion};
 use crate::output::excerpt;
@@ -200,6 +200,11 @@ fn step(line: &str) -> Result<Step, String> {
     }
     let (entry, named) = parse_saved(line)?;
     let new = NewEntry::from_saved(&entry, named);
+    if command != "-D" {
+        // Tags or a role without their state would not be sent; a state without them
+        // is refused by the kernel: the line is unreadable, as to conntrack -R.
+        TrackerExtras::of(&new).check(new.original.protonum)?;
+    }
     Ok(match command {
         "-I" => Step::Create(new, Existing::Fail),
         "-D" => Step::Delete(new),

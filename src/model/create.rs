@@ -7,6 +7,71 @@ use crate::kernel::*;
 use crate::model::entry::{DccpRole, Entry, Family, L4, LabelBits, ProtoState, TcpFlags, Tuple};
 use crate::output::save::read::NamedNat;
 
+/// What an entry to create gives its tracker besides the tuple: a state, SCTP's two
+/// verification tags, DCCP's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackerExtras {
+    pub state: bool,
+    pub orig_vtag: bool,
+    pub reply_vtag: bool,
+    pub role: bool,
+}
+
+impl TrackerExtras {
+    /// The extras `entry` gives.
+    pub fn of(entry: &NewEntry) -> TrackerExtras {
+        TrackerExtras {
+            state: entry.state.is_some(),
+            orig_vtag: entry.sctp_vtag_original.is_some(),
+            reply_vtag: entry.sctp_vtag_reply.is_some(),
+            role: entry.dccp_role.is_some(),
+        }
+    }
+
+    /// Each extra only for its protocol, and given together as the kernel's trackers
+    /// take them (conntrack -I and -R demand the same): nlattr_to_sctp wants the state
+    /// and both tags, nlattr_to_dccp the state and the role, and either answers EINVAL
+    /// otherwise; without the state a tag or role would not be sent at all. The error
+    /// names the flags, for `ct create` and for a saved line alike.
+    pub fn check(self, protonum: u8) -> Result<(), String> {
+        use crate::model::entry::protocol_text;
+        for (given, flag, of) in [
+            (self.orig_vtag, "--orig-vtag", IPPROTO_SCTP),
+            (self.reply_vtag, "--reply-vtag", IPPROTO_SCTP),
+            (self.role, "--role", IPPROTO_DCCP),
+        ] {
+            if given && protonum != of {
+                return Err(format!(
+                    "{flag} is for -p {}, not {}",
+                    protocol_text(of),
+                    protocol_text(protonum)
+                ));
+            }
+        }
+        let TrackerExtras {
+            state,
+            orig_vtag,
+            reply_vtag,
+            role,
+        } = self;
+        if protonum == IPPROTO_SCTP && !(state == orig_vtag && state == reply_vtag) {
+            return Err(
+                "-p sctp takes --state, --orig-vtag and --reply-vtag together: the \
+                        kernel sets an SCTP entry's state only with both verification tags"
+                    .to_string(),
+            );
+        }
+        if protonum == IPPROTO_DCCP && state != role {
+            return Err(
+                "-p dccp takes --state and --role together, as conntrack -I does: \
+                        a kernel that tracks DCCP sets the state only with the role"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// An entry to create: both tuples, the timeout it lives for, and what conntrack -I can
 /// set besides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -270,7 +270,7 @@ pub fn filter_with_labels(
 /// The label map of `label_file` and the bit of each of `names` (`-l`), each of which
 /// the map must name.
 pub fn label_bits(names: &[String], label_file: &Path) -> Result<(LabelMap, Vec<u32>), UsageError> {
-    let map = load_labels(label_file, "-l/--label")?;
+    let map = load_labels(label_file, "-l/--label needs")?;
     let bits = names
         .iter()
         .map(|name| label_bit(&map, name, label_file))
@@ -278,11 +278,11 @@ pub fn label_bits(names: &[String], label_file: &Path) -> Result<(LabelMap, Vec<
     Ok((map, bits))
 }
 
-/// The label map of `label_file`, which `flags` need.
-pub(super) fn load_labels(label_file: &Path, flags: &str) -> Result<LabelMap, UsageError> {
+/// The label map of `label_file`; `who_needs` it starts the error ("-l/--label needs").
+pub(super) fn load_labels(label_file: &Path, who_needs: &str) -> Result<LabelMap, UsageError> {
     LabelMap::load(label_file).map_err(|err| {
         usage(format!(
-            "{flags} needs label names from {}: {err}",
+            "{who_needs} label names from {}: {err}",
             label_file.display()
         ))
     })

@@ -746,43 +746,17 @@ fn create_state(protonum: u8, given: Option<&str>) -> Result<Option<ProtoState>,
 }
 
 /// SCTP's `--orig-vtag` and `--reply-vtag` and DCCP's `--role` of create: each only for
-/// its protocol, and given with `--state` (and the other tag), as conntrack -I demands:
-/// the kernel's trackers take the state only with them (nlattr_to_sctp wants the state
-/// and both tags, nlattr_to_dccp the state and the role; either answers EINVAL).
+/// its protocol, and given with `--state` (and the other tag), as
+/// [`TrackerExtras::check`] says.
 fn tracker_extras(protonum: u8, args: &CreateArgs, entry: &mut NewEntry) -> Result<(), UsageError> {
-    use crate::kernel::{IPPROTO_DCCP, IPPROTO_SCTP};
-    use crate::model::entry::protocol_text;
-    let (state, original, reply, role) = (
-        args.state.is_some(),
-        args.orig_vtag.is_some(),
-        args.reply_vtag.is_some(),
-        args.role.is_some(),
-    );
-    for (given, flag, of) in [
-        (original, "--orig-vtag", IPPROTO_SCTP),
-        (reply, "--reply-vtag", IPPROTO_SCTP),
-        (role, "--role", IPPROTO_DCCP),
-    ] {
-        if given && protonum != of {
-            return Err(usage(format!(
-                "{flag} is for -p {}, not {}",
-                protocol_text(of),
-                protocol_text(protonum)
-            )));
-        }
+    crate::model::create::TrackerExtras {
+        state: args.state.is_some(),
+        orig_vtag: args.orig_vtag.is_some(),
+        reply_vtag: args.reply_vtag.is_some(),
+        role: args.role.is_some(),
     }
-    if protonum == IPPROTO_SCTP && !(state == original && state == reply) {
-        return Err(usage(
-            "create -p sctp takes --state, --orig-vtag and --reply-vtag together: the \
-             kernel sets an SCTP entry's state only with both verification tags",
-        ));
-    }
-    if protonum == IPPROTO_DCCP && state != role {
-        return Err(usage(
-            "create -p dccp takes --state and --role together, as conntrack -I does: a \
-             kernel that tracks DCCP sets the state only with the role",
-        ));
-    }
+    .check(protonum)
+    .map_err(|err| usage(format!("create {err}")))?;
     entry.sctp_vtag_original = args.orig_vtag;
     entry.sctp_vtag_reply = args.reply_vtag;
     entry.dccp_role = args.role;
@@ -869,8 +843,8 @@ fn one_request(filter: &Filter, path: DeletePath) -> Result<Option<FlushRequest>
     if path == DeletePath::OneRequest && one_request.is_none() {
         return Err(usage(
             "--one-request: the kernel cannot delete by this filter in one request (it \
-             matches prefixes, IPv6 addresses, zones, GRE keys, states, NAT or labels only \
-             in ct, or this kernel is older than the one that honours it); leave it out to \
+             matches prefixes, IPv6 addresses, zones, GRE keys, states, NAT, labels, ids \
+             and helpers only in ct, or this kernel is older than the one that honours it); leave it out to \
              delete entry by entry",
         ));
     }
@@ -1066,7 +1040,7 @@ fn changes(
         if label_map.is_none() {
             label_map = Some(filter::load_labels(
                 label_file,
-                "--add-label and --del-label",
+                "--add-label and --del-label need",
             )?);
         }
         let Some(map) = label_map.as_ref() else {

@@ -273,7 +273,9 @@ fn restore_reads_every_line_first_and_applies_none_of_a_bad_file() {
          -I -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 1 --dport 2\n\
          \n\
          -I -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 70000 --dport 2\n\
-         -U -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 3 --dport 2\n",
+         -U -t 100 -s 10.234.0.1 -d 10.234.0.2 -p udp --sport 3 --dport 2\n\
+         -A -t 100 -s 10.234.0.1 -d 10.234.0.2 -p sctp --sport 1 --dport 2 --orig-vtag 1 --reply-vtag 258\n\
+         -A -t 100 -s 10.234.0.1 -d 10.234.0.2 -p sctp --sport 1 --dport 2 --state ESTABLISHED --orig-vtag 1\n",
     );
     let (code, out, err) = ct(&ns, &["restore", file.path_str()]);
     let name = file.path_str();
@@ -288,7 +290,14 @@ fn restore_reads_every_line_first_and_applies_none_of_a_bad_file() {
                  ct: {name}:5: an -U (update) line is not restored; restore -I, -A and -D \
                  lines, or change entries with ct update: '-U -t 100 -s 10.234.0.1 -d \
                  10.234.0.2 -p udp --sport 3 --dport 2'\n\
-                 ct: {name}: 2 lines cannot be read (reported above); nothing was restored\n"
+                 ct: {name}:6: -p sctp takes --state, --orig-vtag and --reply-vtag together: \
+                 the kernel sets an SCTP entry's state only with both verification tags: '-A \
+                 -t 100 -s 10.234.0.1 -d 10.234.0.2 -p sctp --sport 1 --dport 2 --orig-vtag 1…'\n\
+                 ct: {name}:7: -p sctp takes --state, --orig-vtag and --reply-vtag together: \
+                 the kernel sets an SCTP entry's state only with both verification tags: '-A \
+                 -t 100 -s 10.234.0.1 -d 10.234.0.2 -p sctp --sport 1 --dport 2 --state \
+                 ESTAB…'\n\
+                 ct: {name}: 4 lines cannot be read (reported above); nothing was restored\n"
             )
         )
     );

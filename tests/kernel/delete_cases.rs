@@ -1455,7 +1455,7 @@ fn gre_key_deletes_take_only_the_entry_with_those_keys() {
                 Some(
                     "error: --one-request: the kernel cannot delete by this filter in one \
                      request (it matches prefixes, IPv6 addresses, zones, GRE keys, states, \
-                     NAT or labels only in ct, or this kernel is older than the one that \
+                     NAT, labels, ids and helpers only in ct, or this kernel is older than the one that \
                      honours it); leave it out to delete entry by entry"
                 )
             ),
