@@ -413,18 +413,16 @@ impl Conntrack {
             self.socket
                 .send(&datagram, 0)
                 .with_context(|| format!("cannot send {operation} to the kernel"))?;
-            let mut acknowledged = 0;
-            while acknowledged < chunk {
+            let mut answered = Answered::new(first_sequence, chunk);
+            while !answered.all() {
                 let received = receive(&self.socket, &mut self.buffer)?;
                 for reply in message::replies(&self.buffer[..received]) {
                     let (sequence, reply) = reply?;
-                    let offset = sequence.wrapping_sub(first_sequence) as usize;
-                    if offset >= chunk {
-                        bail!("unexpected netlink reply to {operation} (sequence {sequence})");
-                    }
-                    if matches!(reply, message::Reply::Ack(_)) {
-                        acknowledged += 1;
-                    }
+                    let offset = if matches!(reply, message::Reply::Ack(_)) {
+                        answered.acknowledge(sequence)?
+                    } else {
+                        answered.offset(sequence)?
+                    };
                     on_reply(base + offset, reply)?;
                 }
             }
@@ -612,25 +610,65 @@ impl Conntrack {
     where
         F: FnMut(usize, i32) -> Result<()>,
     {
-        // Each request's acknowledgement counted once: when this returns Ok, every
-        // request of the batch was answered, so one `on_error` never named succeeded.
-        let mut answered = [false; BATCH_LEN];
-        let mut acknowledged = 0;
-        while acknowledged < count {
+        // When this returns Ok, every request of the batch was answered, so one
+        // `on_error` never named succeeded.
+        let mut answered = Answered::new(first_sequence, count);
+        while !answered.all() {
             let received = receive(&self.socket, &mut self.buffer)?;
             for ack in message::acknowledgements(&self.buffer[..received]) {
                 let (sequence, errno) = ack?;
-                let offset = sequence.wrapping_sub(first_sequence) as usize;
-                if offset >= count || std::mem::replace(&mut answered[offset], true) {
-                    bail!("unexpected netlink acknowledgement (sequence {sequence})");
-                }
-                acknowledged += 1;
+                let offset = answered.acknowledge(sequence)?;
                 if errno != 0 {
                     on_error(offset, errno)?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The acknowledgements of one datagram of requests (sequence numbers `first` on), each
+/// counted once: a repeated one, or one of a sequence not sent, is an error, so that
+/// "all answered" means each request was.
+struct Answered {
+    first: u32,
+    count: usize,
+    seen: [bool; BATCH_LEN],
+    acknowledged: usize,
+}
+
+impl Answered {
+    fn new(first: u32, count: usize) -> Answered {
+        debug_assert!(count <= BATCH_LEN && REPLY_BATCH_LEN <= BATCH_LEN);
+        Answered {
+            first,
+            count: count.min(BATCH_LEN),
+            seen: [false; BATCH_LEN],
+            acknowledged: 0,
+        }
+    }
+
+    /// The request `sequence` answers (its offset in the datagram).
+    fn offset(&self, sequence: u32) -> Result<usize> {
+        let offset = sequence.wrapping_sub(self.first) as usize;
+        if offset >= self.count {
+            bail!("unexpected netlink answer (sequence {sequence})");
+        }
+        Ok(offset)
+    }
+
+    /// Counts the acknowledgement of `sequence`; its request's offset.
+    fn acknowledge(&mut self, sequence: u32) -> Result<usize> {
+        let offset = self.offset(sequence)?;
+        if std::mem::replace(&mut self.seen[offset], true) {
+            bail!("netlink acknowledgement repeated (sequence {sequence})");
+        }
+        self.acknowledged += 1;
+        Ok(offset)
+    }
+
+    fn all(&self) -> bool {
+        self.acknowledged == self.count
     }
 }
 
