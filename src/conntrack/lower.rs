@@ -351,9 +351,10 @@ fn refuse_unsupported(parsed: &Parsed) -> Result<(), Failure> {
         && (values.orig_vtag.is_some() || values.reply_vtag.is_some() || values.role.is_some())
     {
         return Err(Failure::parameter(
-            "ct takes SCTP's --orig-vtag and --reply-vtag and DCCP's --role only with -I \
-             and -A: the kernel changes the tags only with the tracker's --state, which \
-             -U does not change, no entry is selected by them, and an expectation has none",
+            "ct takes SCTP's --orig-vtag and --reply-vtag and DCCP's --role only where -I \
+             or -A makes an entry: the kernel changes the tags only with the tracker's \
+             --state, which -U does not change, no entry is selected by them, and an \
+             expectation (-I expect) has none",
         ));
     }
     Ok(())

@@ -442,6 +442,9 @@ impl State<'_, '_> {
                 self.parsed.options |= 1 << bit::SRC;
                 values.orig_src = Some(matched);
                 if matches!(prefix, Prefix::Len(_)) {
+                    // A prefix is conntrack's --mask-src, with its place in the
+                    // commands' table: `-G -s NET/LEN` is "Illegal option `--mask-src'".
+                    self.parsed.options |= 1 << bit::MASK_SRC;
                     values.mask_src = Some(matched.mask);
                 }
             }
@@ -449,6 +452,9 @@ impl State<'_, '_> {
                 self.parsed.options |= 1 << bit::DST;
                 values.orig_dst = Some(matched);
                 if matches!(prefix, Prefix::Len(_)) {
+                    // A prefix is conntrack's --mask-dst, with its place in the
+                    // commands' table: `-G -s NET/LEN` is "Illegal option `--mask-dst'".
+                    self.parsed.options |= 1 << bit::MASK_DST;
                     values.mask_dst = Some(matched.mask);
                 }
             }

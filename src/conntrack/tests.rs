@@ -223,6 +223,16 @@ fn every_message_of_table_1_3() {
             parameter_problem("Unknown DCCP role `x'"),
         ),
         ("-L -l foo", parameter_problem("unknown label 'foo'")),
+        // A prefix on -s/-d is conntrack's --mask-src/--mask-dst, which -G and -I refuse.
+        (
+            "-G -s 10.9.0.0/24 -d 1.1.1.1 -p tcp --sport 1 --dport 2",
+            parameter_problem("Illegal option `--mask-src' with this command"),
+        ),
+        (
+            "-I -s 10.9.0.1 -d 1.1.1.0/24 -p tcp --sport 1 --dport 2 -t 1 --state LISTEN",
+            parameter_problem("Illegal option `--mask-dst' with this command"),
+        ),
+        ("-L -s 10.9.0.0/24 -d 1.1.1.0/24", (String::new(), 0)),
     ];
     for (line, expected) in more {
         if expected.1 == 0 {

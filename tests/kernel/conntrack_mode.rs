@@ -511,10 +511,10 @@ fn refusals_and_failures() {
             (
                 format!(
                     "{BANNER}ct takes SCTP's --orig-vtag and --reply-vtag and DCCP's --role \
-                     only with -I and -A: the kernel changes the tags only with the \
-                     tracker's --state, which -U does not change, no entry is selected by \
-                     them, and an expectation has none\nTry `conntrack -h' or 'conntrack \
-                     --help' for more information.\n"
+                     only where -I or -A makes an entry: the kernel changes the tags only \
+                     with the tracker's --state, which -U does not change, no entry is \
+                     selected by them, and an expectation (-I expect) has none\nTry \
+                     `conntrack -h' or 'conntrack --help' for more information.\n"
                 ),
                 Some(2)
             ),
