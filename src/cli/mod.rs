@@ -243,6 +243,10 @@ pub enum Command {
         /// The command whose page to print.
         #[arg(value_enum)]
         page: Option<ManPage>,
+        /// Print the name of every page ct man can print besides ct(1), one a line, in
+        /// the form PAGE takes (`for c in $(ct man --list)` installs them all).
+        #[arg(long, conflicts_with = "page")]
+        list: bool,
     },
 }
 
@@ -1067,5 +1071,43 @@ mod tests {
             }
         }
         assert_eq!(table("list"), Ok(Table::Conntrack));
+    }
+
+    /// `ct man --list` (which the Debian package's build and the README loop over) names a
+    /// page for every command clap knows, each finding its command, and `--list` with a
+    /// page is refused.
+    #[test]
+    fn every_command_has_a_manual_page() {
+        use clap::CommandFactory;
+        let pages: Vec<ManPage> = ManPage::value_variants().to_vec();
+        let ct = Cli::command();
+        let commands: Vec<&str> = ct.get_subcommands().map(|c| c.get_name()).collect();
+        for command in &commands {
+            assert!(
+                pages.iter().any(|page| page.command() == *command),
+                "ct {command} has no ManPage"
+            );
+        }
+        for page in pages {
+            let name = page.to_possible_value().unwrap();
+            assert_eq!(name.get_name(), page.command());
+            assert_eq!(page.page_name(), format!("ct-{}", page.command()));
+            assert!(
+                page == ManPage::Conntrack || commands.contains(&page.command()),
+                "{page:?}"
+            );
+        }
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map_err(|err| err.kind());
+        assert!(matches!(
+            parse(&["ct", "man", "--list"]).map(|cli| cli.command),
+            Ok(Command::Man {
+                page: None,
+                list: true
+            })
+        ));
+        assert_eq!(
+            parse(&["ct", "man", "--list", "list"]).map(|_| ()),
+            Err(clap::error::ErrorKind::ArgumentConflict)
+        );
     }
 }

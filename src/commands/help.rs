@@ -10,7 +10,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
+use clap::{CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
 use crate::cli::{Cli, ManPage};
@@ -108,6 +108,21 @@ fn fish(script: &str) -> String {
             }
         })
         .collect()
+}
+
+/// `ct man --list`: every value `ct man` takes, one a line, from the same enum clap
+/// parses, so a loop over it (the Debian package's build, the README's install) cannot
+/// miss a page.
+pub fn man_list() -> Result<()> {
+    let mut out = super::stdout();
+    for value in ManPage::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+    {
+        writeln!(out, "{}", value.get_name())?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// `ct man [COMMAND]`: ct(1), or the page of one command, such as ct-list(1).

@@ -70,7 +70,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Top(args) => top::run(plan::Top::from_args(&args, &env)?),
         Command::Exporter(args) => exporter::run(plan::Exporter::from_args(&args)?),
         Command::Completions { shell } => help::completions(shell),
-        Command::Man { page } => help::man(page),
+        Command::Man { list: true, .. } => help::man_list(),
+        Command::Man { page, list: false } => help::man(page),
     }
 }
 

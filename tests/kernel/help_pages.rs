@@ -135,3 +135,26 @@ fn every_page_has_exit_status_examples_files_differences_and_see_also() {
         "an example of ct get"
     );
 }
+
+/// `ct man --list` prints the name of every page `ct man` takes, one a line, each a page
+/// whose title is its own (the Debian package installs them by this list).
+#[test]
+fn man_list_names_every_page() {
+    let listed = ct_text(&["man", "--list"]);
+    assert_eq!(
+        listed,
+        "list\ncount\nstats\nget\ncreate\nrestore\ndelete\nupdate\nflush\nwatch\ntop\nexporter\ncompletions\nman\nconntrack\n"
+    );
+    for page in listed.lines() {
+        let roff = ct_text(&["man", page]);
+        let section = if page == "conntrack" { 8 } else { 1 };
+        assert!(
+            roff.contains(&format!("\n.TH ct-{page} {section} "))
+                || roff.starts_with(&format!(".TH ct-{page} {section} ")),
+            "ct man {page}: no .TH ct-{page} {section}"
+        );
+    }
+    let out = run(ct_command().args(["man", "--list", "list"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
