@@ -47,7 +47,7 @@ for tool in dpkg dpkg-deb dpkg-query lintian man systemd-analyze systemctl ip ca
     command -v "$tool" > /dev/null || missing+=("$tool")
 done
 [ ${#missing[@]} = 0 ] || skip "missing ${missing[*]} (apt-get install lintian man-db systemd iproute2)"
-cargo deb --version > /dev/null 2>&1 || skip "cargo-deb is missing: cargo install cargo-deb --locked"
+cargo deb --version > /dev/null 2>&1 || skip "cargo-deb is missing: cargo install cargo-deb --locked --version 3.8.0"
 if dpkg-query -W -f '${Status}' ct 2> /dev/null | grep -qv '^unknown\|not-installed'; then
     skip "a ct package is installed already ($(dpkg-query -W -f '${Version} ${Status}' ct)); this test installs and purges its own"
 fi
@@ -72,6 +72,21 @@ if ! lintian --fail-on error,warning --display-info "$deb"; then
     fail "lintian found errors or warnings in $deb (above)"
 fi
 checks=$((checks + 1))
+
+# The control fields a user and apt see: Depends computed from the binary (libc only),
+# Suggests written, and a one-line summary (Debian's limit is 80 characters).
+for field in Package Section Priority Depends Suggests; do
+    fields="${fields-}$field: $(dpkg-deb -f "$deb" "$field")
+"
+done
+same "the control fields" "Package: ct
+Section: net
+Priority: optional
+Depends: libc6 (>= 2.34)
+Suggests: conntrack, prometheus
+" "$fields"
+same "the summary line" "Description: Inspect and manage the Linux conntrack table, as conntrack does, faster" \
+    "$(dpkg-deb -f "$deb" Description | head -n 1 | sed 's/^/Description: /')"
 
 # What the package holds, by path: each must be absent before, present while installed,
 # and absent again after removal (the directories it shares with others aside).
@@ -107,10 +122,13 @@ same "the files dpkg -L lists" "$(printf '%s\n' "${owned[@]}" | sort)" \
 
 # The installed ct, in a namespace of its own: one entry created, then listed.
 ip netns add "$ns"
-ip netns exec "$ns" /usr/sbin/ct create -p udp -s 10.9.0.1 -d 10.9.0.2 --sport 4000 --dport 53 -t 120 2> /dev/null
+created=$(ip netns exec "$ns" /usr/sbin/ct create -p udp -s 10.9.0.1 -d 10.9.0.2 --sport 4000 --dport 53 -t 120 2>&1) ||
+    fail "the installed ct create failed: $created"
+same "ct create's summary" "ct: 1 flow entries have been created." "$created"
 list_err=$(mktemp)
-listed=$(ip netns exec "$ns" /usr/sbin/ct list 2> "$list_err" | sed 's/^udp      17 [0-9]* /udp      17 T /')
-same "ct list" "udp      17 T src=10.9.0.1 dst=10.9.0.2 sport=4000 dport=53 [UNREPLIED] src=10.9.0.2 dst=10.9.0.1 sport=53 dport=4000 mark=0 use=1" "$listed"
+listed=$(ip netns exec "$ns" /usr/sbin/ct list 2> "$list_err") || fail "the installed ct list failed: $(cat "$list_err")"
+same "ct list" "udp      17 T src=10.9.0.1 dst=10.9.0.2 sport=4000 dport=53 [UNREPLIED] src=10.9.0.2 dst=10.9.0.1 sport=53 dport=4000 mark=0 use=1" \
+    "$(printf '%s\n' "$listed" | sed 's/^udp      17 [0-9]* /udp      17 T /')"
 same "ct list's summary" "ct: 1 flow entries have been shown." "$(cat "$list_err")"
 rm -f "$list_err"
 ip netns delete "$ns"
@@ -121,7 +139,7 @@ same "the manual pages" "$(printf 'ct\n%s\n' "$pages" | sort)" \
     "$(printf '%s\n' "${owned[@]}" | sed -n 's|^/usr/share/man/man[1-9]/\(.*\)\.[1-9]\.gz$|\1|p' | sort)"
 same "man -w 8 ct-conntrack" /usr/share/man/man8/ct-conntrack.8.gz "$(man -w 8 ct-conntrack)"
 same "ct-list.1.gz" "$(/usr/sbin/ct man list)" "$(zcat /usr/share/man/man1/ct-list.1.gz)"
-rendered=$(MANWIDTH=80 man -P cat ct-list 2> /dev/null)
+rendered=$(MANWIDTH=80 man -P cat ct-list 2>&1) || fail "man ct-list failed: $rendered"
 same "man ct-list, its header" "ct-list(1)                  General Commands Manual                 ct-list(1)" \
     "$(printf '%s\n' "$rendered" | head -n 1)"
 same "man ct-list, its name" "NAME

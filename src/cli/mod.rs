@@ -244,7 +244,8 @@ pub enum Command {
         #[arg(value_enum)]
         page: Option<ManPage>,
         /// Print the name of every page ct man can print besides ct(1), one a line, in
-        /// the form PAGE takes (`for c in $(ct man --list)` installs them all).
+        /// the form PAGE takes: `ct man PAGE` prints each, and its header names its
+        /// section (1, or 8 for conntrack).
         #[arg(long, conflicts_with = "page")]
         list: bool,
     },
