@@ -93,25 +93,27 @@ pub fn main_os(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
 /// usage, so it is read lossily.
 pub fn words(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Vec<String>, Failure> {
     use std::os::unix::ffi::OsStrExt;
-    const EXCERPT: usize = 32;
     let mut argv = Vec::new();
     for (at, word) in args.into_iter().enumerate() {
         match word.into_string() {
             Ok(word) => argv.push(word),
             Err(word) if at == 0 => argv.push(word.to_string_lossy().into_owned()),
-            Err(word) => {
-                let bytes = word.as_bytes();
-                let shown = &bytes[..bytes.len().min(EXCERPT)];
-                let more = if bytes.len() > EXCERPT { "..." } else { "" };
-                return Err(Failure::parameter(format!(
-                    "argument {at} is not UTF-8 text: `{}{more}'; give conntrack's options \
-                     as UTF-8",
-                    shown.escape_ascii()
-                )));
-            }
+            Err(word) => return Err(not_utf8(&format!("argument {at}"), word.as_bytes())),
         }
     }
     Ok(argv)
+}
+
+/// The refusal of `what` (an argument, a line of a `-R` file), which is not UTF-8 text:
+/// at most 32 of its bytes, escaped.
+fn not_utf8(what: &str, bytes: &[u8]) -> Failure {
+    const EXCERPT: usize = 32;
+    let shown = &bytes[..bytes.len().min(EXCERPT)];
+    let more = if bytes.len() > EXCERPT { "..." } else { "" };
+    Failure::parameter(format!(
+        "{what} is not UTF-8 text: `{}{more}'; give conntrack's options as UTF-8",
+        shown.escape_ascii()
+    ))
 }
 
 /// Runs conntrack's command line; the exit status.

@@ -128,6 +128,24 @@ pub fn parse_file(
     Ok(commands)
 }
 
+/// A `-R` file's text; a line that is not UTF-8 is refused by its number (ct reads
+/// conntrack's options as UTF-8, as on the command line).
+pub(super) fn text_of<'b>(name: &str, bytes: &'b [u8]) -> Result<&'b str, Failure> {
+    std::str::from_utf8(bytes).map_err(|err| {
+        let valid = &bytes[..err.valid_up_to()];
+        let start = valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |at| start + at);
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        super::not_utf8(&format!("line {line} of {name}"), &bytes[start..end])
+    })
+}
+
 /// `-R FILE`: the file read and parsed whole, as conntrack does before it runs a line;
 /// then each line run in order, until one fails.
 pub fn run(argv: &[String], labels_path: &Path) -> Result<u8, Failure> {
@@ -153,10 +171,10 @@ pub fn run(argv: &[String], labels_path: &Path) -> Result<u8, Failure> {
             "Failed to open file {name} for reading"
         )));
     }
-    let text = String::from_utf8_lossy(&bytes);
+    let text = text_of(name, &bytes)?;
     let mut labels = Labels::new(labels_path);
     let mut notes = Notes::default();
-    let parsed = parse_file(program, &text, &mut labels, &mut notes);
+    let parsed = parse_file(program, text, &mut labels, &mut notes);
     for note in &notes.0 {
         use std::io::Write;
         let _ = writeln!(crate::commands::Stderr, "{note}");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::getopt::{Found, Getopt, HasArg, LongOpt};
 use super::options::{Command, Handler};
 use super::parse::{self, Labels, Notes, Parsed, output};
-use super::restore::{parse_file, split_line};
+use super::restore::{parse_file, split_line, text_of};
 use super::{BANNER, Failure, TRY, Table};
 use crate::filter::{AddrMatch, MarkMatch, NatMatch, StatusMatch};
 use crate::model::entry::Family;
@@ -752,5 +752,31 @@ fn getopt_alone() {
             (Found::Unknown, "--alpha=1".into()),
             (Found::MissingArgument, "-p".into()),
         ]
+    );
+}
+
+/// A `-R` file is read as UTF-8: a line that is not is refused by its number, with a
+/// short escaped excerpt, before any line runs.
+#[test]
+fn a_file_line_that_is_not_utf8_is_refused_by_its_number() {
+    assert_eq!(
+        text_of("f", b"-L\n-D -p tcp\n").map_err(|f| f.message),
+        Ok("-L\n-D -p tcp\n")
+    );
+    let failure = text_of("f", b"-L\n-D -p tcp\xff\n-L\n").unwrap_err();
+    assert_eq!(
+        (failure.message.as_str(), failure.parameter),
+        (
+            "line 2 of f is not UTF-8 text: `-D -p tcp\\xff'; give conntrack's options as UTF-8",
+            true
+        )
+    );
+    let failure = text_of("f", &[0xfe; 40]).unwrap_err();
+    assert_eq!(
+        failure.message,
+        format!(
+            "line 1 of f is not UTF-8 text: `{}...'; give conntrack's options as UTF-8",
+            "\\xfe".repeat(32)
+        )
     );
 }
