@@ -7,7 +7,7 @@
 # machine where no other ct package is installed:
 #
 #     bash tests/package.sh                  # the package as the README builds it (dist)
-#     CT_DEB_PROFILE=release bash tests/package.sh    # what CI builds: minutes faster
+#     CT_DEB_PROFILE=release bash tests/package.sh    # the release profile: quicker
 #
 # Without root or a tool it needs it prints `skipped: <reason>` and exits 0, unless
 # CT_REQUIRE_KERNEL_TESTS=1 (as in CI), which makes a skip a failure.
