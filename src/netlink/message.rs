@@ -109,19 +109,9 @@ where
             }
             NLMSG_OVERRUN => bail!("the kernel reported a netlink overrun; retry with a larger -b"),
             kind if is_ctnetlink(kind) => {
-                let Some((header, attributes)) = payload.split_at_checked(NFGENMSG_LEN) else {
-                    bail!("the kernel sent a conntrack message too short for its nfgenmsg header");
-                };
+                let conntrack = conntrack_message(&message, payload)?;
                 stats.messages += 1;
-                on_message(Message {
-                    subsystem: nfnl_subsys_id(kind),
-                    message_type: nfnl_msg_type(kind),
-                    flags: message.flags(),
-                    portid: message.port_number(),
-                    family: header[0],
-                    res_id: u16::from_be_bytes([header[2], header[3]]),
-                    attributes,
-                })?;
+                on_message(conntrack)?;
             }
             // NLMSG_NOOP and other subsystems' messages carry nothing for us.
             _ => {}
@@ -221,26 +211,31 @@ pub fn replies(datagram: &[u8]) -> impl Iterator<Item = Result<(u32, Reply<'_>)>
                 );
             }
             if is_ctnetlink(kind) {
-                let Some((header, attributes)) = payload.split_at_checked(NFGENMSG_LEN) else {
-                    return Some(Err(anyhow!(
-                        "the kernel sent a conntrack message too short for its nfgenmsg header"
-                    )));
-                };
-                return Some(Ok((
-                    sequence,
-                    Reply::Message(Message {
-                        subsystem: nfnl_subsys_id(kind),
-                        message_type: nfnl_msg_type(kind),
-                        flags: message.flags(),
-                        portid: message.port_number(),
-                        family: header[0],
-                        res_id: u16::from_be_bytes([header[2], header[3]]),
-                        attributes,
-                    }),
-                )));
+                return Some(
+                    conntrack_message(&message, payload)
+                        .map(|conntrack| (sequence, Reply::Message(conntrack))),
+                );
             }
         }
         None
+    })
+}
+
+/// A ctnetlink message of `message`, whose payload is `payload`: its nfgenmsg header
+/// read, its attributes after it.
+fn conntrack_message<'p>(message: &NetlinkBuffer<&[u8]>, payload: &'p [u8]) -> Result<Message<'p>> {
+    let kind = message.message_type();
+    let Some((header, attributes)) = payload.split_at_checked(NFGENMSG_LEN) else {
+        bail!("the kernel sent a conntrack message too short for its nfgenmsg header");
+    };
+    Ok(Message {
+        subsystem: nfnl_subsys_id(kind),
+        message_type: nfnl_msg_type(kind),
+        flags: message.flags(),
+        portid: message.port_number(),
+        family: header[0],
+        res_id: u16::from_be_bytes([header[2], header[3]]),
+        attributes,
     })
 }
 
